@@ -1,0 +1,129 @@
+/**
+ * The store's schema as an ordered list of migrations. A migration, once released, never changes: a schema
+ * change is a new entry at the end of the list.
+ */
+import type { Database } from "better-sqlite3";
+import { Hop3Error } from "../util/errors.js";
+
+export interface Migration {
+  id: number;
+  name: string;
+  sql: string;
+}
+
+export const migrations: readonly Migration[] = [
+  {
+    id: 1,
+    name: "initial schema",
+    sql: `
+CREATE TABLE apps (
+  name          TEXT PRIMARY KEY,
+  created_at    TEXT NOT NULL,
+  desired_state TEXT NOT NULL DEFAULT 'running' CHECK (desired_state IN ('running', 'stopped')),
+  scale         TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(scale)),
+  generated_env TEXT,            -- sealed JSON object of generated secrets
+  settings      TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(settings))
+) STRICT;
+
+CREATE TABLE releases (
+  id              INTEGER PRIMARY KEY AUTOINCREMENT,
+  app             TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
+  number          INTEGER NOT NULL,
+  status          TEXT NOT NULL DEFAULT 'pending' CHECK (status IN
+                    ('pending', 'building', 'deploying', 'active', 'failed', 'superseded', 'rolled-back')),
+  source_kind     TEXT NOT NULL CHECK (source_kind IN ('containerfile', 'image', 'buildpacks', 'config')),
+  source_ref      TEXT,
+  revision        TEXT,
+  image           TEXT,
+  image_id        TEXT,
+  config_snapshot TEXT,          -- sealed JSON object: the env the release runs with
+  spec            TEXT CHECK (spec IS NULL OR json_valid(spec)),
+  created_by      TEXT,
+  created_at      TEXT NOT NULL,
+  finished_at     TEXT,
+  error           TEXT,
+  UNIQUE (app, number)
+) STRICT;
+-- At most one release of an app is serving: the database enforces it, not only the code.
+CREATE UNIQUE INDEX releases_one_active ON releases(app) WHERE status = 'active';
+
+CREATE TABLE config_vars (
+  app        TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
+  key        TEXT NOT NULL,
+  value      TEXT NOT NULL,      -- sealed
+  updated_at TEXT NOT NULL,
+  PRIMARY KEY (app, key)
+) STRICT;
+
+CREATE TABLE domains (
+  hostname   TEXT PRIMARY KEY,
+  app        TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
+  created_at TEXT NOT NULL
+) STRICT;
+CREATE INDEX domains_app ON domains(app);
+
+CREATE TABLE deploy_logs (
+  release_id INTEGER NOT NULL REFERENCES releases(id) ON DELETE CASCADE,
+  seq        INTEGER NOT NULL,
+  ts         TEXT NOT NULL,
+  line       TEXT NOT NULL,
+  PRIMARY KEY (release_id, seq)
+) STRICT;
+
+CREATE TABLE tokens (
+  id           INTEGER PRIMARY KEY AUTOINCREMENT,
+  name         TEXT NOT NULL,
+  hash         TEXT NOT NULL UNIQUE,
+  role         TEXT NOT NULL CHECK (role IN ('admin', 'developer', 'viewer')),
+  created_at   TEXT NOT NULL,
+  last_used_at TEXT
+) STRICT;
+
+CREATE TABLE ssh_keys (
+  fingerprint TEXT PRIMARY KEY,
+  public_key  TEXT NOT NULL,
+  comment     TEXT NOT NULL DEFAULT '',
+  added_at    TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE settings (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) STRICT;
+`,
+  },
+];
+
+/**
+ * Applies the migrations `db` has not seen yet, each in its own transaction, and returns their ids. Safe to run
+ * on every start and from two processes at once: the check and the change happen under one write lock.
+ */
+export function migrate(db: Database, list: readonly Migration[] = migrations): number[] {
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    id         INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL,
+    applied_at TEXT NOT NULL
+  ) STRICT`);
+  const newest = db.prepare("SELECT max(id) AS id FROM schema_migrations").get() as { id: number | null };
+  const known = Math.max(0, ...list.map((m) => m.id));
+  if (newest.id !== null && newest.id > known) {
+    throw new Hop3Error(
+      `the database has schema version ${newest.id}, newer than this Hop3 knows (${known})`,
+      "error",
+      "run the Hop3 version that wrote it, or restore a backup",
+    );
+  }
+  const isApplied = db.prepare("SELECT 1 FROM schema_migrations WHERE id = ?").pluck();
+  const record = db.prepare("INSERT INTO schema_migrations (id, name, applied_at) VALUES (?, ?, ?)");
+  const applied: number[] = [];
+  for (const migration of [...list].sort((a, b) => a.id - b.id)) {
+    const apply = db.transaction(() => {
+      if (isApplied.get(migration.id)) return false;
+      db.exec(migration.sql);
+      record.run(migration.id, migration.name, new Date().toISOString());
+      return true;
+    });
+    if (apply.immediate()) applied.push(migration.id);
+  }
+  return applied;
+}

@@ -1,0 +1,80 @@
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { describe, expect, it } from "vitest";
+import { type Migration, migrate, migrations } from "../../../src/store/migrations.js";
+import { useTempDirs } from "./temp-dir.js";
+
+const tempDir = useTempDirs();
+
+function tables(db: Database.Database): string[] {
+  return db
+    .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+    .pluck()
+    .all() as string[];
+}
+
+describe("migrate", () => {
+  it("creates the v1 schema and records it", () => {
+    const db = new Database(join(tempDir(), "hop3.db"));
+    expect(migrate(db)).toEqual([1]);
+    expect(tables(db)).toEqual([
+      "apps",
+      "config_vars",
+      "deploy_logs",
+      "domains",
+      "releases",
+      "schema_migrations",
+      "settings",
+      "ssh_keys",
+      "tokens",
+    ]);
+    const recorded = db.prepare("SELECT id, name FROM schema_migrations").all();
+    expect(recorded).toEqual([{ id: 1, name: "initial schema" }]);
+    db.close();
+  });
+
+  it("is idempotent, also across reopening the file", () => {
+    const path = join(tempDir(), "hop3.db");
+    const db = new Database(path);
+    migrate(db);
+    expect(migrate(db)).toEqual([]);
+    db.close();
+    const again = new Database(path);
+    expect(migrate(again)).toEqual([]);
+    expect(again.prepare("SELECT count(*) FROM schema_migrations").pluck().get()).toBe(migrations.length);
+    again.close();
+  });
+
+  it("applies only the pending migrations, in id order", () => {
+    const db = new Database(join(tempDir(), "hop3.db"));
+    migrate(db);
+    const extra: Migration[] = [
+      ...migrations,
+      { id: 3, name: "third", sql: "ALTER TABLE settings ADD COLUMN c TEXT" },
+      { id: 2, name: "second", sql: "CREATE TABLE extra (x TEXT)" },
+    ];
+    expect(migrate(db, extra)).toEqual([2, 3]);
+    expect(migrate(db, extra)).toEqual([]);
+    expect(db.prepare("SELECT id FROM schema_migrations ORDER BY id").pluck().all()).toEqual([1, 2, 3]);
+    db.close();
+  });
+
+  it("rolls back a failing migration entirely and leaves earlier ones applied", () => {
+    const db = new Database(join(tempDir(), "hop3.db"));
+    const broken: Migration[] = [
+      ...migrations,
+      { id: 2, name: "half", sql: "CREATE TABLE half (x TEXT); INSERT INTO nowhere VALUES (1);" },
+    ];
+    expect(() => migrate(db, broken)).toThrow(/nowhere/);
+    expect(tables(db)).not.toContain("half");
+    expect(db.prepare("SELECT id FROM schema_migrations").pluck().all()).toEqual([1]);
+    db.close();
+  });
+
+  it("refuses a database written by a newer Hop3", () => {
+    const db = new Database(join(tempDir(), "hop3.db"));
+    migrate(db, [...migrations, { id: 99, name: "future", sql: "SELECT 1" }]);
+    expect(() => migrate(db)).toThrow(/schema version 99/);
+    db.close();
+  });
+});
