@@ -1,0 +1,207 @@
+# Host preparation steps (root only). Sourced after common.sh.
+
+HOP3_PACKAGES=(
+  podman buildah skopeo runc uidmap slirp4netns fuse-overlayfs netavark aardvark-dns catatonit
+  debootstrap openssh-server git curl ca-certificates sqlite3 dbus-user-session
+)
+
+install_packages() {
+  step "Installing packages"
+  local missing=() pkg
+  for pkg in "${HOP3_PACKAGES[@]}"; do
+    if ! dpkg-query -W -f '${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed'; then
+      missing+=("$pkg")
+    fi
+  done
+  if [ "${#missing[@]}" -eq 0 ]; then
+    skip "packages"
+    return 0
+  fi
+  command -v apt-get >/dev/null || die "apt-get not found: install.sh supports Debian 12+ and Ubuntu 22.04+ (missing: ${missing[*]})"
+  info "installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q "${missing[@]}"
+}
+
+check_node() {
+  step "Checking Node.js"
+  local version major
+  if ! command -v node >/dev/null; then
+    node_help "Node.js is not installed"
+  fi
+  version="$(node --version)"
+  major="${version#v}"
+  major="${major%%.*}"
+  if [ "$major" -lt 20 ]; then
+    node_help "Node.js $version is too old"
+  fi
+  command -v npm >/dev/null || node_help "npm is not installed"
+  # The service user runs node too: a node under /root (nvm) is unreadable for it.
+  local node_path
+  node_path="$(readlink -f "$(command -v node)")"
+  if id "$HOP3_USER" >/dev/null 2>&1 && ! runuser -u "$HOP3_USER" -- test -x "$node_path"; then
+    die "$node_path is not executable by the $HOP3_USER user: install Node.js system-wide (e.g. /usr/bin/node)"
+  fi
+  info "node $version at $node_path"
+}
+
+node_help() {
+  cat >&2 <<MSG
+ERROR: $1. Hop3 needs Node.js 20 or newer (Debian 12 ships 18).
+Install it system-wide, then run install.sh again, for example:
+  - NodeSource's apt repository: https://github.com/nodesource/distributions (nodejs 20.x or 22.x), or
+  - Debian's bookworm-backports, when it carries nodejs >= 20:  apt-get install -t bookworm-backports nodejs npm
+MSG
+  exit 1
+}
+
+# Next free subordinate id start: after every range already given out, never below 100000.
+next_subid_start() {
+  local file="$1"
+  awk -F: 'BEGIN { m = 100000 } NF >= 3 { e = $2 + $3; if (e > m) m = e } END { print m }' "$file" 2>/dev/null || echo 100000
+}
+
+create_user() {
+  step "Creating the $HOP3_USER user"
+  if id "$HOP3_USER" >/dev/null 2>&1; then
+    skip "user $HOP3_USER"
+    local home
+    home="$(getent passwd "$HOP3_USER" | cut -d: -f6)"
+    case "$home" in
+    /home/*) ;;
+    *) warn "$HOP3_USER's home is $home: rootless podman 4.3 networks break outside /home (\"unable to find network\")" ;;
+    esac
+  else
+    # Home under /home: with it under /var/lib, rootless netavark networks fail on podman 4.3.
+    useradd --system --create-home --home-dir "$HOP3_HOME" --shell /bin/bash --user-group "$HOP3_USER"
+    info "created $HOP3_USER (uid $(hop3_uid)), home $HOP3_HOME"
+  fi
+  touch /etc/subuid /etc/subgid
+  local has_uid has_gid start
+  has_uid="$(grep -c "^${HOP3_USER}:" /etc/subuid || true)"
+  has_gid="$(grep -c "^${HOP3_USER}:" /etc/subgid || true)"
+  if [ "$has_uid" -eq 0 ]; then
+    start="$(next_subid_start /etc/subuid)"
+    usermod --add-subuids "${start}-$((start + 65535))" "$HOP3_USER"
+    info "subuids ${start}-$((start + 65535))"
+  fi
+  if [ "$has_gid" -eq 0 ]; then
+    start="$(next_subid_start /etc/subgid)"
+    usermod --add-subgids "${start}-$((start + 65535))" "$HOP3_USER"
+    info "subgids ${start}-$((start + 65535))"
+  fi
+  if [ "$has_uid" -ne 0 ] && [ "$has_gid" -ne 0 ]; then
+    skip "subuid/subgid ranges"
+  fi
+  install -d -m 0700 -o "$HOP3_USER" -g "$HOP3_USER" "$HOP3_HOME/.ssh"
+  if [ ! -f "$HOP3_HOME/.ssh/authorized_keys" ]; then
+    install -m 0600 -o "$HOP3_USER" -g "$HOP3_USER" /dev/null "$HOP3_HOME/.ssh/authorized_keys"
+  fi
+}
+
+# The two engine settings this kernel needs. A drop-in, so an operator's containers.conf is never rewritten.
+podman_dropin_content() {
+  local need_runc=0 cgroup_fs
+  cgroup_fs="$(stat -fc %T /sys/fs/cgroup 2>/dev/null || echo unknown)"
+  # crun refuses cgroup v1/hybrid hierarchies; runc copes with both.
+  if [ "$cgroup_fs" != "cgroup2fs" ] || ! command -v crun >/dev/null; then
+    need_runc=1
+  fi
+  printf '# Written by hop3 install.sh (scripts/lib/host.sh). Remove to restore podman defaults.\n'
+  printf '[containers]\n'
+  printf '# Some kernels/VMs refuse to raise RLIMIT_NOFILE/NPROC for containers: keep the inherited limits.\n'
+  printf 'default_ulimits = []\n'
+  if [ "$need_runc" -eq 1 ]; then
+    printf '\n[engine]\n'
+    printf '# cgroup hierarchy: %s (crun needs pure cgroup v2)\n' "$cgroup_fs"
+    printf 'runtime = "runc"\n'
+  fi
+}
+
+configure_podman() {
+  step "Configuring podman for rootless use"
+  local changed=0
+  if podman_dropin_content | write_if_changed /etc/containers/containers.conf.d/50-hop3.conf; then
+    info "wrote /etc/containers/containers.conf.d/50-hop3.conf"
+    changed=1
+  fi
+  # slirp4netns opens /dev/net/tun as the unprivileged user.
+  if [ -e /dev/net/tun ] && [ "$(stat -c %a /dev/net/tun)" != "666" ]; then
+    chmod 666 /dev/net/tun
+    info "chmod 666 /dev/net/tun"
+    changed=1
+  fi
+  if [ ! -e /dev/net/tun ]; then
+    warn "/dev/net/tun is missing: rootless networking (slirp4netns) will not work"
+  fi
+  # The router runs in hop3's rootless podman and must bind 80/443.
+  local port_start="${HOP3_UNPRIVILEGED_PORT_START:-80}"
+  if printf 'net.ipv4.ip_unprivileged_port_start = %s\n' "$port_start" | write_if_changed /etc/sysctl.d/60-hop3.conf; then
+    info "wrote /etc/sysctl.d/60-hop3.conf"
+    changed=1
+  fi
+  if [ "$(sysctl -n net.ipv4.ip_unprivileged_port_start)" -gt "$port_start" ]; then
+    sysctl -q -w "net.ipv4.ip_unprivileged_port_start=$port_start"
+    info "net.ipv4.ip_unprivileged_port_start=$port_start"
+    changed=1
+  fi
+  # Native rootless overlay works on kernels >= 5.11; without this podman may choose vfs (full layer copies).
+  install -d -m 0755 -o "$HOP3_USER" -g "$HOP3_USER" "$HOP3_HOME/.config" "$HOP3_HOME/.config/containers"
+  if printf '[storage]\ndriver = "overlay"\n' | write_if_changed "$HOP3_HOME/.config/containers/storage.conf"; then
+    chown "$HOP3_USER:$HOP3_USER" "$HOP3_HOME/.config/containers/storage.conf"
+    info "wrote $HOP3_HOME/.config/containers/storage.conf"
+    changed=1
+  fi
+  if has_systemd; then
+    if [ ! -f "/var/lib/systemd/linger/$HOP3_USER" ]; then
+      loginctl enable-linger "$HOP3_USER"
+      info "loginctl enable-linger $HOP3_USER"
+      changed=1
+    fi
+  fi
+  if [ ! -d "$(hop3_runtime_dir)" ]; then
+    ensure_runtime_dir
+    # With linger, logind creates it; wait a moment for that before making it ourselves.
+    info "created $(hop3_runtime_dir)"
+    changed=1
+  fi
+  if ! as_hop3 podman info --format '{{.Store.GraphDriverName}}' >/dev/null 2>&1; then
+    as_hop3 podman info >&2 || true
+    die "rootless podman does not work for $HOP3_USER (see the output above)"
+  fi
+  if [ "$changed" -eq 0 ]; then
+    skip "podman configuration"
+  fi
+  info "rootless podman OK: driver $(as_hop3 podman info --format '{{.Store.GraphDriverName}}'), runtime $(as_hop3 podman info --format '{{.Host.OCIRuntime.Name}}')"
+}
+
+configure_ssh() {
+  step "Configuring SSH (git push)"
+  local port="${HOP3_SSH_PORT:-22}"
+  # A stock sshd_config allows every user with a shell; say so when AllowUsers/AllowGroups would shut hop3 out.
+  if grep -Eqi '^\s*(AllowUsers|AllowGroups)\b' /etc/ssh/sshd_config /etc/ssh/sshd_config.d/*.conf 2>/dev/null; then
+    if ! grep -Eqi "^\s*AllowUsers\b.*\b${HOP3_USER}\b" /etc/ssh/sshd_config /etc/ssh/sshd_config.d/*.conf 2>/dev/null; then
+      warn "sshd has AllowUsers/AllowGroups without $HOP3_USER: add it, or git push will be refused"
+    fi
+  fi
+  if [ "$port" != "22" ]; then
+    if printf '# Written by hop3 install.sh\nPort %s\n' "$port" | write_if_changed /etc/ssh/sshd_config.d/60-hop3.conf; then
+      info "sshd port $port (/etc/ssh/sshd_config.d/60-hop3.conf)"
+    fi
+  fi
+  if has_systemd; then
+    systemctl enable --now ssh >/dev/null 2>&1 || systemctl enable --now sshd >/dev/null 2>&1 || warn "could not start sshd"
+    if [ "$port" != "22" ]; then systemctl reload ssh 2>/dev/null || true; fi
+    skip "sshd (systemd)"
+    return 0
+  fi
+  if [ -f /run/sshd.pid ] && kill -0 "$(cat /run/sshd.pid)" 2>/dev/null; then
+    skip "sshd running (pid $(cat /run/sshd.pid))"
+    return 0
+  fi
+  mkdir -p /run/sshd
+  [ -f /etc/ssh/ssh_host_ed25519_key ] || ssh-keygen -A
+  /usr/sbin/sshd -p "$port"
+  info "started sshd on port $port"
+}
