@@ -1,0 +1,59 @@
+import { describe, expect, it } from "vitest";
+import { parseEnvFile } from "../../../src/app/envfile.js";
+import { expectUsageError } from "./expect-usage.js";
+
+describe("parseEnvFile", () => {
+  it("reads KEY=VALUE lines with comments, blanks, export and quotes", () => {
+    const text = [
+      "# Piku-style defaults",
+      "",
+      "NODE_ENV=production",
+      "export PYTHONUNBUFFERED=1",
+      "  SPACED =  value with spaces  ",
+      'DOUBLE="a \\"quoted\\" value\\nnext"',
+      "SINGLE='literal $HOME \\n'",
+      "URL=http://example.com/#anchor",
+      "WITH_COMMENT=abc # trailing comment",
+      'HASH_IN_QUOTES="a # b"',
+      "EMPTY=",
+      "EQUALS=a=b=c",
+      "_UNDERSCORE=x",
+    ].join("\r\n");
+    expect(parseEnvFile(text)).toEqual({
+      NODE_ENV: "production",
+      PYTHONUNBUFFERED: "1",
+      SPACED: "value with spaces",
+      DOUBLE: 'a "quoted" value\nnext',
+      SINGLE: "literal $HOME \\n",
+      URL: "http://example.com/#anchor",
+      WITH_COMMENT: "abc",
+      HASH_IN_QUOTES: "a # b",
+      EMPTY: "",
+      EQUALS: "a=b=c",
+      _UNDERSCORE: "x",
+    });
+  });
+
+  it("lets a later line override an earlier one", () => {
+    expect(parseEnvFile("A=1\nA=2\n")).toEqual({ A: "2" });
+  });
+
+  it.each([
+    ["1BAD=x", 1, '"1BAD"'],
+    ["OK=1\nBAD-KEY=x", 2, '"BAD-KEY"'],
+    ["OK=1\n\nMY.KEY=x", 3, '"MY.KEY"'],
+  ])("rejects a bad key in %j with its line", (text, line, quoted) => {
+    const err = expectUsageError(() => parseEnvFile(text, "ENV"));
+    expect(err.message).toContain(`ENV:${line}:`);
+    expect(err.message).toContain(quoted);
+    expect(err.message).toContain("invalid variable name");
+  });
+
+  it("rejects a line without '=' and unterminated quotes, naming file and line", () => {
+    expect(expectUsageError(() => parseEnvFile("A=1\nJUSTTEXT", "hop3/ENV")).message).toMatch(
+      /^hop3\/ENV:2: expected KEY=VALUE/,
+    );
+    expect(expectUsageError(() => parseEnvFile('A="open')).message).toMatch(/^ENV:1: unterminated double quote.*A/);
+    expect(expectUsageError(() => parseEnvFile("A='x' junk")).message).toMatch(/^ENV:1: unexpected text/);
+  });
+});
