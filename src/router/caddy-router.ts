@@ -1,0 +1,213 @@
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import type Docker from "dockerode";
+import { Hop3Error } from "../util/errors.js";
+import { caddyAdmin, isConnectionError } from "./caddy-admin.js";
+import { renderCaddyConfig } from "./caddy-config.js";
+import {
+  buildImage,
+  ensureSubdir,
+  imageId,
+  inspectContainer,
+  normalizeId,
+  ROUTER_LABELS,
+  removeContainerIfPresent,
+  sleep,
+  tailLogs,
+  writeFileAtomic,
+} from "./container-ops.js";
+import type { AppRoute, Router, RouterSettings, RouterStatus } from "./routes.js";
+
+export const CADDY_IMAGE = "localhost/hop3/caddy:2";
+export const DEFAULT_ROUTER_CONTAINER = "hop3-router";
+
+// Paths inside the container (images/caddy/Containerfile).
+const IN_CONFIG_DIR = "/etc/hop3-router";
+const IN_DATA_DIR = "/data";
+const IN_RUN_DIR = "/run/hop3-router";
+const CONFIG_FILE = "caddy.json";
+const ROUTES_FILE = "routes.json";
+const ADMIN_SOCKET = "admin.sock";
+
+export interface CaddyRouterOptions {
+  docker: Docker;
+  /** Host directory owned by the user whose Podman runs the router; holds config/, data/ and run/. */
+  stateDir: string;
+  settings: RouterSettings;
+  /** Image the router image is built FROM (localhost/hop3/base:bookworm). */
+  baseImage: string;
+  /** The repository's images/ directory (holds caddy/Containerfile). */
+  imagesDir: string;
+  /** Tests use their own name so they never touch a real hop3-router. */
+  containerName?: string;
+  image?: string;
+  /** How long to wait for the admin API after a start. */
+  startTimeoutMs?: number;
+  log?: (line: string) => void;
+}
+
+/**
+ * Caddy in a rootless container on the host network. Configuration changes go through the admin API's
+ * /load (graceful: Caddy keeps serving in-flight requests while it switches), never through a restart.
+ */
+export class CaddyRouter implements Router {
+  readonly kind = "caddy" as const;
+  readonly containerName: string;
+  private readonly image: string;
+  private readonly log: (line: string) => void;
+
+  constructor(private readonly opts: CaddyRouterOptions) {
+    this.containerName = opts.containerName ?? DEFAULT_ROUTER_CONTAINER;
+    this.image = opts.image ?? CADDY_IMAGE;
+    this.log = opts.log ?? (() => {});
+  }
+
+  /** Host path of the admin socket (the directory is mounted into the container). */
+  get adminSocket(): string {
+    return join(this.opts.stateDir, "run", ADMIN_SOCKET);
+  }
+
+  private get configDir(): string {
+    return join(this.opts.stateDir, "config");
+  }
+
+  async ensureRunning(): Promise<void> {
+    const config = this.writeConfig(this.readRoutes());
+    const wantedImage = await this.ensureImage();
+    const info = await inspectContainer(this.opts.docker, this.containerName);
+    if (info?.State.Running && normalizeId(info.Image) === wantedImage && (await this.adminAnswers(5_000))) {
+      // Healthy and current: reload (a no-op when unchanged), never restart — apps must not blink.
+      await this.load(config);
+      return;
+    }
+    if (info) {
+      this.log(`router: replacing container ${this.containerName} (${info.State.Status})`);
+      await removeContainerIfPresent(this.opts.docker, this.containerName);
+    }
+    await this.startContainer();
+  }
+
+  async apply(routes: AppRoute[]): Promise<void> {
+    const config = this.writeConfig(routes);
+    writeFileAtomic(join(this.configDir, ROUTES_FILE), `${JSON.stringify(routes, null, 2)}\n`);
+    try {
+      await this.load(config);
+    } catch (err) {
+      if (!isConnectionError(err)) throw err;
+      this.log("router: admin API down; starting the router");
+      await this.ensureRunning();
+    }
+  }
+
+  async status(): Promise<RouterStatus> {
+    const info = await inspectContainer(this.opts.docker, this.containerName);
+    if (!info) return { running: false, detail: "no router container" };
+    const running = info.State.Running && (await this.adminAnswers(2_000));
+    return {
+      running,
+      container: this.containerName,
+      detail: running ? "caddy admin API answers" : `container ${info.State.Status}`,
+    };
+  }
+
+  async stop(): Promise<void> {
+    await removeContainerIfPresent(this.opts.docker, this.containerName);
+  }
+
+  private readRoutes(): AppRoute[] {
+    const file = join(this.configDir, ROUTES_FILE);
+    if (!existsSync(file)) return [];
+    return JSON.parse(readFileSync(file, "utf8")) as AppRoute[];
+  }
+
+  /** Renders and writes caddy.json (what a restarted container loads); returns the JSON text. */
+  private writeConfig(routes: AppRoute[]): string {
+    ensureSubdir(this.opts.stateDir, "config");
+    ensureSubdir(this.opts.stateDir, "data", 0o700);
+    ensureSubdir(this.opts.stateDir, "run", 0o700);
+    const config = renderCaddyConfig(routes, this.opts.settings, {
+      adminSocket: `${IN_RUN_DIR}/${ADMIN_SOCKET}`,
+      storageDir: IN_DATA_DIR,
+    });
+    const text = `${JSON.stringify(config, null, 2)}\n`;
+    writeFileAtomic(join(this.configDir, CONFIG_FILE), text);
+    return text;
+  }
+
+  private async load(config: string): Promise<void> {
+    const res = await caddyAdmin(this.adminSocket, "POST", "/load", config);
+    if (res.status !== 200) {
+      throw new Hop3Error(
+        `the router refused its new configuration (HTTP ${res.status}): ${res.body.trim()}`,
+      );
+    }
+  }
+
+  private async adminAnswers(timeoutMs: number): Promise<boolean> {
+    try {
+      return (await caddyAdmin(this.adminSocket, "GET", "/config/", undefined, timeoutMs)).status === 200;
+    } catch {
+      return false;
+    }
+  }
+
+  private async ensureImage(): Promise<string> {
+    const { docker } = this.opts;
+    const existing = await imageId(docker, this.image);
+    if (existing) return existing;
+    if (!(await imageId(docker, this.opts.baseImage))) {
+      throw new Hop3Error(
+        `the router image ${this.image} is missing and so is its base image ${this.opts.baseImage}`,
+        "error",
+        "run the installer (it creates the base image) and try again",
+      );
+    }
+    this.log(`router: building ${this.image} from ${this.opts.baseImage}`);
+    await buildImage(docker, {
+      contextDir: join(this.opts.imagesDir, "caddy"),
+      tag: this.image,
+      buildArgs: { BASE_IMAGE: this.opts.baseImage },
+      log: (line) => this.log(`router build: ${line}`),
+    });
+    const built = await imageId(docker, this.image);
+    if (!built) throw new Hop3Error(`building ${this.image} reported success but the image is missing`);
+    return built;
+  }
+
+  private async startContainer(): Promise<void> {
+    const { docker, stateDir } = this.opts;
+    // A socket left by a previous container would make Caddy's listen fail.
+    rmSync(this.adminSocket, { force: true });
+    const container = await docker.createContainer({
+      name: this.containerName,
+      Image: this.image,
+      Labels: { ...ROUTER_LABELS },
+      HostConfig: {
+        NetworkMode: "host",
+        RestartPolicy: { Name: "always" },
+        Binds: [
+          `${join(stateDir, "config")}:${IN_CONFIG_DIR}:ro`,
+          `${join(stateDir, "data")}:${IN_DATA_DIR}`,
+          `${join(stateDir, "run")}:${IN_RUN_DIR}`,
+        ],
+      },
+    });
+    await container.start();
+    const timeoutMs = this.opts.startTimeoutMs ?? 30_000;
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (await this.adminAnswers(2_000)) {
+        this.log(`router: ${this.containerName} is up`);
+        return;
+      }
+      const info = await inspectContainer(docker, this.containerName);
+      if (info && !info.State.Running && info.State.Status !== "created") {
+        const logs = await tailLogs(docker, this.containerName);
+        throw new Hop3Error(`the router container stopped (${info.State.Status}) while starting:\n${logs}`);
+      }
+      await sleep(200);
+    }
+    const logs = await tailLogs(docker, this.containerName);
+    throw new Hop3Error(`the router's admin API did not answer within ${timeoutMs / 1000}s:\n${logs}`);
+  }
+}

@@ -1,0 +1,164 @@
+/**
+ * The few Podman operations a router needs, over the Docker-compatible API. Kept here (not shared) because
+ * the router is deliberately a single container Hop3 manages outside the app lifecycle.
+ */
+import { randomBytes } from "node:crypto";
+import {
+  chownSync,
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  statSync,
+  writeSync,
+} from "node:fs";
+import { join } from "node:path";
+import type Docker from "dockerode";
+import { pack } from "tar-fs";
+import { Hop3Error } from "../util/errors.js";
+
+export const ROUTER_LABELS = { "io.hop3.role": "router", "io.hop3.managed": "true" } as const;
+
+export function httpStatusOf(err: unknown): number | undefined {
+  const code = (err as { statusCode?: unknown } | null)?.statusCode;
+  return typeof code === "number" ? code : undefined;
+}
+
+export async function imageId(docker: Docker, ref: string): Promise<string | undefined> {
+  try {
+    return normalizeId((await docker.getImage(ref).inspect()).Id);
+  } catch (err) {
+    if (httpStatusOf(err) === 404) return undefined;
+    throw err;
+  }
+}
+
+export function normalizeId(id: string): string {
+  return id.replace(/^sha256:/, "");
+}
+
+export async function inspectContainer(
+  docker: Docker,
+  name: string,
+): Promise<Docker.ContainerInspectInfo | undefined> {
+  try {
+    return await docker.getContainer(name).inspect();
+  } catch (err) {
+    if (httpStatusOf(err) === 404) return undefined;
+    throw err;
+  }
+}
+
+export async function removeContainerIfPresent(
+  docker: Docker,
+  name: string,
+  stopTimeoutS = 10,
+): Promise<void> {
+  const c = docker.getContainer(name);
+  try {
+    await c.stop({ t: stopTimeoutS });
+  } catch (err) {
+    // 304: already stopped; 404: not there.
+    const status = httpStatusOf(err);
+    if (status !== 304 && status !== 404) throw err;
+  }
+  try {
+    await c.remove({ force: true });
+  } catch (err) {
+    if (httpStatusOf(err) !== 404) throw err;
+  }
+}
+
+/** Follows a build or pull stream to its end; Podman reports failures inside an HTTP 200 stream. */
+export function followStream(
+  docker: Docker,
+  stream: NodeJS.ReadableStream,
+  log?: (line: string) => void,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let failure: string | undefined;
+    docker.modem.followProgress(
+      stream,
+      (err: Error | null) => {
+        if (err) reject(err);
+        else if (failure) reject(new Error(failure));
+        else resolve();
+      },
+      (event: { stream?: string; status?: string; error?: string; errorDetail?: { message?: string } }) => {
+        if (event.error || event.errorDetail) failure = event.errorDetail?.message ?? event.error;
+        const text = (event.stream ?? event.status ?? "").trimEnd();
+        if (text && log) for (const line of text.split("\n")) log(line);
+      },
+    );
+  });
+}
+
+export async function buildImage(
+  docker: Docker,
+  opts: { contextDir: string; tag: string; buildArgs: Record<string, string>; log?: (line: string) => void },
+): Promise<void> {
+  const stream = await docker.buildImage(pack(opts.contextDir) as unknown as NodeJS.ReadableStream, {
+    t: opts.tag,
+    dockerfile: "Containerfile",
+    buildargs: opts.buildArgs,
+  });
+  try {
+    await followStream(docker, stream, opts.log);
+  } catch (err) {
+    throw new Hop3Error(`building ${opts.tag} failed: ${(err as Error).message}`, "error");
+  }
+}
+
+/** Last lines of a container's output, for error messages when it will not come up. */
+export async function tailLogs(docker: Docker, name: string, lines = 20): Promise<string> {
+  try {
+    const buf = (await docker
+      .getContainer(name)
+      .logs({ stdout: true, stderr: true, tail: lines, follow: false })) as unknown as Buffer;
+    return demux(buf).trim();
+  } catch {
+    return "";
+  }
+}
+
+/** Non-TTY logs come framed: 8-byte headers (stream, 0, 0, 0, size as uint32 BE) before each chunk. */
+function demux(buf: Buffer): string {
+  let out = "";
+  let i = 0;
+  while (i + 8 <= buf.length && buf[i]! <= 2 && buf[i + 1] === 0) {
+    const size = buf.readUInt32BE(i + 4);
+    out += buf.subarray(i + 8, i + 8 + size).toString("utf8");
+    i += 8 + size;
+  }
+  return i === 0 ? buf.toString("utf8") : out;
+}
+
+/**
+ * Creates `parent/name` owned like `parent`: when Hop3 runs as root (installer, tests), the router container
+ * runs under the hop3 user's rootless Podman and must own what it writes to.
+ */
+export function ensureSubdir(parent: string, name: string, mode = 0o755): string {
+  const dir = join(parent, name);
+  mkdirSync(dir, { recursive: true, mode });
+  if (process.getuid?.() === 0) {
+    const { uid, gid } = statSync(parent);
+    chownSync(dir, uid, gid);
+  }
+  return dir;
+}
+
+/** Readers (Caddy on restart, Traefik's watcher) see either the old file or the new one, never half. */
+export function writeFileAtomic(path: string, content: string, mode = 0o644): void {
+  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
+  const fd = openSync(tmp, "w", mode);
+  try {
+    writeSync(fd, content);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,0 +1,37 @@
+/** What the router needs to know about one app: the names it answers to and where its web processes listen. */
+export interface AppRoute {
+  app: string;
+  /** Hostnames (lowercase DNS names, `*.example.com` wildcards, IPv4 literals, or `_` for every other host). */
+  hosts: string[];
+  upstreams: { host: string; port: number }[];
+}
+
+export interface RouterSettings {
+  httpPort: number;
+  httpsPort: number;
+  tls: "off" | "auto";
+  acmeEmail?: string;
+  /** ACME directory URL; Let's Encrypt when absent (tests point it at Pebble). */
+  acmeCa?: string;
+}
+
+export type RouterKind = "caddy" | "traefik";
+
+export interface RouterStatus {
+  running: boolean;
+  container?: string;
+  detail?: string;
+}
+
+/** Hop3's HTTP(S) front door: one container, reconfigured without restarts. */
+export interface Router {
+  readonly kind: RouterKind;
+  ensureRunning(): Promise<void>;
+  apply(routes: AppRoute[]): Promise<void>;
+  status(): Promise<RouterStatus>;
+  stop(): Promise<void>;
+}
+
+export const ROUTER_KINDS: readonly RouterKind[] = ["caddy", "traefik"];
+
+export const DEFAULT_ROUTER_SETTINGS: RouterSettings = { httpPort: 80, httpsPort: 443, tls: "auto" };

@@ -1,0 +1,199 @@
+/**
+ * A real Caddy router in the hop3 user's rootless Podman, on high ports, in front of two Node backends
+ * running in this process (the router uses host networking, so 127.0.0.1 is shared).
+ */
+import { execFileSync } from "node:child_process";
+import { chownSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer, request, type Server } from "node:http";
+import { type AddressInfo, createServer as createTcpServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import Docker from "dockerode";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { NO_APP_BODY } from "../../src/router/caddy-config.js";
+import { CaddyRouter } from "../../src/router/caddy-router.js";
+import type { AppRoute } from "../../src/router/routes.js";
+
+const BASE_IMAGE = "localhost/hop3/base:bookworm";
+const CONTAINER = `hop3-router-test-${process.pid}`;
+
+function hop3Ids(): { uid: number; gid: number } {
+  try {
+    const uid = Number(execFileSync("id", ["-u", "hop3"], { encoding: "utf8" }).trim());
+    const gid = Number(execFileSync("id", ["-g", "hop3"], { encoding: "utf8" }).trim());
+    return { uid, gid };
+  } catch {
+    throw new Error("router integration test: the `hop3` user does not exist (run the installer first)");
+  }
+}
+
+function podmanSocket(uid: number): string {
+  const path = process.env.HOP3_PODMAN_SOCKET ?? `/run/user/${uid}/podman/podman.sock`;
+  if (!existsSync(path)) {
+    throw new Error(
+      `router integration test: no Podman API socket at ${path}; start it as hop3 with ` +
+        "`podman system service --time=0 unix://" +
+        path +
+        "` (or set HOP3_PODMAN_SOCKET)",
+    );
+  }
+  return path;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createTcpServer();
+    srv.once("error", rej);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => res(port));
+    });
+  });
+}
+
+function backend(name: string): Promise<{ server: Server; port: number }> {
+  return new Promise((res) => {
+    const server = createServer((req, reply) => {
+      reply.setHeader("content-type", "text/plain");
+      reply.end(`${name} ${req.headers.host}`);
+    });
+    server.listen(0, "127.0.0.1", () => res({ server, port: (server.address() as AddressInfo).port }));
+  });
+}
+
+function get(port: number, host: string): Promise<{ status: number; body: string }> {
+  return new Promise((res, rej) => {
+    const req = request({ host: "127.0.0.1", port, path: "/", headers: { host }, agent: false }, (r) => {
+      let body = "";
+      r.setEncoding("utf8");
+      r.on("data", (c: string) => {
+        body += c;
+      });
+      r.on("end", () => res({ status: r.statusCode ?? 0, body }));
+    });
+    req.setTimeout(10_000, () => req.destroy(new Error("request timed out")));
+    req.on("error", rej);
+    req.end();
+  });
+}
+
+describe("CaddyRouter (real Caddy in rootless Podman)", () => {
+  const { uid, gid } = hop3Ids();
+  const docker = new Docker({ socketPath: podmanSocket(uid) });
+  let stateDir: string;
+  let httpPort: number;
+  let router: CaddyRouter;
+  const backends: { server: Server; port: number }[] = [];
+  const logLines: string[] = [];
+
+  beforeAll(async () => {
+    stateDir = mkdtempSync(join(tmpdir(), "hop3-router-test-"));
+    chownSync(stateDir, uid, gid);
+    httpPort = await freePort();
+    backends.push(await backend("alpha"), await backend("beta"), await backend("gamma"));
+    router = new CaddyRouter({
+      docker,
+      stateDir,
+      settings: { httpPort, httpsPort: await freePort(), tls: "off" },
+      baseImage: BASE_IMAGE,
+      imagesDir: resolve(import.meta.dirname, "../../images"),
+      containerName: CONTAINER,
+      log: (line) => logLines.push(line),
+    });
+    await router.ensureRunning();
+  });
+
+  afterAll(async () => {
+    await router?.stop().catch(() => {});
+    for (const b of backends) b.server.close();
+    if (stateDir) rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  const routesWith = (alphaPorts: number[]): AppRoute[] => [
+    {
+      app: "alpha",
+      hosts: ["alpha.example.test", "www.alpha.example.test"],
+      upstreams: alphaPorts.map((port) => ({ host: "127.0.0.1", port })),
+    },
+    { app: "beta", hosts: ["beta.localhost"], upstreams: [{ host: "127.0.0.1", port: backends[1]!.port }] },
+  ];
+
+  it("runs a labelled container on the host network and reports it", async () => {
+    const info = await docker.getContainer(CONTAINER).inspect();
+    expect(info.State.Running).toBe(true);
+    expect(info.HostConfig.NetworkMode).toBe("host");
+    expect(info.Config.Labels).toMatchObject({ "io.hop3.role": "router", "io.hop3.managed": "true" });
+    expect(await router.status()).toMatchObject({ running: true, container: CONTAINER });
+  });
+
+  it("routes each hostname to its app and answers 404 for unknown hosts", async () => {
+    await router.apply(routesWith([backends[0]!.port]));
+    expect(await get(httpPort, "alpha.example.test")).toEqual({
+      status: 200,
+      body: "alpha alpha.example.test",
+    });
+    expect(await get(httpPort, "WWW.alpha.example.test")).toMatchObject({
+      status: 200,
+      body: expect.stringMatching(/^alpha /),
+    });
+    expect(await get(httpPort, "beta.localhost")).toEqual({ status: 200, body: "beta beta.localhost" });
+    expect(await get(httpPort, "nobody.example.test")).toEqual({ status: 404, body: NO_APP_BODY });
+  });
+
+  it("balances over several upstreams and skips a dead one", async () => {
+    const dead = await freePort(); // nothing listens there
+    await router.apply(routesWith([backends[0]!.port, backends[2]!.port, dead]));
+    const seen = new Set<string>();
+    for (let i = 0; i < 12; i++) {
+      const r = await get(httpPort, "alpha.example.test");
+      expect(r.status).toBe(200);
+      seen.add(r.body.split(" ")[0]!);
+    }
+    expect([...seen].sort()).toEqual(["alpha", "gamma"]);
+  });
+
+  it("drops no request while routes are re-applied", async () => {
+    let stop = false;
+    const results: number[] = [];
+    const errors: string[] = [];
+    const loop = async () => {
+      const deadline = Date.now() + 20_000;
+      while (!stop && Date.now() < deadline && results.length + errors.length < 2_000) {
+        try {
+          results.push((await get(httpPort, "alpha.example.test")).status);
+        } catch (err) {
+          errors.push((err as Error).message);
+        }
+      }
+    };
+    const loops = [loop(), loop(), loop()];
+    for (let i = 0; i < 6; i++) {
+      const ports = i % 2 === 0 ? [backends[0]!.port] : [backends[0]!.port, backends[2]!.port];
+      await router.apply(routesWith(ports));
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    stop = true;
+    await Promise.all(loops);
+    expect(errors).toEqual([]);
+    expect(results.length).toBeGreaterThan(20);
+    expect(results.filter((s) => s !== 200)).toEqual([]);
+  });
+
+  it("leaves a healthy router alone on ensureRunning", async () => {
+    const before = await docker.getContainer(CONTAINER).inspect();
+    await router.ensureRunning();
+    const after = await docker.getContainer(CONTAINER).inspect();
+    expect(after.Id).toBe(before.Id);
+    expect(after.State.StartedAt).toBe(before.State.StartedAt);
+    // The last applied routes survive: they are re-rendered from state, not forgotten.
+    expect((await get(httpPort, "beta.localhost")).status).toBe(200);
+  });
+
+  it("comes back with its routes after the container is removed", async () => {
+    await router.stop();
+    expect((await router.status()).running).toBe(false);
+    await router.apply(routesWith([backends[0]!.port]));
+    expect((await router.status()).running).toBe(true);
+    expect(await get(httpPort, "alpha.example.test")).toMatchObject({ status: 200 });
+  });
+});
