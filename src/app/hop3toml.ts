@@ -474,8 +474,14 @@ function zodIssueToIssues(issue: z.ZodIssue): Issue[] {
       message: `unknown key "${formatPath([...path, key])}"`,
     }));
   }
+  if (issue.code === "invalid_type" && issue.received === "undefined") {
+    const parent = formatPath(path.slice(0, -1));
+    const key = String(path[path.length - 1]);
+    const expected = issue.expected.includes("|") ? ` (one of ${issue.expected.replaceAll("'", '"')})` : "";
+    return [{ path, message: `${parent || "hop3.toml"}: missing required key "${key}"${expected}` }];
+  }
   if (issue.code === "invalid_type") {
-    const got = issue.received === "undefined" ? "nothing" : article(issue.received);
+    const got = article(issue.received);
     return [{ path, message: `${name}: expected ${article(issue.expected)}, got ${got}` }];
   }
   if (issue.code === "invalid_enum_value") {

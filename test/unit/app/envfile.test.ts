@@ -53,7 +53,9 @@ describe("parseEnvFile", () => {
     expect(expectUsageError(() => parseEnvFile("A=1\nJUSTTEXT", "hop3/ENV")).message).toMatch(
       /^hop3\/ENV:2: expected KEY=VALUE/,
     );
-    expect(expectUsageError(() => parseEnvFile('A="open')).message).toMatch(/^ENV:1: unterminated double quote.*A/);
+    expect(expectUsageError(() => parseEnvFile('A="open')).message).toMatch(
+      /^ENV:1: unterminated double quote.*A/,
+    );
     expect(expectUsageError(() => parseEnvFile("A='x' junk")).message).toMatch(/^ENV:1: unexpected text/);
   });
 });

@@ -48,7 +48,11 @@ describe("parseProcfile", () => {
       },
       cron: [
         { name: "cron1", schedule: "*/5 * * * *", command: "python manage.py clearsessions" },
-        { name: "cron-nightly", schedule: "0 3 * * 1-5", command: 'python manage.py backup --label="#nightly"' },
+        {
+          name: "cron-nightly",
+          schedule: "0 3 * * 1-5",
+          command: 'python manage.py backup --label="#nightly"',
+        },
       ],
       workers: { worker: "celery -A tasks worker --loglevel=info", Scheduler_2: "python scheduler.py" },
     });
@@ -76,7 +80,9 @@ describe("parseProcfile", () => {
 
   it("accepts month and weekday names and lists in cron schedules", () => {
     const types = classifyProcesses(parseProcfile("cron: 0,30 8-18/2 1 jan-jun mon-fri ./report.sh").entries);
-    expect(types.cron).toEqual([{ name: "cron", schedule: "0,30 8-18/2 1 jan-jun mon-fri", command: "./report.sh" }]);
+    expect(types.cron).toEqual([
+      { name: "cron", schedule: "0,30 8-18/2 1 jan-jun mon-fri", command: "./report.sh" },
+    ]);
   });
 });
 
@@ -117,7 +123,9 @@ describe("parseProcfile errors", () => {
     expect(expectUsageError(() => parseProcfile("web:")).message).toBe(
       'Procfile:1: process type "web" has an empty command',
     );
-    expect(expectUsageError(() => parseProcfile("x: ok\nworker:   # nothing")).message).toContain("Procfile:2:");
+    expect(expectUsageError(() => parseProcfile("x: ok\nworker:   # nothing")).message).toContain(
+      "Procfile:2:",
+    );
   });
 
   it("rejects wsgi together with web", () => {
@@ -128,13 +136,13 @@ describe("parseProcfile errors", () => {
   it.each([
     ["cron: * * * * python x.py", 'invalid day of week field "python"'],
     ["cron: * * * * *", "needs five schedule fields and a command"],
-    ["cron: 60 * * * * x", "invalid minute field \"60\""],
-    ["cron: * 24 * * * x", "invalid hour field \"24\""],
-    ["cron: * * 0 * * x", "invalid day of month field \"0\""],
-    ["cron: * * * 13 * x", "invalid month field \"13\""],
-    ["cron: * * * * 8 x", "invalid day of week field \"8\""],
-    ["cron: */0 * * * * x", "invalid minute field \"*/0\""],
-    ["cron: 5-1 * * * * x", "invalid minute field \"5-1\""],
+    ["cron: 60 * * * * x", 'invalid minute field "60"'],
+    ["cron: * 24 * * * x", 'invalid hour field "24"'],
+    ["cron: * * 0 * * x", 'invalid day of month field "0"'],
+    ["cron: * * * 13 * x", 'invalid month field "13"'],
+    ["cron: * * * * 8 x", 'invalid day of week field "8"'],
+    ["cron: */0 * * * * x", 'invalid minute field "*/0"'],
+    ["cron: 5-1 * * * * x", 'invalid minute field "5-1"'],
     ["cronjob: @daily run.sh", "needs five schedule fields"],
   ])("rejects the cron entry %j", (line, message) => {
     const err = expectUsageError(() => parseProcfile(`web: x\n${line}`));
