@@ -1,0 +1,170 @@
+/** `hop deploy` (a source tree or an image) and `hop releases`. */
+import { createReadStream, statSync } from "node:fs";
+import { resolve } from "node:path";
+import { usageError } from "../../util/errors.js";
+import { parseAssignment } from "../assignments.js";
+import type { CommandSpec } from "../command-spec.js";
+import { appPath } from "../context.js";
+import { gitRevision, shortRevision } from "../git-revision.js";
+import { formatMiB, formatTable, relativeTime } from "../output.js";
+import { packStream, planPack } from "../pack.js";
+import { runOperation, type SuccessLine } from "../render.js";
+import { appFromArgOrContext, text } from "./shared.js";
+
+function statOrUndefined(path: string) {
+  try {
+    return statSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+export const deployCommand: CommandSpec = {
+  name: "deploy",
+  aliases: ["app deploy", "apps:deploy"],
+  group: "Deploy",
+  summary: "deploy a source directory or an image",
+  args: "[DIR]",
+  maxArgs: 1,
+  usesApp: true,
+  options: [
+    {
+      name: "image",
+      type: "string",
+      value: "REF",
+      description:
+        "deploy an image instead: a registry reference, a local image, or a `podman save` archive file",
+    },
+    {
+      name: "env",
+      short: "e",
+      type: "string",
+      multiple: true,
+      value: "K=V",
+      description: "set a variable for this deploy (repeatable); wins over config:set and the ENV file",
+    },
+  ],
+  description:
+    "Uploads DIR (default: the current directory) as a gzip'd tar and streams the build and deploy. Files matched " +
+    "by .gitignore (nested ones too), .hop3ignore or hop3.toml [build].ignore are left out, and so is .git. The " +
+    "app is created on first deploy; without --app it is looked up from DIR, not the current directory.",
+  examples: [
+    "hop deploy",
+    "hop deploy ./myapp --app myapp",
+    "hop deploy --image docker.io/library/nginx:1.27 --app web",
+    "hop deploy --image ./myapp.tar --app myapp      # podman save -o myapp.tar myapp",
+    "hop deploy --env LOG_LEVEL=debug",
+  ],
+  async run(ctx) {
+    const image = ctx.opt("image");
+    const env = ctx.list("env");
+    for (const e of env) parseAssignment(e);
+    const dirArg = ctx.args[0];
+
+    if (image !== undefined) {
+      if (dirArg !== undefined) throw usageError("give either DIR or --image, not both");
+      const app = await ctx.app();
+      const success: SuccessLine = (r) => `${text(r.app ?? app)} deployed: ${text(r.url)}`;
+      const archive = resolve(ctx.io.cwd, image);
+      const st = statOrUndefined(archive);
+      if (st?.isFile()) {
+        if (!ctx.json) ctx.out(`-----> Uploading image archive ${image} (${formatMiB(st.size)})`);
+        return runOperation(
+          ctx,
+          appPath(app, "/deploy"),
+          {
+            method: "POST",
+            body: createReadStream(archive),
+            contentType: "application/x-tar",
+            headers: { "content-length": String(st.size) },
+            query: { "image-archive": "1", create: "1", env },
+          },
+          success,
+        );
+      }
+      return runOperation(
+        ctx,
+        appPath(app, "/deploy"),
+        { method: "POST", query: { image, create: "1", env } },
+        success,
+      );
+    }
+
+    const dir = resolve(ctx.io.cwd, dirArg ?? ".");
+    if (!statOrUndefined(dir)?.isDirectory()) {
+      throw usageError(`no such directory: ${dirArg ?? "."}`, "usage: hop deploy [DIR] (or --image REF)");
+    }
+    const app = await ctx.app(dir);
+    const plan = planPack(dir);
+    if (plan.files === 0) {
+      throw usageError(
+        `nothing to deploy in ${dirArg ?? "."}`,
+        "every file is ignored, or the directory is empty",
+      );
+    }
+    const revision = await gitRevision(dir);
+    if (!ctx.json) ctx.out(`-----> Uploading ${plan.files} files (${formatMiB(plan.bytes)})`);
+    return runOperation(
+      ctx,
+      appPath(app, "/deploy"),
+      {
+        method: "POST",
+        body: packStream(plan),
+        contentType: "application/gzip",
+        query: { create: "1", revision, env },
+      },
+      (r) => `${text(r.app ?? app)} deployed: ${text(r.url)}`,
+    );
+  },
+};
+
+interface Release {
+  number: number;
+  status?: string;
+  image?: string;
+  digest?: string;
+  source?: string;
+  revision?: string;
+  createdAt?: string;
+  current?: boolean;
+}
+
+/** Rows of `hop releases`; the current release is starred. */
+export function releaseRows(releases: Release[], now = new Date()): string[][] {
+  return releases.map((r) => [
+    `${r.current ? "*" : " "} v${r.number}`,
+    text(r.status),
+    text(r.source),
+    r.revision ? shortRevision(r.revision) : text(r.image),
+    relativeTime(r.createdAt, now) || "-",
+  ]);
+}
+
+export const releasesCommand: CommandSpec = {
+  name: "releases",
+  aliases: ["app releases", "apps:releases"],
+  group: "Deploy",
+  summary: "list an app's releases, newest first",
+  args: "[APP]",
+  maxArgs: 1,
+  usesApp: true,
+  examples: ["hop releases", "hop releases --app myapp --json"],
+  async run(ctx) {
+    const app = await appFromArgOrContext(ctx);
+    const body = await ctx.client().json<{ releases: Release[] }>(appPath(app, "/releases"));
+    if (ctx.json) {
+      ctx.printJson(body);
+      return 0;
+    }
+    if (body.releases.length === 0) {
+      ctx.out(`${app} has no releases yet. Deploy with \`hop deploy\`.`);
+      return 0;
+    }
+    ctx.out(`=== ${app} releases`);
+    ctx.out(
+      formatTable(["  VERSION", "STATUS", "SOURCE", "REVISION/IMAGE", "CREATED"], releaseRows(body.releases)),
+    );
+    if (body.releases.some((r) => r.current)) ctx.out("(* current release)");
+    return 0;
+  },
+};
