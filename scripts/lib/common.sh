@@ -3,7 +3,7 @@
 
 HOP3_USER="${HOP3_USER:-hop3}"
 HOP3_HOME="${HOP3_HOME:-/home/${HOP3_USER}}"
-HOP3_ROOT="${HOP3_ROOT:-/var/lib/hop3}"
+export HOP3_ROOT="${HOP3_ROOT:-/var/lib/hop3}"
 HOP3_PREFIX="${HOP3_PREFIX:-/opt/hop3}"
 HOP3_BIN_DIR="${HOP3_BIN_DIR:-/usr/local/bin}"
 HOP3_CACHE="${HOP3_CACHE:-/var/cache/hop3}"

@@ -3,6 +3,8 @@
 HOP3_PACKAGES=(
   podman buildah skopeo runc uidmap slirp4netns fuse-overlayfs netavark aardvark-dns catatonit
   debootstrap openssh-server git curl ca-certificates sqlite3 dbus-user-session
+  # better-sqlite3 compiles from source when its prebuilt binary cannot be downloaded.
+  build-essential python3
 )
 
 install_packages() {

@@ -1,0 +1,297 @@
+# Installing and running the Hop3 server (root only). Sourced after common.sh.
+
+HOP3_ENV_FILE="${HOP3_ENV_FILE:-/etc/hop3/hop3.env}"
+HOP3_ENV_KEYS=(HOP3_BASE_DOMAIN HOP3_HTTP_PORT HOP3_HTTPS_PORT HOP3_LISTEN HOP3_ACME_EMAIL NODE_EXTRA_CA_CERTS)
+
+# Current value of KEY: the environment wins, then the env file, then the default.
+env_setting() {
+  local key="$1" default="${2:-}" value
+  if [ -n "${!key:-}" ]; then
+    printf '%s' "${!key}"
+    return 0
+  fi
+  if [ -f "$HOP3_ENV_FILE" ]; then
+    value="$(sed -n "s/^${key}=//p" "$HOP3_ENV_FILE" | tail -n 1)"
+    if [ -n "$value" ]; then
+      printf '%s' "$value"
+      return 0
+    fi
+  fi
+  printf '%s' "$default"
+}
+
+server_env_content() {
+  local uid key value
+  uid="$(hop3_uid)"
+  printf '# Hop3 server settings, read by hop3-server.service and by install.sh. Edit, then restart the server.\n'
+  printf 'HOP3_ROOT=%s\n' "$HOP3_ROOT"
+  printf 'HOME=%s\n' "$HOP3_HOME"
+  printf 'XDG_RUNTIME_DIR=/run/user/%s\n' "$uid"
+  for key in "${HOP3_ENV_KEYS[@]}"; do
+    case "$key" in
+    HOP3_BASE_DOMAIN) value="$(env_setting "$key" hop3.localhost)" ;;
+    HOP3_HTTP_PORT) value="$(env_setting "$key" 80)" ;;
+    HOP3_HTTPS_PORT) value="$(env_setting "$key" 443)" ;;
+    *) value="$(env_setting "$key")" ;;
+    esac
+    if [ -n "$value" ]; then printf '%s=%s\n' "$key" "$value"; fi
+  done
+}
+
+# Returns 0 when the env file changed.
+write_server_env() {
+  step "Writing server settings ($HOP3_ENV_FILE)"
+  if server_env_content | write_if_changed "$HOP3_ENV_FILE" 0644; then
+    sed 's/^/    /' "$HOP3_ENV_FILE" | grep -v '^    #'
+    return 0
+  fi
+  skip "$HOP3_ENV_FILE unchanged"
+  return 1
+}
+
+create_data_dirs() {
+  step "Creating the data directory $HOP3_ROOT"
+  local dir made=0
+  for dir in "$HOP3_ROOT" "$HOP3_ROOT/run" "$HOP3_ROOT/log"; do
+    if [ ! -d "$dir" ]; then made=1; fi
+    install -d -m 0750 -o "$HOP3_USER" -g "$HOP3_USER" "$dir"
+  done
+  if [ "$made" -eq 0 ]; then skip "$HOP3_ROOT"; fi
+}
+
+build_checkout() {
+  local src="$1"
+  step "Building Hop3 in $src"
+  if [ -d "$src/node_modules" ] && [ -f "$src/node_modules/.package-lock.json" ] &&
+    ! [ "$src/package-lock.json" -nt "$src/node_modules/.package-lock.json" ]; then
+    skip "npm ci (node_modules matches package-lock.json)"
+  else
+    (cd "$src" && npm ci --no-audit --no-fund)
+  fi
+  local stamp="$src/dist/.hop3-build-stamp"
+  if [ -f "$stamp" ] && [ -z "$(find "$src/src" "$src/package-lock.json" "$src/tsconfig.json" -newer "$stamp" -print -quit)" ]; then
+    skip "npm run build (dist/ is newer than src/)"
+  else
+    (cd "$src" && npm run --silent build) || die "the TypeScript build failed (npm run build in $src)"
+    touch "$stamp"
+  fi
+  [ -f "$src/dist/server/main.js" ] || die "$src/dist/server/main.js is missing after the build"
+  [ -f "$src/dist/cli/main.js" ] || die "$src/dist/cli/main.js is missing after the build"
+}
+
+# What /opt/hop3 is made of, relative to the checkout.
+runtime_paths() {
+  local src="$1" p
+  for p in dist package.json package-lock.json buildpacks images samples docs README.md LICENSE; do
+    if [ -e "$src/$p" ]; then printf '%s\n' "$p"; fi
+  done
+}
+
+runtime_hash() {
+  local src="$1"
+  # shellcheck disable=SC2046
+  (cd "$src" && runtime_paths "$src" | tar -c --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner \
+    --exclude='.hop3-build-stamp' -T - -f - | sha256sum | cut -d' ' -f1)
+}
+
+# Copies the runtime into $HOP3_PREFIX. Returns 0 when the installed code changed.
+install_runtime() {
+  local src="$1" hash new old
+  step "Installing the runtime into $HOP3_PREFIX"
+  hash="$(runtime_hash "$src")"
+  if [ -f "$HOP3_PREFIX/.install-hash" ] && [ "$(cat "$HOP3_PREFIX/.install-hash")" = "$hash" ]; then
+    skip "$HOP3_PREFIX is up to date (${hash:0:12})"
+    return 1
+  fi
+  new="$HOP3_PREFIX.new"
+  old="$HOP3_PREFIX.old"
+  rm -rf "$new" "$old"
+  install -d -m 0755 "$new"
+  (cd "$src" && runtime_paths "$src" | tar -c --exclude='.hop3-build-stamp' -T - -f -) | tar -C "$new" -x --no-same-owner
+  # Production dependencies only. Copy the checkout's (already built native modules, no network needed) and prune:
+  # `npm ci --omit=dev` would download or recompile better-sqlite3.
+  cp -a "$src/node_modules" "$new/node_modules"
+  (cd "$new" && npm prune --omit=dev --no-audit --no-fund --offline >/dev/null) || die "npm prune failed in $new"
+  printf '%s\n' "$hash" >"$new/.install-hash"
+  chown -R root:root "$new"
+  chmod -R u=rwX,go=rX "$new"
+  if [ -d "$HOP3_PREFIX" ]; then mv "$HOP3_PREFIX" "$old"; fi
+  mv "$new" "$HOP3_PREFIX"
+  rm -rf "$old"
+  info "installed ${hash:0:12}"
+  return 0
+}
+
+install_wrappers() {
+  step "Installing the hop and hop3-server commands"
+  local node changed=0
+  node="$(readlink -f "$(command -v node)")"
+  if printf '#!/bin/sh\nexec %s %s/dist/cli/main.js "$@"\n' "$node" "$HOP3_PREFIX" |
+    write_if_changed "$HOP3_BIN_DIR/hop" 0755; then
+    info "$HOP3_BIN_DIR/hop"
+    changed=1
+  fi
+  if printf '#!/bin/sh\nexec %s %s/dist/server/main.js "$@"\n' "$node" "$HOP3_PREFIX" |
+    write_if_changed "$HOP3_BIN_DIR/hop3-server" 0755; then
+    info "$HOP3_BIN_DIR/hop3-server"
+    changed=1
+  fi
+  if [ "$changed" -eq 0 ]; then skip "wrappers"; fi
+}
+
+server_pid_file() { printf '%s/run/server.pid' "$HOP3_ROOT"; }
+server_log_file() { printf '%s/log/server.log' "$HOP3_ROOT"; }
+
+server_pid() {
+  local pid_file
+  pid_file="$(server_pid_file)"
+  [ -f "$pid_file" ] || return 1
+  local pid
+  pid="$(cat "$pid_file")"
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+  printf '%s' "$pid"
+}
+
+server_answers() {
+  timeout "${1:-10}" "$HOP3_BIN_DIR/hop" apps >/dev/null 2>&1
+}
+
+wait_for_server() {
+  local limit="${HOP3_START_TIMEOUT:-120}" waited=0
+  info "waiting for the server to answer (up to ${limit}s)"
+  while [ "$waited" -lt "$limit" ]; do
+    if server_answers 10; then
+      info "server is up (${waited}s)"
+      return 0
+    fi
+    if ! has_systemd && ! server_pid >/dev/null; then
+      break
+    fi
+    sleep 2
+    waited=$((waited + 2))
+  done
+  printf 'ERROR: the Hop3 server did not answer `hop apps` within %ss. Last lines of its log:\n' "$limit" >&2
+  if has_systemd; then
+    journalctl -u hop3-server --no-pager -n 40 >&2 || true
+  else
+    tail -n 40 "$(server_log_file)" >&2 || true
+  fi
+  exit 1
+}
+
+stop_server_process() {
+  local pid i
+  pid="$(server_pid)" || return 0
+  info "stopping the server (pid $pid)"
+  kill -TERM "$pid" 2>/dev/null || true
+  for i in $(seq 1 30); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 1
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    warn "server pid $pid did not stop in 30s: killing it"
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$(server_pid_file)"
+}
+
+start_server_process() {
+  ensure_runtime_dir
+  local log pid_file
+  log="$(server_log_file)"
+  pid_file="$(server_pid_file)"
+  # Same settings as the systemd unit: the env file, loaded by the shell that becomes the server.
+  # setsid detaches it from this terminal; the pid is the server's own (sh execs nohup execs node).
+  as_hop3 sh -c 'set -a; . "$0"; set +a; setsid nohup "$1" >>"$2" 2>&1 </dev/null & echo $! >"$3"' \
+    "$HOP3_ENV_FILE" "$HOP3_BIN_DIR/hop3-server" "$log" "$pid_file"
+  info "started the server (pid $(cat "$pid_file")), log: $log"
+}
+
+install_systemd_unit() {
+  local src="$1" changed=1 uid
+  uid="$(hop3_uid)"
+  if ! write_if_changed /etc/systemd/system/hop3-server.service 0644 <"$src/systemd/hop3-server.service"; then
+    changed=0
+  fi
+  if printf '[Unit]\nWants=user@%s.service\nAfter=user@%s.service\n\n[Service]\nEnvironment=XDG_RUNTIME_DIR=/run/user/%s\nEnvironment=DBUS_SESSION_BUS_ADDRESS=unix:path=/run/user/%s/bus\n' \
+    "$uid" "$uid" "$uid" "$uid" | write_if_changed /etc/systemd/system/hop3-server.service.d/10-install.conf 0644; then
+    changed=1
+  fi
+  if [ "$changed" -eq 1 ]; then
+    systemctl daemon-reload
+    return 0
+  fi
+  return 1
+}
+
+# $1: checkout, $2: 1 when code or settings changed since the running server started.
+start_server() {
+  local src="$1" changed="$2"
+  step "Starting the Hop3 server"
+  if has_systemd; then
+    if install_systemd_unit "$src"; then changed=1; fi
+    systemctl enable hop3-server >/dev/null 2>&1
+    if systemctl is-active --quiet hop3-server; then
+      if [ "$changed" -eq 1 ]; then
+        info "code or settings changed: restarting hop3-server"
+        systemctl restart hop3-server
+      else
+        skip "hop3-server is running"
+      fi
+    else
+      systemctl start hop3-server
+    fi
+  else
+    if server_pid >/dev/null; then
+      if [ "$changed" -eq 0 ] && server_answers 10; then
+        skip "server running (pid $(server_pid)) and unchanged"
+        return 0
+      fi
+      stop_server_process
+    fi
+    start_server_process
+  fi
+  wait_for_server
+}
+
+# With TCP enabled, give root's CLI the admin token (the socket needs none).
+configure_root_cli() {
+  local listen token_file="$HOP3_ROOT/admin-token" config="/root/.config/hop3/config.json"
+  listen="$(env_setting HOP3_LISTEN)"
+  [ -n "$listen" ] || return 0
+  step "Configuring root's hop CLI for $listen"
+  [ -f "$token_file" ] || {
+    warn "$token_file not found: root's CLI keeps using the Unix socket"
+    return 0
+  }
+  case "$listen" in
+  http://* | https://*) ;;
+  *) listen="http://$listen" ;;
+  esac
+  if printf '{ "url": "%s", "token": "%s" }\n' "$listen" "$(cat "$token_file")" | write_if_changed "$config" 0600; then
+    info "wrote $config"
+  else
+    skip "$config"
+  fi
+}
+
+deploy_sample() {
+  local sample="$HOP3_PREFIX/samples/hello" domain port url
+  step "Deploying the sample app (hello)"
+  if [ ! -d "$sample" ]; then
+    warn "$sample not found: skipping the sample deploy"
+    return 0
+  fi
+  domain="$(env_setting HOP3_BASE_DOMAIN hop3.localhost)"
+  port="$(env_setting HOP3_HTTP_PORT 80)"
+  local host="hello.$domain" port_suffix=""
+  if [ "$port" != "80" ]; then port_suffix=":$port"; fi
+  url="http://$host$port_suffix/"
+  if "$HOP3_BIN_DIR/hop" apps 2>/dev/null | grep -qw hello &&
+    curl -fsS -o /dev/null --max-time 5 -H "Host: $host" "http://127.0.0.1:$port/"; then
+    skip "hello is deployed and answers"
+  else
+    (cd / && "$HOP3_BIN_DIR/hop" deploy "$sample" --app hello) || die "the sample deploy failed (see above)"
+  fi
+  printf '\nThe sample app is at %s\nTry it:  curl -H %q http://127.0.0.1:%s/\n' "$url" "Host: $host" "$port"
+}
