@@ -283,7 +283,7 @@ export function parseHop3Toml(source: string, file = "hop3.toml"): { config: Hop
       const hint = SECTION_HINTS[section];
       issues.push({
         path: [section],
-        message: `unknown section [${section}]${hint ? ` (${hint})` : ""}; known sections: ${KNOWN_SECTIONS.join(", ")}`,
+        message: `unknown section [${formatKey(section)}]${hint ? ` (${hint})` : ""}; known sections: ${KNOWN_SECTIONS.join(", ")}`,
       });
       delete rest[section];
     }
@@ -344,7 +344,7 @@ function crossChecks(config: RawHop3Toml): Issue[] {
     } else if (isReservedProcessType(type)) {
       issues.push({
         path,
-        message: `run.workers.${type}: "${type}" has a special role and cannot name a worker (use [run] start for web, the Procfile for ${type})`,
+        message: `run.workers.${type}: "${type}" has a special role and cannot name a worker (${type === "web" ? "the web process is [run] start" : "declare it in the Procfile"})`,
       });
     }
   }

@@ -1,6 +1,6 @@
 import { lstat, readFile, realpath, stat } from "node:fs/promises";
 import { isAbsolute, join, relative, sep } from "node:path";
-import { usageError } from "../util/errors.js";
+import { Hop3Error, usageError } from "../util/errors.js";
 import { emptyTomlEnv, type TomlEnv } from "./env.js";
 import { parseEnvFile } from "./envfile.js";
 import {
@@ -327,19 +327,26 @@ async function isFile(root: string, name: string): Promise<boolean> {
   if (rel === "" || rel === ".." || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
     throw usageError(`${name} resolves to a path outside the repository (symbolic link?)`);
   }
-  const info = await stat(target);
+  const info = await stat(target).catch(() => undefined);
+  if (!info) return false;
   if (info.isDirectory()) throw usageError(`${name} is a directory, expected a file`);
   return info.isFile();
 }
 
 async function readConfig(root: string, name: string): Promise<string> {
-  const path = join(root, name);
-  const target = await realpath(path);
-  const info = await stat(target);
-  if (info.size > MAX_CONFIG_BYTES) {
-    throw usageError(`${name} is too large (${info.size} bytes; the limit is ${MAX_CONFIG_BYTES})`);
+  let buffer: Buffer;
+  try {
+    const target = await realpath(join(root, name));
+    const info = await stat(target);
+    if (info.size > MAX_CONFIG_BYTES) {
+      throw usageError(`${name} is too large (${info.size} bytes; the limit is ${MAX_CONFIG_BYTES})`);
+    }
+    buffer = await readFile(target);
+  } catch (err) {
+    if (err instanceof Hop3Error) throw err;
+    const code = (err as NodeJS.ErrnoException).code ?? "unknown error";
+    throw usageError(`cannot read ${name}: ${code}`);
   }
-  const buffer = await readFile(target);
   if (buffer.includes(0)) throw usageError(`${name} is not a text file`);
   return buffer.toString("utf8");
 }

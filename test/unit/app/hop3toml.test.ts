@@ -110,6 +110,12 @@ describe("parseHop3Toml: errors name the file, the key and the line", () => {
     expect(err.message).toContain("known sections: metadata, build, run");
   });
 
+  it("quotes odd section names safely", () => {
+    const err = expectUsageError(() => parseHop3Toml('["\\u001b[31m"]\nx = 1'));
+    expect(err.message).toContain('hop3.toml:1: unknown section ["\\u001b[31m"]');
+    expect(err.message).not.toContain("\u001b");
+  });
+
   it("gives a pointer for sections other tools use", () => {
     const err = expectUsageError(() => parseHop3Toml("[resources]\nmemory = '1G'"));
     expect(err.message).toContain("[limits]");

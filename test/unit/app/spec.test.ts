@@ -146,6 +146,13 @@ describe("loadAppSpec: errors carry the file and line", () => {
     expect(err.message).toContain("hop3/hop3.toml resolves to a path outside the repository");
   });
 
+  it("for binary and oversized files", async () => {
+    const binary = await repo({ Procfile: "web: x\u0000y" });
+    expect((await expectUsageErrorAsync(loadAppSpec(binary))).message).toBe("Procfile is not a text file");
+    const huge = await repo({ ENV: `A=${"x".repeat(1024 * 1024 + 1)}` });
+    expect((await expectUsageErrorAsync(loadAppSpec(huge))).message).toMatch(/^ENV is too large/);
+  });
+
   it("accepts a symlink that stays inside", async () => {
     const dir = await repo({ "deploy/Procfile.prod": "web: ./serve\n" });
     await symlink("deploy/Procfile.prod", join(dir, "Procfile"));
