@@ -1,0 +1,35 @@
+/**
+ * The builder interface. Builders turn a source tree into an OCI image in the hop3 user's storage.
+ * Containerfile builds come first; Cloud Native Buildpacks register here the same way.
+ */
+import type Docker from "dockerode";
+
+export interface BuildContext {
+  app: string;
+  release: number;
+  sourceDir: string;
+  /** The image tag to produce (localhost/hop3/APP:rN). */
+  tag: string;
+  buildArgs: Record<string, string>;
+  /** hop3.toml [build].builder, when the app says which one. */
+  requested?: string;
+  containerfile?: string;
+  docker: Docker;
+  emit: (line: string) => void;
+}
+
+export interface BuiltImage {
+  tag: string;
+  imageId: string;
+  /** What produced it, for the release record: builder name or image reference. */
+  sourceKind: "containerfile" | "image" | "buildpacks";
+  sourceRef?: string;
+}
+
+export interface Builder {
+  readonly name: string;
+  /** Names users may give in hop3.toml `[build].builder` for this builder. */
+  readonly aliases: readonly string[];
+  detect(ctx: BuildContext): Promise<boolean>;
+  build(ctx: BuildContext): Promise<BuiltImage>;
+}

@@ -1,0 +1,67 @@
+/** Builds the repository's own Containerfile or Dockerfile through the Podman API. */
+import { existsSync, readFileSync } from "node:fs";
+import { join, relative, sep } from "node:path";
+import tar from "tar-fs";
+import { Hop3Error } from "../util/errors.js";
+import type { BuildContext, Builder, BuiltImage } from "./builder.js";
+import { isIgnored, parseDockerignore } from "./dockerignore.js";
+import { followProgress } from "./progress.js";
+
+export const CONTAINERFILE_NAMES = ["Containerfile", "Dockerfile"] as const;
+
+export function findContainerfile(dir: string): string | undefined {
+  return CONTAINERFILE_NAMES.find((n) => existsSync(join(dir, n)));
+}
+
+/** The build context as a tar stream, with the ignore file applied the way Docker applies it. */
+export function packContext(dir: string, containerfile: string): NodeJS.ReadableStream {
+  // tar-fs Pack is a streamx Readable; Dockerode only pipes it.
+  const ignoreFile = [".containerignore", ".dockerignore"].find((n) => existsSync(join(dir, n)));
+  const rules = ignoreFile ? parseDockerignore(readFileSync(join(dir, ignoreFile), "utf8")) : [];
+  const alwaysSent = new Set([containerfile, ignoreFile]);
+  return tar.pack(dir, {
+    ignore: (name) => {
+      const rel = relative(dir, name).split(sep).join("/");
+      if (!rel || alwaysSent.has(rel)) return false;
+      return isIgnored(rules, rel);
+    },
+  }) as unknown as NodeJS.ReadableStream;
+}
+
+export const containerfileBuilder: Builder = {
+  name: "containerfile",
+  aliases: ["docker", "dockerfile", "containerfile"],
+
+  async detect(ctx: BuildContext): Promise<boolean> {
+    return findContainerfile(ctx.sourceDir) !== undefined;
+  },
+
+  async build(ctx: BuildContext): Promise<BuiltImage> {
+    const containerfile = ctx.containerfile ?? findContainerfile(ctx.sourceDir);
+    if (!containerfile) {
+      throw new Hop3Error(
+        "no Containerfile or Dockerfile at the root of the source tree",
+        "deployFailed",
+        "add one, or deploy a prebuilt image with `hop deploy --image REF`",
+      );
+    }
+    ctx.emit(`Building with ${containerfile}`);
+    const stream = await ctx.docker.buildImage(packContext(ctx.sourceDir, containerfile), {
+      t: ctx.tag,
+      dockerfile: containerfile,
+      buildargs: ctx.buildArgs,
+      rm: true,
+      forcerm: true,
+      labels: { "io.hop3.app": ctx.app, "io.hop3.release": String(ctx.release) },
+    } as Record<string, unknown>);
+    await followProgress(ctx.docker, stream, ctx.emit, `build of ${containerfile}`);
+    // The stream's last ID is not reliable on every Podman version: ask the store what the tag points at.
+    let imageId: string;
+    try {
+      imageId = (await ctx.docker.getImage(ctx.tag).inspect()).Id;
+    } catch {
+      throw new Hop3Error(`the build finished but produced no image ${ctx.tag}`, "deployFailed");
+    }
+    return { tag: ctx.tag, imageId, sourceKind: "containerfile", sourceRef: containerfile };
+  },
+};

@@ -1,0 +1,110 @@
+/**
+ * `hop deploy --image`: a registry reference (pulled), an image already in the hop3 user's storage, or a
+ * `podman save` archive uploaded by the CLI (for hosts with no registry at all).
+ */
+import { createReadStream } from "node:fs";
+import type Docker from "dockerode";
+import { statusOf } from "../runtime/containers.js";
+import { Hop3Error } from "../util/errors.js";
+import type { BuiltImage } from "./builder.js";
+import { followProgress } from "./progress.js";
+
+/** Image references as Docker and Podman accept them; anything else is refused before touching Podman. */
+const IMAGE_REF =
+  /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:\/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+
+export function validateImageRef(ref: string): string {
+  if (!IMAGE_REF.test(ref) || ref.length > 512) {
+    throw new Hop3Error(`${JSON.stringify(ref)} is not a valid image reference`, "usage");
+  }
+  return ref;
+}
+
+async function imageExists(docker: Docker, ref: string): Promise<string | undefined> {
+  try {
+    return (await docker.getImage(ref).inspect()).Id;
+  } catch (err) {
+    if (statusOf(err) === 404) return undefined;
+    throw err;
+  }
+}
+
+async function tagAs(docker: Docker, id: string, tag: string): Promise<void> {
+  const [repo, t] = splitTag(tag);
+  await docker.getImage(id).tag({ repo, tag: t });
+}
+
+function splitTag(tag: string): [string, string] {
+  const i = tag.lastIndexOf(":");
+  return [tag.slice(0, i), tag.slice(i + 1)];
+}
+
+export async function imageFromReference(
+  docker: Docker,
+  ref: string,
+  tag: string,
+  emit: (line: string) => void,
+): Promise<BuiltImage> {
+  validateImageRef(ref);
+  let id = await imageExists(docker, ref);
+  if (id) {
+    emit(`Using local image ${ref}`);
+  } else {
+    emit(`Pulling ${ref}`);
+    try {
+      const stream = await docker.pull(ref);
+      await followProgress(docker, stream, emit, `pull of ${ref}`);
+    } catch (err) {
+      throw new Hop3Error(
+        `cannot get image ${ref}: ${(err as Error).message.split("\n")[0]}`,
+        "deployFailed",
+        "check the reference; on a host without a registry, `podman save` the image and run `hop deploy --image FILE.tar`",
+      );
+    }
+    id = await imageExists(docker, ref);
+    if (!id) throw new Hop3Error(`pulled ${ref} but it is not in the image store`, "deployFailed");
+  }
+  await tagAs(docker, id, tag);
+  return { tag, imageId: id, sourceKind: "image", sourceRef: ref };
+}
+
+/** Loads a `podman save`/`docker save` archive and tags the (single) image it holds. */
+export async function imageFromArchive(
+  docker: Docker,
+  archivePath: string,
+  tag: string,
+  emit: (line: string) => void,
+): Promise<BuiltImage> {
+  emit("Loading image archive");
+  const before = new Set((await docker.listImages({ all: false })).map((i) => i.Id));
+  let loaded: string[] = [];
+  try {
+    const res = (await docker.loadImage(createReadStream(archivePath))) as NodeJS.ReadableStream;
+    const text = await streamText(res);
+    // Podman answers {"stream":"Loaded image: REF\n"} lines (or a single JSON object)
+    loaded = [...text.matchAll(/Loaded image(?:\(s\))?: ([^\s"\\]+)/g)].map((m) => m[1]!.replace(/,$/, ""));
+    if (/"error"|errorDetail/.test(text) && loaded.length === 0) throw new Error(text.slice(0, 300));
+  } catch (err) {
+    throw new Hop3Error(
+      `the uploaded file is not an image archive podman can load: ${(err as Error).message.split("\n")[0]}`,
+      "deployFailed",
+      "create it with `podman save -o app.tar IMAGE` (or `docker save`)",
+    );
+  }
+  let id: string | undefined;
+  for (const ref of loaded) id ??= await imageExists(docker, ref);
+  if (!id) {
+    const fresh = (await docker.listImages({ all: false })).filter((i) => !before.has(i.Id));
+    id = fresh[0]?.Id;
+  }
+  if (!id) throw new Hop3Error("the archive loaded but no image could be found in it", "deployFailed");
+  emit(`Loaded ${loaded.join(", ") || id.slice(0, 19)}`);
+  await tagAs(docker, id, tag);
+  return { tag, imageId: id, sourceKind: "image", sourceRef: loaded[0] ?? "archive" };
+}
+
+async function streamText(s: NodeJS.ReadableStream): Promise<string> {
+  let out = "";
+  for await (const c of s) out += c.toString();
+  return out;
+}

@@ -1,0 +1,421 @@
+/**
+ * The deploy pipeline (ARCHITECTURE.md): source -> AppSpec -> image -> release -> plan -> apply -> record.
+ * Nothing users see changes until the new instances are healthy: every failure before the router switch
+ * removes only what this deploy created, so the previous release keeps serving.
+ */
+import { randomBytes } from "node:crypto";
+import { resolveAppEnv } from "../app/env.js";
+import { loadAppSpec } from "../app/spec.js";
+import type { BuildContext, Builder, BuiltImage } from "../build/builder.js";
+import { containerfileBuilder } from "../build/containerfile-builder.js";
+import { imageFromArchive, imageFromReference } from "../build/image-source.js";
+import {
+  ensureNetwork,
+  inspectInstance,
+  listInstances,
+  type RunningInstance,
+  removeContainer,
+  startContainer,
+  tailLogs,
+} from "../runtime/containers.js";
+import { waitHealthy } from "../runtime/health.js";
+import { appNetworkName, LABEL, releaseImageTag } from "../runtime/labels.js";
+import { runOneOff } from "../runtime/one-off.js";
+import type { ReleaseRow } from "../store/store.js";
+import { Hop3Error } from "../util/errors.js";
+import { withAppLock } from "./app-lock.js";
+import { planRelease } from "./plan.js";
+import type { Platform, Progress } from "./platform.js";
+import { imageFacts, type ReleaseSpec, releaseSpecFromApp, releaseSpecFromImage } from "./release-spec.js";
+import { applyRoutes } from "./routing.js";
+import { appHostnames, appUrl, defaultHostname } from "./urls.js";
+
+export type DeploySource =
+  | { kind: "tree"; dir: string }
+  | { kind: "image"; ref: string }
+  | { kind: "archive"; path: string };
+
+export interface DeployOptions {
+  revision?: string;
+  createdBy?: string;
+}
+
+export interface DeployResult {
+  app: string;
+  release: number;
+  url?: string;
+  processes: Record<string, number>;
+}
+
+/** Builders in the order they are tried for `builder = "auto"`. Buildpacks register after Containerfile. */
+export const builders: Builder[] = [containerfileBuilder];
+
+export class Deployer {
+  constructor(private readonly p: Platform) {}
+
+  deploy(app: string, source: DeploySource, opts: DeployOptions, progress: Progress): Promise<DeployResult> {
+    return withAppLock(app, () => this.deployLocked(app, source, opts, progress));
+  }
+
+  /** A new release with the current image and a new configuration (config:set, config:unset). */
+  rerelease(app: string, progress: Progress, createdBy?: string): Promise<DeployResult | undefined> {
+    return withAppLock(app, async () => {
+      const current = this.p.store.currentRelease(app);
+      if (!current?.image) return undefined; // never deployed: the config waits for the first deploy
+      const release = this.p.store.createRelease(app, {
+        sourceKind: "config",
+        sourceRef: current.sourceRef,
+        revision: current.revision,
+        createdBy,
+      });
+      return this.rollout(
+        app,
+        release,
+        current.image,
+        current.imageId!,
+        current.spec as ReleaseSpec,
+        progress,
+      );
+    });
+  }
+
+  /** Starts a fresh set of the current release's instances beside the running ones, then switches. */
+  restart(app: string, progress: Progress): Promise<DeployResult> {
+    return withAppLock(app, async () => {
+      const current = this.requireCurrent(app);
+      return this.startSet(app, current, current.spec as ReleaseSpec, current.configSnapshot ?? {}, progress);
+    });
+  }
+
+  private requireCurrent(app: string): ReleaseRow {
+    this.p.store.requireApp(app);
+    const current = this.p.store.currentRelease(app);
+    if (!current?.image) {
+      throw new Hop3Error(
+        `${app} has no release yet`,
+        "notFound",
+        `deploy it first: hop deploy --app ${app}`,
+      );
+    }
+    return current;
+  }
+
+  private async deployLocked(
+    app: string,
+    source: DeploySource,
+    opts: DeployOptions,
+    progress: Progress,
+  ): Promise<DeployResult> {
+    const { store, docker } = this.p;
+    store.requireApp(app);
+    const release = store.createRelease(app, {
+      sourceKind: source.kind === "tree" ? "containerfile" : "image",
+      ...(source.kind === "image" ? { sourceRef: source.ref } : {}),
+      ...(opts.revision ? { revision: opts.revision } : {}),
+      ...(opts.createdBy ? { createdBy: opts.createdBy } : {}),
+    });
+    const logged: Progress = {
+      step: (m) => {
+        store.appendDeployLog(release.id, `-----> ${m}`);
+        progress.step(m);
+      },
+      log: (l) => {
+        store.appendDeployLog(release.id, l);
+        progress.log(l);
+      },
+    };
+    const tag = releaseImageTag(app, release.number);
+    let built: BuiltImage | undefined;
+    try {
+      store.updateRelease(release.id, { status: "building" });
+      let spec: ReleaseSpec;
+      const config = store.getConfig(app);
+      if (source.kind === "tree") {
+        logged.step("Reading the app's configuration");
+        const appSpec = await loadAppSpec(source.dir);
+        for (const w of appSpec.warnings) logged.log(`warning: ${w}`);
+        if (appSpec.name && appSpec.name !== app) {
+          logged.log(`note: hop3.toml names the app ${appSpec.name}; deploying to ${app} as asked`);
+        }
+        const builder = await this.pickBuilder(appSpec.build.builder, source.dir);
+        logged.step(`Building the image (${builder.name})`);
+        const ctx: BuildContext = {
+          app,
+          release: release.number,
+          sourceDir: source.dir,
+          tag,
+          buildArgs: appSpec.docker.buildArgs,
+          requested: appSpec.build.builder,
+          ...(appSpec.files.containerfile ? { containerfile: appSpec.files.containerfile } : {}),
+          docker,
+          emit: logged.log,
+        };
+        built = await builder.build(ctx);
+        const info = await docker.getImage(built.tag).inspect();
+        spec = releaseSpecFromApp(appSpec, imageFacts(info), config.PORT);
+        this.checkDomains(app, spec.domains);
+      } else {
+        logged.step(source.kind === "image" ? `Fetching image ${source.ref}` : "Loading the uploaded image");
+        built =
+          source.kind === "image"
+            ? await imageFromReference(docker, source.ref, tag, logged.log)
+            : await imageFromArchive(docker, source.path, tag, logged.log);
+        const info = await docker.getImage(built.tag).inspect();
+        spec = releaseSpecFromImage(imageFacts(info), config.PORT);
+      }
+      store.updateRelease(release.id, {
+        image: built.tag,
+        imageId: built.imageId,
+        spec,
+      });
+      return await this.rollout(app, release, built.tag, built.imageId, spec, logged);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      store.updateRelease(release.id, {
+        status: "failed",
+        error: message,
+        finishedAt: new Date().toISOString(),
+      });
+      if (built)
+        await docker
+          .getImage(built.tag)
+          .remove()
+          .catch(() => {});
+      if (err instanceof Hop3Error && err.kind !== "deployFailed" && err.kind !== "usage") throw err;
+      const current = store.currentRelease(app);
+      const hint = current
+        ? `v${current.number} is still serving`
+        : err instanceof Hop3Error
+          ? err.hint
+          : undefined;
+      throw new Hop3Error(message, err instanceof Hop3Error ? err.kind : "deployFailed", hint);
+    }
+  }
+
+  private async pickBuilder(requested: string, dir: string): Promise<Builder> {
+    const probe = { sourceDir: dir } as BuildContext;
+    if (requested && requested !== "auto") {
+      const named = builders.find((b) => b.name === requested || b.aliases.includes(requested));
+      if (!named) {
+        throw new Hop3Error(
+          `[build].builder = "${requested}" is not available on this server`,
+          "deployFailed",
+          `available: ${builders.map((b) => b.name).join(", ")}`,
+        );
+      }
+      return named;
+    }
+    for (const b of builders) if (await b.detect(probe)) return b;
+    throw new Hop3Error(
+      "no builder recognises this source tree: there is no Containerfile or Dockerfile",
+      "deployFailed",
+      "add a Containerfile, or deploy a prebuilt image with `hop deploy --image REF`",
+    );
+  }
+
+  private checkDomains(app: string, domains: string[]): void {
+    for (const d of domains) {
+      if (d === "_") continue;
+      const owner = this.p.store.domainOwner(d);
+      if (owner && owner !== app) throw new Hop3Error(`domain ${d} belongs to app ${owner}`, "conflict");
+      for (const other of this.p.store.listApps()) {
+        if (other.name === app) continue;
+        const spec = this.p.store.currentRelease(other.name)?.spec as ReleaseSpec | undefined;
+        if (spec?.domains.includes(d))
+          throw new Hop3Error(`domain ${d} is used by app ${other.name}`, "conflict");
+      }
+    }
+  }
+
+  /** Env, release phase, new instances, health, switch, drain. `release` is already recorded. */
+  private async rollout(
+    app: string,
+    release: ReleaseRow,
+    image: string,
+    imageId: string,
+    spec: ReleaseSpec,
+    progress: Progress,
+  ): Promise<DeployResult> {
+    const { store } = this.p;
+    store.updateRelease(release.id, { status: "deploying", image, imageId, spec });
+    const resolved = resolveAppEnv({
+      ...(spec.tomlEnv ? { tomlEnv: spec.tomlEnv } : {}),
+      envFile: spec.envDefaults,
+      configVars: store.getConfig(app),
+      generated: store.getGeneratedEnv(app),
+    });
+    if (Object.keys(resolved.newlyGenerated).length > 0) {
+      store.setGeneratedEnv(app, { ...store.getGeneratedEnv(app), ...resolved.newlyGenerated });
+      progress.log(`Generated ${Object.keys(resolved.newlyGenerated).join(", ")} (kept for later deploys)`);
+    }
+    const env = resolved.env;
+    store.updateRelease(release.id, { configSnapshot: env });
+    const row = { ...release, image, imageId, spec, configSnapshot: env };
+    try {
+      if (spec.releaseCommand) await this.releasePhase(app, row, spec, env, progress);
+      return await this.startSet(app, row, spec, env, progress);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      store.updateRelease(release.id, {
+        status: "failed",
+        error: message,
+        finishedAt: new Date().toISOString(),
+      });
+      throw err instanceof Hop3Error ? err : new Hop3Error(message, "deployFailed");
+    }
+  }
+
+  private async releasePhase(
+    app: string,
+    release: ReleaseRow,
+    spec: ReleaseSpec,
+    env: Record<string, string>,
+    progress: Progress,
+  ): Promise<void> {
+    progress.step(`Running the release phase: ${spec.releaseCommand}`);
+    await ensureNetwork(this.p.docker, appNetworkName(app), { [LABEL.managed]: "true", [LABEL.app]: app });
+    const code = await runOneOff(this.p.docker, {
+      app,
+      release: release.number,
+      image: release.image!,
+      cmd: ["/bin/sh", "-c", spec.releaseCommand!],
+      env: { ...env, ...this.platformEnv(app, spec), PROC_TYPE: "release", DYNO: "release.1" },
+      purpose: "release",
+      onLine: (l) => progress.log(l),
+    });
+    if (code !== 0) {
+      throw new Hop3Error(`the release command exited with code ${code}`, "deployFailed");
+    }
+  }
+
+  private platformEnv(app: string, spec: ReleaseSpec): Record<string, string> {
+    const hosts = appHostnames(app, this.p.settings, this.p.store.listDomains(app), spec.domains);
+    return {
+      APP: app,
+      BIND_ADDRESS: "0.0.0.0",
+      HOST_NAME: hosts.join(","),
+      HOP3_PUBLIC_URL: appUrl(hosts[0]!, this.p.settings).replace(/\/$/, ""),
+    };
+  }
+
+  /**
+   * Starts the release's instances beside whatever runs now, waits for every one to pass its checks,
+   * switches the router, then drains and removes the old ones. On failure removes only the new ones.
+   */
+  private async startSet(
+    app: string,
+    release: ReleaseRow,
+    spec: ReleaseSpec,
+    env: Record<string, string>,
+    progress: Progress,
+  ): Promise<DeployResult> {
+    const { store, docker, settings } = this.p;
+    const appRow = store.requireApp(app);
+    const hosts = appHostnames(app, settings, store.listDomains(app), spec.domains);
+    const generation = randomBytes(3).toString("hex");
+    const plans = planRelease({
+      app,
+      release: release.number,
+      image: release.image!,
+      processes: Object.fromEntries(Object.entries(spec.processes).map(([k, v]) => [k, v ?? undefined])),
+      scale: appRow.scale,
+      env,
+      webPort: spec.webPort ?? 0,
+      hostNames: hosts,
+      publicUrl: appUrl(hosts[0]!, settings).replace(/\/$/, ""),
+      generation,
+    });
+    const before = await listInstances(docker, app);
+    await ensureNetwork(docker, appNetworkName(app), { [LABEL.managed]: "true", [LABEL.app]: app });
+    progress.step(`Starting ${describeCounts(plans.map((p) => p.process))} (v${release.number})`);
+    const started: RunningInstance[] = [];
+    try {
+      for (const plan of plans) started.push(await startContainer(docker, plan));
+      await Promise.all(started.map((inst) => this.check(inst, spec, hosts[0]!, progress)));
+      store.markActive(app, release.id);
+      store.updateRelease(release.id, { finishedAt: new Date().toISOString() });
+      store.setDesiredState(app, "running");
+      progress.step("Switching traffic to the new release");
+      await applyRoutes(this.p, { app, release: release.number, spec, instances: started });
+    } catch (err) {
+      for (const inst of started) {
+        const lines = await tailLogs(docker, inst.id, 15).catch(() => []);
+        if (lines.length) {
+          progress.log(`last output of ${inst.process}.${inst.instance}:`);
+          for (const l of lines) progress.log(`  ${l}`);
+        }
+      }
+      await Promise.all(started.map((i) => removeContainer(docker, i.id, 2).catch(() => {})));
+      throw err;
+    }
+    const old = before.filter((i) => !started.some((s) => s.id === i.id));
+    if (old.length > 0) {
+      progress.step(`Stopping the previous instances (${old.length})`);
+      await new Promise((r) => setTimeout(r, settings.drainSeconds * 1000));
+      await Promise.all(old.map((i) => removeContainer(docker, i.id).catch(() => {})));
+    }
+    const url = spec.webPort ? appUrl(hosts[0]!, settings) : undefined;
+    return {
+      app,
+      release: release.number,
+      ...(url ? { url } : {}),
+      processes: countBy(plans.map((p) => p.process)),
+    };
+  }
+
+  private async check(
+    inst: RunningInstance,
+    spec: ReleaseSpec,
+    host: string,
+    progress: Progress,
+  ): Promise<void> {
+    const label = `${inst.process}.${inst.instance}`;
+    const stillRunning = async () => (await inspectInstance(this.p.docker, inst.id))?.state === "running";
+    if (inst.process !== "web") {
+      // No HTTP check for workers: they only have to stay up through a short grace period.
+      await new Promise((r) => setTimeout(r, 2000));
+      if (!(await stillRunning()))
+        throw new Hop3Error(`${label} exited right after starting`, "deployFailed");
+      return;
+    }
+    if (!inst.hostPort) throw new Hop3Error(`${label} has no published port`, "deployFailed");
+    const hc = spec.healthcheck;
+    const what = hc
+      ? `GET ${hc.path}${hc.contains ? ` containing ${JSON.stringify(hc.contains)}` : ""}`
+      : `port ${spec.webPort}`;
+    progress.log(`Waiting for ${label} to pass its check (${what})`);
+    const result = await waitHealthy(
+      inst.hostPort,
+      {
+        ...(hc?.path ? { path: hc.path } : {}),
+        ...(hc?.contains ? { contains: hc.contains } : {}),
+        timeout: hc?.timeout ?? spec.startTimeout,
+        interval: hc?.interval ?? 0.5,
+        ...(hc?.retries ? { retries: hc.retries } : {}),
+        hostHeader: host,
+      },
+      stillRunning,
+    );
+    if (!result.ok) {
+      throw new Hop3Error(`health check failed for ${label}: ${result.reason}`, "deployFailed");
+    }
+    progress.log(`${label} is healthy`);
+  }
+
+  defaultHost(app: string): string {
+    return defaultHostname(app, this.p.settings);
+  }
+}
+
+function countBy(items: string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const i of items) out[i] = (out[i] ?? 0) + 1;
+  return out;
+}
+
+function describeCounts(items: string[]): string {
+  const c = countBy(items);
+  return Object.entries(c)
+    .map(([k, n]) => `${n} ${k}`)
+    .join(", ");
+}

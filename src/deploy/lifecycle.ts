@@ -1,0 +1,126 @@
+/** Start, stop, destroy and reconcile: the app's desired state made real on Podman. */
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { listInstances, removeContainer, removeNetwork, statusOf } from "../runtime/containers.js";
+import { appImageRepo, appNetworkName } from "../runtime/labels.js";
+import { Hop3Error } from "../util/errors.js";
+import { withAppLock } from "./app-lock.js";
+import type { Deployer, DeployResult } from "./deployer.js";
+import type { Platform, Progress } from "./platform.js";
+import { applyRoutes } from "./routing.js";
+
+export class Lifecycle {
+  constructor(
+    private readonly p: Platform,
+    private readonly deployer: Deployer,
+  ) {}
+
+  async stop(app: string, progress: Progress): Promise<{ stopped: number }> {
+    return withAppLock(app, async () => {
+      this.p.store.requireApp(app);
+      this.p.store.setDesiredState(app, "stopped");
+      await applyRoutes(this.p);
+      const instances = await listInstances(this.p.docker, app);
+      progress.step(`Stopping ${instances.length} instance(s)`);
+      await Promise.all(instances.map((i) => removeContainer(this.p.docker, i.id)));
+      return { stopped: instances.length };
+    });
+  }
+
+  async start(app: string, progress: Progress): Promise<DeployResult> {
+    this.p.store.requireApp(app);
+    this.p.store.setDesiredState(app, "running");
+    return this.deployer.restart(app, progress);
+  }
+
+  /** Removes containers, images, network, route, repository and records of one app, and nothing else. */
+  async destroy(app: string, progress: Progress): Promise<{ destroyed: string }> {
+    return withAppLock(app, async () => {
+      const { store, docker } = this.p;
+      store.requireApp(app);
+      store.setDesiredState(app, "stopped");
+      progress.step("Removing the route");
+      await applyRoutes(this.p);
+      const instances = await listInstances(docker, app);
+      progress.step(`Removing ${instances.length} container(s)`);
+      await Promise.all(instances.map((i) => removeContainer(docker, i.id, 5)));
+      const images = await docker.listImages({ filters: { reference: [`${appImageRepo(app)}:*`] } });
+      progress.step(`Removing ${images.length} image(s)`);
+      for (const img of images) {
+        for (const tag of img.RepoTags ?? []) {
+          if (!tag.startsWith(`${appImageRepo(app)}:`)) continue;
+          try {
+            await docker.getImage(tag).remove();
+          } catch (err) {
+            if (statusOf(err) !== 404 && statusOf(err) !== 409) throw err;
+          }
+        }
+      }
+      await removeNetwork(docker, appNetworkName(app));
+      rmSync(join(this.p.settings.root, "git", `${app}.git`), { recursive: true, force: true });
+      store.deleteApp(app);
+      return { destroyed: app };
+    });
+  }
+
+  /**
+   * Makes the host match the store after a (re)start of the server, without touching healthy apps:
+   * deploys interrupted by a crash are marked failed and their containers removed; an app whose current
+   * release has no running instance is started again; the router is re-applied.
+   */
+  async reconcile(): Promise<string[]> {
+    const { store, docker } = this.p;
+    const notes: string[] = [];
+    const all = await listInstances(docker);
+    for (const app of store.listApps()) {
+      for (const r of store.listReleases(app.name)) {
+        if (r.status === "pending" || r.status === "building" || r.status === "deploying") {
+          store.updateRelease(r.id, {
+            status: "failed",
+            error: "interrupted: the server stopped during this deploy",
+            finishedAt: new Date().toISOString(),
+          });
+          notes.push(`${app.name}: v${r.number} was interrupted; marked failed`);
+        }
+      }
+      const current = store.currentRelease(app.name);
+      const mine = all.filter((i) => i.app === app.name);
+      const stale = mine.filter(
+        (i) => !current || i.release !== current.number || app.desiredState !== "running",
+      );
+      for (const i of stale) {
+        await removeContainer(docker, i.id, 5).catch(() => {});
+        notes.push(`${app.name}: removed leftover ${i.name}`);
+      }
+      if (current && app.desiredState === "running") {
+        const live = mine.filter((i) => i.release === current.number && i.state === "running");
+        if (live.length === 0) {
+          notes.push(`${app.name}: no instance of v${current.number} running; starting it`);
+          try {
+            await this.deployer.restart(app.name, { step: () => {}, log: () => {} });
+          } catch (err) {
+            notes.push(`${app.name}: could not start: ${(err as Error).message}`);
+          }
+        }
+      }
+    }
+    for (const i of all) {
+      if (!store.getApp(i.app)) {
+        await removeContainer(docker, i.id, 5).catch(() => {});
+        notes.push(`removed ${i.name}: its app no longer exists`);
+      }
+    }
+    await applyRoutes(this.p);
+    return notes;
+  }
+}
+
+export function requireConfirmation(app: string, confirm: string | undefined): void {
+  if (confirm !== app) {
+    throw new Hop3Error(
+      `destroying ${app} needs confirmation`,
+      "usage",
+      `pass confirm=${app} (hop destroy --confirm ${app})`,
+    );
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * The pure heart of a deploy: from an app's release, scale and environment to the exact containers that
+ * must run. The supervisor only executes what this returns.
+ */
+import { appNetworkName, containerName, LABEL } from "../runtime/labels.js";
+
+export interface ReleasePlanInput {
+  app: string;
+  release: number;
+  image: string;
+  /** Long-running process types -> command; `undefined` means "the image's own CMD" (web only). */
+  processes: Record<string, string | undefined>;
+  scale: Record<string, number>;
+  env: Record<string, string>;
+  /** The port the web process listens on inside its container. */
+  webPort: number;
+  hostNames: string[];
+  publicUrl?: string;
+  /** Distinguishes container sets of the same release (a restart starts a new set beside the old). */
+  generation: string;
+}
+
+export interface ContainerPlan {
+  name: string;
+  app: string;
+  release: number;
+  process: string;
+  instance: number;
+  image: string;
+  /** `undefined`: keep the image's CMD. Procfile commands are the app author's shell lines, run by sh. */
+  cmd?: string[];
+  env: Record<string, string>;
+  labels: Record<string, string>;
+  network: string;
+  /** Container port published on 127.0.0.1 (web only). */
+  publishPort?: number;
+}
+
+/** Default instances per type when the app has no explicit scale: one web, one of each worker. */
+export function effectiveScale(processes: Record<string, unknown>, scale: Record<string, number>) {
+  const out: Record<string, number> = {};
+  for (const type of Object.keys(processes).sort()) out[type] = scale[type] ?? 1;
+  return out;
+}
+
+export function planRelease(input: ReleasePlanInput): ContainerPlan[] {
+  const plans: ContainerPlan[] = [];
+  const scale = effectiveScale(input.processes, input.scale);
+  for (const [type, count] of Object.entries(scale)) {
+    const command = input.processes[type];
+    for (let i = 1; i <= count; i++) {
+      const env: Record<string, string> = {
+        ...input.env,
+        APP: input.app,
+        PROC_TYPE: type,
+        DYNO: `${type}.${i}`,
+        BIND_ADDRESS: "0.0.0.0",
+        HOST_NAME: input.hostNames.join(","),
+        ...(input.publicUrl ? { HOP3_PUBLIC_URL: input.publicUrl } : {}),
+      };
+      if (type === "web") env.PORT = String(input.webPort);
+      plans.push({
+        name: containerName(input.app, type, input.release, i, input.generation),
+        app: input.app,
+        release: input.release,
+        process: type,
+        instance: i,
+        image: input.image,
+        ...(command !== undefined ? { cmd: ["/bin/sh", "-c", command] } : {}),
+        env,
+        labels: {
+          [LABEL.managed]: "true",
+          [LABEL.app]: input.app,
+          [LABEL.release]: String(input.release),
+          [LABEL.process]: type,
+          [LABEL.instance]: String(i),
+          ...(type === "web" ? { [LABEL.port]: String(input.webPort) } : {}),
+        },
+        network: appNetworkName(input.app),
+        ...(type === "web" ? { publishPort: input.webPort } : {}),
+      });
+    }
+  }
+  return plans;
+}

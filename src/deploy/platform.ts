@@ -1,0 +1,32 @@
+/** Everything a deploy touches, wired once by the server and passed to the pipeline. */
+import type Docker from "dockerode";
+import type { Router } from "../router/routes.js";
+import type { Store } from "../store/store.js";
+
+export interface PlatformSettings {
+  /** Hop3's data directory (HOP3_ROOT). */
+  root: string;
+  /** Apps answer at APP.BASE_DOMAIN. */
+  baseDomain: string;
+  httpPort: number;
+  httpsPort: number;
+  tls: "off" | "auto";
+  /** Seconds the old release keeps its connections after the router switched away from it. */
+  drainSeconds: number;
+}
+
+export interface Platform {
+  store: Store;
+  docker: Docker;
+  router: Router;
+  settings: PlatformSettings;
+  log: (msg: string) => void;
+}
+
+/** A deploy's progress, as the API streams it (docs/api.md). */
+export interface Progress {
+  step(message: string): void;
+  log(line: string): void;
+}
+
+export const silentProgress: Progress = { step: () => {}, log: () => {} };

@@ -1,0 +1,106 @@
+/**
+ * What a release needs to run, beyond its image: derived once at deploy time from the AppSpec and the
+ * image, stored on the release, and reused by config changes, restarts and rollbacks.
+ */
+
+import type { TomlEnv } from "../app/env.js";
+import type { AppSpec, HealthcheckConfig } from "../app/spec.js";
+import { Hop3Error } from "../util/errors.js";
+
+export interface ReleaseSpec {
+  /** Long-running process types; `null` runs the image's own CMD. */
+  processes: Record<string, string | null>;
+  /** Port the web process listens on inside its container; absent for apps with no web process. */
+  webPort?: number;
+  healthcheck?: HealthcheckConfig;
+  /** Seconds a new instance has to become healthy. */
+  startTimeout: number;
+  /** `release:` command, run once per deploy before traffic moves. */
+  releaseCommand?: string;
+  domains: string[];
+  envDefaults: Record<string, string>;
+  tomlEnv?: TomlEnv;
+}
+
+export const DEFAULT_WEB_PORT = 5000;
+export const DEFAULT_START_TIMEOUT = 60;
+
+export interface ImageFacts {
+  exposedPorts: number[];
+  hasCmd: boolean;
+}
+
+/** The spec of a release built from a source tree with a Containerfile. */
+export function releaseSpecFromApp(spec: AppSpec, image: ImageFacts, configPort?: string): ReleaseSpec {
+  if (spec.wsgi) {
+    throw new Hop3Error(
+      `the Procfile declares a ${spec.wsgi.kind} process, which needs a platform-provided server`,
+      "deployFailed",
+      "WSGI apps are built by the Python buildpack; with a Containerfile, declare `web:` with your own server",
+    );
+  }
+  const processes: Record<string, string | null> = { ...spec.processes };
+  // Dokku's rule for Containerfile apps: the image's CMD is the web process unless the Procfile says otherwise.
+  if (!("web" in processes) && image.hasCmd) processes.web = null;
+  if (Object.keys(processes).length === 0) {
+    throw new Hop3Error(
+      "nothing to run: no Procfile processes, no [run].start and no CMD in the image",
+      "deployFailed",
+      "add a `web:` line to the Procfile or a CMD to the Containerfile",
+    );
+  }
+  return {
+    processes,
+    ...("web" in processes ? { webPort: pickWebPort(spec.port ?? spec.docker.port, configPort, image) } : {}),
+    ...(spec.healthcheck ? { healthcheck: spec.healthcheck } : {}),
+    startTimeout: spec.run.startTimeout ?? DEFAULT_START_TIMEOUT,
+    ...(spec.release ? { releaseCommand: spec.release } : {}),
+    domains: spec.domains,
+    envDefaults: spec.envDefaults,
+    tomlEnv: spec.tomlEnv,
+  };
+}
+
+/** The spec of a prebuilt image: its CMD is the web process. */
+export function releaseSpecFromImage(image: ImageFacts, configPort?: string): ReleaseSpec {
+  if (!image.hasCmd) {
+    throw new Hop3Error("the image has no CMD or ENTRYPOINT: nothing to run", "deployFailed");
+  }
+  return {
+    processes: { web: null },
+    webPort: pickWebPort(undefined, configPort, image),
+    startTimeout: DEFAULT_START_TIMEOUT,
+    domains: [],
+    envDefaults: {},
+  };
+}
+
+/** hop3.toml wins, then a PORT config var, then the image's first EXPOSEd TCP port, then 5000. */
+export function pickWebPort(
+  declared: number | undefined,
+  configPort: string | undefined,
+  image: ImageFacts,
+): number {
+  if (declared) return declared;
+  const fromConfig = Number(configPort);
+  if (configPort && Number.isInteger(fromConfig) && fromConfig > 0 && fromConfig < 65536) return fromConfig;
+  return image.exposedPorts[0] ?? DEFAULT_WEB_PORT;
+}
+
+export function imageFacts(info: {
+  Config?: {
+    ExposedPorts?: Record<string, unknown>;
+    Cmd?: string[] | null;
+    Entrypoint?: string[] | string | null;
+  };
+}): ImageFacts {
+  const exposedPorts = Object.keys(info.Config?.ExposedPorts ?? {})
+    .filter((p) => p.endsWith("/tcp") || !p.includes("/"))
+    .map((p) => Number.parseInt(p, 10))
+    .filter((n) => Number.isInteger(n) && n > 0)
+    .sort((a, b) => a - b);
+  const cmd = info.Config?.Cmd;
+  const ep = info.Config?.Entrypoint;
+  const hasCmd = (Array.isArray(cmd) && cmd.length > 0) || (Array.isArray(ep) ? ep.length > 0 : !!ep);
+  return { exposedPorts, hasCmd };
+}

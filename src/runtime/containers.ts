@@ -1,0 +1,185 @@
+/** Thin adapter: runs ContainerPlans on the Podman API and finds Hop3's containers again by label. */
+import type Docker from "dockerode";
+import type { ContainerPlan } from "../deploy/plan.js";
+import { Hop3Error } from "../util/errors.js";
+import { LABEL } from "./labels.js";
+
+export interface RunningInstance {
+  id: string;
+  name: string;
+  app: string;
+  release: number;
+  process: string;
+  instance: number;
+  state: string;
+  status: string;
+  createdAt: string;
+  /** Host port on 127.0.0.1 for web instances. */
+  hostPort?: number;
+}
+
+export async function ensureNetwork(
+  docker: Docker,
+  name: string,
+  labels: Record<string, string>,
+): Promise<void> {
+  const existing = await docker.listNetworks({ filters: { name: [name] } });
+  if (existing.some((n) => n.Name === name)) return;
+  try {
+    await docker.createNetwork({ Name: name, Driver: "bridge", Labels: labels });
+  } catch (err) {
+    // another deploy may have created it in between
+    const again = await docker.listNetworks({ filters: { name: [name] } });
+    if (!again.some((n) => n.Name === name)) throw err;
+  }
+}
+
+export async function removeNetwork(docker: Docker, name: string): Promise<void> {
+  try {
+    await docker.getNetwork(name).remove();
+  } catch (err) {
+    if (statusOf(err) !== 404) throw err;
+  }
+}
+
+export function statusOf(err: unknown): number | undefined {
+  return (err as { statusCode?: number }).statusCode;
+}
+
+/** Creates and starts one container; answers the instance as Podman sees it after start. */
+export async function startContainer(docker: Docker, plan: ContainerPlan): Promise<RunningInstance> {
+  // A leftover with the same name (a crash between create and record) is replaced, never reused blindly.
+  await removeContainer(docker, plan.name);
+  const exposed = plan.publishPort ? { [`${plan.publishPort}/tcp`]: {} } : undefined;
+  const container = await docker.createContainer({
+    name: plan.name,
+    Image: plan.image,
+    ...(plan.cmd ? { Cmd: plan.cmd } : {}),
+    Env: Object.entries(plan.env).map(([k, v]) => `${k}=${v}`),
+    Labels: plan.labels,
+    ...(exposed ? { ExposedPorts: exposed } : {}),
+    HostConfig: {
+      NetworkMode: plan.network,
+      RestartPolicy: { Name: "always" },
+      // catatonit as PID 1: reaps zombies and forwards signals for apps that do not.
+      Init: true,
+      ...(plan.publishPort
+        ? { PortBindings: { [`${plan.publishPort}/tcp`]: [{ HostIp: "127.0.0.1", HostPort: "" }] } }
+        : {}),
+    },
+  });
+  await container.start();
+  const info = await container.inspect();
+  return toInstance(info);
+}
+
+export async function removeContainer(docker: Docker, nameOrId: string, stopTimeoutS = 10): Promise<void> {
+  const c = docker.getContainer(nameOrId);
+  try {
+    await c.stop({ t: stopTimeoutS });
+  } catch (err) {
+    const s = statusOf(err);
+    if (s === 404) return;
+    if (s !== 304) throw err; // 304: already stopped
+  }
+  try {
+    await c.remove({ force: true });
+  } catch (err) {
+    if (statusOf(err) !== 404) throw err;
+  }
+}
+
+export async function stopContainer(docker: Docker, nameOrId: string, stopTimeoutS = 10): Promise<void> {
+  try {
+    await docker.getContainer(nameOrId).stop({ t: stopTimeoutS });
+  } catch (err) {
+    const s = statusOf(err);
+    if (s !== 304 && s !== 404) throw err;
+  }
+}
+
+export async function listInstances(docker: Docker, app?: string): Promise<RunningInstance[]> {
+  const filters = { label: [app ? `${LABEL.app}=${app}` : `${LABEL.managed}=true`] };
+  const list = await docker.listContainers({ all: true, filters });
+  const out: RunningInstance[] = [];
+  for (const c of list) {
+    const labels = c.Labels ?? {};
+    if (labels[LABEL.managed] !== "true" || !labels[LABEL.app] || !labels[LABEL.process]) continue;
+    const port = (c.Ports ?? []).find((p) => p.PublicPort);
+    out.push({
+      id: c.Id,
+      name: (c.Names?.[0] ?? "").replace(/^\//, ""),
+      app: labels[LABEL.app]!,
+      release: Number(labels[LABEL.release]),
+      process: labels[LABEL.process]!,
+      instance: Number(labels[LABEL.instance] ?? 1),
+      state: c.State,
+      status: c.Status,
+      createdAt: new Date(c.Created * 1000).toISOString(),
+      ...(port?.PublicPort ? { hostPort: port.PublicPort } : {}),
+    });
+  }
+  return out.sort(
+    (a, b) => a.process.localeCompare(b.process) || a.instance - b.instance || a.release - b.release,
+  );
+}
+
+export function toInstance(info: Docker.ContainerInspectInfo): RunningInstance {
+  const labels = info.Config.Labels ?? {};
+  let hostPort: number | undefined;
+  for (const bindings of Object.values(info.NetworkSettings.Ports ?? {})) {
+    const b = bindings?.find((x) => x.HostPort);
+    if (b) hostPort = Number(b.HostPort);
+  }
+  return {
+    id: info.Id,
+    name: info.Name.replace(/^\//, ""),
+    app: labels[LABEL.app] ?? "",
+    release: Number(labels[LABEL.release]),
+    process: labels[LABEL.process] ?? "",
+    instance: Number(labels[LABEL.instance] ?? 1),
+    state: info.State.Status,
+    status: info.State.Status,
+    createdAt: info.Created,
+    ...(hostPort ? { hostPort } : {}),
+  };
+}
+
+export async function inspectInstance(
+  docker: Docker,
+  nameOrId: string,
+): Promise<RunningInstance | undefined> {
+  try {
+    return toInstance(await docker.getContainer(nameOrId).inspect());
+  } catch (err) {
+    if (statusOf(err) === 404) return undefined;
+    throw err;
+  }
+}
+
+/** The last lines a container printed, to explain why it did not become healthy. */
+export async function tailLogs(docker: Docker, nameOrId: string, lines = 20): Promise<string[]> {
+  try {
+    const buf = (await docker
+      .getContainer(nameOrId)
+      .logs({ stdout: true, stderr: true, tail: lines, follow: false })) as unknown as Buffer;
+    return demuxBuffer(buf);
+  } catch (err) {
+    if (statusOf(err) === 404) return [];
+    throw new Hop3Error(`cannot read logs of ${nameOrId}: ${(err as Error).message}`);
+  }
+}
+
+/** Non-TTY logs come multiplexed: 8-byte frame headers (stream, 0, 0, 0, size32). */
+export function demuxBuffer(buf: Buffer): string[] {
+  const chunks: string[] = [];
+  let off = 0;
+  const framed = buf.length >= 8 && (buf[0] === 1 || buf[0] === 2) && buf[1] === 0 && buf[2] === 0;
+  if (!framed) return buf.toString("utf8").split("\n").filter(Boolean);
+  while (off + 8 <= buf.length) {
+    const size = buf.readUInt32BE(off + 4);
+    chunks.push(buf.subarray(off + 8, off + 8 + size).toString("utf8"));
+    off += 8 + size;
+  }
+  return chunks.join("").split("\n").filter(Boolean);
+}

@@ -1,0 +1,96 @@
+/**
+ * Health checks a new release must pass before it gets traffic: the web port accepts connections, and
+ * when the app asks for it, an HTTP path answers with the expected content.
+ */
+import http from "node:http";
+import net from "node:net";
+
+export interface HealthSpec {
+  path?: string;
+  contains?: string;
+  /** Total time allowed for the instance to become healthy, in seconds. */
+  timeout: number;
+  /** Seconds between attempts. */
+  interval: number;
+  /** Consecutive successes needed with an HTTP check. */
+  retries?: number;
+  hostHeader?: string;
+}
+
+export type HealthResult = { ok: true; attempts: number } | { ok: false; reason: string; attempts: number };
+
+export function tcpOpen(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = net.connect({ host, port });
+    const done = (ok: boolean) => {
+      sock.destroy();
+      resolve(ok);
+    };
+    sock.setTimeout(timeoutMs, () => done(false));
+    sock.once("connect", () => done(true));
+    sock.once("error", () => done(false));
+  });
+}
+
+export function httpGet(
+  port: number,
+  path: string,
+  hostHeader: string | undefined,
+  timeoutMs = 5000,
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(
+      { host: "127.0.0.1", port, path, headers: hostHeader ? { host: hostHeader } : {}, timeout: timeoutMs },
+      (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (d) => {
+          if (body.length < 1_000_000) body += d;
+        });
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
+    req.on("timeout", () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    req.on("error", reject);
+  });
+}
+
+/**
+ * Polls until healthy or out of time. `stillRunning` lets a crashed container fail the check at once
+ * instead of waiting for the timeout.
+ */
+export async function waitHealthy(
+  port: number,
+  spec: HealthSpec,
+  stillRunning: () => Promise<boolean>,
+): Promise<HealthResult> {
+  const deadline = Date.now() + spec.timeout * 1000;
+  let attempts = 0;
+  let lastReason = "the port never accepted a connection";
+  let successes = 0;
+  while (Date.now() < deadline) {
+    attempts++;
+    if (!(await stillRunning())) return { ok: false, reason: "the process exited", attempts };
+    if (await tcpOpen("127.0.0.1", port)) {
+      if (!spec.path) return { ok: true, attempts };
+      try {
+        const res = await httpGet(port, spec.path, spec.hostHeader);
+        if (res.status >= 200 && res.status < 400 && (!spec.contains || res.body.includes(spec.contains))) {
+          successes++;
+          if (successes >= (spec.retries ?? 1)) return { ok: true, attempts };
+        } else {
+          successes = 0;
+          lastReason =
+            res.status >= 400 || res.status < 200
+              ? `GET ${spec.path} answered HTTP ${res.status}`
+              : `GET ${spec.path} did not contain ${JSON.stringify(spec.contains)}`;
+        }
+      } catch (err) {
+        successes = 0;
+        lastReason = `GET ${spec.path} failed: ${(err as Error).message}`;
+      }
+    }
+    await new Promise((r) => setTimeout(r, spec.interval * 1000));
+  }
+  return { ok: false, reason: `${lastReason} (after ${spec.timeout}s)`, attempts };
+}

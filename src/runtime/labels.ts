@@ -1,0 +1,23 @@
+/** Labels Hop3 puts on everything it creates, so it can find its containers again after a restart. */
+export const LABEL = {
+  managed: "io.hop3.managed",
+  app: "io.hop3.app",
+  release: "io.hop3.release",
+  process: "io.hop3.process",
+  instance: "io.hop3.instance",
+  role: "io.hop3.role",
+  port: "io.hop3.port",
+} as const;
+
+export const appImageRepo = (app: string) => `localhost/hop3/${app}`;
+export const releaseImageTag = (app: string, release: number) => `${appImageRepo(app)}:r${release}`;
+export const appNetworkName = (app: string) => `hop3-${app}`;
+export const containerName = (
+  app: string,
+  process: string,
+  release: number,
+  instance: number,
+  generation: string,
+) => `hop3-${app}-${process}.${instance}-r${release}-${generation}`;
+export const oneOffContainerName = (app: string, purpose: string, id: string) =>
+  `hop3-${app}-${purpose}-${id}`;

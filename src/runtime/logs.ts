@@ -1,0 +1,119 @@
+/**
+ * `hop logs`: the merged, time-ordered output of an app's instances, each line prefixed `web.1 |`.
+ * Podman keeps the logs (k8s-file or journald); we read them through the API with timestamps.
+ */
+import { PassThrough, type Writable } from "node:stream";
+import type Docker from "dockerode";
+import { listInstances, type RunningInstance } from "./containers.js";
+
+export interface LogLine {
+  ts: string;
+  source: string;
+  text: string;
+}
+
+/** Splits one `TIMESTAMP text` line as Docker-compatible logs give it with timestamps=true. */
+export function parseTimestamped(line: string, source: string): LogLine {
+  const sp = line.indexOf(" ");
+  const ts = sp > 0 ? line.slice(0, sp) : "";
+  if (sp > 0 && /^\d{4}-\d{2}-\d{2}T/.test(ts)) return { ts, source, text: line.slice(sp + 1) };
+  return { ts: "", source, text: line };
+}
+
+export const formatLogLine = (l: LogLine) => `${l.ts} ${l.source} | ${l.text}`;
+
+export function mergeByTime(lines: LogLine[]): LogLine[] {
+  // stable: lines of one instance keep their order when timestamps tie
+  return lines
+    .map((l, i) => ({ l, i }))
+    .sort((a, b) => a.l.ts.localeCompare(b.l.ts) || a.i - b.i)
+    .map((x) => x.l);
+}
+
+function sourceOf(i: RunningInstance): string {
+  return `${i.process}.${i.instance}`;
+}
+
+function lineSplitter(onLine: (line: string) => void): PassThrough {
+  const pt = new PassThrough();
+  let partial = "";
+  pt.on("data", (d: Buffer) => {
+    partial += d.toString("utf8");
+    const parts = partial.split("\n");
+    partial = parts.pop() ?? "";
+    for (const p of parts) onLine(p.replace(/\r$/, ""));
+  });
+  pt.on("end", () => {
+    if (partial) onLine(partial);
+  });
+  return pt;
+}
+
+export interface LogsQuery {
+  app: string;
+  process?: string;
+  lines: number;
+  follow: boolean;
+}
+
+/** Writes the app's logs to `out`; with follow, keeps writing until `signal` aborts. */
+export async function streamAppLogs(
+  docker: Docker,
+  q: LogsQuery,
+  out: Writable,
+  signal: AbortSignal,
+): Promise<void> {
+  const instances = (await listInstances(docker, q.app)).filter((i) => !q.process || i.process === q.process);
+  const collected: LogLine[] = [];
+  const streams: NodeJS.ReadableStream[] = [];
+  await Promise.all(
+    instances.map(async (inst) => {
+      const c = docker.getContainer(inst.id);
+      const buf = (await c
+        .logs({ stdout: true, stderr: true, timestamps: true, tail: q.lines, follow: false })
+        .catch(() => Buffer.alloc(0))) as unknown as Buffer;
+      const sink = lineSplitter((l) => collected.push(parseTimestamped(l, sourceOf(inst))));
+      demuxInto(buf, sink);
+      sink.end();
+    }),
+  );
+  const merged = mergeByTime(collected);
+  for (const l of merged.slice(-q.lines)) out.write(`${formatLogLine(l)}\n`);
+  if (!q.follow) return;
+  const since = Math.floor(Date.now() / 1000);
+  await Promise.all(
+    instances.map(async (inst) => {
+      const stream = (await docker
+        .getContainer(inst.id)
+        .logs({
+          stdout: true,
+          stderr: true,
+          timestamps: true,
+          follow: true,
+          since,
+        })) as NodeJS.ReadableStream;
+      streams.push(stream);
+      const sink = lineSplitter((l) => out.write(`${formatLogLine(parseTimestamped(l, sourceOf(inst)))}\n`));
+      docker.modem.demuxStream(stream, sink, sink);
+    }),
+  );
+  await new Promise<void>((resolve) => {
+    if (signal.aborted) return resolve();
+    signal.addEventListener("abort", () => resolve(), { once: true });
+  });
+  for (const s of streams) (s as unknown as { destroy?: () => void }).destroy?.();
+}
+
+function demuxInto(buf: Buffer, sink: PassThrough): void {
+  const framed = buf.length >= 8 && (buf[0] === 1 || buf[0] === 2) && buf[1] === 0 && buf[2] === 0;
+  if (!framed) {
+    sink.write(buf);
+    return;
+  }
+  let off = 0;
+  while (off + 8 <= buf.length) {
+    const size = buf.readUInt32BE(off + 4);
+    sink.write(buf.subarray(off + 8, off + 8 + size));
+    off += 8 + size;
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * The rootless Podman API socket of the hop3 user. Where systemd socket activation provides it we only
+ * connect; where it does not (hosts without systemd), Hop3 starts `podman system service` itself and
+ * restarts it if it dies, so the platform never depends on a session being open.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import Docker from "dockerode";
+import { Hop3Error } from "../util/errors.js";
+
+export function defaultPodmanSocket(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.HOP3_PODMAN_SOCKET) return env.HOP3_PODMAN_SOCKET;
+  const runtimeDir = env.XDG_RUNTIME_DIR ?? `/run/user/${process.getuid?.() ?? 0}`;
+  return `${runtimeDir}/podman/podman.sock`;
+}
+
+export class PodmanService {
+  private child?: ChildProcess;
+  private stopping = false;
+  readonly docker: Docker;
+
+  constructor(
+    readonly socketPath: string,
+    private readonly log: (msg: string) => void = () => {},
+  ) {
+    this.docker = new Docker({ socketPath });
+  }
+
+  async ping(): Promise<boolean> {
+    try {
+      await this.docker.ping();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Connects to the socket, starting our own `podman system service` when nothing answers. */
+  async ensure(timeoutMs = 30_000): Promise<Docker> {
+    if (await this.ping()) return this.docker;
+    this.start();
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (await this.ping()) return this.docker;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Hop3Error(
+      `the Podman API did not answer on ${this.socketPath} within ${timeoutMs / 1000}s`,
+      "error",
+      "check that `podman info` works for the hop3 user",
+    );
+  }
+
+  private start(): void {
+    if (this.child && this.child.exitCode === null) return;
+    mkdirSync(dirname(this.socketPath), { recursive: true, mode: 0o700 });
+    this.log(`starting podman system service on ${this.socketPath}`);
+    // --time=0: never exit on idle; we are its supervisor.
+    const child = spawn("podman", ["system", "service", "--time=0", `unix://${this.socketPath}`], {
+      stdio: ["ignore", "ignore", "pipe"],
+      detached: false,
+    });
+    child.stderr?.on("data", (d: Buffer) => {
+      for (const line of d.toString().split("\n")) if (line.trim()) this.log(`podman: ${line.trim()}`);
+    });
+    child.on("exit", (code, signal) => {
+      if (this.stopping) return;
+      this.log(`podman system service exited (${signal ?? code}); restarting in 1s`);
+      setTimeout(() => {
+        if (!this.stopping && existsSync(dirname(this.socketPath))) this.start();
+      }, 1000).unref();
+    });
+    this.child = child;
+  }
+
+  stop(): void {
+    this.stopping = true;
+    this.child?.kill("SIGTERM");
+  }
+}

@@ -1,0 +1,328 @@
+/**
+ * The HTTP API (docs/api.md). Every operation the CLI, git push and the web UI perform goes through here.
+ * Handlers stay thin: validation, then a call into the deploy pipeline or the store.
+ */
+import { rmSync } from "node:fs";
+import { dirname } from "node:path";
+import { PassThrough } from "node:stream";
+import { type Context, Hono } from "hono";
+import { validateAppName } from "../app/name.js";
+import type { Deployer } from "../deploy/deployer.js";
+import type { Lifecycle } from "../deploy/lifecycle.js";
+import { requireConfirmation } from "../deploy/lifecycle.js";
+import type { Platform } from "../deploy/platform.js";
+import type { ReleaseSpec } from "../deploy/release-spec.js";
+import { appHostnames, appUrl } from "../deploy/urls.js";
+import { parsePublicKey } from "../git/public-key.js";
+import { listInstances } from "../runtime/containers.js";
+import { streamAppLogs } from "../runtime/logs.js";
+import { Hop3Error, toApiError } from "../util/errors.js";
+import { ndjsonOperation } from "./ndjson.js";
+import { extractSourceTarball, receiveUpload } from "./upload.js";
+
+export interface ApiDeps {
+  platform: Platform;
+  deployer: Deployer;
+  lifecycle: Lifecycle;
+  version: string;
+  supervisor: string;
+  uploadsDir: string;
+  maxUpload: number;
+  /** Rewrites ~hop3/.ssh/authorized_keys from the store. */
+  syncSshKeys: () => Promise<void>;
+}
+
+/** `transport` tells whether the request came over the trusted Unix socket or TCP (token required). */
+export type ApiEnv = { Bindings: { transport: "unix" | "tcp" } };
+
+export function createApi(deps: ApiDeps): Hono<ApiEnv> {
+  const { platform: p, deployer, lifecycle } = deps;
+  const { store } = p;
+  const api = new Hono<ApiEnv>();
+
+  api.onError((err, c) => {
+    const { status, body } = toApiError(err);
+    if (status >= 500) p.log(`error on ${c.req.method} ${c.req.path}: ${(err as Error).stack ?? err}`);
+    return c.json(body, status as 400);
+  });
+  api.notFound((c) =>
+    c.json(
+      toApiError(new Hop3Error(`no such endpoint: ${c.req.method} ${c.req.path}`, "notFound")).body,
+      404,
+    ),
+  );
+
+  // Bearer tokens on TCP; the Unix socket is protected by its directory's permissions.
+  api.use("/api/*", async (c, next) => {
+    if (c.env?.transport === "unix") return next();
+    const auth = c.req.header("authorization") ?? "";
+    const token = auth.startsWith("Bearer ") ? auth.slice(7).trim() : "";
+    if (!token) throw new Hop3Error("authentication required", "authentication", "set HOP3_TOKEN");
+    if (!store.verifyToken(token)) throw new Hop3Error("invalid or revoked token", "authentication");
+    return next();
+  });
+
+  const appParam = (c: Context) => validateAppName(c.req.param("app") ?? "");
+  const requireApp = (c: Context) => {
+    const name = appParam(c);
+    store.requireApp(name);
+    return name;
+  };
+
+  const describeApp = async (name: string) => {
+    const row = store.requireApp(name);
+    const current = store.currentRelease(name);
+    const spec = current?.spec as ReleaseSpec | undefined;
+    const hosts = appHostnames(name, p.settings, store.listDomains(name), spec?.domains ?? []);
+    const instances = (await listInstances(p.docker, name)).filter((i) => i.release === current?.number);
+    const running = instances.filter((i) => i.state === "running").length;
+    const state = !current
+      ? "new"
+      : row.desiredState === "stopped"
+        ? "stopped"
+        : running === 0
+          ? "down"
+          : running < instances.length
+            ? "degraded"
+            : "running";
+    return {
+      name,
+      state,
+      url: spec?.webPort ? appUrl(hosts[0]!, p.settings) : null,
+      domains: hosts,
+      release: current ? current.number : null,
+      processes: Object.fromEntries(
+        Object.keys(spec?.processes ?? {}).map((t) => [t, instances.filter((i) => i.process === t).length]),
+      ),
+      createdAt: row.createdAt,
+    };
+  };
+
+  api.get("/api/v1/info", async (c) => {
+    const version = await p.docker.version().catch(() => undefined);
+    return c.json({
+      version: deps.version,
+      baseDomain: p.settings.baseDomain,
+      router: p.router.kind,
+      supervisor: deps.supervisor,
+      podman: version?.Version ?? null,
+    });
+  });
+
+  api.get("/api/v1/apps", async (c) => {
+    const apps = [];
+    for (const a of store.listApps()) {
+      const d = await describeApp(a.name);
+      apps.push({ name: d.name, state: d.state, url: d.url, release: d.release, createdAt: d.createdAt });
+    }
+    return c.json({ apps });
+  });
+
+  api.post("/api/v1/apps", async (c) => {
+    const body = await c.req.json<{ name?: unknown }>().catch(() => ({}) as { name?: unknown });
+    if (typeof body.name !== "string")
+      throw new Hop3Error('give the app\'s name: { "name": "myapp" }', "usage");
+    const name = validateAppName(body.name);
+    store.createApp(name);
+    return c.json({ app: await describeApp(name) }, 201);
+  });
+
+  api.get("/api/v1/apps/:app", async (c) => c.json({ app: await describeApp(requireApp(c)) }));
+
+  api.delete("/api/v1/apps/:app", async (c) => {
+    const name = requireApp(c);
+    requireConfirmation(name, c.req.query("confirm"));
+    return ndjsonOperation((progress) => lifecycle.destroy(name, progress));
+  });
+
+  api.post("/api/v1/apps/:app/deploy", async (c) => {
+    const name = appParam(c);
+    if (!store.getApp(name)) {
+      if (c.req.query("create") === "1") store.createApp(name);
+      else throw new Hop3Error(`no app named ${name}`, "notFound", `create it with: hop create ${name}`);
+    }
+    const revision = c.req.query("revision");
+    if (revision && !/^[0-9a-f]{7,64}(-dirty)?$/.test(revision)) {
+      throw new Hop3Error("revision must be a git commit id", "usage");
+    }
+    const envPairs = c.req.queries("env") ?? [];
+    const deployEnv: Record<string, string> = {};
+    for (const pair of envPairs) {
+      const eq = pair.indexOf("=");
+      if (eq <= 0) throw new Hop3Error(`--env wants KEY=VALUE, got ${JSON.stringify(pair)}`, "usage");
+      deployEnv[pair.slice(0, eq)] = pair.slice(eq + 1);
+    }
+    // `deploy --env` values are config vars set with the deploy (so later releases keep them)
+    if (Object.keys(deployEnv).length > 0) store.setConfig(name, deployEnv);
+    const opts = {
+      ...(revision ? { revision } : {}),
+      createdBy: c.env?.transport === "unix" ? "local" : "token",
+    };
+    const image = c.req.query("image");
+    if (image)
+      return ndjsonOperation((progress) =>
+        deployer.deploy(name, { kind: "image", ref: image }, opts, progress),
+      );
+    if (c.req.query("image-archive") === "1") {
+      const upload = await receiveUpload(c.req.raw.body, deps.uploadsDir, "image.tar", deps.maxUpload);
+      return ndjsonOperation((progress) =>
+        deployer
+          .deploy(name, { kind: "archive", path: upload.path }, opts, progress)
+          .finally(() => rmSync(dirname(upload.path), { recursive: true, force: true })),
+      );
+    }
+    const upload = await receiveUpload(c.req.raw.body, deps.uploadsDir, "source.tar.gz", deps.maxUpload);
+    let dir: string;
+    try {
+      dir = await extractSourceTarball(upload.path, deps.uploadsDir);
+    } finally {
+      rmSync(dirname(upload.path), { recursive: true, force: true });
+    }
+    return ndjsonOperation((progress) => {
+      progress.step(`Received ${(upload.bytes / 1024).toFixed(0)} KiB of source`);
+      return deployer
+        .deploy(name, { kind: "tree", dir }, opts, progress)
+        .finally(() => rmSync(dir, { recursive: true, force: true }));
+    });
+  });
+
+  api.get("/api/v1/apps/:app/releases", (c) => {
+    const name = requireApp(c);
+    const releases = store.listReleases(name).map((r) => ({
+      number: r.number,
+      status: r.status,
+      image: r.image ?? null,
+      digest: r.imageId ?? null,
+      source: r.sourceKind,
+      sourceRef: r.sourceRef ?? null,
+      revision: r.revision ?? null,
+      createdBy: r.createdBy ?? null,
+      createdAt: r.createdAt,
+      finishedAt: r.finishedAt ?? null,
+      error: r.error ?? null,
+      current: r.status === "active",
+    }));
+    return c.json({ releases });
+  });
+
+  api.get("/api/v1/apps/:app/config", (c) => c.json({ config: store.getConfig(requireApp(c)) }));
+
+  api.get("/api/v1/apps/:app/config/:key", (c) => {
+    const name = requireApp(c);
+    const key = c.req.param("key");
+    const config = store.getConfig(name);
+    if (!(key in config)) throw new Hop3Error(`${key} is not set for ${name}`, "notFound");
+    return c.json({ key, value: config[key] });
+  });
+
+  api.patch("/api/v1/apps/:app/config", async (c) => {
+    const name = requireApp(c);
+    const body = await c.req.json<{ set?: unknown; unset?: unknown }>().catch(() => {
+      throw new Hop3Error("the body must be JSON: { set: {KEY: value}, unset: [KEY] }", "usage");
+    });
+    const set = body.set ?? {};
+    const unset = body.unset ?? [];
+    if (typeof set !== "object" || set === null || Array.isArray(set))
+      throw new Hop3Error("`set` must be an object", "usage");
+    if (!Array.isArray(unset) || unset.some((k) => typeof k !== "string")) {
+      throw new Hop3Error("`unset` must be a list of names", "usage");
+    }
+    for (const [k, v] of Object.entries(set)) {
+      if (typeof v !== "string") throw new Hop3Error(`the value of ${k} must be a string`, "usage");
+    }
+    if (Object.keys(set).length === 0 && unset.length === 0)
+      throw new Hop3Error("nothing to change", "usage");
+    store.setConfig(name, set as Record<string, string>);
+    const removed = store.unsetConfig(name, unset as string[]);
+    const changed = [...Object.keys(set), ...removed];
+    return ndjsonOperation(async (progress) => {
+      progress.step(`Config updated: ${changed.join(", ") || "(no change)"}`);
+      const result = await deployer.rerelease(name, progress, "config");
+      if (!result) progress.log("The app has no release yet: the configuration applies at its first deploy");
+      return { release: result?.release ?? null, changed, url: result?.url ?? null };
+    });
+  });
+
+  api.get("/api/v1/apps/:app/ps", async (c) => {
+    const name = requireApp(c);
+    const processes = (await listInstances(p.docker, name)).map((i) => ({
+      type: i.process,
+      instance: i.instance,
+      state: i.state,
+      status: i.status,
+      container: i.name,
+      release: i.release,
+      startedAt: i.createdAt,
+    }));
+    return c.json({ processes });
+  });
+
+  api.get("/api/v1/apps/:app/logs", async (c) => {
+    const name = requireApp(c);
+    const lines = Number(c.req.query("lines") ?? 100);
+    if (!Number.isInteger(lines) || lines < 0 || lines > 100_000)
+      throw new Hop3Error("lines must be 0..100000", "usage");
+    const follow = c.req.query("follow") === "1";
+    const process = c.req.query("process");
+    const out = new PassThrough();
+    const abort = new AbortController();
+    c.req.raw.signal?.addEventListener("abort", () => abort.abort());
+    streamAppLogs(p.docker, { app: name, ...(process ? { process } : {}), lines, follow }, out, abort.signal)
+      .catch((err) => out.write(`error: ${(err as Error).message}\n`))
+      .finally(() => out.end());
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        out.on("data", (d: Buffer) => controller.enqueue(new Uint8Array(d)));
+        out.on("end", () => controller.close());
+      },
+      cancel() {
+        abort.abort();
+      },
+    });
+    return new Response(body, {
+      headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" },
+    });
+  });
+
+  api.post("/api/v1/apps/:app/start", (c) => {
+    const name = requireApp(c);
+    return ndjsonOperation((progress) => lifecycle.start(name, progress));
+  });
+  api.post("/api/v1/apps/:app/stop", (c) => {
+    const name = requireApp(c);
+    return ndjsonOperation((progress) => lifecycle.stop(name, progress));
+  });
+  api.post("/api/v1/apps/:app/restart", (c) => {
+    const name = requireApp(c);
+    return ndjsonOperation((progress) => deployer.restart(name, progress));
+  });
+
+  api.get("/api/v1/ssh-keys", (c) =>
+    c.json({
+      keys: store
+        .listSshKeys()
+        .map((k) => ({ fingerprint: k.fingerprint, comment: k.comment, addedAt: k.addedAt })),
+    }),
+  );
+  api.post("/api/v1/ssh-keys", async (c) => {
+    const body = await c.req.json<{ key?: unknown }>().catch(() => ({}) as { key?: unknown });
+    if (typeof body.key !== "string")
+      throw new Hop3Error('give the public key: { "key": "ssh-ed25519 AAAA..." }', "usage");
+    const key = parsePublicKey(body.key);
+    store.addSshKey({
+      fingerprint: key.fingerprint,
+      publicKey: `${key.type} ${key.blob}`,
+      ...(key.comment ? { comment: key.comment } : {}),
+    });
+    await deps.syncSshKeys();
+    return c.json({ fingerprint: key.fingerprint }, 201);
+  });
+  api.delete("/api/v1/ssh-keys/:fingerprint", async (c) => {
+    const fp = decodeURIComponent(c.req.param("fingerprint"));
+    store.removeSshKey(fp);
+    await deps.syncSshKeys();
+    return c.json({ removed: fp });
+  });
+
+  return api;
+}

@@ -1,0 +1,151 @@
+#!/usr/bin/env node
+/**
+ * hop3-server: the long-running control plane, run as the unprivileged `hop3` user. It owns that user's
+ * rootless Podman, the router container and every app, and serves the API on a Unix socket (and
+ * optionally TCP with bearer tokens).
+ */
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { getRequestListener } from "@hono/node-server";
+import pino from "pino";
+import { Deployer } from "../deploy/deployer.js";
+import { Lifecycle } from "../deploy/lifecycle.js";
+import type { Platform } from "../deploy/platform.js";
+import { renderAuthorizedKeys, writeAuthorizedKeys } from "../git/authorized-keys.js";
+import { createRouter } from "../router/index.js";
+import { defaultPodmanSocket, PodmanService } from "../runtime/podman-service.js";
+import { Store } from "../store/store.js";
+import { Hop3Error } from "../util/errors.js";
+import { createApi } from "./api.js";
+import { installDir, loadSettings, paths } from "./settings.js";
+
+const version = (JSON.parse(readFileSync(join(installDir, "package.json"), "utf8")) as { version: string })
+  .version;
+
+async function main(): Promise<void> {
+  const settings = loadSettings();
+  const log = pino({ level: settings.HOP3_LOG_LEVEL, base: undefined });
+  const say = (msg: string) => log.info(msg);
+  const where = paths(settings.HOP3_ROOT);
+  for (const dir of [
+    settings.HOP3_ROOT,
+    join(settings.HOP3_ROOT, "run"),
+    where.uploads,
+    where.router,
+    where.git,
+  ]) {
+    mkdirSync(dir, { recursive: true, mode: 0o750 });
+  }
+
+  const store = Store.open(where.db, where.key);
+  if (store.listTokens().length === 0) {
+    const { token } = store.createToken("admin", "admin");
+    writeFileSync(where.adminToken, `${token}\n`, { mode: 0o600 });
+    say(`created the admin token in ${where.adminToken}`);
+  }
+
+  const podman = new PodmanService(settings.HOP3_PODMAN_SOCKET ?? defaultPodmanSocket(), (m) => log.info(m));
+  const docker = await podman.ensure();
+  const routerSettings = {
+    httpPort: settings.HOP3_HTTP_PORT,
+    httpsPort: settings.HOP3_HTTPS_PORT,
+    tls: settings.HOP3_TLS,
+    ...(settings.HOP3_ACME_EMAIL ? { acmeEmail: settings.HOP3_ACME_EMAIL } : {}),
+    ...(settings.HOP3_ACME_CA ? { acmeCa: settings.HOP3_ACME_CA } : {}),
+  };
+  const router = createRouter(settings.HOP3_ROUTER, {
+    docker,
+    stateDir: where.router,
+    settings: routerSettings,
+    baseImage: settings.HOP3_BASE_IMAGE,
+    imagesDir: settings.HOP3_IMAGES_DIR,
+    containerName: settings.HOP3_ROUTER_CONTAINER,
+    log: (l) => log.info(`router: ${l}`),
+  });
+  say(`starting the ${router.kind} router`);
+  await router.ensureRunning();
+
+  const platform: Platform = {
+    store,
+    docker,
+    router,
+    settings: {
+      root: settings.HOP3_ROOT,
+      baseDomain: settings.HOP3_BASE_DOMAIN,
+      httpPort: settings.HOP3_HTTP_PORT,
+      httpsPort: settings.HOP3_HTTPS_PORT,
+      tls: settings.HOP3_TLS,
+      drainSeconds: settings.HOP3_DRAIN_SECONDS,
+    },
+    log: say,
+  };
+  const deployer = new Deployer(platform);
+  const lifecycle = new Lifecycle(platform, deployer);
+  for (const note of await lifecycle.reconcile()) say(`reconcile: ${note}`);
+
+  const gitShell = `${process.execPath} ${join(installDir, "dist", "git", "git-shell.js")} --root ${settings.HOP3_ROOT}`;
+  const authorizedKeys = join(process.env.HOME ?? homedir(), ".ssh", "authorized_keys");
+  const syncSshKeys = async () => {
+    const keys = store.listSshKeys().map((k) => {
+      const [type, blob] = k.publicKey.split(" ");
+      return { fingerprint: k.fingerprint, type: type!, blob: blob!, comment: k.comment };
+    });
+    await writeAuthorizedKeys(authorizedKeys, renderAuthorizedKeys(keys, { shellCommand: gitShell }));
+  };
+  if (store.listSshKeys().length > 0 || existsSync(authorizedKeys)) await syncSshKeys();
+
+  const api = createApi({
+    platform,
+    deployer,
+    lifecycle,
+    version,
+    supervisor: "podman",
+    uploadsDir: where.uploads,
+    maxUpload: settings.HOP3_MAX_UPLOAD,
+    syncSshKeys,
+  });
+
+  const servers: Server[] = [];
+  const unixListener = getRequestListener((req) => api.fetch(req, { transport: "unix" }));
+  rmSync(where.socket, { force: true });
+  const unixServer = createServer(unixListener);
+  await new Promise<void>((resolve, reject) =>
+    unixServer.once("error", reject).listen(where.socket, resolve),
+  );
+  chmodSync(where.socket, 0o660);
+  servers.push(unixServer);
+  say(`API listening on unix:${where.socket}`);
+  if (settings.HOP3_LISTEN) {
+    const i = settings.HOP3_LISTEN.lastIndexOf(":");
+    const host = settings.HOP3_LISTEN.slice(0, i).replace(/^\[|\]$/g, "");
+    const port = Number(settings.HOP3_LISTEN.slice(i + 1));
+    const tcpServer = createServer(getRequestListener((req) => api.fetch(req, { transport: "tcp" })));
+    await new Promise<void>((resolve, reject) => tcpServer.once("error", reject).listen(port, host, resolve));
+    servers.push(tcpServer);
+    say(`API listening on http://${settings.HOP3_LISTEN} (bearer tokens)`);
+  }
+  for (const s of servers) {
+    // deploys stream for minutes: never cut them
+    s.requestTimeout = 0;
+    s.headersTimeout = 60_000;
+  }
+  say(`hop3-server ${version} ready (base domain ${settings.HOP3_BASE_DOMAIN}, router ${router.kind})`);
+
+  const shutdown = (signal: string) => {
+    say(`received ${signal}; stopping (apps and the router keep running)`);
+    for (const s of servers) s.close();
+    store.close();
+    podman.stop();
+    setTimeout(() => process.exit(0), 500).unref();
+  };
+  process.once("SIGTERM", () => shutdown("SIGTERM"));
+  process.once("SIGINT", () => shutdown("SIGINT"));
+}
+
+main().catch((err) => {
+  const msg = err instanceof Hop3Error ? err.message : ((err as Error).stack ?? String(err));
+  process.stderr.write(`hop3-server: ${msg}\n`);
+  process.exit(1);
+});
