@@ -83,15 +83,13 @@ export async function streamAppLogs(
   const since = Math.floor(Date.now() / 1000);
   await Promise.all(
     instances.map(async (inst) => {
-      const stream = (await docker
-        .getContainer(inst.id)
-        .logs({
-          stdout: true,
-          stderr: true,
-          timestamps: true,
-          follow: true,
-          since,
-        })) as NodeJS.ReadableStream;
+      const stream = (await docker.getContainer(inst.id).logs({
+        stdout: true,
+        stderr: true,
+        timestamps: true,
+        follow: true,
+        since,
+      })) as NodeJS.ReadableStream;
       streams.push(stream);
       const sink = lineSplitter((l) => out.write(`${formatLogLine(parseTimestamped(l, sourceOf(inst)))}\n`));
       docker.modem.demuxStream(stream, sink, sink);
