@@ -1,7 +1,10 @@
 # Installing and running the Hop3 server (root only). Sourced after common.sh.
 
 HOP3_ENV_FILE="${HOP3_ENV_FILE:-/etc/hop3/hop3.env}"
-HOP3_ENV_KEYS=(HOP3_BASE_DOMAIN HOP3_HTTP_PORT HOP3_HTTPS_PORT HOP3_LISTEN HOP3_ACME_EMAIL NODE_EXTRA_CA_CERTS)
+HOP3_ENV_KEYS=(
+  HOP3_BASE_DOMAIN HOP3_HTTP_PORT HOP3_HTTPS_PORT HOP3_TLS HOP3_ACME_EMAIL HOP3_ACME_CA HOP3_ROUTER HOP3_LISTEN
+  HOP3_MAX_UPLOAD HOP3_LOG_LEVEL NODE_EXTRA_CA_CERTS
+)
 
 # Current value of KEY: the environment wins, then the env file, then the default.
 env_setting() {
