@@ -57,28 +57,31 @@ export function renderTraefikDynamic(routes: AppRoute[], settings: RouterSetting
     }
     const secureHosts = tlsOn ? group.hosts.filter(wantsCertificate) : [];
     const plainHosts = group.hosts.filter((h) => !secureHosts.includes(h));
-    const common = { service, priority: priorityOf(group) };
+    const priority = priorityOf(group);
     if (group.kind === "catch-all" || plainHosts.length > 0) {
       routers[base] = {
-        ...common,
         entryPoints: [TRAEFIK_ENTRYPOINT_HTTP],
         rule: ruleFor(group, plainHosts),
+        priority,
         middlewares: [RETRY_MIDDLEWARE],
+        service,
       };
     }
     if (secureHosts.length > 0) {
       redirects = true;
       routers[`${base}_redirect`] = {
-        ...common,
         entryPoints: [TRAEFIK_ENTRYPOINT_HTTP],
         rule: ruleFor(group, secureHosts),
+        priority,
         middlewares: [REDIRECT_MIDDLEWARE],
+        service,
       };
       routers[`${base}_secure`] = {
-        ...common,
         entryPoints: [TRAEFIK_ENTRYPOINT_HTTPS],
         rule: ruleFor(group, secureHosts),
+        priority,
         middlewares: [RETRY_MIDDLEWARE],
+        service,
         tls: { certResolver: TRAEFIK_CERT_RESOLVER },
       };
     }
