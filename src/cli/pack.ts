@@ -63,7 +63,10 @@ function layerFor(dir: string, base: string, extra: string[] = []): RuleLayer | 
   ];
   const patterns = [...texts.filter((t): t is string => t !== undefined), ...extra];
   if (patterns.length === 0) return undefined;
-  return { base, rules: ignore().add(patterns) };
+  const rules = ignore();
+  // add() splits a string into lines but takes array items as single patterns: add each file on its own.
+  for (const p of patterns) rules.add(p);
+  return { base, rules };
 }
 
 /**

@@ -12,6 +12,9 @@ async function readStdin(stdin: NodeJS.ReadableStream): Promise<string> {
 
 /** The single public key line of a file, ignoring blank lines and comments. */
 export function publicKeyLine(content: string, source: string): string {
+  if (content.includes("PRIVATE KEY")) {
+    throw usageError(`${source} is a private key: never upload it`, "pass the .pub file next to it");
+  }
   const lines = content
     .split(/\r?\n/)
     .map((l) => l.trim())
@@ -22,11 +25,7 @@ export function publicKeyLine(content: string, source: string): string {
       "pass a public key such as ~/.ssh/id_ed25519.pub",
     );
   }
-  const line = lines[0]!;
-  if (line.includes("PRIVATE KEY")) {
-    throw usageError(`${source} is a private key: never upload it`, "pass the .pub file next to it");
-  }
-  return line;
+  return lines[0]!;
 }
 
 export const setupSshCommand: CommandSpec = {
