@@ -77,6 +77,7 @@ build_checkout() {
   else
     (cd "$src" && npm run --silent build) || die "the TypeScript build failed (npm run build in $src)"
     touch "$stamp"
+    info "built $src/dist"
   fi
   [ -f "$src/dist/server/main.js" ] || die "$src/dist/server/main.js is missing after the build"
   [ -f "$src/dist/cli/main.js" ] || die "$src/dist/cli/main.js is missing after the build"
@@ -296,5 +297,5 @@ deploy_sample() {
   else
     (cd / && "$HOP3_BIN_DIR/hop" deploy "$sample" --app hello) || die "the sample deploy failed (see above)"
   fi
-  printf '\nThe sample app is at %s\nTry it:  curl -H %q http://127.0.0.1:%s/\n' "$url" "Host: $host" "$port"
+  printf "\nThe sample app is at %s\nTry it:  curl -H 'Host: %s' http://127.0.0.1%s/\n" "$url" "$host" "$port_suffix"
 }
