@@ -4,6 +4,7 @@
  */
 import { chmod, chown, mkdir, open, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { Hop3Error } from "../util/errors.js";
 import { parsePublicKey, sanitizeComment } from "./public-key.js";
 
@@ -26,6 +27,30 @@ const HEADER = [
   "# Managed by Hop3: this file is rewritten whenever SSH keys are added or removed; edits are lost.",
   "# Add a key with `hop setup:ssh ~/.ssh/id_ed25519.pub`.",
 ];
+
+export interface GitShellOptions {
+  /** defaults to the Node running this code */
+  nodePath?: string;
+  /** defaults to git-shell.js next to this module (…/dist/git/git-shell.js) */
+  script?: string;
+  /** HOP3_ROOT for pushes; given as `--root` because sshd does not pass its environment on */
+  root?: string;
+}
+
+/** The forced command for `renderAuthorizedKeys`, each word quoted for the user's shell when it needs it. */
+export function gitShellCommand(opts: GitShellOptions = {}): string {
+  const script = opts.script ?? join(dirname(fileURLToPath(import.meta.url)), "git-shell.js");
+  const words = [opts.nodePath ?? process.execPath, script, ...(opts.root ? ["--root", opts.root] : [])];
+  return words
+    .map((w) => {
+      if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(w)) return w;
+      // Single quotes are all sh needs; a path holding one (or a backslash or double quote) is refused outright.
+      if (/['"\\\x00-\x1f\x7f]/.test(w))
+        throw new Hop3Error(`unusable path for the git shell command: ${JSON.stringify(w)}`);
+      return `'${w}'`;
+    })
+    .join(" ");
+}
 
 /** Renders the whole authorized_keys file. Keys are re-checked: a bad record fails here, not inside sshd. */
 export function renderAuthorizedKeys(keys: readonly AuthorizedKey[], opts: RenderOptions): string {

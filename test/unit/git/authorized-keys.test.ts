@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import {
+  gitShellCommand,
   KEY_RESTRICTIONS,
   renderAuthorizedKeys,
   writeAuthorizedKeys,
@@ -89,6 +90,28 @@ describe("renderAuthorizedKeys", () => {
         .split("\n")
         .filter((l) => l && !l.startsWith("#")),
     ).toEqual([]);
+  });
+});
+
+describe("gitShellCommand", () => {
+  it("runs git-shell.js next to the module with this Node, and --root when given", () => {
+    expect(gitShellCommand()).toMatch(/^\S+node\S* \S+\/src\/git\/git-shell\.js$/);
+    expect(gitShellCommand({ nodePath: "/usr/bin/node", script: "/opt/hop3/dist/git/git-shell.js" })).toBe(
+      "/usr/bin/node /opt/hop3/dist/git/git-shell.js",
+    );
+    expect(gitShellCommand({ nodePath: "/usr/bin/node", script: "/opt/hop3/x.js", root: "/srv/hop 3" })).toBe(
+      "/usr/bin/node /opt/hop3/x.js --root '/srv/hop 3'",
+    );
+  });
+  it("refuses paths it cannot quote safely", () => {
+    expect(() => gitShellCommand({ script: "/tmp/it's.js" })).toThrow(/unusable path/);
+    expect(() => gitShellCommand({ root: '/srv/"x' })).toThrow(/unusable path/);
+  });
+  it("is accepted by renderAuthorizedKeys", () => {
+    const command = gitShellCommand({ nodePath: "/usr/bin/node", script: "/opt/x.js", root: "/a b" });
+    expect(renderAuthorizedKeys([alice], { shellCommand: command })).toContain(
+      `command="/usr/bin/node /opt/x.js --root '/a b' ${alice.fingerprint}",`,
+    );
   });
 });
 
