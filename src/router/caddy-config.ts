@@ -7,6 +7,8 @@ export interface CaddyRenderOptions {
   adminSocket: string;
   /** Directory where Caddy keeps certificates and ACME accounts, as Caddy sees it. */
   storageDir: string;
+  /** PEM file, as Caddy sees it, to trust for the ACME directory (copied from settings.acmeCaRootFile). */
+  acmeTrustedRootsFile?: string;
 }
 
 export const NO_APP_BODY = "no app is deployed at this hostname\n";
@@ -67,7 +69,7 @@ export function renderCaddyConfig(
     logging: { logs: { default: { level: "INFO", writer: { output: "stderr" } } } },
     apps: {
       http: { http_port: settings.httpPort, https_port: settings.httpsPort, servers },
-      ...(certificateHosts.length > 0 ? { tls: tlsApp(certificateHosts, settings) } : {}),
+      ...(certificateHosts.length > 0 ? { tls: tlsApp(certificateHosts, settings, opts) } : {}),
     },
   };
   return config;
@@ -120,9 +122,10 @@ function textResponse(status: number, body: string): Json {
   };
 }
 
-function tlsApp(hosts: string[], settings: RouterSettings): Json {
+function tlsApp(hosts: string[], settings: RouterSettings, opts: CaddyRenderOptions): Json {
   const issuer: Json = { module: "acme" };
   if (settings.acmeCa) issuer.ca = settings.acmeCa;
   if (settings.acmeEmail) issuer.email = settings.acmeEmail;
+  if (opts.acmeTrustedRootsFile) issuer.trusted_roots_pem_files = [opts.acmeTrustedRootsFile];
   return { automation: { policies: [{ subjects: hosts, issuers: [issuer] }] } };
 }

@@ -28,6 +28,7 @@ const IN_RUN_DIR = "/run/hop3-router";
 const CONFIG_FILE = "caddy.json";
 const ROUTES_FILE = "routes.json";
 const ADMIN_SOCKET = "admin.sock";
+const ACME_ROOTS_FILE = "acme-ca-roots.pem";
 
 export interface CaddyRouterOptions {
   docker: Docker;
@@ -125,9 +126,12 @@ export class CaddyRouter implements Router {
     ensureSubdir(this.opts.stateDir, "config");
     ensureSubdir(this.opts.stateDir, "data", 0o700);
     ensureSubdir(this.opts.stateDir, "run", 0o700);
+    const rootFile = this.opts.settings.acmeCaRootFile;
+    if (rootFile) writeFileAtomic(join(this.configDir, ACME_ROOTS_FILE), readFileSync(rootFile, "utf8"));
     const config = renderCaddyConfig(routes, this.opts.settings, {
       adminSocket: `${IN_RUN_DIR}/${ADMIN_SOCKET}`,
       storageDir: IN_DATA_DIR,
+      ...(rootFile ? { acmeTrustedRootsFile: `${IN_CONFIG_DIR}/${ACME_ROOTS_FILE}` } : {}),
     });
     const text = `${JSON.stringify(config, null, 2)}\n`;
     writeFileAtomic(join(this.configDir, CONFIG_FILE), text);

@@ -40,3 +40,33 @@ export function routerKindFromEnv(env: NodeJS.ProcessEnv = process.env): RouterK
     "use `caddy` or `traefik`",
   );
 }
+
+/** Router settings from the server's environment (/etc/hop3/hop3.env; docs/install.md lists the variables). */
+export function routerSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): RouterSettings {
+  const tls = (env.HOP3_TLS ?? "auto").trim().toLowerCase();
+  if (tls !== "auto" && tls !== "off") {
+    throw usageError(`HOP3_TLS=${JSON.stringify(env.HOP3_TLS)} is not a TLS mode`, "use `auto` or `off`");
+  }
+  const settings: RouterSettings = {
+    httpPort: port(env, "HOP3_HTTP_PORT", 80),
+    httpsPort: port(env, "HOP3_HTTPS_PORT", 443),
+    tls,
+  };
+  if (env.HOP3_ACME_EMAIL) settings.acmeEmail = env.HOP3_ACME_EMAIL;
+  if (env.HOP3_ACME_CA) settings.acmeCa = env.HOP3_ACME_CA;
+  if (env.HOP3_ACME_CA_ROOT) settings.acmeCaRootFile = env.HOP3_ACME_CA_ROOT;
+  if (settings.httpPort === settings.httpsPort) {
+    throw usageError(`HOP3_HTTP_PORT and HOP3_HTTPS_PORT are both ${settings.httpPort}`);
+  }
+  return settings;
+}
+
+function port(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1 || value > 65535) {
+    throw usageError(`${name}=${JSON.stringify(raw)} is not a port number`);
+  }
+  return value;
+}

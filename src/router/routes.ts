@@ -13,6 +13,8 @@ export interface RouterSettings {
   acmeEmail?: string;
   /** ACME directory URL; Let's Encrypt when absent (tests point it at Pebble). */
   acmeCa?: string;
+  /** Host path of a PEM bundle to trust when talking to `acmeCa` (a private or test CA such as Pebble). */
+  acmeCaRootFile?: string;
 }
 
 export type RouterKind = "caddy" | "traefik";

@@ -19,6 +19,8 @@ export interface TraefikPaths {
 export interface TraefikStaticOptions {
   /** Where Traefik answers /ping, so Hop3 can tell it is up; loopback only. */
   pingAddress?: string;
+  /** PEM files, as Traefik sees them, to trust for the ACME directory. */
+  acmeCaCertificates?: string[];
 }
 
 type Json = Record<string, unknown>;
@@ -126,6 +128,7 @@ export function renderTraefikStatic(
     };
     if (settings.acmeEmail) acme.email = settings.acmeEmail;
     if (settings.acmeCa) acme.caServer = settings.acmeCa;
+    if (opts.acmeCaCertificates?.length) acme.caCertificates = opts.acmeCaCertificates;
     config.certificatesResolvers = { [TRAEFIK_CERT_RESOLVER]: { acme } };
   }
   return stringify(config, { lineWidth: 0 });

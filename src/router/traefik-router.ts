@@ -27,6 +27,7 @@ const IN_DYNAMIC_DIR = "/etc/hop3-router-dynamic";
 const IN_DATA_DIR = "/data";
 const STATIC_FILE = "traefik.yml";
 const DYNAMIC_FILE = "routes.yml";
+const ACME_ROOTS_FILE = "acme-ca-roots.pem";
 
 export interface TraefikRouterOptions {
   docker: Docker;
@@ -99,10 +100,15 @@ export class TraefikRouter implements Router {
     const staticDir = ensureSubdir(this.opts.stateDir, "static");
     ensureSubdir(this.opts.stateDir, "dynamic");
     ensureSubdir(this.opts.stateDir, "data", 0o700);
+    const rootFile = this.opts.settings.acmeCaRootFile;
+    if (rootFile) writeFileAtomic(join(staticDir, ACME_ROOTS_FILE), readFileSync(rootFile, "utf8"));
     const text = renderTraefikStatic(
       this.opts.settings,
       { dynamicDir: IN_DYNAMIC_DIR, acmeStorage: `${IN_DATA_DIR}/acme.json` },
-      { pingAddress: this.pingAddress },
+      {
+        pingAddress: this.pingAddress,
+        ...(rootFile ? { acmeCaCertificates: [`${IN_STATIC_DIR}/${ACME_ROOTS_FILE}`] } : {}),
+      },
     );
     const file = join(staticDir, STATIC_FILE);
     const before = existsSync(file) ? readFileSync(file, "utf8") : undefined;

@@ -142,3 +142,15 @@ describe("renderCaddyConfig", () => {
     expect(config.apps.tls).toBeUndefined();
   });
 });
+
+describe("renderCaddyConfig with a private ACME CA", () => {
+  it("trusts the given roots for the ACME directory", () => {
+    const config = renderCaddyConfig(sampleRoutes(), tlsAuto, {
+      ...opts,
+      acmeTrustedRootsFile: "/etc/hop3-router/acme-ca-roots.pem",
+    }) as AnyJson;
+    expect(config.apps.tls.automation.policies[0].issuers[0].trusted_roots_pem_files).toEqual([
+      "/etc/hop3-router/acme-ca-roots.pem",
+    ]);
+  });
+});

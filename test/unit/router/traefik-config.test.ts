@@ -133,3 +133,15 @@ describe("renderTraefikStatic", () => {
     expect(off.certificatesResolvers).toBeUndefined();
   });
 });
+
+describe("renderTraefikStatic with a private ACME CA", () => {
+  it("lists the CA certificates and stays schema-valid", () => {
+    const text = renderTraefikStatic(tlsAuto, paths, {
+      acmeCaCertificates: ["/etc/hop3-router/acme-ca-roots.pem"],
+    });
+    expectValid(validateStatic, text);
+    expect((parse(text) as AnyJson).certificatesResolvers.hop3.acme.caCertificates).toEqual([
+      "/etc/hop3-router/acme-ca-roots.pem",
+    ]);
+  });
+});
