@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { Readable } from "node:stream";
+import { type PassThrough, Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
 import tarStream from "tar-stream";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -267,6 +267,7 @@ describe("logs", () => {
     });
     io.interrupt();
     expect(await pending).toBe(0);
+    expect((io.stdout as PassThrough).destroyed).toBe(false);
     expect(seen[0]!.query.get("follow")).toBe("1");
     expect(seen[0]!.query.get("process")).toBe("worker");
   });
@@ -284,6 +285,17 @@ describe("destroy", () => {
     const r = await hop(["destroy", "web", "--confirm", "other"]);
     expect(r.code).toBe(2);
     expect(seen).toEqual([]);
+  });
+
+  it("on a TTY, asks for the app name and goes ahead only when it matches", async () => {
+    handler = (_req, res) => ndjson(res, [{ event: "done", ok: true, result: { destroyed: "web" } }]);
+    const wrong = fakeIo({ env: { HOP3_URL: url }, cwd: tempDir(), tty: true, stdin: "wbe\n" });
+    expect(await run(["destroy", "-a", "web"], wrong)).toBe(2);
+    expect(wrong.stderrText()).toContain("Type the app name to confirm:");
+    expect(seen).toEqual([]);
+    const right = fakeIo({ env: { HOP3_URL: url }, cwd: tempDir(), tty: true, stdin: "web\n" });
+    expect(await run(["destroy", "-a", "web"], right)).toBe(0);
+    expect(seen[0]!.query.get("confirm")).toBe("web");
   });
 
   it("sends DELETE with confirm=NAME and renders the stream", async () => {
@@ -336,6 +348,15 @@ describe("tables and errors", () => {
     expect(h.stdout).toContain("Usage: hop config:set KEY=VALUE...");
     const v = await hop(["--version"]);
     expect(v.stdout).toMatch(/^hop \d+\.\d+\.\d+/);
+  });
+
+  it("setup:ssh posts the key read from stdin", async () => {
+    handler = (_req, res) => jsonAnswer(res, 201, { fingerprint: "SHA256:abc" });
+    const io = fakeIo({ env: { HOP3_URL: url }, cwd: tempDir(), stdin: "ssh-ed25519 AAAAC3Nza me@laptop\n" });
+    expect(await run(["setup:ssh", "-"], io)).toBe(0);
+    expect(seen[0]!.path).toBe("/api/v1/ssh-keys");
+    expect(JSON.parse(seen[0]!.body.toString())).toEqual({ key: "ssh-ed25519 AAAAC3Nza me@laptop" });
+    expect(io.stdoutText()).toBe("Added SSH key SHA256:abc\n");
   });
 
   it("says ps:scale is not supported yet", async () => {
