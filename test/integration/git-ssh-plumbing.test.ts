@@ -259,6 +259,8 @@ describe("git push over real SSH (git shell + pre-receive hook, fake API)", () =
         "PermitRootLogin no",
         `AllowUsers ${USER}`,
         "LogLevel VERBOSE",
+        // As on a stock Debian sshd: the forced command must win over subsystems too.
+        "Subsystem sftp /usr/lib/openssh/sftp-server",
         "",
       ].join("\n"),
     );
@@ -363,6 +365,25 @@ describe("git push over real SSH (git shell + pre-receive hook, fake API)", () =
     expect(injected.code).toBe(1);
     expect(injected.stderr).toContain('invalid app name "a;touch');
     expect(existsSync(marker)).toBe(false);
+  });
+
+  it("refuses scp and sftp", async () => {
+    writeFileSync(join(tmp, "upload.txt"), "x\n");
+    const scp = await run("scp", [
+      ...sshArgs.map((a) => (a === "-p" ? "-P" : a)),
+      join(tmp, "upload.txt"),
+      `${USER}@127.0.0.1:x`,
+    ]);
+    expect(scp.code).not.toBe(0);
+    const legacy = await run("scp", [
+      "-O",
+      ...sshArgs.map((a) => (a === "-p" ? "-P" : a)),
+      join(tmp, "upload.txt"),
+      `${USER}@127.0.0.1:x`,
+    ]);
+    expect(legacy.code).not.toBe(0);
+    expect(legacy.stderr).toContain("Hop3 only accepts git push");
+    expect(existsSync(`/home/${USER}/x`)).toBe(false);
   });
 
   it("refuses port forwarding", async () => {
