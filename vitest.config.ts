@@ -14,7 +14,8 @@ export default defineConfig({
           name: "integration",
           include: ["test/integration/**/*.test.ts"],
           // Real Podman builds on 2 cores: one file at a time, generous timeouts.
-          fileParallelism: false,
+          pool: "forks",
+          poolOptions: { forks: { singleFork: true } },
           testTimeout: 300_000,
           hookTimeout: 600_000,
           globalSetup: ["test/integration/global-setup.ts"],

@@ -18,6 +18,7 @@ export function defaultPodmanSocket(env: NodeJS.ProcessEnv = process.env): strin
 export class PodmanService {
   private child?: ChildProcess;
   private stopping = false;
+  private watchdog?: NodeJS.Timeout;
   readonly docker: Docker;
 
   constructor(
@@ -74,8 +75,30 @@ export class PodmanService {
     this.child = child;
   }
 
+  /**
+   * Keeps the socket answering: whoever started the service we found (another process, a user session)
+   * may go away, so we check now and then and start our own when nothing answers.
+   */
+  watch(intervalMs = 5000): void {
+    let checking = false;
+    this.watchdog = setInterval(async () => {
+      if (checking || this.stopping) return;
+      checking = true;
+      try {
+        if (!(await this.ping())) {
+          this.log(`the Podman API on ${this.socketPath} stopped answering; starting it`);
+          this.start();
+        }
+      } finally {
+        checking = false;
+      }
+    }, intervalMs);
+    this.watchdog.unref();
+  }
+
   stop(): void {
     this.stopping = true;
+    if (this.watchdog) clearInterval(this.watchdog);
     this.child?.kill("SIGTERM");
   }
 }

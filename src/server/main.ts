@@ -48,6 +48,7 @@ async function main(): Promise<void> {
 
   const podman = new PodmanService(settings.HOP3_PODMAN_SOCKET ?? defaultPodmanSocket(), (m) => log.info(m));
   const docker = await podman.ensure();
+  podman.watch();
   const routerSettings = {
     httpPort: settings.HOP3_HTTP_PORT,
     httpsPort: settings.HOP3_HTTPS_PORT,

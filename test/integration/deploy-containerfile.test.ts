@@ -1,0 +1,144 @@
+/**
+ * A Containerfile app through the whole platform: `hop deploy` -> build -> release -> router, config
+ * changes, failed deploys that leave the previous release serving, and a destroy that leaves nothing.
+ */
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import {
+  deployedUrl,
+  destroyQuietly,
+  fixture,
+  getThroughRouter,
+  hop,
+  leftovers,
+  uniqueApp,
+} from "./helpers.js";
+
+describe("deploying a Containerfile app with hop deploy", () => {
+  const app = uniqueApp("it-greeter");
+  let url = "";
+  const scratch = mkdtempSync(join(tmpdir(), "hop3-it-"));
+
+  afterAll(async () => {
+    await destroyQuietly(app);
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it("builds, starts and routes the app on APP.BASE_DOMAIN", async () => {
+    const r = await hop(["deploy", fixture("greeter"), "--app", app]);
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain("-----> Building the image");
+    url = deployedUrl(r.stdout);
+    expect(new URL(url).hostname).toBe(`${app}.hop3.localhost`);
+    const res = await getThroughRouter(url);
+    expect(res.status).toBe(200);
+    // GREETING comes from the repository's ENV file, the version from [docker.build-args]
+    expect(res.body).toBe(`hello from ${app} (v1)`);
+  });
+
+  it("gives the app the runtime contract: PORT, BIND_ADDRESS, APP, DYNO, HOST_NAME, ENV file values", async () => {
+    const env = JSON.parse((await getThroughRouter(url, "/env")).body) as Record<string, string>;
+    expect(env).toMatchObject({
+      APP: app,
+      PORT: "5000",
+      BIND_ADDRESS: "0.0.0.0",
+      PROC_TYPE: "web",
+      DYNO: "web.1",
+      FROM_ENV_FILE: "from-the-env-file",
+    });
+    expect(env.HOST_NAME?.split(",")).toContain(`${app}.hop3.localhost`);
+    expect(env.HOP3_PUBLIC_URL).toMatch(new RegExp(`^http://${app}\\.hop3\\.localhost`));
+  });
+
+  it("config:set starts a new release whose config the app sees", async () => {
+    const r = await hop(["config:set", "GREETING=bonjour", "--app", app]);
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    expect((await getThroughRouter(url)).body).toBe(`bonjour from ${app} (v1)`);
+    const got = await hop(["config:get", "GREETING", "--app", app]);
+    expect(got.stdout.trim()).toBe("bonjour");
+    const rel = await hop(["releases", "--app", app, "--json"]);
+    const { releases } = JSON.parse(rel.stdout) as {
+      releases: { number: number; status: string; source: string }[];
+    };
+    expect(releases[0]).toMatchObject({ number: 2, status: "active", source: "config" });
+    expect(releases[1]).toMatchObject({ number: 1, status: "superseded" });
+  });
+
+  it("a failing build fails the deploy with exit 8 and the previous release keeps serving", async () => {
+    const r = await hop(["deploy", fixture("broken-build"), "--app", app]);
+    expect(r.exitCode).toBe(8);
+    expect(r.stdout + r.stderr).toContain("fails on purpose");
+    expect(r.stderr).toMatch(/build of Containerfile failed/);
+    expect((await getThroughRouter(url)).body).toBe(`bonjour from ${app} (v1)`);
+  });
+
+  it("an app that crashes at start fails its health check and the previous release keeps serving", async () => {
+    const r = await hop(["deploy", fixture("crash-on-start"), "--app", app]);
+    expect(r.exitCode).toBe(8);
+    expect(r.stderr).toMatch(/health check failed for web\.1/);
+    expect(r.stdout).toContain("crash-on-start: giving up at once");
+    expect((await getThroughRouter(url)).body).toBe(`bonjour from ${app} (v1)`);
+    const { processes } = JSON.parse((await hop(["ps", "--app", app, "--json"])).stdout) as {
+      processes: { release: number }[];
+    };
+    expect(processes.map((p) => p.release)).toEqual([2]);
+  });
+
+  it("a malformed hop3.toml is refused with its line and changes nothing", async () => {
+    const dir = join(scratch, "bad-toml");
+    cpSync(fixture("greeter"), dir, { recursive: true });
+    writeFileSync(join(dir, "hop3.toml"), '[metadata]\nid = "greeter"\n\n[healthchek]\npath = "/health"\n');
+    const r = await hop(["deploy", dir, "--app", app]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/healthchek/);
+    expect(r.stderr).toMatch(/line 4|:4/);
+    expect((await getThroughRouter(url)).body).toBe(`bonjour from ${app} (v1)`);
+  });
+
+  it("ps and logs show the running process and its output", async () => {
+    const ps = await hop(["ps", "--app", app]);
+    expect(ps.exitCode).toBe(0);
+    expect(ps.stdout).toMatch(/web\.1\s+running/);
+    const logs = await hop(["logs", "--app", app]);
+    expect(logs.exitCode).toBe(0);
+    expect(logs.stdout).toMatch(/web\.1 \| greeter listening on 5000/);
+  });
+
+  it("destroy refuses without confirmation, then removes containers, images, network and route", async () => {
+    const refused = await hop(["destroy", "--app", app]);
+    expect(refused.exitCode).toBe(2);
+    expect((await getThroughRouter(url)).status).toBe(200);
+
+    const r = await hop(["destroy", "--app", app, "--confirm", app]);
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    expect(await leftovers(app)).toEqual([]);
+    expect((await getThroughRouter(url)).status).toBe(404);
+    const { apps } = JSON.parse((await hop(["apps", "--json"])).stdout) as { apps: { name: string }[] };
+    expect(apps.map((a) => a.name)).not.toContain(app);
+  });
+});
+
+describe("bad input", () => {
+  it("refuses app names that could escape a path or a shell", async () => {
+    for (const name of ["../etc", "a;rm -rf", "UPPER", "x"]) {
+      const r = await hop(["create", name]);
+      expect(r.exitCode, name).toBe(2);
+    }
+  });
+
+  it("says clearly when the source has no Containerfile", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "hop3-empty-"));
+    writeFileSync(join(dir, "README"), "nothing to build\n");
+    const app = uniqueApp("it-empty");
+    try {
+      const r = await hop(["deploy", dir, "--app", app]);
+      expect(r.exitCode).toBe(8);
+      expect(r.stderr).toMatch(/no builder recognises this source tree/);
+    } finally {
+      await destroyQuietly(app);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,93 @@
+/**
+ * Integration tests drive the real thing: the `hop` CLI built from this tree, talking to the hop3-server
+ * that install.sh started (rootless Podman as the `hop3` user, Caddy router), and plain HTTP through
+ * the router with a Host header.
+ */
+import { randomBytes } from "node:crypto";
+import http from "node:http";
+import { resolve } from "node:path";
+import { execa } from "execa";
+
+export const repoRoot = resolve(import.meta.dirname, "..", "..");
+export const fixture = (name: string) => resolve(repoRoot, "test", "fixtures", "apps", name);
+export const cliPath = resolve(repoRoot, "dist", "cli", "main.js");
+
+export const uniqueApp = (prefix: string) => `${prefix}-${randomBytes(3).toString("hex")}`;
+
+export interface CliResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+export async function hop(
+  args: string[],
+  opts: { cwd?: string; input?: string; env?: Record<string, string> } = {},
+) {
+  const r = await execa(process.execPath, [cliPath, ...args], {
+    reject: false,
+    cwd: opts.cwd ?? repoRoot,
+    ...(opts.input !== undefined ? { input: opts.input } : { stdin: "ignore" }),
+    env: { NO_COLOR: "1", ...opts.env },
+    timeout: 600_000,
+  });
+  return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) } as CliResult;
+}
+
+/** GET through the router: connect to 127.0.0.1 on the URL's port, with the URL's host as Host header. */
+export function getThroughRouter(url: string, path = "/"): Promise<{ status: number; body: string }> {
+  const u = new URL(url);
+  return new Promise((resolvePromise, reject) => {
+    const req = http.get(
+      { host: "127.0.0.1", port: Number(u.port || 80), path, headers: { host: u.host }, timeout: 10_000 },
+      (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (d) => {
+          body += d;
+        });
+        res.on("end", () => resolvePromise({ status: res.statusCode ?? 0, body }));
+      },
+    );
+    req.on("timeout", () => req.destroy(new Error(`timeout on ${url}${path}`)));
+    req.on("error", reject);
+  });
+}
+
+/** The URL `hop deploy` printed on its success line. */
+export function deployedUrl(output: string): string {
+  const m = output.match(/deployed: (https?:\/\/\S+)/);
+  if (!m) throw new Error(`no deployed URL in output:\n${output}`);
+  return m[1]!;
+}
+
+export async function podmanAsHop3(args: string[]): Promise<string> {
+  const uid = (await execa("id", ["-u", "hop3"])).stdout.trim();
+  const r = await execa(
+    "runuser",
+    ["-u", "hop3", "--", "env", "HOME=/home/hop3", `XDG_RUNTIME_DIR=/run/user/${uid}`, "podman", ...args],
+    { reject: false, cwd: "/" },
+  );
+  if (r.exitCode !== 0) throw new Error(`podman ${args.join(" ")} failed: ${r.stderr}`);
+  return String(r.stdout);
+}
+
+/** Everything of one app that Podman still holds: containers, images, networks. */
+export async function leftovers(app: string): Promise<string[]> {
+  const containers = (
+    await podmanAsHop3(["ps", "-a", "--filter", `label=io.hop3.app=${app}`, "--format", "{{.Names}}"])
+  )
+    .split("\n")
+    .filter(Boolean);
+  const images = (await podmanAsHop3(["images", "--format", "{{.Repository}}:{{.Tag}}"]))
+    .split("\n")
+    .filter((l) => l.startsWith(`localhost/hop3/${app}:`));
+  const networks = (await podmanAsHop3(["network", "ls", "--format", "{{.Name}}"]))
+    .split("\n")
+    .filter((n) => n === `hop3-${app}`);
+  return [...containers, ...images, ...networks];
+}
+
+export async function destroyQuietly(app: string): Promise<void> {
+  await hop(["destroy", "--app", app, "--confirm", app]);
+}
