@@ -61,7 +61,8 @@ fi
 if [ "$user_exists" -eq 1 ]; then
   step "Stopping the containers of $HOP3_USER (router, apps, addons)"
   ensure_runtime_dir
-  ids="$(as_hop3 podman ps -q 2>/dev/null || true)"
+  # Only what Hop3 manages (label io.hop3.managed): the operator may run other containers as hop3.
+  ids="$(as_hop3 podman ps -q --filter label=io.hop3.managed=true 2>/dev/null || true)"
   if [ -n "$ids" ]; then
     # shellcheck disable=SC2086
     as_hop3 podman stop -t 10 $ids >/dev/null

@@ -174,7 +174,11 @@ wait_for_server() {
     sleep 2
     waited=$((waited + 2))
   done
-  printf 'ERROR: the Hop3 server did not answer `hop apps` within %ss. Last lines of its log:\n' "$limit" >&2
+  if [ "$waited" -lt "$limit" ]; then
+    printf 'ERROR: the Hop3 server exited during start-up. Last lines of its log:\n' >&2
+  else
+    printf 'ERROR: the Hop3 server did not answer `hop apps` within %ss. Last lines of its log:\n' "$limit" >&2
+  fi
   if has_systemd; then
     journalctl -u hop3-server --no-pager -n 40 >&2 || true
   else
