@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for install.sh and scripts/*. Sourced, never executed.
 # Everything here must be safe to run twice: every step checks before it changes the host.
 

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Host preparation steps (root only). Sourced after common.sh.
 
 HOP3_PACKAGES=(

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Installing and running the Hop3 server (root only). Sourced after common.sh.
 
 HOP3_ENV_FILE="${HOP3_ENV_FILE:-/etc/hop3/hop3.env}"
@@ -177,6 +178,7 @@ wait_for_server() {
   if [ "$waited" -lt "$limit" ]; then
     printf 'ERROR: the Hop3 server exited during start-up. Last lines of its log:\n' >&2
   else
+    # shellcheck disable=SC2016 # backquotes are literal
     printf 'ERROR: the Hop3 server did not answer `hop apps` within %ss. Last lines of its log:\n' "$limit" >&2
   fi
   if has_systemd; then
@@ -188,11 +190,11 @@ wait_for_server() {
 }
 
 stop_server_process() {
-  local pid i
+  local pid
   pid="$(server_pid)" || return 0
   info "stopping the server (pid $pid)"
   kill -TERM "$pid" 2>/dev/null || true
-  for i in $(seq 1 30); do
+  for _ in $(seq 1 30); do
     kill -0 "$pid" 2>/dev/null || break
     sleep 1
   done
@@ -210,6 +212,7 @@ start_server_process() {
   pid_file="$(server_pid_file)"
   # Same settings as the systemd unit: the env file, loaded by the shell that becomes the server.
   # setsid detaches it from this terminal; the pid is the server's own (sh execs nohup execs node).
+  # shellcheck disable=SC2016 # expanded by the inner shell
   as_hop3 sh -c 'set -a; . "$0"; set +a; setsid nohup "$1" >>"$2" 2>&1 </dev/null & echo $! >"$3"' \
     "$HOP3_ENV_FILE" "$HOP3_BIN_DIR/hop3-server" "$log" "$pid_file"
   info "started the server (pid $(cat "$pid_file")), log: $log"
