@@ -11,7 +11,8 @@ import type { Readable } from "node:stream";
 import { type ApiErrorBody, type ExitCodeName, Hop3Error } from "../util/errors.js";
 
 export const DEFAULT_HOP3_ROOT = "/var/lib/hop3";
-export const defaultSocketPath = (root = process.env.HOP3_ROOT ?? DEFAULT_HOP3_ROOT) => join(root, "run", "hop3.sock");
+export const defaultSocketPath = (root = process.env.HOP3_ROOT ?? DEFAULT_HOP3_ROOT) =>
+  join(root, "run", "hop3.sock");
 
 export interface Endpoint {
   /** `unix:/path/to.sock` or `http(s)://host:port` */
@@ -163,5 +164,8 @@ function errorFromResponse(status: number, text: string): Hop3Error {
   } catch {
     // not JSON: fall through
   }
-  return new Hop3Error(`server answered HTTP ${status}: ${text.slice(0, 200)}`, kindByStatus[status] ?? "network");
+  return new Hop3Error(
+    `server answered HTTP ${status}: ${text.slice(0, 200)}`,
+    kindByStatus[status] ?? "network",
+  );
 }
