@@ -14,8 +14,6 @@ import {
   inspectInstance,
   listInstances,
   type RunningInstance,
-  removeContainer,
-  startContainer,
   tailLogs,
 } from "../runtime/containers.js";
 import { waitHealthy } from "../runtime/health.js";
@@ -330,7 +328,7 @@ export class Deployer {
     progress.step(`Starting ${describeCounts(plans.map((p) => p.process))} (v${release.number})`);
     const started: RunningInstance[] = [];
     try {
-      for (const plan of plans) started.push(await startContainer(docker, plan));
+      for (const plan of plans) started.push(await this.p.supervisor.start(plan));
       await Promise.all(started.map((inst) => this.check(inst, spec, hosts[0]!, progress)));
       store.markActive(app, release.id);
       store.updateRelease(release.id, { finishedAt: new Date().toISOString() });
@@ -345,14 +343,14 @@ export class Deployer {
           for (const l of lines) progress.log(`  ${l}`);
         }
       }
-      await Promise.all(started.map((i) => removeContainer(docker, i.id, 2).catch(() => {})));
+      await Promise.all(started.map((i) => this.p.supervisor.remove(i).catch(() => {})));
       throw err;
     }
     const old = before.filter((i) => !started.some((s) => s.id === i.id));
     if (old.length > 0) {
       progress.step(`Stopping the previous instances (${old.length})`);
       await new Promise((r) => setTimeout(r, settings.drainSeconds * 1000));
-      await Promise.all(old.map((i) => removeContainer(docker, i.id).catch(() => {})));
+      await Promise.all(old.map((i) => this.p.supervisor.remove(i).catch(() => {})));
     }
     const url = spec.webPort ? appUrl(hosts[0]!, settings) : undefined;
     return {

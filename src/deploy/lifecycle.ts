@@ -1,7 +1,7 @@
 /** Start, stop, destroy and reconcile: the app's desired state made real on Podman. */
 import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { listInstances, removeContainer, removeNetwork, statusOf } from "../runtime/containers.js";
+import { listInstances, removeNetwork, statusOf } from "../runtime/containers.js";
 import { appImageRepo, appNetworkName } from "../runtime/labels.js";
 import { Hop3Error } from "../util/errors.js";
 import { withAppLock } from "./app-lock.js";
@@ -22,7 +22,7 @@ export class Lifecycle {
       await applyRoutes(this.p);
       const instances = await listInstances(this.p.docker, app);
       progress.step(`Stopping ${instances.length} instance(s)`);
-      await Promise.all(instances.map((i) => removeContainer(this.p.docker, i.id)));
+      await Promise.all(instances.map((i) => this.p.supervisor.remove(i)));
       return { stopped: instances.length };
     });
   }
@@ -43,7 +43,7 @@ export class Lifecycle {
       await applyRoutes(this.p);
       const instances = await listInstances(docker, app);
       progress.step(`Removing ${instances.length} container(s)`);
-      await Promise.all(instances.map((i) => removeContainer(docker, i.id, 5)));
+      await Promise.all(instances.map((i) => this.p.supervisor.remove(i)));
       const images = await docker.listImages({ filters: { reference: [`${appImageRepo(app)}:*`] } });
       progress.step(`Removing ${images.length} image(s)`);
       for (const img of images) {
@@ -89,7 +89,7 @@ export class Lifecycle {
         (i) => !current || i.release !== current.number || app.desiredState !== "running",
       );
       for (const i of stale) {
-        await removeContainer(docker, i.id, 5).catch(() => {});
+        await this.p.supervisor.remove(i).catch(() => {});
         notes.push(`${app.name}: removed leftover ${i.name}`);
       }
       if (current && app.desiredState === "running") {
@@ -106,7 +106,7 @@ export class Lifecycle {
     }
     for (const i of all) {
       if (!store.getApp(i.app)) {
-        await removeContainer(docker, i.id, 5).catch(() => {});
+        await this.p.supervisor.remove(i).catch(() => {});
         notes.push(`removed ${i.name}: its app no longer exists`);
       }
     }

@@ -1,6 +1,7 @@
 /** Everything a deploy touches, wired once by the server and passed to the pipeline. */
 import type Docker from "dockerode";
 import type { Router } from "../router/routes.js";
+import type { Supervisor } from "../runtime/supervisor.js";
 import type { Store } from "../store/store.js";
 
 export interface PlatformSettings {
@@ -19,6 +20,7 @@ export interface Platform {
   store: Store;
   docker: Docker;
   router: Router;
+  supervisor: Supervisor;
   settings: PlatformSettings;
   log: (msg: string) => void;
 }

@@ -16,6 +16,7 @@ import type { Platform } from "../deploy/platform.js";
 import { renderAuthorizedKeys, writeAuthorizedKeys } from "../git/authorized-keys.js";
 import { createRouter } from "../router/index.js";
 import { defaultPodmanSocket, PodmanService } from "../runtime/podman-service.js";
+import { PodmanSupervisor } from "../runtime/supervisor.js";
 import { Store } from "../store/store.js";
 import { Hop3Error } from "../util/errors.js";
 import { createApi } from "./api.js";
@@ -68,10 +69,12 @@ async function main(): Promise<void> {
   say(`starting the ${router.kind} router`);
   await router.ensureRunning();
 
+  const supervisor = new PodmanSupervisor(docker);
   const platform: Platform = {
     store,
     docker,
     router,
+    supervisor,
     settings: {
       root: settings.HOP3_ROOT,
       baseDomain: settings.HOP3_BASE_DOMAIN,
@@ -102,7 +105,7 @@ async function main(): Promise<void> {
     deployer,
     lifecycle,
     version,
-    supervisor: "podman",
+    supervisor: `${supervisor.kind} (${supervisor.reason})`,
     uploadsDir: where.uploads,
     maxUpload: settings.HOP3_MAX_UPLOAD,
     syncSshKeys,

@@ -1,0 +1,33 @@
+/**
+ * One planner, two supervisors (issue: production runtime). A supervisor turns a ContainerPlan into a
+ * running, restarted-when-it-dies container and removes it again. Both kinds produce ordinary Podman
+ * containers with Hop3's labels, so finding, inspecting and reading logs stays the same.
+ */
+import type Docker from "dockerode";
+import type { ContainerPlan } from "../deploy/plan.js";
+import { type RunningInstance, removeContainer, startContainer } from "./containers.js";
+
+export interface Supervisor {
+  readonly kind: "podman" | "quadlet";
+  /** Why this supervisor was chosen, for `hop3 doctor` and `GET /api/v1/info`. */
+  readonly reason: string;
+  start(plan: ContainerPlan): Promise<RunningInstance>;
+  remove(instance: Pick<RunningInstance, "id" | "name">): Promise<void>;
+}
+
+/** Podman alone: restart policy `always`, kept by conmon. For hosts without systemd. */
+export class PodmanSupervisor implements Supervisor {
+  readonly kind = "podman" as const;
+  constructor(
+    private readonly docker: Docker,
+    readonly reason = "systemd is not running on this host",
+  ) {}
+
+  start(plan: ContainerPlan): Promise<RunningInstance> {
+    return startContainer(this.docker, plan);
+  }
+
+  remove(instance: Pick<RunningInstance, "id" | "name">): Promise<void> {
+    return removeContainer(this.docker, instance.id);
+  }
+}
