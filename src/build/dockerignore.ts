@@ -10,9 +10,11 @@ export interface IgnoreRule {
 
 export function parseDockerignore(text: string): IgnoreRule[] {
   const rules: IgnoreRule[] = [];
-  for (const raw of text.split(/\r?\n/)) {
+  // Docker strips a UTF-8 byte order mark, and only a `#` in column 1 starts a comment
+  for (const raw of text.replace(/^\uFEFF/, "").split(/\r?\n/)) {
+    if (raw.startsWith("#")) continue;
     let line = raw.trim();
-    if (!line || line.startsWith("#")) continue;
+    if (!line) continue;
     const negate = line.startsWith("!");
     if (negate) line = line.slice(1).trim();
     line = cleanPattern(line);
@@ -56,9 +58,8 @@ function patternToRegex(p: string): RegExp {
       if (end < 0) {
         re += "\\[";
       } else {
-        let cls = p.slice(i + 1, end);
-        if (cls.startsWith("!")) cls = `^${cls.slice(1)}`;
-        re += `[${cls.replace(/\\/g, "\\\\")}]`;
+        // Go's filepath.Match negates with `^` only: a leading `!` is a member of the class
+        re += `[${p.slice(i + 1, end).replace(/\\/g, "\\\\")}]`;
         i = end;
       }
     } else if (ch === "\\" && i + 1 < p.length) {

@@ -74,7 +74,9 @@ export async function waitHealthy(
     if (await tcpOpen("127.0.0.1", port)) {
       if (!spec.path) return { ok: true, attempts };
       try {
-        const res = await httpGet(port, spec.path, spec.hostHeader);
+        // a hung app must not stretch the check past its deadline
+        const left = Math.min(5000, Math.max(100, deadline - Date.now()));
+        const res = await httpGet(port, spec.path, spec.hostHeader, left);
         if (res.status >= 200 && res.status < 400 && (!spec.contains || res.body.includes(spec.contains))) {
           successes++;
           if (successes >= (spec.retries ?? 1)) return { ok: true, attempts };
