@@ -21,6 +21,17 @@ export default defineConfig({
           globalSetup: ["test/integration/global-setup.ts"],
         },
       },
+      {
+        test: {
+          // Production-like hosts: systemd + rootless Podman 5 in privileged containers (images/testhost).
+          name: "e2e",
+          include: ["test/e2e/**/*.test.ts"],
+          pool: "forks",
+          poolOptions: { forks: { singleFork: true } },
+          testTimeout: 600_000,
+          hookTimeout: 1_200_000,
+        },
+      },
     ],
   },
 });
