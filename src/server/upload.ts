@@ -2,8 +2,9 @@
  * Receiving uploads: a size-limited copy of the request body to a private temp file, and a safe
  * extraction of a source tarball (no absolute paths, no `..`, no links pointing out, no devices).
  */
-import { createReadStream, createWriteStream, mkdirSync, mkdtempSync } from "node:fs";
-import { join } from "node:path";
+import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { readdir, realpath } from "node:fs/promises";
+import { dirname, join, relative, sep } from "node:path";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
@@ -36,11 +37,17 @@ export async function receiveUpload(
       cb(null, chunk);
     },
   });
-  await pipeline(
-    Readable.fromWeb(body as import("node:stream/web").ReadableStream),
-    limiter,
-    createWriteStream(path, { mode: 0o600 }),
-  );
+  try {
+    await pipeline(
+      Readable.fromWeb(body as import("node:stream/web").ReadableStream),
+      limiter,
+      createWriteStream(path, { mode: 0o600 }),
+    );
+  } catch (err) {
+    // the caller only cleans up what it received: a refused or broken upload must leave nothing behind
+    rmSync(dirname(path), { recursive: true, force: true });
+    throw err;
+  }
   return { path, bytes };
 }
 
@@ -48,41 +55,77 @@ export async function receiveUpload(
 export async function extractSourceTarball(tarball: string, dir: string): Promise<string> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const dest = mkdtempSync(join(dir, "src-"));
+  // Throwing from tar-fs callbacks escapes the pipeline (an uncaught exception that kills the server):
+  // remember the first refusal, skip every entry from there on, and fail once the stream has drained.
+  let refused: Hop3Error | undefined;
+  const refuse = (message: string) => {
+    refused ??= new Hop3Error(message, "usage");
+  };
   try {
     await pipeline(
       createReadStream(tarball),
       createGunzip(),
       tar.extract(dest, {
-        // tar-fs itself refuses entries that resolve outside dest; we also refuse the odd types outright
         ignore: (_name, header) =>
-          !!header && !["file", "directory", "symlink", "contiguous-file"].includes(header.type ?? "file"),
+          refused !== undefined ||
+          (!!header && !["file", "directory", "symlink"].includes(header.type ?? "file")),
         map: (header) => {
           const n = header.name;
           if (n.startsWith("/") || n.split("/").includes("..")) {
-            throw new Hop3Error(`the upload contains an unsafe path: ${JSON.stringify(n)}`, "usage");
+            refuse(`the upload contains an unsafe path: ${JSON.stringify(n)}`);
+            return header;
           }
           const linkname = (header as { linkname?: string | null }).linkname;
           if (header.type === "symlink" && linkname) {
             const target = linkname;
             if (target.startsWith("/") || escapes(n, target)) {
-              throw new Hop3Error(
-                `the upload has a symlink pointing outside the tree: ${n} -> ${target}`,
-                "usage",
-              );
+              refuse(`the upload has a symlink pointing outside the tree: ${n} -> ${target}`);
+              return header;
             }
           }
+          // tar-fs only writes `file`; a contiguous file is a plain file everywhere that matters
+          if ((header.type as string) === "contiguous-file") header.type = "file";
           header.mode = (header.mode ?? 0o644) & 0o777; // no setuid/setgid from uploads
           return header;
         },
         dmode: 0o755,
         fmode: 0o644,
-      }),
+        // files belong to the server's user, not to the uids the archive names (not in @types/tar-fs)
+        chown: false,
+      } as tar.ExtractOptions & { chown: boolean }),
     );
+    if (!refused) await refuseLinksOutOf(dest, refuse);
   } catch (err) {
+    rmSync(dest, { recursive: true, force: true });
     if (err instanceof Hop3Error) throw err;
     throw new Hop3Error(`the upload is not a valid gzip'd tar archive: ${(err as Error).message}`, "usage");
   }
+  if (refused) {
+    rmSync(dest, { recursive: true, force: true });
+    throw refused;
+  }
   return dest;
+}
+
+/**
+ * Each link was checked on its own, but a chain (`d/a -> ..`, `d/b -> a/..`) can still lead out: resolve
+ * every symlink of the extracted tree for real. Dangling links lead nowhere and are left alone.
+ */
+async function refuseLinksOutOf(root: string, refuse: (message: string) => void): Promise<void> {
+  const realRoot = await realpath(root);
+  const walk = async (dir: string): Promise<void> => {
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) await walk(path);
+      else if (entry.isSymbolicLink()) {
+        const target = await realpath(path).catch(() => undefined);
+        if (target && target !== realRoot && !target.startsWith(realRoot + sep)) {
+          refuse(`the upload has a symlink pointing outside the tree: ${relative(root, path)}`);
+        }
+      }
+    }
+  };
+  await walk(root);
 }
 
 function escapes(entry: string, target: string): boolean {
