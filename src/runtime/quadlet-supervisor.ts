@@ -1,0 +1,198 @@
+/**
+ * The production supervisor: every process instance is a rootless quadlet of the hop3 user, so systemd
+ * restarts it when it dies and starts it at boot (lingering). The container keeps its name and labels, so
+ * listing, inspecting and logs work exactly as with the Podman supervisor. The unit's file name is the
+ * container name: the mapping survives restarts of the server with nothing else to store.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import type Docker from "dockerode";
+import { execa } from "execa";
+import type { ContainerPlan } from "../deploy/plan.js";
+import { Hop3Error } from "../util/errors.js";
+import { inspectInstance, type RunningInstance, removeContainer } from "./containers.js";
+import {
+  containerServiceName,
+  containerUnitFile,
+  envFileName,
+  networkServiceName,
+  networkUnitFile,
+  renderContainerUnit,
+  renderEnvFile,
+  renderNetworkUnit,
+  splitEnv,
+  usesNetworkUnit,
+} from "./quadlet/render.js";
+import type { Supervisor } from "./supervisor.js";
+
+export const defaultUnitDir = (home = process.env.HOME ?? homedir()) =>
+  join(home, ".config", "containers", "systemd");
+
+export interface QuadletSupervisorOptions {
+  podmanVersion: string;
+  reason: string;
+  /** ~/.config/containers/systemd of the user running the server. */
+  unitDir?: string;
+  /** Upper bound for `systemctl --user start` (systemd's own TimeoutStartSec is below it). */
+  startTimeoutMs?: number;
+  log?: (msg: string) => void;
+}
+
+/** Writes `content` to `path` through a temporary file and rename: systemd never reads half a unit. */
+export function writeAtomic(path: string, content: string, mode: number): boolean {
+  if (existsSync(path) && readFileSync(path, "utf8") === content) return false;
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, content, { mode });
+  renameSync(tmp, path);
+  return true;
+}
+
+export class QuadletSupervisor implements Supervisor {
+  readonly kind = "quadlet" as const;
+  readonly reason: string;
+  readonly unitDir: string;
+  private readonly version: string;
+  private readonly startTimeoutMs: number;
+  private readonly log: (msg: string) => void;
+  /** daemon-reload re-runs every generator: serialise them (parallel starts of several instances). */
+  private reloading: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly docker: Docker,
+    opts: QuadletSupervisorOptions,
+  ) {
+    this.version = opts.podmanVersion;
+    this.reason = opts.reason;
+    this.unitDir = opts.unitDir ?? defaultUnitDir();
+    this.startTimeoutMs = opts.startTimeoutMs ?? 180_000;
+    this.log = opts.log ?? (() => {});
+  }
+
+  async start(plan: ContainerPlan): Promise<RunningInstance> {
+    mkdirSync(this.unitDir, { recursive: true, mode: 0o700 });
+    if (usesNetworkUnit(this.version)) {
+      writeAtomic(
+        join(this.unitDir, networkUnitFile(plan.network)),
+        renderNetworkUnit(plan.app, plan.network, this.version),
+        0o600,
+      );
+    }
+    const envPath = join(this.unitDir, envFileName(plan.name));
+    const hasFileEnv = Object.keys(splitEnv(plan.env).file).length > 0;
+    if (hasFileEnv) writeAtomic(envPath, renderEnvFile(plan.env), 0o600);
+    const unit = renderContainerUnit(plan, {
+      podmanVersion: this.version,
+      ...(hasFileEnv ? { envFile: envPath } : {}),
+    });
+    writeAtomic(join(this.unitDir, containerUnitFile(plan.name)), unit, 0o600);
+    const service = containerServiceName(plan.name);
+    try {
+      await this.daemonReload();
+      await this.systemctl(["start", service], this.startTimeoutMs);
+      const inst = await inspectInstance(this.docker, plan.name);
+      if (!inst || inst.state !== "running") {
+        throw new Hop3Error(
+          `${service} started but container ${plan.name} is ${inst?.state ?? "missing"}`,
+          "deployFailed",
+        );
+      }
+      return inst;
+    } catch (err) {
+      const why = await this.explainFailure(plan.name);
+      await this.remove({ id: plan.name, name: plan.name }).catch(() => {});
+      const message = err instanceof Error ? err.message : String(err);
+      throw new Hop3Error(
+        `could not start ${plan.process}.${plan.instance} of ${plan.app} under systemd: ${message}${why}`,
+        "deployFailed",
+        `inspect with: systemctl --user status ${service}; journalctl --user -u ${service}`,
+      );
+    }
+  }
+
+  async remove(instance: Pick<RunningInstance, "id" | "name">): Promise<void> {
+    const name = instance.name;
+    const unitPath = join(this.unitDir, containerUnitFile(name));
+    if (existsSync(unitPath)) {
+      const network = /^Network=(.+)$/m.exec(readFileSync(unitPath, "utf8"))?.[1];
+      // The unit's ExecStop removes the container (quadlet runs it with --rm).
+      await this.systemctl(["stop", containerServiceName(name)], 60_000).catch((err) =>
+        this.log(`quadlet: stopping ${name}: ${(err as Error).message}`),
+      );
+      rmSync(unitPath, { force: true });
+      rmSync(join(this.unitDir, envFileName(name)), { force: true });
+      if (network?.endsWith(".network")) await this.dropNetworkUnitIfUnused(network);
+      await this.daemonReload();
+    }
+    // Containers made before the switch to quadlets (or a unit that failed half-way) go the direct way.
+    await removeContainer(this.docker, instance.id !== name ? instance.id : name);
+  }
+
+  /** Container unit names in the unit directory: what systemd will start at boot. */
+  listUnits(): string[] {
+    if (!existsSync(this.unitDir)) return [];
+    return readdirSync(this.unitDir)
+      .filter((f) => f.endsWith(".container") && f.startsWith("hop3-"))
+      .map((f) => f.slice(0, -".container".length))
+      .sort();
+  }
+
+  /** Waits until the user's systemd has finished starting units (e.g. after a boot), so listing is complete. */
+  async settle(timeoutMs = 120_000): Promise<string> {
+    const r = await execa("systemctl", ["--user", "is-system-running", "--wait"], {
+      reject: false,
+      timeout: timeoutMs,
+    });
+    return r.stdout.trim() || (r.timedOut ? "timeout" : "unknown");
+  }
+
+  private async dropNetworkUnitIfUnused(networkUnit: string): Promise<void> {
+    const stillUsed = this.listUnits().some((u) =>
+      readFileSync(join(this.unitDir, containerUnitFile(u)), "utf8").includes(`\nNetwork=${networkUnit}\n`),
+    );
+    if (stillUsed) return;
+    // Stopping the network service leaves the network itself; Lifecycle.destroy removes that.
+    const base = networkUnit.slice(0, -".network".length);
+    await this.systemctl(["stop", networkServiceName(base)], 30_000).catch(() => {});
+    rmSync(join(this.unitDir, networkUnit), { force: true });
+  }
+
+  private daemonReload(): Promise<void> {
+    const next = this.reloading.then(() => this.systemctl(["daemon-reload"], 60_000));
+    this.reloading = next.catch(() => {});
+    return next;
+  }
+
+  private async systemctl(args: string[], timeout: number): Promise<void> {
+    const r = await execa("systemctl", ["--user", ...args], { reject: false, timeout });
+    if (r.exitCode !== 0 || r.timedOut) {
+      const detail =
+        (r.stderr || r.stdout).trim() || (r.timedOut ? `timed out after ${timeout / 1000}s` : "");
+      throw new Hop3Error(`systemctl --user ${args.join(" ")} failed: ${detail}`, "deployFailed");
+    }
+  }
+
+  /** The last journal lines of the unit, or quadlet's complaint when it refused to generate the unit. */
+  private async explainFailure(name: string): Promise<string> {
+    const service = containerServiceName(name);
+    const journal = await execa(
+      "journalctl",
+      ["--user", "-u", service, "-n", "15", "--no-pager", "-o", "cat"],
+      { reject: false, timeout: 10_000 },
+    );
+    const lines = journal.stdout.trim();
+    if (lines && !/^-- No entries --$/m.test(lines)) return `\n${lines}`;
+    const dry = await execa(quadletBinary(), ["-dryrun", "-user"], { reject: false, timeout: 20_000 });
+    const complaints = dry.stderr
+      .split("\n")
+      .filter((l) => l.includes(name))
+      .join("\n");
+    return complaints ? `\nquadlet: ${complaints}` : "";
+  }
+}
+
+/** Where distributions install the quadlet generator. */
+export function quadletBinary(): string {
+  for (const p of ["/usr/libexec/podman/quadlet", "/usr/lib/podman/quadlet"]) if (existsSync(p)) return p;
+  return "/usr/libexec/podman/quadlet";
+}
