@@ -6,6 +6,7 @@ import type { CommandSpec } from "./command-spec.js";
 import { appsCommand, createCommand, destroyCommand, statusCommand } from "./commands/apps.js";
 import { configCommand, configGetCommand, configSetCommand, configUnsetCommand } from "./commands/config.js";
 import { deployCommand, releasesCommand } from "./commands/deploy.js";
+import { domainsAddCommand, domainsCommand, domainsRemoveCommand } from "./commands/domains.js";
 import {
   logsCommand,
   psCommand,
@@ -76,6 +77,9 @@ export const COMMANDS: CommandSpec[] = [
   configGetCommand,
   configSetCommand,
   configUnsetCommand,
+  domainsCommand,
+  domainsAddCommand,
+  domainsRemoveCommand,
   psCommand,
   psScaleCommand,
   startCommand,

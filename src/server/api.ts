@@ -12,6 +12,7 @@ import type { Lifecycle } from "../deploy/lifecycle.js";
 import { requireConfirmation } from "../deploy/lifecycle.js";
 import type { Platform } from "../deploy/platform.js";
 import type { ReleaseSpec } from "../deploy/release-spec.js";
+import { applyRoutes } from "../deploy/routing.js";
 import { appHostnames, appUrl } from "../deploy/urls.js";
 import { parsePublicKey } from "../git/public-key.js";
 import { listInstances } from "../runtime/containers.js";
@@ -295,6 +296,39 @@ export function createApi(deps: ApiDeps): Hono<ApiEnv> {
   api.post("/api/v1/apps/:app/restart", (c) => {
     const name = requireApp(c);
     return ndjsonOperation((progress) => deployer.restart(name, progress));
+  });
+
+  api.get("/api/v1/apps/:app/domains", (c) => {
+    const name = requireApp(c);
+    const spec = store.currentRelease(name)?.spec as ReleaseSpec | undefined;
+    return c.json({
+      default: appHostnames(name, p.settings, [], [])[0],
+      custom: store.listDomains(name),
+      fromHop3Toml: spec?.domains ?? [],
+    });
+  });
+  api.post("/api/v1/apps/:app/domains", async (c) => {
+    const name = requireApp(c);
+    const body = await c.req.json<{ hostname?: unknown }>().catch(() => ({}) as { hostname?: unknown });
+    if (typeof body.hostname !== "string")
+      throw new Hop3Error('give the hostname: { "hostname": "www.example.org" }', "usage");
+    for (const other of store.listApps()) {
+      if (other.name === name) continue;
+      const spec = store.currentRelease(other.name)?.spec as ReleaseSpec | undefined;
+      if (spec?.domains.includes(body.hostname.toLowerCase())) {
+        throw new Hop3Error(`${body.hostname} is used by app ${other.name} (its hop3.toml)`, "conflict");
+      }
+    }
+    const hostname = store.addDomain(name, body.hostname);
+    await applyRoutes(p);
+    return c.json({ added: hostname, url: appUrl(hostname, p.settings) }, 201);
+  });
+  api.delete("/api/v1/apps/:app/domains/:hostname", async (c) => {
+    const name = requireApp(c);
+    const hostname = c.req.param("hostname").toLowerCase();
+    store.removeDomain(name, hostname);
+    await applyRoutes(p);
+    return c.json({ removed: hostname });
   });
 
   api.get("/api/v1/ssh-keys", (c) =>

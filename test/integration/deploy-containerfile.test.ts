@@ -106,6 +106,23 @@ describe("deploying a Containerfile app with hop deploy", () => {
     expect(logs.stdout).toMatch(/web\.1 \| greeter listening on 5000/);
   });
 
+  it("domains:add routes another hostname to the app, domains:remove stops it", async () => {
+    // a *.localhost name: no DNS and no certificate needed, so plain HTTP reaches it through the router
+    const host = `www.${app}.localhost`;
+    const added = await hop(["domains:add", host, "--app", app]);
+    expect(added.exitCode, added.stdout + added.stderr).toBe(0);
+    const other = url.replace(`${app}.hop3.localhost`, host);
+    expect((await getThroughRouter(other)).body).toBe(`bonjour from ${app} (v1)`);
+    const other2 = uniqueApp("it-other");
+    await hop(["create", other2]);
+    const taken = await hop(["domains:add", host, "--app", other2]);
+    await destroyQuietly(other2);
+    expect(taken.exitCode).toBe(6);
+    const removed = await hop(["domains:remove", host, "--app", app]);
+    expect(removed.exitCode).toBe(0);
+    expect((await getThroughRouter(other)).status).toBe(404);
+  });
+
   it("destroy refuses without confirmation, then removes containers, images, network and route", async () => {
     const refused = await hop(["destroy", "--app", app]);
     expect(refused.exitCode).toBe(2);
