@@ -1,0 +1,131 @@
+/**
+ * Cloud Native Buildpacks as a Hop3 builder: the lifecycle of src/build/cnb/ on the stack images of
+ * images/cnb/, with the server's buildpacks (buildpacks/order.toml) or the app's own (.buildpacks).
+ */
+import { existsSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Hop3Error } from "../util/errors.js";
+import type { BuildContext, Builder, BuiltImage } from "./builder.js";
+import { buildNetworkFromEnv } from "./cnb/build-network.js";
+import { purgeCache as purgeCacheDir } from "./cnb/cache.js";
+import { detectOnly, type LifecycleOptions, runLifecycle } from "./cnb/lifecycle.js";
+import { ensureStackImages } from "./cnb/stack.js";
+
+/** The installed tree (dist/build/.. /..): images/ and buildpacks/ live beside dist/ and src/. */
+const installDir = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+export interface BuildpacksSettings {
+  root: string;
+  buildpacksDir: string;
+  imagesDir: string;
+  baseImage: string;
+  stack: string;
+  allowedBuildpackRoots: string[];
+}
+
+/** From the server's environment (hop3.env), read at each build so tests and operators can change it. */
+export function buildpacksSettings(env: NodeJS.ProcessEnv = process.env): BuildpacksSettings {
+  const root = env.HOP3_ROOT ?? "/var/lib/hop3";
+  const buildpacksDir = env.HOP3_BUILDPACKS_DIR ?? join(installDir, "buildpacks");
+  return {
+    root,
+    buildpacksDir,
+    imagesDir: env.HOP3_IMAGES_DIR ?? join(installDir, "images"),
+    baseImage: env.HOP3_BASE_IMAGE ?? "localhost/hop3/base:bookworm",
+    stack: env.HOP3_CNB_STACK ?? "bookworm",
+    allowedBuildpackRoots: [
+      ...(env.HOP3_BUILDPACKS_PATHS ?? "").split(":").filter(Boolean),
+      "/etc/hop3/buildpacks",
+      "/usr/local/lib/hop3/buildpacks",
+    ],
+  };
+}
+
+export const cacheRootOf = (root: string) => join(root, "cache");
+
+async function lifecycleOptions(ctx: BuildContext, s: BuildpacksSettings): Promise<LifecycleOptions> {
+  const stack = await ensureStackImages(ctx.docker, {
+    imagesDir: s.imagesDir,
+    baseImage: s.baseImage,
+    stack: s.stack,
+    log: ctx.emit,
+  });
+  return {
+    docker: ctx.docker,
+    stack,
+    buildpacksDir: s.buildpacksDir,
+    workRoot: join(s.root, "build"),
+    cacheRoot: cacheRootOf(s.root),
+    network: buildNetworkFromEnv(),
+    allowedBuildpackRoots: s.allowedBuildpackRoots,
+  };
+}
+
+function platformEnv(ctx: BuildContext): Record<string, string> {
+  return { ...ctx.buildArgs, ...(ctx.buildEnv ?? {}) };
+}
+
+export function createBuildpacksBuilder(settings: () => BuildpacksSettings = buildpacksSettings): Builder {
+  return {
+    name: "buildpacks",
+    aliases: ["buildpacks", "local", "auto-cnb", "cnb", "pack"],
+
+    async detect(ctx: BuildContext): Promise<boolean> {
+      const s = settings();
+      const appLists = [".buildpacks", "project.toml"].some((f) => existsSync(join(ctx.sourceDir, f)));
+      const available = appLists || existsSync(join(s.buildpacksDir, "order.toml"));
+      // The deployer probes with the source dir only; buildpacks are the last resort, and a build that
+      // no buildpack recognises fails with the reasons. With Podman at hand, run the real detection.
+      if (!ctx.docker || !available) return available;
+      const found = await detectOnly(await lifecycleOptions(ctx, s), {
+        app: ctx.app,
+        release: ctx.release,
+        sourceDir: ctx.sourceDir,
+        env: platformEnv(ctx),
+        emit: () => {},
+      });
+      return found !== undefined;
+    },
+
+    async build(ctx: BuildContext): Promise<BuiltImage> {
+      const s = settings();
+      const started = Date.now();
+      ctx.emit("-----> Building with Cloud Native Buildpacks");
+      const result = await runLifecycle(await lifecycleOptions(ctx, s), {
+        app: ctx.app,
+        release: ctx.release,
+        sourceDir: ctx.sourceDir,
+        tag: ctx.tag,
+        env: platformEnv(ctx),
+        ...(ctx.revision ? { revision: ctx.revision } : {}),
+        emit: ctx.emit,
+      });
+      if (Object.keys(result.processes).length === 0) {
+        ctx.emit(
+          "note: the buildpacks declared no process types; the Procfile or hop3.toml must say what to run",
+        );
+      }
+      ctx.emit(`-----> Image ready (${((Date.now() - started) / 1000).toFixed(1)}s)`);
+      return {
+        tag: result.tag,
+        imageId: result.imageId,
+        sourceKind: "buildpacks",
+        sourceRef: result.buildpacks.map((b) => `${b.id}@${b.version}`).join(","),
+        processes: result.processes,
+        ...(result.defaultProcess ? { defaultProcess: result.defaultProcess } : {}),
+      };
+    },
+  };
+}
+
+export const buildpacksBuilder: Builder = createBuildpacksBuilder();
+
+/** `hop builds:purge-cache APP`: the next build starts cold. Answers whether there was a cache. */
+export function purgeCache(app: string, root = buildpacksSettings().root): boolean {
+  try {
+    return purgeCacheDir(cacheRootOf(root), app);
+  } catch (err) {
+    throw new Hop3Error(`cannot purge the build cache of ${app}: ${(err as Error).message}`, "error");
+  }
+}

@@ -1,0 +1,697 @@
+/**
+ * The CNB lifecycle, platform side: detect -> restore -> build -> export -> cache, driving one build
+ * container (the stack's build image) through `exec`, so each buildpack step costs an exec, not a
+ * container start. Buildpacks run as the container's root, which rootless Podman maps to the unprivileged
+ * hop3 user: everything they write stays readable and removable by the server.
+ */
+import { randomBytes } from "node:crypto";
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  lchownSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { join, relative, sep } from "node:path";
+import { PassThrough } from "node:stream";
+import type Docker from "dockerode";
+import { stringify } from "smol-toml";
+import tar from "tar-fs";
+import { Hop3Error } from "../../util/errors.js";
+import { followProgress } from "../progress.js";
+import { type BuildNetwork, buildNetworkConfig } from "./build-network.js";
+import { BuildpackIndex, type LocatedBuildpack, scanBuildpacks } from "./buildpack-index.js";
+import { appCacheDir, type Restored, restoreLayers, saveLayers, unrestoreLayers } from "./cache.js";
+import {
+  escapeId,
+  type GroupEntry,
+  isValidLayerName,
+  type LayerContent,
+  type Order,
+  type ProcessDef,
+  parseDetectPlan,
+  parseLaunchToml,
+  parseLayerToml,
+  parseOrderToml,
+} from "./descriptors.js";
+import { applyBuildLayer, type Env, envFromList, envList, platformEnvFiles } from "./env-rules.js";
+import { type ExportedBuildpack, exportContainerfile, exportLabels, mergeProcesses } from "./export.js";
+import { LAUNCHER_PATH, LAUNCHER_SCRIPT, LAYERS_FILE, processScript } from "./launcher.js";
+import { type BuildpackRef, expandOrder, parseBuildpacksFile, parseProjectToml } from "./order.js";
+import { type Detected, type Resolved, resolvePlan } from "./plan.js";
+import type { StackImages } from "./stack.js";
+
+export const LIFECYCLE_VERSION = "hop3-0.1";
+export const BUILDPACK_API = "0.10";
+export const PLATFORM_API = "0.13";
+
+export interface LifecycleOptions {
+  docker: Docker;
+  stack: StackImages;
+  /** The server's buildpacks (holds order.toml). */
+  buildpacksDir: string;
+  /** Scratch directories of builds in progress. */
+  workRoot: string;
+  /** Per-app layer caches. */
+  cacheRoot: string;
+  network: BuildNetwork;
+  /** Host directories from which apps may name buildpacks by absolute path (operators' buildpacks). */
+  allowedBuildpackRoots?: string[];
+  /** CNB user of the stack images. */
+  userId?: number;
+  groupId?: number;
+}
+
+export interface AppBuildInput {
+  app: string;
+  release: number;
+  sourceDir: string;
+  tag: string;
+  /** User-provided build environment (`<platform>/env/`). */
+  env: Record<string, string>;
+  revision?: string;
+  emit: (line: string) => void;
+}
+
+export interface BuildResult {
+  tag: string;
+  imageId: string;
+  buildpacks: { id: string; version: string }[];
+  processes: Record<string, string>;
+  defaultProcess?: string;
+  timings: Record<string, number>;
+}
+
+const IN = {
+  workspace: "/workspace",
+  layers: "/layers",
+  platform: "/platform",
+  tmp: "/tmp/hop3-cnb",
+  buildpacks: "/cnb/buildpacks",
+  extra: "/cnb/extra",
+  git: "/cnb/git",
+} as const;
+
+interface GroupMember {
+  bp: LocatedBuildpack;
+  entry: GroupEntry & { version: string };
+  plan: Resolved["plan"];
+}
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
+
+/** One build: a scratch directory and a build container, both removed by close(). */
+export class CnbBuild {
+  readonly workDir: string;
+  private container?: Docker.Container;
+  private baseEnv: Env = {};
+  private readonly index = new BuildpackIndex();
+  private order: Order = [];
+  private appEnv: Env = {};
+  private restored: Restored[] = [];
+  readonly timings: Record<string, number> = {};
+
+  constructor(
+    private readonly o: LifecycleOptions,
+    private readonly input: AppBuildInput,
+  ) {
+    this.workDir = join(o.workRoot, `${input.app}-r${input.release}-${randomBytes(4).toString("hex")}`);
+  }
+
+  private path(...p: string[]): string {
+    return join(this.workDir, ...p);
+  }
+
+  private emit(line: string): void {
+    this.input.emit(line);
+  }
+
+  /** Copies the source, writes the platform dir, starts the build container, resolves the order. */
+  async prepare(): Promise<void> {
+    const started = Date.now();
+    for (const d of [
+      "workspace",
+      "layers",
+      "platform/env",
+      "tmp",
+      "git",
+      "cnb/lifecycle/processes",
+      "cnb/process",
+    ]) {
+      mkdirSync(this.path(d), { recursive: true });
+    }
+    cpSync(this.input.sourceDir, this.path("workspace"), {
+      recursive: true,
+      verbatimSymlinks: true,
+      filter: (src) => relative(this.input.sourceDir, src) !== ".git",
+    });
+    const appRefs = this.appBuildpackRefs();
+    for (const f of platformEnvFiles({ ...this.appEnv, ...this.input.env })) {
+      writeFileSync(this.path("platform", "env", f.name), f.value);
+    }
+    chownTreeToParent(this.o.workRoot, this.workDir);
+
+    const net = buildNetworkConfig(this.o.network);
+    const binds = [
+      `${this.path("workspace")}:${IN.workspace}`,
+      `${this.path("layers")}:${IN.layers}`,
+      `${this.path("platform")}:${IN.platform}:ro`,
+      `${this.path("tmp")}:${IN.tmp}`,
+      `${this.path("git")}:${IN.git}`,
+      ...net.binds,
+    ];
+    if (existsSync(this.o.buildpacksDir)) binds.push(`${this.o.buildpacksDir}:${IN.buildpacks}:ro`);
+    const extra = appRefs.filter((r): r is Extract<BuildpackRef, { kind: "path" }> => r.kind === "path");
+    for (const [i, r] of extra.entries()) binds.push(`${this.allowedPath(r.path)}:${IN.extra}/${i}:ro`);
+
+    const info = await this.o.docker.getImage(this.o.stack.build).inspect();
+    this.baseEnv = { ...envFromList(info.Config?.Env), ...net.env };
+    const name = `hop3-cnb-${this.input.app}-r${this.input.release}-${randomBytes(3).toString("hex")}`;
+    this.container = await this.o.docker.createContainer({
+      name,
+      Image: this.o.stack.build,
+      Cmd: ["/bin/sh", "-c", `${net.setup ? `${net.setup}; ` : ""}exec sleep infinity`],
+      Env: envList(net.env),
+      User: "0:0",
+      WorkingDir: IN.workspace,
+      Labels: { "io.hop3.role": "cnb-build", "io.hop3.app": this.input.app },
+      HostConfig: { Binds: binds, Init: true, AutoRemove: false },
+    });
+    await this.container.start();
+
+    // The server's buildpacks, then the app's own (which form the only group when given).
+    for (const bp of scanBuildpacks(this.o.buildpacksDir, IN.buildpacks, 2, (m) =>
+      this.emit(`warning: ${m}`),
+    )) {
+      this.index.add(bp);
+    }
+    if (appRefs.length > 0) {
+      const group: GroupEntry[] = [];
+      let extraN = 0;
+      let gitN = 0;
+      for (const ref of appRefs) {
+        const found = await this.locate(
+          ref,
+          () => extraN++,
+          () => gitN++,
+        );
+        for (const bp of found) this.index.add(bp);
+        group.push({ id: found[0]!.descriptor.id, version: found[0]!.descriptor.version, optional: false });
+      }
+      this.order = [group];
+      this.emit(`Using the app's buildpacks: ${group.map((g) => g.id).join(", ")}`);
+    } else {
+      const orderFile = join(this.o.buildpacksDir, "order.toml");
+      if (!existsSync(orderFile)) {
+        throw new Hop3Error(`no buildpack order on this server (${orderFile} is missing)`, "deployFailed");
+      }
+      this.order = parseOrderToml(readFileSync(orderFile, "utf8"), orderFile);
+    }
+    this.order = expandOrder(this.order, (e) => this.index.find(e)?.descriptor);
+    this.timings.prepare = Date.now() - started;
+  }
+
+  /** `.buildpacks` (one per line) or project.toml's [[io.buildpacks.group]]. */
+  private appBuildpackRefs(): BuildpackRef[] {
+    const ws = this.path("workspace");
+    const listFile = join(ws, ".buildpacks");
+    if (existsSync(listFile)) return parseBuildpacksFile(readFileSync(listFile, "utf8"), ".buildpacks");
+    const project = join(ws, "project.toml");
+    if (existsSync(project)) {
+      const p = parseProjectToml(readFileSync(project, "utf8"), "project.toml");
+      this.appEnv = p.env;
+      return p.refs;
+    }
+    return [];
+  }
+
+  private allowedPath(path: string): string {
+    const real = existsSync(path) ? realpathSync(path) : undefined;
+    const roots = [this.o.buildpacksDir, ...(this.o.allowedBuildpackRoots ?? [])]
+      .filter((r) => existsSync(r))
+      .map((r) => realpathSync(r));
+    if (!real || !roots.some((r) => real === r || real.startsWith(`${r}${sep}`))) {
+      throw new Hop3Error(
+        `buildpack path ${path} is not in a directory the operator allows`,
+        "deployFailed",
+        `allowed: ${roots.join(", ") || "none"} (HOP3_BUILDPACKS_PATHS)`,
+      );
+    }
+    return real;
+  }
+
+  private async locate(
+    ref: BuildpackRef,
+    nextExtra: () => number,
+    nextGit: () => number,
+  ): Promise<LocatedBuildpack[]> {
+    const one = (found: LocatedBuildpack[], what: string): LocatedBuildpack[] => {
+      if (found.length === 0) throw new Hop3Error(`${what} holds no buildpack.toml`, "deployFailed");
+      return found;
+    };
+    switch (ref.kind) {
+      case "path":
+        return one(scanBuildpacks(this.allowedPath(ref.path), `${IN.extra}/${nextExtra()}`, 0), ref.path);
+      case "git": {
+        const n = nextGit();
+        this.emit(`Fetching buildpack ${ref.url}${ref.ref ? `#${ref.ref}` : ""}`);
+        const code = await this.exec(
+          [
+            "git",
+            "clone",
+            "--quiet",
+            "--depth",
+            "1",
+            ...(ref.ref ? ["--branch", ref.ref] : []),
+            "--",
+            ref.url,
+            `${IN.git}/${n}`,
+          ],
+          this.baseEnv,
+          (l) => this.emit(`       ${l}`),
+        );
+        if (code !== 0)
+          throw new Hop3Error(`cannot fetch buildpack ${ref.url} (git exited with ${code})`, "deployFailed");
+        return one(scanBuildpacks(this.path("git", String(n)), `${IN.git}/${n}`, 0), ref.url);
+      }
+      case "local": {
+        const dir = join(this.path("workspace"), ref.name);
+        if (existsSync(join(dir, "buildpack.toml"))) {
+          const real = realpathSync(dir);
+          const ws = realpathSync(this.path("workspace"));
+          if (!real.startsWith(`${ws}${sep}`))
+            throw new Hop3Error(`${ref.name} points outside the app`, "deployFailed");
+          return one(
+            scanBuildpacks(real, `${IN.workspace}/${relative(ws, real).split(sep).join("/")}`, 0),
+            ref.name,
+          );
+        }
+        return [this.index.get({ id: ref.name, ...(ref.version ? { version: ref.version } : {}) })];
+      }
+    }
+  }
+
+  /** Runs a command in the build container, streaming its output; answers the exit code. */
+  private async exec(cmd: string[], env: Env, onLine: (l: string) => void): Promise<number> {
+    const exec = await this.container!.exec({
+      Cmd: cmd,
+      Env: envList(env),
+      WorkingDir: IN.workspace,
+      AttachStdout: true,
+      AttachStderr: true,
+      User: "0:0",
+    });
+    const stream = (await exec.start({ hijack: true, stdin: false })) as NodeJS.ReadableStream;
+    const out = new PassThrough();
+    let partial = "";
+    out.on("data", (d: Buffer) => {
+      partial += d.toString("utf8");
+      const lines = partial.split("\n");
+      partial = lines.pop() ?? "";
+      for (const l of lines) onLine(l.replace(/\r$/, ""));
+    });
+    this.o.docker.modem.demuxStream(stream, out, out);
+    await new Promise<void>((resolve) => {
+      stream.on("end", () => resolve());
+      stream.on("close", () => resolve());
+      stream.on("error", () => resolve());
+    });
+    if (partial) onLine(partial);
+    for (let i = 0; i < 100; i++) {
+      const info = await exec.inspect();
+      if (!info.Running && info.ExitCode !== null) return info.ExitCode;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Hop3Error(`lost track of ${cmd[0]} in the build container`, "deployFailed");
+  }
+
+  private cnbEnv(bp: LocatedBuildpack): Env {
+    const userEnv = bp.descriptor.clearEnv ? {} : { ...this.appEnv, ...this.input.env };
+    return {
+      ...userEnv,
+      CNB_BUILDPACK_DIR: bp.containerDir,
+      CNB_PLATFORM_DIR: IN.platform,
+      CNB_STACK_ID: this.o.stack.stackId,
+      CNB_TARGET_OS: "linux",
+      CNB_TARGET_ARCH: process.arch === "arm64" ? "arm64" : "amd64",
+      CNB_TARGET_DISTRO_NAME: "debian",
+      CNB_TARGET_DISTRO_VERSION: "12",
+    };
+  }
+
+  /** Tries the order's groups; the first whose buildpacks pass detection with a consistent plan wins. */
+  async detect(): Promise<GroupMember[]> {
+    const started = Date.now();
+    const results = new Map<string, { passed: boolean; plan: Detected["plan"]; output: string[] }>();
+    const reasons: string[] = [];
+    let n = 0;
+    for (const group of this.order) {
+      const passed: (Detected & { bp: LocatedBuildpack; output: string[] })[] = [];
+      let failed = false;
+      for (const entry of group) {
+        const bp = this.index.find(entry);
+        if (!bp) {
+          if (entry.optional) continue;
+          reasons.push(`${entry.id} is not available`);
+          failed = true;
+          break;
+        }
+        const key = `${bp.descriptor.id}@${bp.descriptor.version}`;
+        let r = results.get(key);
+        if (!r) {
+          r = await this.detectOne(bp, n++);
+          results.set(key, r);
+        }
+        if (r.passed) {
+          passed.push({
+            entry: { ...entry, version: bp.descriptor.version },
+            plan: r.plan,
+            bp,
+            output: r.output,
+          });
+        } else if (!entry.optional) {
+          failed = true;
+          break;
+        }
+      }
+      if (failed || passed.length === 0) continue;
+      const resolution = resolvePlan(passed);
+      if (!resolution.ok) {
+        reasons.push(resolution.reason);
+        continue;
+      }
+      this.timings.detect = Date.now() - started;
+      const members = resolution.group.map((g) => {
+        const d = passed.find((p) => p.entry.id === g.entry.id)!;
+        for (const l of d.output) this.emit(l);
+        return { bp: d.bp, entry: g.entry, plan: g.plan };
+      });
+      this.emit(
+        `Buildpacks: ${members.map((m) => `${m.entry.id}@${m.entry.version}`).join(", ")} (detected in ${seconds(this.timings.detect)})`,
+      );
+      return members;
+    }
+    const tried = [...new Set(this.order.flat().map((e) => e.id))].join(", ");
+    throw new Hop3Error(
+      `no buildpack recognised this app: tried ${tried || "no buildpacks"}${reasons.length ? ` (${[...new Set(reasons)].join("; ")})` : ""}`,
+      "deployFailed",
+      "add a Containerfile, a Procfile or the files of a supported language (package.json, requirements.txt, go.mod, index.html), or list buildpacks in .buildpacks",
+    );
+  }
+
+  private async detectOne(bp: LocatedBuildpack, n: number) {
+    const dir = `detect-${n}`;
+    mkdirSync(this.path("tmp", dir), { recursive: true });
+    writeFileSync(this.path("tmp", dir, "plan.toml"), "");
+    chownTreeToParent(this.o.workRoot, this.path("tmp", dir));
+    const planPath = `${IN.tmp}/${dir}/plan.toml`;
+    const output: string[] = [];
+    const env = { ...this.baseEnv, ...this.cnbEnv(bp), CNB_BUILD_PLAN_PATH: planPath };
+    const code = await this.exec([`${bp.containerDir}/bin/detect`, IN.platform, planPath], env, (l) =>
+      output.push(l),
+    );
+    if (code !== 0 && code !== 100) {
+      for (const l of output) this.emit(l);
+      throw new Hop3Error(
+        `buildpack ${bp.descriptor.id}: bin/detect failed with exit code ${code}`,
+        "deployFailed",
+      );
+    }
+    const plan =
+      code === 0
+        ? parseDetectPlan(
+            readFileSync(this.path("tmp", dir, "plan.toml"), "utf8"),
+            `${bp.descriptor.id} build plan`,
+          )
+        : [];
+    return { passed: code === 0, plan, output };
+  }
+
+  /** Runs each buildpack's bin/build in order; later buildpacks see earlier build layers. */
+  async build(group: GroupMember[]): Promise<{
+    exported: ExportedBuildpack[];
+    launch: ReturnType<typeof mergeProcesses>;
+    labels: Env;
+    cached: Map<string, string[]>;
+  }> {
+    let env: Env = { ...this.baseEnv };
+    const exported: ExportedBuildpack[] = [];
+    const perBp: { buildpackId: string; processes: ProcessDef[] }[] = [];
+    const labels: Env = {};
+    const cached = new Map<string, string[]>();
+    const cacheDir = appCacheDir(this.o.cacheRoot, this.input.app);
+    for (const [i, m] of group.entries()) {
+      const started = Date.now();
+      const esc = escapeId(m.entry.id);
+      const hostLayers = this.path("layers", esc);
+      mkdirSync(hostLayers, { recursive: true });
+      const restored = restoreLayers(join(cacheDir, esc), hostLayers);
+      this.restored.push(...restored);
+      if (restored.length > 0)
+        this.emit(`Restored from cache (${m.entry.id}): ${restored.map((r) => r.layer).join(", ")}`);
+      const planDir = `build-${i}`;
+      mkdirSync(this.path("tmp", planDir), { recursive: true });
+      writeFileSync(
+        this.path("tmp", planDir, "plan.toml"),
+        stringify({
+          entries: m.plan.map((p) => ({ name: p.name, ...(p.metadata ? { metadata: p.metadata } : {}) })),
+        }),
+      );
+      chownTreeToParent(this.o.workRoot, this.path("tmp", planDir));
+      chownTreeToParent(this.o.workRoot, hostLayers);
+      const planPath = `${IN.tmp}/${planDir}/plan.toml`;
+      const layersDir = `${IN.layers}/${esc}`;
+      const bpEnv = { ...env, ...this.cnbEnv(m.bp), CNB_LAYERS_DIR: layersDir, CNB_BP_PLAN_PATH: planPath };
+      const code = await this.exec(
+        [`${m.bp.containerDir}/bin/build`, layersDir, IN.platform, planPath],
+        bpEnv,
+        (l) => this.emit(l),
+      );
+      if (code !== 0) {
+        throw new Hop3Error(
+          `buildpack ${m.entry.id} failed: bin/build exited with code ${code}`,
+          "deployFailed",
+        );
+      }
+      const layers = readLayers(hostLayers, m.entry.id);
+      for (const [name, l] of Object.entries(layers)) {
+        if (l.types.build)
+          env = applyBuildLayer(env, layerSnapshot(hostLayers, `${layersDir}/${name}`, name));
+      }
+      const launchFile = join(hostLayers, "launch.toml");
+      if (existsSync(launchFile)) {
+        const launch = parseLaunchToml(readFileSync(launchFile, "utf8"), `${m.entry.id} launch.toml`);
+        perBp.push({ buildpackId: m.entry.id, processes: launch.processes });
+        for (const l of launch.labels) labels[l.key] = l.value;
+      }
+      const launchLayers = Object.fromEntries(
+        Object.entries(layers).filter(([name, l]) => l.types.launch && existsSync(join(hostLayers, name))),
+      );
+      exported.push({
+        id: m.entry.id,
+        version: m.entry.version,
+        ...(m.bp.descriptor.homepage ? { homepage: m.bp.descriptor.homepage } : {}),
+        layers: launchLayers,
+      });
+      cached.set(
+        esc,
+        Object.entries(layers)
+          .filter(([, l]) => l.types.cache)
+          .map(([name]) => name),
+      );
+      this.timings[`build:${m.entry.id}`] = Date.now() - started;
+      this.emit(`       ${m.entry.id} done in ${seconds(Date.now() - started)}`);
+    }
+    // Files a buildpack extracted with foreign owners would be unreadable or undeletable on the host.
+    await this.exec(["chown", "-R", "0:0", IN.layers, IN.workspace], this.baseEnv, (l) => this.emit(l));
+    return { exported, launch: mergeProcesses(perBp), labels, cached };
+  }
+
+  /** Writes the launcher and process scripts, then builds the app image on the run image. */
+  async export(
+    built: Awaited<ReturnType<CnbBuild["build"]>>,
+  ): Promise<{ imageId: string; processes: Record<string, string>; defaultProcess?: string }> {
+    const started = Date.now();
+    const { launch } = built;
+    const uid = this.o.userId ?? 1000;
+    const gid = this.o.groupId ?? 1000;
+    const lifecycleDir = this.path("cnb", "lifecycle");
+    writeFileSync(join(lifecycleDir, "launcher"), LAUNCHER_SCRIPT);
+    chmodSync(join(lifecycleDir, "launcher"), 0o755);
+    const layerPaths = built.exported.flatMap((b) =>
+      Object.keys(b.layers)
+        .sort()
+        .map((l) => `${IN.layers}/${escapeId(b.id)}/${l}`),
+    );
+    writeFileSync(join(lifecycleDir, "layers"), layerPaths.map((p) => `${p}\n`).join(""));
+    if (launch.defaultProcess)
+      writeFileSync(join(lifecycleDir, "default-process"), `${launch.defaultProcess}\n`);
+    const processes: Record<string, string> = {};
+    for (const p of launch.processes) {
+      writeFileSync(join(lifecycleDir, "processes", p.type), processScript(p));
+      symlinkSync(LAUNCHER_PATH, this.path("cnb", "process", p.type));
+      processes[p.type] = [...p.command, ...p.args].join(" ");
+    }
+    const input = {
+      runImage: this.o.stack.run,
+      stackId: this.o.stack.stackId,
+      userId: uid,
+      groupId: gid,
+      buildpacks: built.exported,
+      processes: launch.processes,
+      ...(launch.defaultProcess ? { defaultProcess: launch.defaultProcess } : {}),
+      labels: built.labels,
+      app: this.input.app,
+      release: this.input.release,
+      ...(this.input.revision ? { revision: this.input.revision } : {}),
+      lifecycleVersion: LIFECYCLE_VERSION,
+    };
+    writeFileSync(this.path("Containerfile"), exportContainerfile(input));
+    const keep = new Map(built.exported.map((b) => [escapeId(b.id), new Set(Object.keys(b.layers))]));
+    const context = tar.pack(this.workDir, {
+      ignore: (name) => {
+        const rel = relative(this.workDir, name).split(sep);
+        const top = rel[0];
+        if (top === "Containerfile" || top === "workspace" || top === "cnb") return false;
+        if (top !== "layers") return true;
+        if (rel.length === 1) return false;
+        const layers = keep.get(rel[1]!);
+        if (!layers || layers.size === 0) return true;
+        return rel.length > 2 && !layers.has(rel[2]!);
+      },
+    }) as unknown as NodeJS.ReadableStream;
+    const stream = await this.o.docker.buildImage(context, {
+      t: this.input.tag,
+      dockerfile: "Containerfile",
+      labels: exportLabels(input),
+      rm: true,
+      forcerm: true,
+    } as Record<string, unknown>);
+    await followProgress(this.o.docker, stream, () => {}, "export of the app image");
+    const imageId = (await this.o.docker.getImage(this.input.tag).inspect()).Id;
+    this.timings.export = Date.now() - started;
+    this.emit(`Exported ${this.input.tag} in ${seconds(this.timings.export)}`);
+    return {
+      imageId,
+      processes,
+      ...(launch.defaultProcess ? { defaultProcess: launch.defaultProcess } : {}),
+    };
+  }
+
+  saveCache(cached: Map<string, string[]>): void {
+    const cacheDir = appCacheDir(this.o.cacheRoot, this.input.app);
+    mkdirSync(cacheDir, { recursive: true });
+    for (const [esc, layers] of cached) saveLayers(this.path("layers", esc), join(cacheDir, esc), layers);
+    this.restored = [];
+  }
+
+  async close(): Promise<void> {
+    if (this.restored.length > 0) unrestoreLayers(this.restored);
+    if (this.container) await this.container.remove({ force: true }).catch(() => {});
+    rmSync(this.workDir, { recursive: true, force: true });
+  }
+}
+
+/** `<layer>.toml` files of a buildpack's layers dir (launch.toml, build.toml and store.toml are not layers). */
+function readLayers(hostLayers: string, bpId: string): Record<string, LayerContent> {
+  const out: Record<string, LayerContent> = {};
+  for (const file of readdirSync(hostLayers).sort()) {
+    if (!file.endsWith(".toml") || ["launch.toml", "build.toml", "store.toml"].includes(file)) continue;
+    const name = file.slice(0, -5);
+    if (!isValidLayerName(name))
+      throw new Hop3Error(`buildpack ${bpId}: invalid layer name ${JSON.stringify(name)}`, "deployFailed");
+    out[name] = parseLayerToml(readFileSync(join(hostLayers, file), "utf8"), `${bpId} ${file}`);
+  }
+  return out;
+}
+
+function layerSnapshot(hostLayers: string, containerPath: string, name: string) {
+  const dir = join(hostLayers, name);
+  const isDir = (p: string) => existsSync(p) && statSync(p).isDirectory();
+  const files = (sub: string) => {
+    const d = join(dir, sub);
+    if (!isDir(d)) return [];
+    return readdirSync(d)
+      .filter((f) => statSync(join(d, f)).isFile())
+      .map((f) => ({ name: f, value: readFileSync(join(d, f), "utf8") }));
+  };
+  return {
+    path: containerPath,
+    dirs: {
+      bin: isDir(join(dir, "bin")),
+      lib: isDir(join(dir, "lib")),
+      include: isDir(join(dir, "include")),
+      pkgconfig: isDir(join(dir, "pkgconfig")),
+    },
+    env: files("env"),
+    envBuild: files("env.build"),
+  };
+}
+
+/**
+ * When Hop3 runs as root (installer, tests), what it writes for a build container must belong to the
+ * user whose rootless Podman runs it: the owner of the work root.
+ */
+export function chownTreeToParent(parent: string, dir: string): void {
+  if (process.getuid?.() !== 0) return;
+  const { uid, gid } = statSync(parent);
+  const walk = (p: string) => {
+    const st = lstatSync(p);
+    if (st.uid !== uid || st.gid !== gid) lchownSync(p, uid, gid);
+    if (st.isDirectory()) for (const c of readdirSync(p)) walk(join(p, c));
+  };
+  walk(dir);
+}
+
+/** The whole lifecycle for one app build. */
+export async function runLifecycle(o: LifecycleOptions, input: AppBuildInput): Promise<BuildResult> {
+  mkdirSync(o.workRoot, { recursive: true });
+  mkdirSync(o.cacheRoot, { recursive: true });
+  const b = new CnbBuild(o, input);
+  const started = Date.now();
+  try {
+    await b.prepare();
+    const group = await b.detect();
+    const built = await b.build(group);
+    const image = await b.export(built);
+    b.saveCache(built.cached);
+    b.timings.total = Date.now() - started;
+    input.emit(`Built with buildpacks in ${seconds(b.timings.total)}`);
+    return {
+      tag: input.tag,
+      imageId: image.imageId,
+      buildpacks: group.map((m) => ({ id: m.entry.id, version: m.entry.version })),
+      processes: image.processes,
+      ...(image.defaultProcess ? { defaultProcess: image.defaultProcess } : {}),
+      timings: b.timings,
+    };
+  } finally {
+    await b.close();
+  }
+}
+
+/** Detection only (the builder's detect()): prepare, detect, clean up. */
+export async function detectOnly(
+  o: LifecycleOptions,
+  input: Omit<AppBuildInput, "tag">,
+): Promise<{ id: string; version: string }[] | undefined> {
+  mkdirSync(o.workRoot, { recursive: true });
+  const b = new CnbBuild(o, { ...input, tag: "unused" });
+  try {
+    await b.prepare();
+    return (await b.detect()).map((m) => ({ id: m.entry.id, version: m.entry.version }));
+  } catch (err) {
+    if (err instanceof Hop3Error && err.message.startsWith("no buildpack recognised")) return undefined;
+    throw err;
+  } finally {
+    await b.close();
+  }
+}
