@@ -46,7 +46,7 @@ export function resolvePath(mappings, urlPath) {
     const rest = m.prefix === "/" ? path : path.slice(m.prefix.length);
     const file = join(m.root, rest);
     if (file !== m.root && !file.startsWith(m.root + sep)) return null;
-    return { file, mapping: m, dirRequest: rest === "" || rest.endsWith("/") };
+    return { file, mapping: m, dirRequest: rest.endsWith("/") };
   }
   return null;
 }
