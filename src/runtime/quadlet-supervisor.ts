@@ -5,6 +5,7 @@
  * container name: the mapping survives restarts of the server with nothing else to store.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { type AddressInfo, createServer } from "node:net";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import type Docker from "dockerode";
@@ -57,6 +58,8 @@ export class QuadletSupervisor implements Supervisor {
   private readonly log: (msg: string) => void;
   /** daemon-reload re-runs every generator: serialise them (parallel starts of several instances). */
   private reloading: Promise<unknown> = Promise.resolve();
+  /** Ports handed out whose unit file may not be written yet (parallel starts). */
+  private readonly promised = new Set<number>();
 
   constructor(
     private readonly docker: Docker,
@@ -81,9 +84,11 @@ export class QuadletSupervisor implements Supervisor {
     const envPath = join(this.unitDir, envFileName(plan.name));
     const hasFileEnv = Object.keys(splitEnv(plan.env).file).length > 0;
     if (hasFileEnv) writeAtomic(envPath, renderEnvFile(plan.env), 0o600);
+    const hostPort = plan.publishPort ? await this.allocatePort() : undefined;
     const unit = renderContainerUnit(plan, {
       podmanVersion: this.version,
       ...(hasFileEnv ? { envFile: envPath } : {}),
+      ...(hostPort ? { hostPort } : {}),
     });
     writeAtomic(join(this.unitDir, containerUnitFile(plan.name)), unit, 0o600);
     const service = containerServiceName(plan.name);
@@ -91,7 +96,7 @@ export class QuadletSupervisor implements Supervisor {
       await this.daemonReload();
       await this.systemctl(["start", service], this.startTimeoutMs);
       const inst = await inspectInstance(this.docker, plan.name);
-      if (!inst || inst.state !== "running") {
+      if (inst?.state !== "running" || !inst) {
         throw new Hop3Error(
           `${service} started but container ${plan.name} is ${inst?.state ?? "missing"}`,
           "deployFailed",
@@ -135,6 +140,30 @@ export class QuadletSupervisor implements Supervisor {
       .filter((f) => f.endsWith(".container") && f.startsWith("hop3-"))
       .map((f) => f.slice(0, -".container".length))
       .sort();
+  }
+
+  /** Host ports already promised to units (running or not: a stopped unit gets its port back at restart). */
+  usedPorts(): Set<number> {
+    const used = new Set<number>();
+    for (const u of this.listUnits()) {
+      const text = readFileSync(join(this.unitDir, containerUnitFile(u)), "utf8");
+      for (const m of text.matchAll(/^PublishPort=127\.0\.0\.1:(\d+):/gm)) used.add(Number(m[1]));
+    }
+    return used;
+  }
+
+  /** A free 127.0.0.1 port that no unit has: the kernel picks, we skip ports other units own. */
+  private async allocatePort(): Promise<number> {
+    const used = this.usedPorts();
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const port = await freeLoopbackPort();
+      if (!used.has(port) && !this.promised.has(port)) {
+        this.promised.add(port);
+        setTimeout(() => this.promised.delete(port), 60_000).unref();
+        return port;
+      }
+    }
+    throw new Hop3Error("no free port on 127.0.0.1 for a web instance", "deployFailed");
   }
 
   /** Waits until the user's systemd has finished starting units (e.g. after a boot), so listing is complete. */
@@ -189,6 +218,17 @@ export class QuadletSupervisor implements Supervisor {
       .join("\n");
     return complaints ? `\nquadlet: ${complaints}` : "";
   }
+}
+
+export function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const port = (srv.address() as AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
 }
 
 /** Where distributions install the quadlet generator. */

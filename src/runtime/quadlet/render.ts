@@ -17,6 +17,11 @@ export interface ContainerUnitOptions {
   timeoutStartSec?: number;
   /** Delay before systemd restarts a dead container. */
   restartSec?: number;
+  /**
+   * Fixed host port on 127.0.0.1 for the web port. Needed in practice: systemd replaces a dead container by a
+   * new one, and a random port would change under the router's feet at every restart.
+   */
+  hostPort?: number;
 }
 
 /** Unit file names for a plan: systemd calls the service `<base>.service`. */
@@ -141,7 +146,7 @@ export function renderContainerUnit(plan: ContainerPlan, opts: ContainerUnitOpti
   for (const k of Object.keys(inlineEnv).sort()) c.push(["Environment", quoteWord(`${k}=${inlineEnv[k]}`)]);
   c.push(...labelLines(plan.labels));
   c.push(["Network", usesNetworkUnit(v) ? networkUnitFile(plan.network) : plan.network]);
-  if (plan.publishPort) c.push(["PublishPort", `127.0.0.1::${plan.publishPort}`]);
+  if (plan.publishPort) c.push(["PublishPort", `127.0.0.1:${opts.hostPort ?? ""}:${plan.publishPort}`]);
   // catatonit as PID 1: reaps zombies and forwards signals, as the Podman supervisor's Init: true does.
   c.push(["RunInit", "yes"]);
   // journald keeps `podman logs` (and so `hop logs`) working; quadlet's default on some versions is

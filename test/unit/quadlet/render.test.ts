@@ -45,9 +45,13 @@ function keysOf(unit: string): [string, string][] {
 
 describe("renderContainerUnit", () => {
   it("matches the golden web unit for podman 5.4", async () => {
-    const unit = renderContainerUnit(web, { podmanVersion: "5.4.2", envFile });
+    const unit = renderContainerUnit(web, { podmanVersion: "5.4.2", envFile, hostPort: 41234 });
     await expect(unit).toMatchFileSnapshot("golden/web-5.4.container");
-    expect(unit).toContain("PublishPort=127.0.0.1::8080\n");
+    // a fixed host port: systemd's replacement container must stay where the router points
+    expect(unit).toContain("PublishPort=127.0.0.1:41234:8080\n");
+    expect(renderContainerUnit(web, { podmanVersion: "5.4.2", envFile })).toContain(
+      "PublishPort=127.0.0.1::8080\n",
+    );
     expect(unit).toContain("Network=hop3-shop.network\n");
     expect(unit).toContain("RunInit=yes\n");
     expect(unit).toContain("Restart=always\n");

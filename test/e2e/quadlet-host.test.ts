@@ -1,0 +1,191 @@
+/**
+ * The production path end to end, on a real systemd + rootless Podman 5 host (scripts/testhost):
+ * install as the README says (`./install.sh` from a checkout, as root), then from outside: `git push` over SSH
+ * deploys an app that answers through the router, systemd undoes `podman kill`, and a restart of the whole
+ * host brings everything back with no command typed.
+ *
+ * Env: HOP3_E2E_KEEP=1 keeps the test host for inspection (scripts/testhost destroy NAME removes it).
+ */
+import { execSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { execa } from "execa";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { canRunTestHosts, httpGet, REPO, TestHost, tail, testhost, waitFor } from "./testhost.js";
+
+const cannot = canRunTestHosts();
+const NAME = `hop3-e2e-${process.pid}`;
+const DOMAIN = "hop3.localhost";
+const APP = "pushed";
+/** Shared with every test host: install.sh's debootstrap cache, so only the first run bootstraps bookworm. */
+const CACHE = "/var/cache/hop3/testhost/hop3-cache";
+
+describe.skipIf(cannot)("quadlet test host: install, git push, kill, reboot", () => {
+  const host = new TestHost(NAME);
+  let sshPort = 0;
+  let httpPort = 0;
+  let work = "";
+  const timings: Record<string, number> = {};
+  const t0 = Date.now();
+
+  const answers = async (app: string) => {
+    const r = await httpGet(httpPort, `${app}.${DOMAIN}`);
+    return r.status === 200 && r.body.includes(`app=${app}`);
+  };
+  const appContainer = async (app: string) => {
+    const r = await host.asHop3([
+      "podman",
+      "ps",
+      "--filter",
+      `label=io.hop3.app=${app}`,
+      "--filter",
+      "label=io.hop3.process=web",
+      "--format",
+      "{{.ID}} {{.Names}}",
+    ]);
+    const [id, name] = r.out.trim().split("\n")[0]?.split(" ") ?? [];
+    if (!id || !name) throw new Error(`no running web container of ${app}`);
+    return { id, name };
+  };
+
+  beforeAll(async () => {
+    let t = Date.now();
+    await testhost(["build"], { timeout: 900_000 });
+    timings.image = (Date.now() - t) / 1000;
+    t = Date.now();
+    execSync(`mkdir -p ${CACHE}`);
+    await testhost(
+      ["create", NAME, "-p", "127.0.0.1::22", "-p", "127.0.0.1::80", "-v", `${CACHE}:/var/cache/hop3`],
+      {
+        timeout: 180_000,
+      },
+    );
+    timings.boot = (Date.now() - t) / 1000;
+    sshPort = await host.port(22);
+    httpPort = await host.port(80);
+
+    // The checkout as a user has it: tracked and new files of the working tree, with its node_modules
+    // (npm ci needs the npm registry and, for better-sqlite3, a compiler; the README's flow is the same).
+    t = Date.now();
+    const listed = execSync("git ls-files -z --cached --others --exclude-standard", { cwd: REPO })
+      .toString()
+      .split("\0")
+      .filter((f) => f && existsSync(join(REPO, f)) && !f.startsWith("dist/"));
+    await host.copyIn([...listed, "node_modules"], "/root/hop3");
+    timings.copy = (Date.now() - t) / 1000;
+
+    t = Date.now();
+    const install = await host.exec(["/root/hop3/install.sh"], { timeout: 480_000, allowFail: true });
+    timings.install = (Date.now() - t) / 1000;
+    if (install.code !== 0) {
+      throw new Error(
+        `./install.sh failed in the test host (exit ${install.code}):\n${tail(install.all, 80)}`,
+      );
+    }
+  }, 1_200_000);
+
+  afterAll(async () => {
+    if (work) rmSync(work, { recursive: true, force: true });
+    if (process.env.HOP3_E2E_KEEP === "1") {
+      console.log(`kept test host ${NAME} (ssh 127.0.0.1:${sshPort}, http 127.0.0.1:${httpPort})`);
+    } else {
+      await testhost(["destroy", NAME]).catch((err) => console.error(String(err)));
+    }
+    timings.total = (Date.now() - t0) / 1000;
+    console.log(`e2e timings (s): ${JSON.stringify(timings)}`);
+  }, 120_000);
+
+  it("runs the server under the quadlet supervisor", async () => {
+    const r = await host.exec([
+      "curl",
+      "-fsS",
+      "--unix-socket",
+      "/var/lib/hop3/run/hop3.sock",
+      "http://hop3/api/v1/info",
+    ]);
+    const info = JSON.parse(r.out) as { supervisor: string };
+    expect(
+      info.supervisor.startsWith("quadlet"),
+      `the server chose "${info.supervisor}" on a systemd + podman 5 host; src/server/main.ts must use selectSupervisor()`,
+    ).toBe(true);
+  });
+
+  it("serves the sample install.sh deployed through the router", async () => {
+    expect(await answers("hello"), "http://hello.hop3.localhost/ through the router").toBe(true);
+  });
+
+  it("deploys with git push over SSH from outside", async () => {
+    work = mkdtempSync(join(tmpdir(), "hop3-e2e-"));
+    await execa("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(work, "key")]);
+    await host.exec(["sh", "-c", "cat > /tmp/e2e.pub"], {
+      input: readFileSync(join(work, "key.pub"), "utf8"),
+    });
+    await host.exec(["hop", "setup:ssh", "/tmp/e2e.pub"]);
+    const src = join(work, "app");
+    execSync(`cp -r ${join(REPO, "samples", "hello")} ${src}`);
+    const git = (args: string[]) =>
+      execa("git", args, {
+        cwd: src,
+        all: true,
+        reject: false,
+        env: {
+          GIT_SSH_COMMAND: `ssh -i ${join(work, "key")} -p ${sshPort} -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o IdentitiesOnly=yes -o LogLevel=ERROR`,
+          GIT_AUTHOR_NAME: "e2e",
+          GIT_AUTHOR_EMAIL: "e2e@example.test",
+          GIT_COMMITTER_NAME: "e2e",
+          GIT_COMMITTER_EMAIL: "e2e@example.test",
+        },
+      });
+    await git(["init", "-q", "-b", "main"]);
+    await git(["add", "."]);
+    await git(["commit", "-q", "-m", "e2e"]);
+    const t = Date.now();
+    const push = await git(["push", `ssh://hop3@127.0.0.1:${sshPort}/${APP}`, "main"]);
+    timings.push = (Date.now() - t) / 1000;
+    expect(push.exitCode, `git push failed:\n${tail(String(push.all))}`).toBe(0);
+    expect(await answers(APP), `http://${APP}.${DOMAIN}/ after the push`).toBe(true);
+    const units = await host.asHop3([
+      "systemctl",
+      "--user",
+      "list-units",
+      "--no-legend",
+      "--plain",
+      "hop3-*",
+    ]);
+    expect(units.out, "the app's web instance is a systemd user unit").toMatch(
+      new RegExp(`hop3-${APP}-web\\.1-\\S+\\.service\\s+loaded active running`),
+    );
+  }, 300_000);
+
+  it("systemd replaces a killed app container within seconds", async () => {
+    const before = await appContainer(APP);
+    await host.asHop3(["podman", "kill", before.name]);
+    const t = Date.now();
+    await waitFor(
+      `${APP} did not answer again within 15 s of podman kill ${before.name}`,
+      async () => (await answers(APP)) && (await appContainer(APP)).id !== before.id,
+      15_000,
+      250,
+    );
+    timings.recoverAfterKill = (Date.now() - t) / 1000;
+  }, 60_000);
+
+  it("comes back after a restart of the whole host, with no command typed", async () => {
+    const t = Date.now();
+    await execa("podman", ["restart", "-t", "10", NAME]);
+    await testhost(["wait", NAME, "120"]);
+    // Published ports may be re-assigned by the restart.
+    httpPort = await host.port(80);
+    await waitFor(
+      `${APP} did not answer within 180 s of the host restart`,
+      () => answers(APP),
+      180_000,
+      1_000,
+    );
+    timings.recoverAfterReboot = (Date.now() - t) / 1000;
+    expect(await answers("hello"), "the sample answers after the restart too").toBe(true);
+    const server = await host.exec(["systemctl", "is-active", "hop3-server"], { allowFail: true });
+    expect(server.out.trim()).toBe("active");
+  }, 360_000);
+});
