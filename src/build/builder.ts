@@ -16,6 +16,10 @@ export interface BuildContext {
   containerfile?: string;
   docker: Docker;
   emit: (line: string) => void;
+  /** Source revision (git commit), recorded in the image's labels when given. */
+  revision?: string;
+  /** Build-time environment for buildpacks (`<platform>/env/`), e.g. the app's config vars. */
+  buildEnv?: Record<string, string>;
 }
 
 export interface BuiltImage {
@@ -24,6 +28,10 @@ export interface BuiltImage {
   /** What produced it, for the release record: builder name or image reference. */
   sourceKind: "containerfile" | "image" | "buildpacks";
   sourceRef?: string;
+  /** Process types the image declares (buildpacks' launch.toml): type -> command, for display. */
+  processes?: Record<string, string>;
+  /** The process the image runs when given no command. */
+  defaultProcess?: string;
 }
 
 export interface Builder {

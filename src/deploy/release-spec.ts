@@ -28,10 +28,16 @@ export const DEFAULT_START_TIMEOUT = 60;
 export interface ImageFacts {
   exposedPorts: number[];
   hasCmd: boolean;
+  /** Set for images exported by the buildpacks lifecycle: the process types its launch.toml declared. */
+  buildpacks?: { processes: string[]; defaultProcess?: string };
 }
+
+/** How a release runs a buildpack process type: the launcher's per-type entry point (src/build/cnb). */
+export const buildpackProcessCommand = (type: string) => `/cnb/process/${type}`;
 
 /** The spec of a release built from a source tree with a Containerfile. */
 export function releaseSpecFromApp(spec: AppSpec, image: ImageFacts, configPort?: string): ReleaseSpec {
+  if (image.buildpacks) return releaseSpecFromBuildpacks(spec, image, image.buildpacks, configPort);
   if (spec.wsgi) {
     throw new Hop3Error(
       `the Procfile declares a ${spec.wsgi.kind} process, which needs a platform-provided server`,
@@ -47,6 +53,49 @@ export function releaseSpecFromApp(spec: AppSpec, image: ImageFacts, configPort?
       "nothing to run: no Procfile processes, no [run].start and no CMD in the image",
       "deployFailed",
       "add a `web:` line to the Procfile or a CMD to the Containerfile",
+    );
+  }
+  return {
+    processes,
+    ...("web" in processes ? { webPort: pickWebPort(spec.port ?? spec.docker.port, configPort, image) } : {}),
+    ...(spec.healthcheck ? { healthcheck: spec.healthcheck } : {}),
+    startTimeout: spec.run.startTimeout ?? DEFAULT_START_TIMEOUT,
+    ...(spec.release ? { releaseCommand: spec.release } : {}),
+    domains: spec.domains,
+    envDefaults: spec.envDefaults,
+    tomlEnv: spec.tomlEnv,
+  };
+}
+
+/**
+ * A buildpack image: its declared process types run through the launcher (/cnb/process/TYPE), and the
+ * Procfile and hop3.toml override them type by type. Without a `web` type, the default process serves.
+ */
+function releaseSpecFromBuildpacks(
+  spec: AppSpec,
+  image: ImageFacts,
+  declared: NonNullable<ImageFacts["buildpacks"]>,
+  configPort?: string,
+): ReleaseSpec {
+  const processes: Record<string, string | null> = {};
+  for (const type of declared.processes) processes[type] = buildpackProcessCommand(type);
+  if (!("web" in processes) && declared.defaultProcess && !("web" in spec.processes)) {
+    processes.web = buildpackProcessCommand(declared.defaultProcess);
+    delete processes[declared.defaultProcess];
+  }
+  Object.assign(processes, spec.processes);
+  if (spec.wsgi && !("web" in processes)) {
+    throw new Hop3Error(
+      `the Procfile declares a ${spec.wsgi.kind} process, but no buildpack provided a server for it`,
+      "deployFailed",
+      "declare `web:` with your own server command",
+    );
+  }
+  if (Object.keys(processes).length === 0) {
+    throw new Hop3Error(
+      "nothing to run: the buildpacks declared no process and there is no Procfile or [run].start",
+      "deployFailed",
+      "add a `web:` line to the Procfile",
     );
   }
   return {
@@ -92,6 +141,7 @@ export function imageFacts(info: {
     ExposedPorts?: Record<string, unknown>;
     Cmd?: string[] | null;
     Entrypoint?: string[] | string | null;
+    Labels?: Record<string, string> | null;
   };
 }): ImageFacts {
   const exposedPorts = Object.keys(info.Config?.ExposedPorts ?? {})
@@ -102,5 +152,22 @@ export function imageFacts(info: {
   const cmd = info.Config?.Cmd;
   const ep = info.Config?.Entrypoint;
   const hasCmd = (Array.isArray(cmd) && cmd.length > 0) || (Array.isArray(ep) ? ep.length > 0 : !!ep);
-  return { exposedPorts, hasCmd };
+  const buildpacks = buildpackFacts(info.Config?.Labels ?? undefined);
+  return { exposedPorts, hasCmd, ...(buildpacks ? { buildpacks } : {}) };
+}
+
+/** Reads io.buildpacks.build.metadata (and Hop3's default-process label) of a buildpack image. */
+function buildpackFacts(labels: Record<string, string> | undefined): ImageFacts["buildpacks"] {
+  const raw = labels?.["io.buildpacks.build.metadata"];
+  if (!raw) return undefined;
+  try {
+    const meta = JSON.parse(raw) as { processes?: { type?: unknown }[] };
+    const processes = (meta.processes ?? [])
+      .map((p) => p.type)
+      .filter((t): t is string => typeof t === "string" && /^[A-Za-z0-9_.-]+$/.test(t));
+    const def = labels["io.hop3.cnb.default-process"];
+    return { processes, ...(def && processes.includes(def) ? { defaultProcess: def } : {}) };
+  } catch {
+    return undefined;
+  }
 }

@@ -1,0 +1,245 @@
+/**
+ * The CNB platform against real rootless Podman (the hop3 user's socket), driven directly (not through
+ * the server): a third-party-style shell buildpack (test/fixtures/buildpacks/hello-cnb) detects, builds,
+ * exports an image that answers HTTP, reuses its cache layer on a rebuild, and fails with its output.
+ */
+import { execFileSync } from "node:child_process";
+import { cpSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import http from "node:http";
+import { join, resolve } from "node:path";
+import Docker from "dockerode";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { mergeAppSpec } from "../../src/app/spec.js";
+import { detectOnly, type LifecycleOptions, runLifecycle } from "../../src/build/cnb/lifecycle.js";
+import { ensureStackImages } from "../../src/build/cnb/stack.js";
+import { imageFacts, releaseSpecFromApp } from "../../src/deploy/release-spec.js";
+
+const repoRoot = resolve(import.meta.dirname, "..", "..");
+const hop3Uid = Number(execFileSync("id", ["-u", "hop3"]).toString().trim());
+const hop3Gid = Number(execFileSync("id", ["-g", "hop3"]).toString().trim());
+const docker = new Docker({ socketPath: `/run/user/${hop3Uid}/podman/podman.sock` });
+const run = Math.random().toString(36).slice(2, 8);
+const tag = (n: number) => `localhost/hop3-test/cnb-hello:${run}-${n}`;
+
+let base: string;
+let options: LifecycleOptions;
+const containers: string[] = [];
+const images: string[] = [];
+
+function own(dir: string): void {
+  if (process.getuid?.() !== 0) return;
+  execFileSync("chown", ["-R", `${hop3Uid}:${hop3Gid}`, dir]);
+}
+
+function makeApp(name: string, hello?: string, extra: Record<string, string> = {}): string {
+  const dir = join(base, "apps", name);
+  mkdirSync(dir, { recursive: true });
+  if (hello !== undefined) writeFileSync(join(dir, "hello.txt"), hello);
+  for (const [f, c] of Object.entries(extra)) writeFileSync(join(dir, f), c);
+  own(dir);
+  return dir;
+}
+
+async function build(app: string, sourceDir: string, n: number) {
+  const lines: string[] = [];
+  images.push(tag(n));
+  const started = Date.now();
+  const result = await runLifecycle(options, {
+    app,
+    release: n,
+    sourceDir,
+    tag: tag(n),
+    env: { HOP3_TEST_VAR: "yes" },
+    revision: "0123456789abcdef",
+    emit: (l) => lines.push(l),
+  });
+  return { result, lines, ms: Date.now() - started };
+}
+
+function get(port: number): Promise<string> {
+  return new Promise((res, rej) => {
+    http
+      .get({ host: "127.0.0.1", port, path: "/", timeout: 3000 }, (r) => {
+        let body = "";
+        r.on("data", (d) => {
+          body += d;
+        });
+        r.on("end", () => res(body));
+      })
+      .on("error", rej);
+  });
+}
+
+async function runToEnd(image: string, cmd: string[]): Promise<string> {
+  const c = await docker.createContainer({ Image: image, Cmd: cmd, Labels: { "io.hop3.test": "cnb" } });
+  containers.push(c.id);
+  await c.start();
+  await c.wait();
+  const buf = (await c.logs({ stdout: true, stderr: true })) as unknown as Buffer;
+  return buf.toString("utf8");
+}
+
+beforeAll(async () => {
+  base = mkdtempSync("/tmp/hop3-cnb-it-");
+  const buildpacksDir = join(base, "buildpacks");
+  cpSync(join(repoRoot, "test/fixtures/buildpacks/hello-cnb"), join(buildpacksDir, "hello-cnb"), {
+    recursive: true,
+  });
+  writeFileSync(
+    join(buildpacksDir, "order.toml"),
+    '[[order]]\n[[order.group]]\nid = "test/hello-cnb"\nversion = "1.2.3"\n',
+  );
+  own(base);
+  const stack = await ensureStackImages(docker, {
+    imagesDir: join(repoRoot, "images"),
+    baseImage: "localhost/hop3/base:bookworm",
+  });
+  options = {
+    docker,
+    stack,
+    buildpacksDir,
+    workRoot: join(base, "build"),
+    cacheRoot: join(base, "cache"),
+    network: { caFile: "/etc/ssl/certs/ca-certificates.crt" },
+  };
+  mkdirSync(options.workRoot);
+  mkdirSync(options.cacheRoot);
+  own(base);
+  expect(statSync(options.workRoot).uid).toBe(process.getuid?.() === 0 ? hop3Uid : statSync(base).uid);
+});
+
+afterAll(async () => {
+  for (const id of containers)
+    await docker
+      .getContainer(id)
+      .remove({ force: true })
+      .catch(() => {});
+  for (const t of images)
+    await docker
+      .getImage(t)
+      .remove({ force: true })
+      .catch(() => {});
+  if (base) rmSync(base, { recursive: true, force: true });
+});
+
+describe("buildpacks platform (real Podman)", () => {
+  const app = `cnbit${run}`;
+  let first: Awaited<ReturnType<typeof build>>;
+
+  it("detects, builds and exports an image that answers on $PORT", async () => {
+    const src = makeApp("hello", "Hello from the cnb-hello app\n");
+    first = await build(app, src, 1);
+    const out = first.lines.join("\n");
+    expect(out).toContain("hello-cnb: found hello.txt");
+    expect(out).toContain("-----> Hello CNB buildpack");
+    expect(out).toContain("hello-cnb: installing deps");
+    expect(out).toMatch(/Buildpacks: test\/hello-cnb@1\.2\.3/);
+    expect(first.result.processes).toEqual({
+      web: "hello-serve",
+      worker: "sh -c echo worker $HELLO_MODE; sleep 1000",
+    });
+    expect(first.result.defaultProcess).toBe("web");
+
+    const info = await docker.getImage(tag(1)).inspect();
+    const labels = info.Config.Labels ?? {};
+    expect(labels["io.buildpacks.stack.id"]).toBe("io.hop3.stacks.bookworm");
+    expect(labels["org.opencontainers.image.revision"]).toBe("0123456789abcdef");
+    const meta = JSON.parse(labels["io.buildpacks.build.metadata"]!);
+    expect(meta.buildpacks).toEqual([
+      { id: "test/hello-cnb", version: "1.2.3", homepage: "https://example.org/hello-cnb" },
+    ]);
+    const lifecycle = JSON.parse(labels["io.buildpacks.lifecycle.metadata"]!);
+    expect(Object.keys(lifecycle.buildpacks[0].layers)).toEqual(["web"]);
+    expect(info.Config.User).toBe("1000:1000");
+
+    const facts = imageFacts(info);
+    expect(facts.buildpacks).toEqual({ processes: ["web", "worker"], defaultProcess: "web" });
+    const spec = releaseSpecFromApp(mergeAppSpec({ toml: {} }), facts);
+    expect(spec.processes).toEqual({ web: "/cnb/process/web", worker: "/cnb/process/worker" });
+    expect(spec.webPort).toBe(5000);
+
+    // As the deployer runs it: no command (default process), PORT set by the platform.
+    const c = await docker.createContainer({
+      Image: tag(1),
+      Env: ["PORT=5000"],
+      Labels: { "io.hop3.test": "cnb" },
+      ExposedPorts: { "5000/tcp": {} },
+      HostConfig: { PortBindings: { "5000/tcp": [{ HostIp: "127.0.0.1", HostPort: "" }] } },
+    });
+    containers.push(c.id);
+    await c.start();
+    const port = Number((await c.inspect()).NetworkSettings.Ports["5000/tcp"]![0]!.HostPort);
+    let body = "";
+    for (let i = 0; i < 60 && !body.includes("greeting"); i++) {
+      body = await get(port).catch(() => "");
+      if (!body) await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(body).toContain("Hello from the cnb-hello app");
+    expect(body).toContain("greeting=Hello from hello-cnb mode=web");
+  });
+
+  it("runs Procfile-style commands and /cnb/process/TYPE with the buildpacks' environment", async () => {
+    const out = await runToEnd(tag(1), [
+      "/bin/sh",
+      "-c",
+      'command -v hello-serve; echo "G=$GREETING"; id -u',
+    ]);
+    expect(out).toContain("/layers/test_hello-cnb/web/bin/hello-serve");
+    expect(out).toContain("G=Hello from hello-cnb");
+    expect(out).toContain("1000");
+    const worker = await runToEnd(tag(1), [
+      "/bin/sh",
+      "-c",
+      "timeout 2 /cnb/process/worker; echo PATH=$PATH",
+    ]);
+    expect(worker).toContain("worker");
+    // The environment was applied once: the layer's bin is on PATH exactly once.
+    expect(worker.split("/layers/test_hello-cnb/web/bin").length - 1).toBe(1);
+  });
+
+  it("reuses the cache layer on a rebuild after a one-line change", async () => {
+    const src = makeApp("hello2", "Hello again\n");
+    const second = await build(app, src, 2);
+    const out = second.lines.join("\n");
+    expect(out).toContain("Restored from cache (test/hello-cnb): deps");
+    expect(out).toContain("hello-cnb: restored deps from cache");
+    expect(out).not.toContain("installing deps");
+    console.log(`cold build ${first.ms} ms, warm build ${second.ms} ms`);
+  });
+
+  it("fails with the buildpack's output when bin/build fails, and keeps the cache", async () => {
+    const src = makeApp("broken", "FAIL please\n");
+    const lines: string[] = [];
+    images.push(tag(3));
+    await expect(
+      runLifecycle(options, {
+        app,
+        release: 3,
+        sourceDir: src,
+        tag: tag(3),
+        env: {},
+        emit: (l) => lines.push(l),
+      }),
+    ).rejects.toThrow(/buildpack test\/hello-cnb failed: bin\/build exited with code 3/);
+    expect(lines.join("\n")).toContain("hello-cnb: hello.txt asks for a failure");
+    const again = await build(app, makeApp("hello3", "Back\n"), 4);
+    expect(again.lines.join("\n")).toContain("hello-cnb: restored deps from cache");
+  });
+
+  it("says clearly when no buildpack recognises the app", async () => {
+    const src = makeApp("nothing", undefined, { "README.md": "nothing to build\n" });
+    await expect(
+      runLifecycle(options, { app, release: 5, sourceDir: src, tag: tag(5), env: {}, emit: () => {} }),
+    ).rejects.toThrow(/no buildpack recognised this app: tried test\/hello-cnb/);
+  });
+
+  it("uses the buildpacks an app lists in .buildpacks (a directory of the repository)", async () => {
+    const src = makeApp("listed", "Listed\n", { ".buildpacks": "# the app's own buildpack\n./bp/hello\n" });
+    cpSync(join(repoRoot, "test/fixtures/buildpacks/hello-cnb"), join(src, "bp", "hello"), {
+      recursive: true,
+    });
+    own(src);
+    const found = await detectOnly(options, { app, release: 6, sourceDir: src, env: {}, emit: () => {} });
+    expect(found).toEqual([{ id: "test/hello-cnb", version: "1.2.3" }]);
+  });
+});
