@@ -44,7 +44,7 @@ import {
 } from "./descriptors.js";
 import { applyBuildLayer, type Env, envFromList, envList, platformEnvFiles } from "./env-rules.js";
 import { type ExportedBuildpack, exportContainerfile, exportLabels, mergeProcesses } from "./export.js";
-import { LAUNCHER_PATH, LAUNCHER_SCRIPT, LAYERS_FILE, processScript } from "./launcher.js";
+import { LAUNCHER_PATH, LAUNCHER_SCRIPT, processScript } from "./launcher.js";
 import { type BuildpackRef, expandOrder, parseBuildpacksFile, parseProjectToml } from "./order.js";
 import { type Detected, type Resolved, resolvePlan } from "./plan.js";
 import type { StackImages } from "./stack.js";
