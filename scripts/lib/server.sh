@@ -136,7 +136,8 @@ install_wrappers() {
     info "$HOP3_BIN_DIR/hop"
     changed=1
   fi
-  if printf '#!/bin/sh\nexec %s %s/dist/server/main.js "$@"\n' "$node" "$HOP3_PREFIX" |
+  # A small young generation keeps the idle server's resident memory low (docs/benchmarks.md).
+  if printf '#!/bin/sh\nexec %s --max-semi-space-size=1 %s/dist/server/main.js "$@"\n' "$node" "$HOP3_PREFIX" |
     write_if_changed "$HOP3_BIN_DIR/hop3-server" 0755; then
     info "$HOP3_BIN_DIR/hop3-server"
     changed=1

@@ -52,7 +52,6 @@ export const containerfileBuilder: Builder = {
       buildargs: ctx.buildArgs,
       rm: true,
       forcerm: true,
-      labels: { "io.hop3.app": ctx.app, "io.hop3.release": String(ctx.release) },
     } as Record<string, unknown>);
     await followProgress(ctx.docker, stream, ctx.emit, `build of ${containerfile}`);
     // The stream's last ID is not reliable on every Podman version: ask the store what the tag points at.

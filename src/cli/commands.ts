@@ -10,8 +10,10 @@ import { domainsAddCommand, domainsCommand, domainsRemoveCommand } from "./comma
 import {
   logsCommand,
   psCommand,
+  psRestartCommand,
   psScaleCommand,
   restartCommand,
+  rollbackCommand,
   startCommand,
   stopCommand,
 } from "./commands/processes.js";
@@ -82,6 +84,8 @@ export const COMMANDS: CommandSpec[] = [
   domainsRemoveCommand,
   psCommand,
   psScaleCommand,
+  psRestartCommand,
+  rollbackCommand,
   startCommand,
   stopCommand,
   restartCommand,

@@ -23,7 +23,7 @@ import { runOneOff } from "../runtime/one-off.js";
 import type { ReleaseRow } from "../store/store.js";
 import { Hop3Error } from "../util/errors.js";
 import { withAppLock } from "./app-lock.js";
-import { planRelease } from "./plan.js";
+import { type ContainerPlan, planRelease } from "./plan.js";
 import type { Platform, Progress } from "./platform.js";
 import { imageFacts, type ReleaseSpec, releaseSpecFromApp, releaseSpecFromImage } from "./release-spec.js";
 import { applyRoutes } from "./routing.js";
@@ -57,7 +57,12 @@ export class Deployer {
   }
 
   /** A new release with the current image and a new configuration (config:set, config:unset). */
-  rerelease(app: string, progress: Progress, createdBy?: string): Promise<DeployResult | undefined> {
+  rerelease(
+    app: string,
+    progress: Progress,
+    createdBy?: string,
+    description?: string,
+  ): Promise<DeployResult | undefined> {
     return withAppLock(app, async () => {
       const current = this.p.store.currentRelease(app);
       if (!current?.image) return undefined; // never deployed: the config waits for the first deploy
@@ -66,6 +71,7 @@ export class Deployer {
         sourceRef: current.sourceRef,
         revision: current.revision,
         createdBy,
+        ...(description ? { description } : {}),
       });
       return this.rollout(
         app,
@@ -78,11 +84,191 @@ export class Deployer {
     });
   }
 
-  /** Starts a fresh set of the current release's instances beside the running ones, then switches. */
-  restart(app: string, progress: Progress): Promise<DeployResult> {
+  /**
+   * Starts a fresh set of the current release's instances beside the running ones, then switches.
+   * With `only`, just the instances of that process type are replaced.
+   */
+  restart(app: string, progress: Progress, only?: string): Promise<DeployResult> {
     return withAppLock(app, async () => {
       const current = this.requireCurrent(app);
-      return this.startSet(app, current, current.spec as ReleaseSpec, current.configSnapshot ?? {}, progress);
+      const spec = current.spec as ReleaseSpec;
+      if (only !== undefined) this.requireTypes(app, spec, [only]);
+      return this.startSet(app, current, spec, current.configSnapshot ?? {}, progress, only);
+    });
+  }
+
+  /**
+   * Changes how many instances of each type run (`ps:scale web=2 worker=0`). The scale is kept for later
+   * releases. Only the difference is applied: new instances start and pass their checks before the router
+   * sees them; surplus ones are removed after the router stopped sending them traffic.
+   */
+  scale(app: string, changes: Record<string, number>, progress: Progress): Promise<Record<string, number>> {
+    return withAppLock(app, async () => {
+      const current = this.requireCurrent(app);
+      const spec = current.spec as ReleaseSpec;
+      this.requireTypes(app, spec, Object.keys(changes));
+      for (const [type, n] of Object.entries(changes)) {
+        if (!Number.isInteger(n) || n < 0 || n > 100) {
+          throw new Hop3Error(
+            `${type}=${n}: the number of instances must be a whole number from 0 to 100`,
+            "usage",
+          );
+        }
+      }
+      const row = this.p.store.requireApp(app);
+      const scale = { ...row.scale, ...changes };
+      this.p.store.setScale(app, scale);
+      if (row.desiredState === "running") await this.converge(app, current, progress);
+      return Object.fromEntries(Object.keys(spec.processes).map((t) => [t, scale[t] ?? 1]));
+    });
+  }
+
+  /** Returns to an earlier release's image and environment, as a new release, with the same checks. */
+  rollback(
+    app: string,
+    target: number | undefined,
+    progress: Progress,
+    createdBy?: string,
+  ): Promise<DeployResult> {
+    return withAppLock(app, async () => {
+      const current = this.requireCurrent(app);
+      const releases = this.p.store.listReleases(app);
+      const candidate =
+        target !== undefined
+          ? releases.find((r) => r.number === target)
+          : releases.find((r) => r.number < current.number && r.image && r.status === "superseded");
+      if (!candidate) {
+        throw new Hop3Error(
+          target !== undefined
+            ? `${app} has no release v${target}`
+            : `${app} has no earlier release to return to`,
+          "notFound",
+          "see `hop releases`",
+        );
+      }
+      if (candidate.number === current.number)
+        throw new Hop3Error(`v${target} is already the current release`, "conflict");
+      if (!candidate.image || candidate.status === "failed" || candidate.status === "pending") {
+        throw new Hop3Error(
+          `v${candidate.number} never ran successfully; it cannot be rolled back to`,
+          "conflict",
+        );
+      }
+      try {
+        await this.p.docker.getImage(candidate.image).inspect();
+      } catch {
+        throw new Hop3Error(
+          `the image of v${candidate.number} (${candidate.image}) is no longer on this server`,
+          "conflict",
+        );
+      }
+      const release = this.p.store.createRelease(app, {
+        sourceKind: candidate.sourceKind,
+        ...(candidate.sourceRef ? { sourceRef: candidate.sourceRef } : {}),
+        ...(candidate.revision ? { revision: candidate.revision } : {}),
+        ...(createdBy ? { createdBy } : {}),
+        description: `Rollback to v${candidate.number}`,
+      });
+      progress.step(`Rolling back to v${candidate.number} (as v${release.number})`);
+      const spec = candidate.spec as ReleaseSpec;
+      const env = candidate.configSnapshot ?? {};
+      this.p.store.updateRelease(release.id, {
+        status: "deploying",
+        image: candidate.image,
+        imageId: candidate.imageId!,
+        spec,
+        configSnapshot: env,
+      });
+      try {
+        return await this.startSet(
+          app,
+          { ...release, image: candidate.image, imageId: candidate.imageId!, spec, configSnapshot: env },
+          spec,
+          env,
+          progress,
+        );
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        this.p.store.updateRelease(release.id, {
+          status: "failed",
+          error: message,
+          finishedAt: new Date().toISOString(),
+        });
+        throw err;
+      }
+    });
+  }
+
+  /** Starts the instances of the current release that should run and do not; removes those that should not. */
+  converge(app: string, current: ReleaseRow, progress: Progress): Promise<void> {
+    return this.convergeUnlocked(app, current, progress);
+  }
+
+  private requireTypes(app: string, spec: ReleaseSpec, types: string[]): void {
+    const known = Object.keys(spec.processes);
+    for (const t of types) {
+      if (!known.includes(t)) {
+        throw new Hop3Error(
+          `${app} has no process type ${JSON.stringify(t)}`,
+          "usage",
+          `its types: ${known.join(", ") || "(none)"}`,
+        );
+      }
+    }
+  }
+
+  private async convergeUnlocked(app: string, current: ReleaseRow, progress: Progress): Promise<void> {
+    const { store, docker, settings } = this.p;
+    const spec = current.spec as ReleaseSpec;
+    const env = current.configSnapshot ?? {};
+    const hosts = appHostnames(app, settings, store.listDomains(app), spec.domains);
+    const plans = this.plansFor(app, current, spec, env, hosts);
+    const existing = (await listInstances(docker, app)).filter((i) => i.release === current.number);
+    const key = (p: { process: string; instance: number }) => `${p.process}.${p.instance}`;
+    const have = new Set(existing.map(key));
+    const want = new Set(plans.map(key));
+    const toStart = plans.filter((p) => !have.has(key(p)));
+    const toRemove = existing.filter((i) => !want.has(key(i)));
+    const started: RunningInstance[] = [];
+    if (toStart.length > 0) {
+      await ensureNetwork(docker, appNetworkName(app), { [LABEL.managed]: "true", [LABEL.app]: app });
+      progress.step(`Starting ${describeCounts(toStart.map((p) => p.process))}`);
+      try {
+        for (const plan of toStart) started.push(await this.p.supervisor.start(plan));
+        await Promise.all(started.map((inst) => this.check(inst, spec, hosts[0]!, progress)));
+      } catch (err) {
+        await Promise.all(started.map((i) => this.p.supervisor.remove(i).catch(() => {})));
+        throw err;
+      }
+    }
+    const keep = existing.filter((i) => want.has(key(i)));
+    await applyRoutes(this.p, { app, release: current.number, spec, instances: [...keep, ...started] });
+    if (toRemove.length > 0) {
+      progress.step(`Stopping ${describeCounts(toRemove.map((i) => i.process))}`);
+      await new Promise((r) => setTimeout(r, settings.drainSeconds * 1000));
+      await Promise.all(toRemove.map((i) => this.p.supervisor.remove(i).catch(() => {})));
+    }
+  }
+
+  private plansFor(
+    app: string,
+    release: ReleaseRow,
+    spec: ReleaseSpec,
+    env: Record<string, string>,
+    hosts: string[],
+  ): ContainerPlan[] {
+    const appRow = this.p.store.requireApp(app);
+    return planRelease({
+      app,
+      release: release.number,
+      image: release.image!,
+      processes: Object.fromEntries(Object.entries(spec.processes).map(([k, v]) => [k, v ?? undefined])),
+      scale: appRow.scale,
+      env,
+      webPort: spec.webPort ?? 0,
+      hostNames: hosts,
+      publicUrl: appUrl(hosts[0]!, this.p.settings).replace(/\/$/, ""),
+      generation: randomBytes(3).toString("hex"),
     });
   }
 
@@ -112,6 +298,12 @@ export class Deployer {
       ...(source.kind === "image" ? { sourceRef: source.ref } : {}),
       ...(opts.revision ? { revision: opts.revision } : {}),
       ...(opts.createdBy ? { createdBy: opts.createdBy } : {}),
+      description:
+        source.kind === "image"
+          ? `Deploy image ${source.ref}`
+          : source.kind === "archive"
+            ? "Deploy uploaded image"
+            : `Deploy ${opts.revision?.slice(0, 7) ?? "upload"}`,
     });
     const logged: Progress = {
       step: (m) => {
@@ -145,6 +337,9 @@ export class Deployer {
           tag,
           buildArgs: appSpec.docker.buildArgs,
           requested: appSpec.build.builder,
+          ...(opts.revision ? { revision: opts.revision } : {}),
+          // buildpacks see the app's config vars in /platform/env, as Heroku's build does
+          buildEnv: config,
           ...(appSpec.files.containerfile ? { containerfile: appSpec.files.containerfile } : {}),
           docker,
           emit: logged.log,
@@ -166,6 +361,10 @@ export class Deployer {
         image: built.tag,
         imageId: built.imageId,
         spec,
+        sourceKind: built.sourceKind,
+        ...(built.sourceRef && source.kind === "tree"
+          ? { description: `Deploy ${opts.revision?.slice(0, 7) ?? "upload"} (${built.sourceRef})` }
+          : {}),
       });
       return await this.rollout(app, release, built.tag, built.imageId, spec, logged);
     } catch (err) {
@@ -307,35 +506,34 @@ export class Deployer {
     spec: ReleaseSpec,
     env: Record<string, string>,
     progress: Progress,
+    only?: string,
   ): Promise<DeployResult> {
     const { store, docker, settings } = this.p;
-    const appRow = store.requireApp(app);
     const hosts = appHostnames(app, settings, store.listDomains(app), spec.domains);
-    const generation = randomBytes(3).toString("hex");
-    const plans = planRelease({
-      app,
-      release: release.number,
-      image: release.image!,
-      processes: Object.fromEntries(Object.entries(spec.processes).map(([k, v]) => [k, v ?? undefined])),
-      scale: appRow.scale,
-      env,
-      webPort: spec.webPort ?? 0,
-      hostNames: hosts,
-      publicUrl: appUrl(hosts[0]!, settings).replace(/\/$/, ""),
-      generation,
-    });
-    const before = await listInstances(docker, app);
+    const all = this.plansFor(app, release, spec, env, hosts);
+    const plans = only === undefined ? all : all.filter((p) => p.process === only);
+    const before = (await listInstances(docker, app)).filter((i) => only === undefined || i.process === only);
     await ensureNetwork(docker, appNetworkName(app), { [LABEL.managed]: "true", [LABEL.app]: app });
-    progress.step(`Starting ${describeCounts(plans.map((p) => p.process))} (v${release.number})`);
+    progress.step(
+      `Starting ${describeCounts(plans.map((p) => p.process)) || "no process (all scaled to 0)"} (v${release.number})`,
+    );
     const started: RunningInstance[] = [];
     try {
       for (const plan of plans) started.push(await this.p.supervisor.start(plan));
       await Promise.all(started.map((inst) => this.check(inst, spec, hosts[0]!, progress)));
-      store.markActive(app, release.id);
-      store.updateRelease(release.id, { finishedAt: new Date().toISOString() });
+      if (release.status !== "active") {
+        store.markActive(app, release.id);
+        store.updateRelease(release.id, { finishedAt: new Date().toISOString() });
+      }
       store.setDesiredState(app, "running");
-      progress.step("Switching traffic to the new release");
-      await applyRoutes(this.p, { app, release: release.number, spec, instances: started });
+      progress.step("Switching traffic to the new instances");
+      const others =
+        only === undefined
+          ? []
+          : (await listInstances(docker, app)).filter(
+              (i) => i.process !== only && i.release === release.number,
+            );
+      await applyRoutes(this.p, { app, release: release.number, spec, instances: [...others, ...started] });
     } catch (err) {
       for (const inst of started) {
         const lines = await tailLogs(docker, inst.id, 15).catch(() => []);
@@ -358,7 +556,7 @@ export class Deployer {
       app,
       release: release.number,
       ...(url ? { url } : {}),
-      processes: countBy(plans.map((p) => p.process)),
+      processes: countBy(all.map((p) => p.process)),
     };
   }
 
@@ -389,7 +587,7 @@ export class Deployer {
         ...(hc?.path ? { path: hc.path } : {}),
         ...(hc?.contains ? { contains: hc.contains } : {}),
         timeout: hc?.timeout ?? spec.startTimeout,
-        interval: hc?.interval ?? 0.5,
+        interval: hc?.interval ?? 0.2,
         ...(hc?.retries ? { retries: hc.retries } : {}),
         hostHeader: host,
       },

@@ -93,15 +93,17 @@ export class Lifecycle {
         notes.push(`${app.name}: removed leftover ${i.name}`);
       }
       if (current && app.desiredState === "running") {
-        const live = mine.filter((i) => i.release === current.number && i.state === "running");
-        if (live.length === 0) {
-          notes.push(`${app.name}: no instance of v${current.number} running; starting it`);
-          try {
-            await this.deployer.restart(app.name, { step: () => {}, log: () => {} });
-          } catch (err) {
-            notes.push(`${app.name}: could not start: ${(err as Error).message}`);
-          }
+        const live = mine.filter((i) => i.release === current.number);
+        try {
+          // starts only the instances that are missing: healthy ones are never restarted
+          await this.deployer.converge(app.name, current, {
+            step: (m) => notes.push(`${app.name}: ${m}`),
+            log: () => {},
+          });
+        } catch (err) {
+          notes.push(`${app.name}: could not start v${current.number}: ${(err as Error).message}`);
         }
+        if (live.length === 0) notes.push(`${app.name}: no instance of v${current.number} was running`);
       }
     }
     for (const i of all) {

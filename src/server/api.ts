@@ -201,6 +201,7 @@ export function createApi(deps: ApiDeps): Hono<ApiEnv> {
       createdAt: r.createdAt,
       finishedAt: r.finishedAt ?? null,
       error: r.error ?? null,
+      description: r.description ?? null,
       current: r.status === "active",
     }));
     return c.json({ releases });
@@ -238,7 +239,11 @@ export function createApi(deps: ApiDeps): Hono<ApiEnv> {
     const changed = [...Object.keys(set), ...removed];
     return ndjsonOperation(async (progress) => {
       progress.step(`Config updated: ${changed.join(", ") || "(no change)"}`);
-      const result = await deployer.rerelease(name, progress, "config");
+      const what = [
+        ...(Object.keys(set).length ? [`Set ${Object.keys(set).join(", ")}`] : []),
+        ...(removed.length ? [`Unset ${removed.join(", ")}`] : []),
+      ].join("; ");
+      const result = await deployer.rerelease(name, progress, "config", what || undefined);
       if (!result) progress.log("The app has no release yet: the configuration applies at its first deploy");
       return { release: result?.release ?? null, changed, url: result?.url ?? null };
     });
@@ -295,7 +300,44 @@ export function createApi(deps: ApiDeps): Hono<ApiEnv> {
   });
   api.post("/api/v1/apps/:app/restart", (c) => {
     const name = requireApp(c);
-    return ndjsonOperation((progress) => deployer.restart(name, progress));
+    const only = c.req.query("process");
+    return ndjsonOperation((progress) => deployer.restart(name, progress, only || undefined));
+  });
+  api.post("/api/v1/apps/:app/scale", async (c) => {
+    const name = requireApp(c);
+    const body = await c.req.json<{ scale?: unknown }>().catch(() => ({}) as { scale?: unknown });
+    const scale = body.scale;
+    if (
+      typeof scale !== "object" ||
+      scale === null ||
+      Array.isArray(scale) ||
+      Object.keys(scale).length === 0
+    ) {
+      throw new Hop3Error('give the new scale: { "scale": { "web": 2 } }', "usage");
+    }
+    for (const [k, v] of Object.entries(scale)) {
+      if (typeof v !== "number")
+        throw new Hop3Error(`${k}: the number of instances must be a number`, "usage");
+    }
+    return ndjsonOperation(async (progress) => ({
+      scale: await deployer.scale(name, scale as Record<string, number>, progress),
+    }));
+  });
+  api.post("/api/v1/apps/:app/rollback", async (c) => {
+    const name = requireApp(c);
+    const body = await c.req.json<{ release?: unknown }>().catch(() => ({}) as { release?: unknown });
+    const target = body.release;
+    if (target !== undefined && (typeof target !== "number" || !Number.isInteger(target) || target < 1)) {
+      throw new Hop3Error("release must be a release number, e.g. 3 for v3", "usage");
+    }
+    return ndjsonOperation((progress) =>
+      deployer.rollback(
+        name,
+        target as number | undefined,
+        progress,
+        c.env?.transport === "unix" ? "local" : "token",
+      ),
+    );
   });
 
   api.get("/api/v1/apps/:app/domains", (c) => {

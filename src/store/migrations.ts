@@ -92,6 +92,12 @@ CREATE TABLE settings (
 ) STRICT;
 `,
   },
+  {
+    id: 2,
+    name: "release descriptions",
+    // What a release is, in words: "Deploy 1a2b3c4", "Set GREETING", "Rollback to v3", "Scale web=2".
+    sql: "ALTER TABLE releases ADD COLUMN description TEXT;",
+  },
 ];
 
 /**

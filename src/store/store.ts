@@ -61,10 +61,12 @@ export interface ReleaseRow {
   createdAt: string;
   finishedAt?: string;
   error?: string;
+  description?: string;
 }
 
 export interface NewRelease {
   sourceKind: SourceKind;
+  description?: string;
   sourceRef?: string;
   revision?: string;
   createdBy?: string;
@@ -72,6 +74,8 @@ export interface NewRelease {
 
 export type ReleasePatch = Partial<{
   status: ReleaseStatus;
+  sourceKind: SourceKind;
+  description: string;
   image: string;
   imageId: string;
   spec: unknown;
@@ -123,6 +127,7 @@ interface ReleaseDbRow {
   created_at: string;
   finished_at: string | null;
   error: string | null;
+  description: string | null;
 }
 
 interface TokenDbRow {
@@ -259,8 +264,8 @@ export class Store {
     // One statement reads the highest number and inserts the next, so two deploys cannot get the same number.
     const row = this.db
       .prepare(
-        `INSERT INTO releases (app, number, status, source_kind, source_ref, revision, created_by, created_at)
-         SELECT ?, coalesce(max(number), 0) + 1, 'pending', ?, ?, ?, ?, ? FROM releases WHERE app = ?
+        `INSERT INTO releases (app, number, status, source_kind, source_ref, revision, created_by, created_at, description)
+         SELECT ?, coalesce(max(number), 0) + 1, 'pending', ?, ?, ?, ?, ?, ? FROM releases WHERE app = ?
          RETURNING *`,
       )
       .get(
@@ -270,6 +275,7 @@ export class Store {
         release.revision ?? null,
         release.createdBy ?? null,
         now(),
+        release.description ?? null,
         app,
       ) as ReleaseDbRow;
     return this.toReleaseRow(row);
@@ -292,6 +298,13 @@ export class Store {
       }
       if (patch.status !== "active") set("status", patch.status);
     }
+    if (patch.sourceKind !== undefined) {
+      if (!SOURCE_KINDS.includes(patch.sourceKind)) {
+        throw usageError(`unknown release source ${JSON.stringify(patch.sourceKind)}`);
+      }
+      set("source_kind", patch.sourceKind);
+    }
+    if (patch.description !== undefined) set("description", patch.description);
     if (patch.image !== undefined) set("image", patch.image);
     if (patch.imageId !== undefined) set("image_id", patch.imageId);
     if (patch.spec !== undefined) set("spec", JSON.stringify(patch.spec));
@@ -379,6 +392,7 @@ export class Store {
     if (row.created_by !== null) release.createdBy = row.created_by;
     if (row.finished_at !== null) release.finishedAt = row.finished_at;
     if (row.error !== null) release.error = row.error;
+    if (row.description !== null) release.description = row.description;
     return release;
   }
 

@@ -126,6 +126,8 @@ interface Release {
   source?: string;
   revision?: string;
   createdAt?: string;
+  description?: string | null;
+  error?: string | null;
   current?: boolean;
 }
 
@@ -137,6 +139,9 @@ export function releaseRows(releases: Release[], now = new Date()): string[][] {
     text(r.source),
     r.revision ? shortRevision(r.revision) : text(r.image),
     relativeTime(r.createdAt, now) || "-",
+    r.status === "failed" && r.error
+      ? `failed: ${r.error.split("\n")[0]!.slice(0, 60)}`
+      : text(r.description),
   ]);
 }
 
@@ -162,7 +167,10 @@ export const releasesCommand: CommandSpec = {
     }
     ctx.out(`=== ${app} releases`);
     ctx.out(
-      formatTable(["  VERSION", "STATUS", "SOURCE", "REVISION/IMAGE", "CREATED"], releaseRows(body.releases)),
+      formatTable(
+        ["  VERSION", "STATUS", "SOURCE", "REVISION/IMAGE", "CREATED", "DESCRIPTION"],
+        releaseRows(body.releases),
+      ),
     );
     if (body.releases.some((r) => r.current)) ctx.out("(* current release)");
     return 0;

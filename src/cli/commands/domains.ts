@@ -39,12 +39,10 @@ export const domainsAddCommand: CommandSpec = {
   examples: ["hop domains:add www.example.org"],
   async run(ctx) {
     const app = await ctx.app();
-    const body = await ctx
-      .client()
-      .json<{ added: string; url: string }>(appPath(app, "/domains"), {
-        method: "POST",
-        json: { hostname: ctx.args[0] },
-      });
+    const body = await ctx.client().json<{ added: string; url: string }>(appPath(app, "/domains"), {
+      method: "POST",
+      json: { hostname: ctx.args[0] },
+    });
     if (ctx.json) ctx.printJson(body);
     else ctx.out(`Added ${body.added} to ${app}: ${body.url}`);
     return 0;

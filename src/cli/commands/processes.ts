@@ -55,14 +55,76 @@ export const psCommand: CommandSpec = {
 
 export const psScaleCommand: CommandSpec = {
   name: "ps:scale",
-  aliases: ["ps scale"],
+  aliases: ["ps scale", "scale"],
   group: "Processes",
-  summary: "change the number of processes of a type (not supported yet)",
+  summary: "set how many instances of each process type run",
   args: "TYPE=N...",
+  minArgs: 1,
   usesApp: true,
-  examples: ["hop ps:scale worker=2"],
-  async run() {
-    throw usageError("ps:scale is not supported yet", "each process type runs one instance for now");
+  examples: ["hop ps:scale web=2 worker=1", "hop ps:scale worker=0"],
+  async run(ctx) {
+    const app = await ctx.app();
+    const scale: Record<string, number> = {};
+    for (const arg of ctx.args) {
+      const m = /^([A-Za-z0-9_-]+)=(\d{1,3})$/.exec(arg);
+      if (!m)
+        throw usageError(`expected TYPE=N, got ${JSON.stringify(arg)}`, "for example: hop ps:scale web=2");
+      scale[m[1]!] = Number(m[2]);
+    }
+    return runOperation(ctx, appPath(app, "/scale"), { method: "POST", json: { scale } }, (r) => {
+      const now = (r.scale ?? {}) as Record<string, number>;
+      return `${app} scaled: ${Object.entries(now)
+        .map(([t, n]) => `${t}=${n}`)
+        .join(" ")}`;
+    });
+  },
+};
+
+export const psRestartCommand: CommandSpec = {
+  name: "ps:restart",
+  aliases: ["ps restart"],
+  group: "Processes",
+  summary: "restart all processes, or those of one type, with zero downtime",
+  args: "[TYPE]",
+  maxArgs: 1,
+  usesApp: true,
+  examples: ["hop ps:restart", "hop ps:restart worker"],
+  async run(ctx) {
+    const app = await ctx.app();
+    const type = ctx.args[0];
+    return runOperation(
+      ctx,
+      appPath(app, "/restart"),
+      { method: "POST", query: { process: type } },
+      () => `${app}${type ? ` ${type}` : ""} restarted`,
+    );
+  },
+};
+
+export const rollbackCommand: CommandSpec = {
+  name: "rollback",
+  aliases: ["releases:rollback", "app rollback"],
+  group: "Deploy",
+  summary: "return to an earlier release (the previous one by default)",
+  args: "[vN]",
+  maxArgs: 1,
+  usesApp: true,
+  examples: ["hop rollback", "hop rollback v3"],
+  async run(ctx) {
+    const app = await ctx.app();
+    const arg = ctx.args[0];
+    let release: number | undefined;
+    if (arg !== undefined) {
+      const m = /^v?(\d+)$/.exec(arg);
+      if (!m) throw usageError(`expected a release like v3, got ${JSON.stringify(arg)}`);
+      release = Number(m[1]);
+    }
+    return runOperation(
+      ctx,
+      appPath(app, "/rollback"),
+      { method: "POST", json: release === undefined ? {} : { release } },
+      (r) => `${app} rolled back: now running v${String(r.release)}`,
+    );
   },
 };
 
@@ -71,7 +133,7 @@ const VERB_PAST: Record<string, string> = { start: "started", stop: "stopped", r
 function lifecycleCommand(verb: "start" | "stop" | "restart"): CommandSpec {
   return {
     name: verb,
-    aliases: [`app ${verb}`, `apps:${verb}`, ...(verb === "restart" ? ["ps:restart"] : [])],
+    aliases: [`app ${verb}`, `apps:${verb}`],
     group: "Processes",
     summary: `${verb} an app's processes`,
     args: "[APP]",

@@ -100,13 +100,22 @@ describe("rows", () => {
           source: "image",
           image: "nginx:1.27",
           createdAt: "2025-01-09T12:00:00Z",
+          description: "Deploy image nginx:1.27",
+        },
+        {
+          number: 1,
+          status: "failed",
+          source: "containerfile",
+          createdAt: "2025-01-08T12:00:00Z",
+          error: "build of Containerfile failed: exit 3\nmore",
         },
       ],
       now,
     );
     expect(rows).toEqual([
-      ["* v3", "active", "upload", "0123456-dirty", "3 minutes ago"],
-      ["  v2", "superseded", "image", "nginx:1.27", "1 day ago"],
+      ["* v3", "active", "upload", "0123456-dirty", "3 minutes ago", "-"],
+      ["  v2", "superseded", "image", "nginx:1.27", "1 day ago", "Deploy image nginx:1.27"],
+      ["  v1", "failed", "containerfile", "-", "2 days ago", "failed: build of Containerfile failed: exit 3"],
     ]);
   });
 

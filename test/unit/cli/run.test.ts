@@ -359,9 +359,9 @@ describe("tables and errors", () => {
     expect(io.stdoutText()).toBe("Added SSH key SHA256:abc\n");
   });
 
-  it("says ps:scale is not supported yet", async () => {
-    const r = await hop(["ps:scale", "web=2", "-a", "web"]);
+  it("refuses a ps:scale argument that is not TYPE=N before calling the server", async () => {
+    const r = await hop(["ps:scale", "web:2", "-a", "web"]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain("not supported yet");
+    expect(r.stderr).toContain("expected TYPE=N");
   });
 });

@@ -14,9 +14,9 @@ function tables(db: Database.Database): string[] {
 }
 
 describe("migrate", () => {
-  it("creates the v1 schema and records it", () => {
+  it("creates the schema and records every migration", () => {
     const db = new Database(join(tempDir(), "hop3.db"));
-    expect(migrate(db)).toEqual([1]);
+    expect(migrate(db)).toEqual([1, 2]);
     expect(tables(db)).toEqual([
       "apps",
       "config_vars",
@@ -29,7 +29,13 @@ describe("migrate", () => {
       "tokens",
     ]);
     const recorded = db.prepare("SELECT id, name FROM schema_migrations").all();
-    expect(recorded).toEqual([{ id: 1, name: "initial schema" }]);
+    expect(recorded).toEqual([
+      { id: 1, name: "initial schema" },
+      { id: 2, name: "release descriptions" },
+    ]);
+    expect(db.prepare("SELECT name FROM pragma_table_info('releases')").pluck().all()).toContain(
+      "description",
+    );
     db.close();
   });
 
@@ -50,12 +56,12 @@ describe("migrate", () => {
     migrate(db);
     const extra: Migration[] = [
       ...migrations,
-      { id: 3, name: "third", sql: "ALTER TABLE settings ADD COLUMN c TEXT" },
-      { id: 2, name: "second", sql: "CREATE TABLE extra (x TEXT)" },
+      { id: 11, name: "third", sql: "ALTER TABLE settings ADD COLUMN c TEXT" },
+      { id: 10, name: "second", sql: "CREATE TABLE extra (x TEXT)" },
     ];
-    expect(migrate(db, extra)).toEqual([2, 3]);
+    expect(migrate(db, extra)).toEqual([10, 11]);
     expect(migrate(db, extra)).toEqual([]);
-    expect(db.prepare("SELECT id FROM schema_migrations ORDER BY id").pluck().all()).toEqual([1, 2, 3]);
+    expect(db.prepare("SELECT id FROM schema_migrations ORDER BY id").pluck().all()).toEqual([1, 2, 10, 11]);
     db.close();
   });
 
@@ -63,11 +69,11 @@ describe("migrate", () => {
     const db = new Database(join(tempDir(), "hop3.db"));
     const broken: Migration[] = [
       ...migrations,
-      { id: 2, name: "half", sql: "CREATE TABLE half (x TEXT); INSERT INTO nowhere VALUES (1);" },
+      { id: 10, name: "half", sql: "CREATE TABLE half (x TEXT); INSERT INTO nowhere VALUES (1);" },
     ];
     expect(() => migrate(db, broken)).toThrow(/nowhere/);
     expect(tables(db)).not.toContain("half");
-    expect(db.prepare("SELECT id FROM schema_migrations").pluck().all()).toEqual([1]);
+    expect(db.prepare("SELECT id FROM schema_migrations").pluck().all()).toEqual([1, 2]);
     db.close();
   });
 

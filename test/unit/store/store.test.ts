@@ -38,7 +38,7 @@ describe("Store.open", () => {
     store.close();
     const raw = new Database(dbPath, { readonly: true });
     expect(raw.pragma("journal_mode", { simple: true })).toBe("wal");
-    expect(raw.prepare("SELECT id FROM schema_migrations").pluck().all()).toEqual([1]);
+    expect(raw.prepare("SELECT id FROM schema_migrations").pluck().all()).toEqual([1, 2]);
     raw.close();
   });
 
