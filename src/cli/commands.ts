@@ -5,7 +5,7 @@ import { matchCommand } from "./args.js";
 import type { CommandSpec } from "./command-spec.js";
 import { appsCommand, createCommand, destroyCommand, statusCommand } from "./commands/apps.js";
 import { configCommand, configGetCommand, configSetCommand, configUnsetCommand } from "./commands/config.js";
-import { deployCommand, releasesCommand } from "./commands/deploy.js";
+import { deployCommand, purgeCacheCommand, releasesCommand } from "./commands/deploy.js";
 import { domainsAddCommand, domainsCommand, domainsRemoveCommand } from "./commands/domains.js";
 import {
   logsCommand,
@@ -75,6 +75,7 @@ export const COMMANDS: CommandSpec[] = [
   destroyCommand,
   deployCommand,
   releasesCommand,
+  purgeCacheCommand,
   configCommand,
   configGetCommand,
   configSetCommand,

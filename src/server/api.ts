@@ -7,6 +7,7 @@ import { dirname } from "node:path";
 import { PassThrough } from "node:stream";
 import { type Context, Hono } from "hono";
 import { validateAppName } from "../app/name.js";
+import { purgeCache } from "../build/buildpacks-builder.js";
 import type { Deployer } from "../deploy/deployer.js";
 import type { Lifecycle } from "../deploy/lifecycle.js";
 import { requireConfirmation } from "../deploy/lifecycle.js";
@@ -371,6 +372,11 @@ export function createApi(deps: ApiDeps): Hono<ApiEnv> {
     store.removeDomain(name, hostname);
     await applyRoutes(p);
     return c.json({ removed: hostname });
+  });
+
+  api.post("/api/v1/apps/:app/purge-cache", (c) => {
+    const name = requireApp(c);
+    return c.json({ purged: purgeCache(name, p.settings.root) });
   });
 
   api.get("/api/v1/ssh-keys", (c) =>

@@ -176,3 +176,20 @@ export const releasesCommand: CommandSpec = {
     return 0;
   },
 };
+
+export const purgeCacheCommand: CommandSpec = {
+  name: "builds:purge-cache",
+  aliases: ["builds purge-cache", "repo:purge-cache", "build:purge-cache"],
+  group: "Deploy",
+  summary: "delete the app's build cache (the next build starts cold)",
+  maxArgs: 0,
+  usesApp: true,
+  examples: ["hop builds:purge-cache"],
+  async run(ctx) {
+    const app = await ctx.app();
+    const body = await ctx.client().json<{ purged: boolean }>(appPath(app, "/purge-cache"), { method: "POST" });
+    if (ctx.json) ctx.printJson(body);
+    else ctx.out(body.purged ? `Build cache of ${app} deleted` : `${app} had no build cache`);
+    return 0;
+  },
+};
