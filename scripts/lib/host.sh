@@ -4,6 +4,8 @@
 HOP3_PACKAGES=(
   podman buildah skopeo runc uidmap slirp4netns fuse-overlayfs netavark aardvark-dns catatonit
   debootstrap openssh-server git curl ca-certificates sqlite3 dbus-user-session
+  # netavark on Debian 13 calls nft; a host that skips recommended packages would not have it
+  nftables
   # better-sqlite3 compiles from source when its prebuilt binary cannot be downloaded.
   build-essential python3
 )

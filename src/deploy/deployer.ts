@@ -241,7 +241,20 @@ export class Deployer {
         throw err;
       }
     }
-    const keep = existing.filter((i) => want.has(key(i)));
+    let keep = existing.filter((i) => want.has(key(i)));
+    // After a reboot without systemd, containers exist but are stopped: start them again where they are.
+    const stopped = keep.filter((i) => i.state !== "running" && i.state !== "restarting");
+    if (stopped.length > 0) {
+      progress.step(`Starting again ${describeCounts(stopped.map((i) => i.process))}`);
+      for (const i of stopped) await docker.getContainer(i.id).start().catch(() => {});
+      const refreshed = await listInstances(docker, app);
+      keep = refreshed.filter((i) => i.release === current.number && want.has(key(i)));
+      await Promise.all(
+        keep
+          .filter((i) => stopped.some((s) => s.id === i.id))
+          .map((i) => this.check(i, spec, hosts[0]!, progress)),
+      );
+    }
     await applyRoutes(this.p, { app, release: current.number, spec, instances: [...keep, ...started] });
     if (toRemove.length > 0) {
       progress.step(`Stopping ${describeCounts(toRemove.map((i) => i.process))}`);

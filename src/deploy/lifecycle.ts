@@ -2,11 +2,12 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { listInstances, removeNetwork, statusOf } from "../runtime/containers.js";
-import { appImageRepo, appNetworkName } from "../runtime/labels.js";
+import { appImageRepo, appNetworkName, LABEL } from "../runtime/labels.js";
 import { Hop3Error } from "../util/errors.js";
 import { withAppLock } from "./app-lock.js";
 import type { Deployer, DeployResult } from "./deployer.js";
 import type { Platform, Progress } from "./platform.js";
+import type { ReleaseSpec } from "./release-spec.js";
 import { applyRoutes } from "./routing.js";
 
 export class Lifecycle {
@@ -115,6 +116,23 @@ export class Lifecycle {
     await applyRoutes(this.p);
     return notes;
   }
+}
+
+/**
+ * Whether a container with these labels belongs to what should run now: its app wants to run, it is of the
+ * current release, and its instance number is within the scale of its type.
+ */
+export function isWanted(p: Platform, labels: Record<string, string>): boolean {
+  const app = labels[LABEL.app];
+  const process = labels[LABEL.process];
+  if (!app || !process) return false;
+  const row = p.store.getApp(app);
+  if (!row || row.desiredState !== "running") return false;
+  const current = p.store.currentRelease(app);
+  if (!current || String(current.number) !== labels[LABEL.release]) return false;
+  const spec = current.spec as ReleaseSpec | undefined;
+  if (!spec || !(process in spec.processes)) return false;
+  return Number(labels[LABEL.instance] ?? 1) <= (row.scale[process] ?? 1);
 }
 
 export function requireConfirmation(app: string, confirm: string | undefined): void {

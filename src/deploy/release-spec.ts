@@ -4,6 +4,7 @@
  */
 
 import type { TomlEnv } from "../app/env.js";
+import type { CronJob } from "../app/procfile.js";
 import type { AppSpec, HealthcheckConfig } from "../app/spec.js";
 import { Hop3Error } from "../util/errors.js";
 
@@ -17,6 +18,11 @@ export interface ReleaseSpec {
   startTimeout: number;
   /** `release:` command, run once per deploy before traffic moves. */
   releaseCommand?: string;
+  /**
+   * Procfile `cron*` jobs, run on schedule in one-off containers. Absent when there are none (and on
+   * releases recorded before cron support): readers treat absent as empty.
+   */
+  cron?: CronJob[];
   domains: string[];
   envDefaults: Record<string, string>;
   tomlEnv?: TomlEnv;
@@ -61,6 +67,7 @@ export function releaseSpecFromApp(spec: AppSpec, image: ImageFacts, configPort?
     ...(spec.healthcheck ? { healthcheck: spec.healthcheck } : {}),
     startTimeout: spec.run.startTimeout ?? DEFAULT_START_TIMEOUT,
     ...(spec.release ? { releaseCommand: spec.release } : {}),
+    ...(spec.cron.length > 0 ? { cron: spec.cron } : {}),
     domains: spec.domains,
     envDefaults: spec.envDefaults,
     tomlEnv: spec.tomlEnv,
@@ -104,6 +111,7 @@ function releaseSpecFromBuildpacks(
     ...(spec.healthcheck ? { healthcheck: spec.healthcheck } : {}),
     startTimeout: spec.run.startTimeout ?? DEFAULT_START_TIMEOUT,
     ...(spec.release ? { releaseCommand: spec.release } : {}),
+    ...(spec.cron.length > 0 ? { cron: spec.cron } : {}),
     domains: spec.domains,
     envDefaults: spec.envDefaults,
     tomlEnv: spec.tomlEnv,

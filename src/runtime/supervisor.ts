@@ -15,9 +15,15 @@ export interface Supervisor {
   remove(instance: Pick<RunningInstance, "id" | "name">): Promise<void>;
 }
 
-/** Podman alone: restart policy `always`, kept by conmon. For hosts without systemd. */
+/**
+ * Podman alone, for hosts without systemd: restart policy `always` (conmon restarts a crashed process) plus
+ * a watchdog that starts again what was killed (see container-watchdog.ts).
+ */
 export class PodmanSupervisor implements Supervisor {
   readonly kind = "podman" as const;
+  /** Containers being removed on purpose: the watchdog must not revive them. */
+  readonly stopping = new Set<string>();
+
   constructor(
     private readonly docker: Docker,
     readonly reason = "systemd is not running on this host",
@@ -27,7 +33,13 @@ export class PodmanSupervisor implements Supervisor {
     return startContainer(this.docker, plan);
   }
 
-  remove(instance: Pick<RunningInstance, "id" | "name">): Promise<void> {
-    return removeContainer(this.docker, instance.id);
+  async remove(instance: Pick<RunningInstance, "id" | "name">): Promise<void> {
+    this.stopping.add(instance.id);
+    try {
+      await removeContainer(this.docker, instance.id);
+    } finally {
+      // keep the mark a little longer than the watchdog's delay: its `die` event may still be in flight
+      setTimeout(() => this.stopping.delete(instance.id), 10_000).unref();
+    }
   }
 }

@@ -1,0 +1,121 @@
+/**
+ * Self-healing on hosts without systemd. Podman's restart policy restarts a process that crashes, but not a
+ * container that was killed (`podman kill`, the OOM killer acting through it, a runtime hiccup): those stay
+ * `exited`. The watchdog listens to Podman's `die` events and sweeps now and then, and starts again every
+ * container that the store says should run. Containers Hop3 itself is stopping are left alone.
+ */
+import type Docker from "dockerode";
+import { LABEL } from "./labels.js";
+
+export interface WatchdogOptions {
+  /** Whether the container with these labels is part of a formation that should be running now. */
+  shouldRun: (labels: Record<string, string>) => boolean;
+  /** Ids being stopped on purpose (removal in progress). */
+  stopping: ReadonlySet<string>;
+  log: (msg: string) => void;
+  /** Wait before restarting, so a deliberate stop followed by a removal is not undone. */
+  delayMs?: number;
+  sweepMs?: number;
+}
+
+export class ContainerWatchdog {
+  private stopped = false;
+  private events?: NodeJS.ReadableStream;
+  private sweepTimer?: NodeJS.Timeout;
+  private readonly pending = new Set<string>();
+
+  constructor(
+    private readonly docker: Docker,
+    private readonly opts: WatchdogOptions,
+  ) {}
+
+  start(): void {
+    void this.subscribe();
+    this.sweepTimer = setInterval(() => void this.sweep(), this.opts.sweepMs ?? 30_000);
+    this.sweepTimer.unref();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    (this.events as unknown as { destroy?: () => void })?.destroy?.();
+  }
+
+  private async subscribe(): Promise<void> {
+    while (!this.stopped) {
+      try {
+        const stream = (await this.docker.getEvents({
+          filters: { type: ["container"], event: ["die"], label: [`${LABEL.managed}=true`] },
+        })) as NodeJS.ReadableStream;
+        this.events = stream;
+        let buffered = "";
+        await new Promise<void>((resolve) => {
+          stream.on("data", (chunk: Buffer) => {
+            buffered += chunk.toString("utf8");
+            let nl = buffered.indexOf("\n");
+            while (nl >= 0) {
+              const line = buffered.slice(0, nl).trim();
+              buffered = buffered.slice(nl + 1);
+              if (line) this.onEvent(line);
+              nl = buffered.indexOf("\n");
+            }
+          });
+          stream.on("end", resolve);
+          stream.on("error", () => resolve());
+          stream.on("close", resolve);
+        });
+      } catch {
+        // the API socket may be restarting: try again shortly
+      }
+      if (!this.stopped) await new Promise((r) => setTimeout(r, 2000));
+    }
+  }
+
+  private onEvent(line: string): void {
+    let ev: { id?: string; Actor?: { ID?: string; Attributes?: Record<string, string> } };
+    try {
+      ev = JSON.parse(line);
+    } catch {
+      return;
+    }
+    const id = ev.Actor?.ID ?? ev.id;
+    if (id) this.schedule(id);
+  }
+
+  private schedule(id: string): void {
+    if (this.pending.has(id)) return;
+    this.pending.add(id);
+    setTimeout(() => {
+      this.pending.delete(id);
+      void this.revive(id);
+    }, this.opts.delayMs ?? 1000).unref();
+  }
+
+  /** Starts the container again if it is still there, not running, and meant to run. */
+  private async revive(id: string): Promise<void> {
+    if (this.stopped || this.opts.stopping.has(id)) return;
+    try {
+      const info = await this.docker.getContainer(id).inspect();
+      if (info.State.Running || info.State.Restarting) return;
+      const labels = info.Config.Labels ?? {};
+      if (!labels[LABEL.process] || !this.opts.shouldRun(labels)) return;
+      this.opts.log(`${info.Name.replace(/^\//, "")} stopped (exit ${info.State.ExitCode}); starting it again`);
+      await this.docker.getContainer(id).start();
+    } catch {
+      // removed meanwhile, or the API is busy: the next sweep looks again
+    }
+  }
+
+  private async sweep(): Promise<void> {
+    if (this.stopped) return;
+    try {
+      const list = await this.docker.listContainers({
+        all: true,
+        filters: { label: [`${LABEL.managed}=true`], status: ["exited"] },
+      });
+      for (const c of list) if (!this.opts.stopping.has(c.Id)) this.schedule(c.Id);
+    } catch {
+      // try at the next sweep
+    }
+  }
+}
