@@ -188,12 +188,7 @@ export class Deployer {
           progress,
         );
       } catch (err) {
-        const message = err instanceof Error ? err.message : String(err);
-        this.p.store.updateRelease(release.id, {
-          status: "failed",
-          error: message,
-          finishedAt: new Date().toISOString(),
-        });
+        this.markFailed(release.id, err);
         throw err;
       }
     });
@@ -202,6 +197,17 @@ export class Deployer {
   /** Starts the instances of the current release that should run and do not; removes those that should not. */
   converge(app: string, current: ReleaseRow, progress: Progress): Promise<void> {
     return this.convergeUnlocked(app, current, progress);
+  }
+
+  /** Records why a release failed; answers the message. */
+  private markFailed(releaseId: number, err: unknown): string {
+    const message = err instanceof Error ? err.message : String(err);
+    this.p.store.updateRelease(releaseId, {
+      status: "failed",
+      error: message,
+      finishedAt: new Date().toISOString(),
+    });
+    return message;
   }
 
   private requireTypes(app: string, spec: ReleaseSpec, types: string[]): void {
@@ -246,7 +252,11 @@ export class Deployer {
     const stopped = keep.filter((i) => i.state !== "running" && i.state !== "restarting");
     if (stopped.length > 0) {
       progress.step(`Starting again ${describeCounts(stopped.map((i) => i.process))}`);
-      for (const i of stopped) await docker.getContainer(i.id).start().catch(() => {});
+      for (const i of stopped)
+        await docker
+          .getContainer(i.id)
+          .start()
+          .catch(() => {});
       const refreshed = await listInstances(docker, app);
       keep = refreshed.filter((i) => i.release === current.number && want.has(key(i)));
       await Promise.all(
@@ -381,12 +391,7 @@ export class Deployer {
       });
       return await this.rollout(app, release, built.tag, built.imageId, spec, logged);
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      store.updateRelease(release.id, {
-        status: "failed",
-        error: message,
-        finishedAt: new Date().toISOString(),
-      });
+      const message = this.markFailed(release.id, err);
       if (built)
         await docker
           .getImage(built.tag)
@@ -466,12 +471,7 @@ export class Deployer {
       if (spec.releaseCommand) await this.releasePhase(app, row, spec, env, progress);
       return await this.startSet(app, row, spec, env, progress);
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      store.updateRelease(release.id, {
-        status: "failed",
-        error: message,
-        finishedAt: new Date().toISOString(),
-      });
+      const message = this.markFailed(release.id, err);
       throw err instanceof Hop3Error ? err : new Hop3Error(message, "deployFailed");
     }
   }
