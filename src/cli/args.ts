@@ -100,6 +100,8 @@ export function parseCommandLine(table: CommandSpec[], argv: string[]): ParsedCo
   const options: Record<string, OptionValue> = {};
   const given: string[] = [];
   const positionals: string[] = [];
+  // set once the words typed so far name a command that passes its arguments through (`hop run`)
+  let passThrough = false;
   for (let i = 0; i < argv.length; i++) {
     const token = argv[i]!;
     if (token === "--") {
@@ -107,7 +109,13 @@ export function parseCommandLine(table: CommandSpec[], argv: string[]): ParsedCo
       break;
     }
     if (!token.startsWith("-") || token === "-") {
+      if (passThrough) {
+        positionals.push(...argv.slice(i));
+        break;
+      }
       positionals.push(token);
+      const named = matchCommand(table, positionals);
+      passThrough = Boolean(named?.command.passThroughArgs && named.rest.length === 0);
       continue;
     }
     let key = token;

@@ -33,6 +33,11 @@ export interface CommandSpec {
   options?: OptionSpec[];
   /** Whether `--app` (or its fallbacks) is meaningful for this command; shown in help. */
   usesApp?: boolean;
+  /**
+   * Everything after the first positional argument is passed as is, options included (`hop run ls -la`);
+   * the command's own options go before it.
+   */
+  passThroughArgs?: boolean;
   description?: string;
   examples?: string[];
   /** Returns the exit code; nothing means 0. */

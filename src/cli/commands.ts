@@ -17,6 +17,7 @@ import {
   startCommand,
   stopCommand,
 } from "./commands/processes.js";
+import { cronListCommand, cronRunCommand, runCommand } from "./commands/run.js";
 import { setupSshCommand } from "./commands/setup.js";
 import { commandHelp, generalHelp } from "./help.js";
 
@@ -91,6 +92,9 @@ export const COMMANDS: CommandSpec[] = [
   stopCommand,
   restartCommand,
   logsCommand,
+  runCommand,
+  cronListCommand,
+  cronRunCommand,
   setupSshCommand,
   helpCommand,
   versionCommand,

@@ -105,6 +105,8 @@ export async function listInstances(docker: Docker, app?: string): Promise<Runni
   for (const c of list) {
     const labels = c.Labels ?? {};
     if (labels[LABEL.managed] !== "true" || !labels[LABEL.app] || !labels[LABEL.process]) continue;
+    // one-off containers (release phase, `hop run`, cron) are never process instances
+    if (labels[LABEL.role]) continue;
     const port = (c.Ports ?? []).find((p) => p.PublicPort);
     out.push({
       id: c.Id,
@@ -122,6 +124,41 @@ export async function listInstances(docker: Docker, app?: string): Promise<Runni
   return out.sort(
     (a, b) => a.process.localeCompare(b.process) || a.instance - b.instance || a.release - b.release,
   );
+}
+
+/** A one-off container (`hop run`, cron run) as `hop logs`, `cron:list` and the pruning see it. */
+export interface OneOffContainer {
+  id: string;
+  name: string;
+  app: string;
+  role: string;
+  /** Prefix of its lines in `hop logs`: `cron.NAME`, `run.N`. */
+  source: string;
+  cron?: string;
+  state: string;
+  createdAt: string;
+}
+
+/** One-off containers of an app (or of every app), oldest first; `role` narrows to one kind. */
+export async function listOneOffs(docker: Docker, app?: string, role?: string): Promise<OneOffContainer[]> {
+  const label = [app ? `${LABEL.app}=${app}` : LABEL.app, role ? `${LABEL.role}=${role}` : LABEL.role];
+  const list = await docker.listContainers({ all: true, filters: { label } });
+  return list
+    .filter((c) => c.Labels?.[LABEL.app] && c.Labels?.[LABEL.role])
+    .map((c) => {
+      const labels = c.Labels;
+      return {
+        id: c.Id,
+        name: (c.Names?.[0] ?? "").replace(/^\//, ""),
+        app: labels[LABEL.app]!,
+        role: labels[LABEL.role]!,
+        source: labels[LABEL.source] ?? labels[LABEL.role]!,
+        ...(labels[LABEL.cron] ? { cron: labels[LABEL.cron] } : {}),
+        state: c.State,
+        createdAt: new Date(c.Created * 1000).toISOString(),
+      };
+    })
+    .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.name.localeCompare(b.name));
 }
 
 export function toInstance(info: Docker.ContainerInspectInfo): RunningInstance {

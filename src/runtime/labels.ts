@@ -7,7 +7,14 @@ export const LABEL = {
   instance: "io.hop3.instance",
   role: "io.hop3.role",
   port: "io.hop3.port",
+  /** One-off containers kept for their logs: the job name of a cron run. */
+  cron: "io.hop3.cron",
+  /** One-off containers: the prefix of their lines in `hop logs` (`cron.NAME`, `run.N`). */
+  source: "io.hop3.source",
 } as const;
+
+/** What a one-off container is for (io.hop3.role); such containers are never process instances. */
+export type OneOffRole = "release" | "run" | "cron";
 
 export const appImageRepo = (app: string) => `localhost/hop3/${app}`;
 export const releaseImageTag = (app: string, release: number) => `${appImageRepo(app)}:r${release}`;

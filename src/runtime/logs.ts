@@ -4,7 +4,7 @@
  */
 import { PassThrough, type Writable } from "node:stream";
 import type Docker from "dockerode";
-import { listInstances, type RunningInstance } from "./containers.js";
+import { listInstances, listOneOffs } from "./containers.js";
 
 export interface LogLine {
   ts: string;
@@ -30,11 +30,13 @@ export function mergeByTime(lines: LogLine[]): LogLine[] {
     .map((x) => x.l);
 }
 
-function sourceOf(i: RunningInstance): string {
-  return `${i.process}.${i.instance}`;
+/** `-p cron` selects every `cron.NAME`, `-p cron.backup` one job, `-p web` the web instances. */
+export function sourceSelected(source: string, process: string | undefined): boolean {
+  if (!process) return true;
+  return source === process || source.split(".")[0] === process;
 }
 
-function lineSplitter(onLine: (line: string) => void): PassThrough {
+export function lineSplitter(onLine: (line: string) => void): PassThrough {
   const pt = new PassThrough();
   let partial = "";
   pt.on("data", (d: Buffer) => {
@@ -63,7 +65,13 @@ export async function streamAppLogs(
   out: Writable,
   signal: AbortSignal,
 ): Promise<void> {
-  const instances = (await listInstances(docker, q.app)).filter((i) => !q.process || i.process === q.process);
+  // process instances, plus the one-offs kept for their output (cron runs, detached `hop run`)
+  const instances = [
+    ...(await listInstances(docker, q.app)).map((i) => ({ id: i.id, source: `${i.process}.${i.instance}` })),
+    ...(await listOneOffs(docker, q.app))
+      .filter((c) => c.role === "cron" || c.role === "run")
+      .map((c) => ({ id: c.id, source: c.source })),
+  ].filter((i) => sourceSelected(i.source, q.process));
   const collected: LogLine[] = [];
   const streams: NodeJS.ReadableStream[] = [];
   await Promise.all(
@@ -72,7 +80,7 @@ export async function streamAppLogs(
       const buf = (await c
         .logs({ stdout: true, stderr: true, timestamps: true, tail: q.lines, follow: false })
         .catch(() => Buffer.alloc(0))) as unknown as Buffer;
-      const sink = lineSplitter((l) => collected.push(parseTimestamped(l, sourceOf(inst))));
+      const sink = lineSplitter((l) => collected.push(parseTimestamped(l, inst.source)));
       demuxInto(buf, sink);
       sink.end();
     }),
@@ -91,7 +99,7 @@ export async function streamAppLogs(
         since,
       })) as NodeJS.ReadableStream;
       streams.push(stream);
-      const sink = lineSplitter((l) => out.write(`${formatLogLine(parseTimestamped(l, sourceOf(inst)))}\n`));
+      const sink = lineSplitter((l) => out.write(`${formatLogLine(parseTimestamped(l, inst.source))}\n`));
       docker.modem.demuxStream(stream, sink, sink);
     }),
   );

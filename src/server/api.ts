@@ -3,8 +3,9 @@
  * Handlers stay thin: validation, then a call into the deploy pipeline or the store.
  */
 import { rmSync } from "node:fs";
+import type { IncomingMessage } from "node:http";
 import { dirname } from "node:path";
-import { PassThrough } from "node:stream";
+import { type Duplex, PassThrough } from "node:stream";
 import { type Context, Hono } from "hono";
 import { validateAppName } from "../app/name.js";
 import { purgeCache } from "../build/buildpacks-builder.js";
@@ -16,8 +17,12 @@ import type { ReleaseSpec } from "../deploy/release-spec.js";
 import { applyRoutes } from "../deploy/routing.js";
 import { appHostnames, appUrl } from "../deploy/urls.js";
 import { parsePublicKey } from "../git/public-key.js";
-import { listInstances } from "../runtime/containers.js";
+import { listInstances, listOneOffs, removeContainer } from "../runtime/containers.js";
+import { nextCronRun } from "../runtime/cron.js";
 import { streamAppLogs } from "../runtime/logs.js";
+import { parseResizeRequest, parseRunRequest, RunSessions } from "../runtime/run-session.js";
+import { CronRunner, cronJobsOf } from "../runtime/scheduler.js";
+import type { Store } from "../store/store.js";
 import { Hop3Error, toApiError } from "../util/errors.js";
 import { ndjsonOperation } from "./ndjson.js";
 import { extractSourceTarball, receiveUpload } from "./upload.js";
@@ -32,6 +37,18 @@ export interface ApiDeps {
   maxUpload: number;
   /** Rewrites ~hop3/.ssh/authorized_keys from the store. */
   syncSshKeys: () => Promise<void>;
+  /** `hop run` sessions; shared with the upgrade handler (createUpgradeHandler). */
+  runs?: RunSessions;
+  /** Cron runs; shared with the scheduler so a job never runs twice at once. */
+  cron?: CronRunner;
+}
+
+/** The bearer token check of every TCP request (the HTTP API and the attach upgrade). */
+export function checkBearer(store: Store, authorization: string | undefined): void {
+  const auth = authorization ?? "";
+  const token = auth.startsWith("Bearer ") ? auth.slice(7).trim() : "";
+  if (!token) throw new Hop3Error("authentication required", "authentication", "set HOP3_TOKEN");
+  if (!store.verifyToken(token)) throw new Hop3Error("invalid or revoked token", "authentication");
 }
 
 /** `transport` tells whether the request came over the trusted Unix socket or TCP (token required). */
@@ -40,6 +57,8 @@ export type ApiEnv = { Bindings: { transport: "unix" | "tcp" } };
 export function createApi(deps: ApiDeps): Hono<ApiEnv> {
   const { platform: p, deployer, lifecycle } = deps;
   const { store } = p;
+  const runs = deps.runs ?? new RunSessions(p);
+  const cron = deps.cron ?? new CronRunner(p);
   const api = new Hono<ApiEnv>();
 
   api.onError((err, c) => {
@@ -57,10 +76,7 @@ export function createApi(deps: ApiDeps): Hono<ApiEnv> {
   // Bearer tokens on TCP; the Unix socket is protected by its directory's permissions.
   api.use("/api/*", async (c, next) => {
     if (c.env?.transport === "unix") return next();
-    const auth = c.req.header("authorization") ?? "";
-    const token = auth.startsWith("Bearer ") ? auth.slice(7).trim() : "";
-    if (!token) throw new Hop3Error("authentication required", "authentication", "set HOP3_TOKEN");
-    if (!store.verifyToken(token)) throw new Hop3Error("invalid or revoked token", "authentication");
+    checkBearer(store, c.req.header("authorization"));
     return next();
   });
 
@@ -134,7 +150,19 @@ export function createApi(deps: ApiDeps): Hono<ApiEnv> {
   api.delete("/api/v1/apps/:app", async (c) => {
     const name = requireApp(c);
     requireConfirmation(name, c.req.query("confirm"));
-    return ndjsonOperation((progress) => lifecycle.destroy(name, progress));
+    // one-off containers (kept cron and detached runs) are not process instances: remove them here, before
+    // the network goes; the scheduler starts nothing for an app that is not running
+    const removeOneOffs = async () => {
+      for (const o of await listOneOffs(p.docker, name))
+        await removeContainer(p.docker, o.id, 1).catch(() => {});
+    };
+    store.setDesiredState(name, "stopped");
+    return ndjsonOperation(async (progress) => {
+      await removeOneOffs();
+      const result = await lifecycle.destroy(name, progress);
+      await removeOneOffs();
+      return result;
+    });
   });
 
   api.post("/api/v1/apps/:app/deploy", async (c) => {
@@ -341,6 +369,60 @@ export function createApi(deps: ApiDeps): Hono<ApiEnv> {
     );
   });
 
+  // `hop run`: create, then attach through an HTTP upgrade (createUpgradeHandler), then wait.
+  api.post("/api/v1/apps/:app/runs", async (c) => {
+    const name = requireApp(c);
+    const body = await c.req.json().catch(() => {
+      throw new Hop3Error('the body must be JSON: { "command": ["ls", "-l"] }', "usage");
+    });
+    const req = parseRunRequest(body);
+    const run = await runs.create(name, req);
+    return c.json({ id: run.id, name: run.name, source: run.source, detached: req.detach }, 201);
+  });
+  api.post("/api/v1/runs/:id/resize", async (c) => {
+    const body = await c.req.json().catch(() => ({}));
+    const { cols, rows } = parseResizeRequest(body);
+    await runs.resize(c.req.param("id"), cols, rows);
+    return c.json({ cols, rows });
+  });
+  api.get("/api/v1/runs/:id/wait", async (c) => c.json(await runs.finish(c.req.param("id"))));
+
+  api.get("/api/v1/apps/:app/cron", async (c) => {
+    const name = requireApp(c);
+    const jobs = cronJobsOf(store.currentRelease(name));
+    const last = await cron.lastRuns(name);
+    const now = new Date();
+    return c.json({
+      jobs: jobs.map((j) => ({
+        name: j.name,
+        schedule: j.schedule,
+        command: j.command,
+        lastRun: last.get(j.name) ?? null,
+        nextRun: nextCronRun(j.schedule, now)?.toISOString() ?? null,
+      })),
+      timeZone: Intl.DateTimeFormat().resolvedOptions().timeZone,
+    });
+  });
+  api.post("/api/v1/apps/:app/cron/:name/run", async (c) => {
+    const name = requireApp(c);
+    const jobName = c.req.param("name");
+    const jobs = cronJobsOf(store.currentRelease(name));
+    const job = jobs.find((j) => j.name === jobName);
+    if (!job) {
+      throw new Hop3Error(
+        `${name} has no cron job ${JSON.stringify(jobName)}`,
+        "notFound",
+        jobs.length
+          ? `its jobs: ${jobs.map((j) => j.name).join(", ")}`
+          : "declare one in the Procfile: cron: */5 * * * * CMD",
+      );
+    }
+    return ndjsonOperation(async (progress) => {
+      progress.step(`Running ${job.name}: ${job.command}`);
+      return cron.run(name, job, (line) => progress.log(line));
+    });
+  });
+
   api.get("/api/v1/apps/:app/domains", (c) => {
     const name = requireApp(c);
     const spec = store.currentRelease(name)?.spec as ReleaseSpec | undefined;
@@ -407,4 +489,56 @@ export function createApi(deps: ApiDeps): Hono<ApiEnv> {
   });
 
   return api;
+}
+
+/**
+ * The `hop run` attach: `GET /api/v1/runs/:id/attach` with `Connection: Upgrade`, `Upgrade: tcp`. The server
+ * answers `101` and the connection becomes the container's stdin/stdout (raw with a TTY, else Podman's
+ * multiplexed frames). The caller half-closes for end of stdin; the server closes when the container exited.
+ * Attach this to the Node servers' `upgrade` event.
+ */
+export function createUpgradeHandler(deps: { platform: Platform; runs: RunSessions }) {
+  const { platform: p, runs } = deps;
+  return (transport: "unix" | "tcp") =>
+    (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+      socket.on("error", () => {});
+      const refuse = (err: unknown) => {
+        const { status, body } = toApiError(err);
+        const text = JSON.stringify(body);
+        socket.end(
+          `HTTP/1.1 ${status} ${status === 404 ? "Not Found" : "Error"}\r\nContent-Type: application/json\r\n` +
+            `Content-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
+        );
+      };
+      try {
+        const path = new URL(req.url ?? "/", "http://hop3").pathname;
+        const m = /^\/api\/v1\/runs\/([0-9a-f]{32})\/attach$/.exec(path);
+        if (!m || (req.method !== "GET" && req.method !== "POST")) {
+          throw new Hop3Error(`no such endpoint: ${req.method} ${path}`, "notFound");
+        }
+        if ((req.headers.upgrade ?? "").toLowerCase() !== "tcp") {
+          throw new Hop3Error("attach needs `Upgrade: tcp`", "usage");
+        }
+        if (transport === "tcp") checkBearer(p.store, req.headers.authorization);
+        const session = runs.claim(m[1]!);
+        if (head.length > 0) socket.unshift(head);
+        let upgraded = false;
+        runs
+          .attach(session, socket, () => {
+            upgraded = true;
+            socket.write(
+              "HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\n" +
+                "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n",
+            );
+          })
+          .catch((err) => {
+            p.log(`run ${m[1]}: attach failed: ${(err as Error).message}`);
+            if (upgraded) socket.destroy();
+            else refuse(err);
+            void runs.abort(m[1]!);
+          });
+      } catch (err) {
+        refuse(err);
+      }
+    };
 }

@@ -16,10 +16,12 @@ import type { Platform } from "../deploy/platform.js";
 import { renderAuthorizedKeys, writeAuthorizedKeys } from "../git/authorized-keys.js";
 import { createRouter } from "../router/index.js";
 import { defaultPodmanSocket, PodmanService } from "../runtime/podman-service.js";
+import { RunSessions } from "../runtime/run-session.js";
+import { CronRunner, CronScheduler } from "../runtime/scheduler.js";
 import { PodmanSupervisor } from "../runtime/supervisor.js";
 import { Store } from "../store/store.js";
 import { Hop3Error } from "../util/errors.js";
-import { createApi } from "./api.js";
+import { createApi, createUpgradeHandler } from "./api.js";
 import { installDir, loadSettings, paths } from "./settings.js";
 
 const version = (JSON.parse(readFileSync(join(installDir, "package.json"), "utf8")) as { version: string })
@@ -100,6 +102,13 @@ async function main(): Promise<void> {
   };
   if (store.listSshKeys().length > 0 || existsSync(authorizedKeys)) await syncSshKeys();
 
+  const runs = new RunSessions(platform);
+  const cron = new CronRunner(platform);
+  // Cron on the Podman path; the quadlet supervisor will use systemd timers (same decisions, runtime/cron.ts).
+  const scheduler = supervisor.kind === "podman" ? new CronScheduler(platform, cron) : undefined;
+  scheduler?.start();
+  const upgrade = createUpgradeHandler({ platform, runs });
+
   const api = createApi({
     platform,
     deployer,
@@ -109,12 +118,15 @@ async function main(): Promise<void> {
     uploadsDir: where.uploads,
     maxUpload: settings.HOP3_MAX_UPLOAD,
     syncSshKeys,
+    runs,
+    cron,
   });
 
   const servers: Server[] = [];
   const unixListener = getRequestListener((req) => api.fetch(req, { transport: "unix" }));
   rmSync(where.socket, { force: true });
   const unixServer = createServer(unixListener);
+  unixServer.on("upgrade", upgrade("unix"));
   await new Promise<void>((resolve, reject) =>
     unixServer.once("error", reject).listen(where.socket, resolve),
   );
@@ -126,6 +138,7 @@ async function main(): Promise<void> {
     const host = settings.HOP3_LISTEN.slice(0, i).replace(/^\[|\]$/g, "");
     const port = Number(settings.HOP3_LISTEN.slice(i + 1));
     const tcpServer = createServer(getRequestListener((req) => api.fetch(req, { transport: "tcp" })));
+    tcpServer.on("upgrade", upgrade("tcp"));
     await new Promise<void>((resolve, reject) => tcpServer.once("error", reject).listen(port, host, resolve));
     servers.push(tcpServer);
     say(`API listening on http://${settings.HOP3_LISTEN} (bearer tokens)`);
@@ -139,6 +152,7 @@ async function main(): Promise<void> {
 
   const shutdown = (signal: string) => {
     say(`received ${signal}; stopping (apps and the router keep running)`);
+    scheduler?.stop();
     for (const s of servers) s.close();
     store.close();
     podman.stop();
