@@ -73,6 +73,10 @@ export function exportLabels(input: ExportInput): Record<string, string> {
     ...(input.revision ? { "org.opencontainers.image.revision": input.revision } : {}),
     "io.hop3.app": input.app,
     "io.hop3.release": String(input.release),
+    // The run image says io.hop3.role=cnb-run, and containers inherit image labels: on an app image that
+    // would mark every process instance as a one-off container (invisible to ps, never stopped by a deploy).
+    // An empty value is "no role" for the runtime; a label cannot be removed through the build API.
+    "io.hop3.role": "",
   };
 }
 
