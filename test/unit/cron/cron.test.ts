@@ -1,0 +1,123 @@
+import { describe, expect, it } from "vitest";
+import {
+  cronJobCommand,
+  cronJobEnv,
+  cronMatches,
+  dueJobs,
+  minuteOf,
+  nextCronRun,
+  parseSchedule,
+} from "../../../src/runtime/cron.js";
+import { Hop3Error } from "../../../src/util/errors.js";
+
+// Local-time dates: schedules are read in the server's time zone, so the tests are too.
+const at = (y: number, mo: number, d: number, h = 0, mi = 0) => new Date(y, mo - 1, d, h, mi);
+
+describe("parseSchedule", () => {
+  it("expands steps, ranges, lists and names", () => {
+    const s = parseSchedule("*/15 1-5 1,15 jan-mar sun,SAT");
+    expect([...s.minutes]).toEqual([0, 15, 30, 45]);
+    expect([...s.hours]).toEqual([1, 2, 3, 4, 5]);
+    expect([...s.daysOfMonth]).toEqual([1, 15]);
+    expect([...s.months]).toEqual([1, 2, 3]);
+    expect([...s.daysOfWeek].sort()).toEqual([0, 6]);
+  });
+
+  it("reads a/step as from a to the end, and a-b/step", () => {
+    expect([...parseSchedule("5/20 * * * *").minutes]).toEqual([5, 25, 45]);
+    expect([...parseSchedule("10-30/10 * * * *").minutes]).toEqual([10, 20, 30]);
+  });
+
+  it("folds weekday 7 into Sunday", () => {
+    expect([...parseSchedule("0 0 * * 7").daysOfWeek]).toEqual([0]);
+  });
+
+  it("refuses what cron does not accept", () => {
+    for (const bad of [
+      "* * * *",
+      "60 * * * *",
+      "* 24 * * *",
+      "* * 0 * *",
+      "*/0 * * * *",
+      "5-1 * * * *",
+      "* * * foo *",
+    ]) {
+      expect(() => parseSchedule(bad), bad).toThrow(Hop3Error);
+    }
+  });
+});
+
+describe("cronMatches", () => {
+  it("*/15 fires at 0, 15, 30 and 45 only", () => {
+    const hits = Array.from({ length: 60 }, (_, m) => m).filter((m) =>
+      cronMatches("*/15 * * * *", at(2025, 6, 2, 10, m)),
+    );
+    expect(hits).toEqual([0, 15, 30, 45]);
+  });
+
+  it("1-5 in the weekday field is Monday to Friday", () => {
+    // 2025-06-02 is a Monday
+    const days = Array.from({ length: 7 }, (_, i) => cronMatches("0 9 * * 1-5", at(2025, 6, 2 + i, 9, 0)));
+    expect(days).toEqual([true, true, true, true, true, false, false]);
+    expect(cronMatches("0 9 * * 1-5", at(2025, 6, 2, 9, 1))).toBe(false);
+  });
+
+  it("both day fields restricted: either one matching is enough (cron's OR rule)", () => {
+    // the 13th, or any Friday
+    expect(cronMatches("0 0 13 * 5", at(2025, 6, 13))).toBe(true); // Friday the 13th
+    expect(cronMatches("0 0 13 * 5", at(2025, 5, 13))).toBe(true); // Tuesday the 13th
+    expect(cronMatches("0 0 13 * 5", at(2025, 6, 6))).toBe(true); // a Friday
+    expect(cronMatches("0 0 13 * 5", at(2025, 6, 5))).toBe(false); // a Thursday, the 5th
+  });
+
+  it("one day field is *: both must match (AND), also for */N in day of month", () => {
+    expect(cronMatches("0 0 * * 5", at(2025, 6, 13))).toBe(true);
+    expect(cronMatches("0 0 * * 5", at(2025, 6, 12))).toBe(false);
+    expect(cronMatches("0 0 13 * *", at(2025, 6, 12))).toBe(false);
+    // */2 starts with "*": AND with weekday 1 -> odd days that are Mondays only
+    expect(cronMatches("0 0 */2 * 1", at(2025, 6, 2))).toBe(false); // Monday the 2nd (even)
+    expect(cronMatches("0 0 */2 * 1", at(2025, 6, 9))).toBe(true); // Monday the 9th
+  });
+
+  it("ignores seconds", () => {
+    expect(cronMatches("30 12 * * *", new Date(2025, 0, 1, 12, 30, 59, 999))).toBe(true);
+  });
+});
+
+describe("nextCronRun", () => {
+  it("is the next matching minute, strictly after", () => {
+    expect(nextCronRun("*/15 * * * *", at(2025, 6, 2, 10, 15))).toEqual(at(2025, 6, 2, 10, 30));
+    expect(nextCronRun("*/15 * * * *", new Date(2025, 5, 2, 10, 14, 59))).toEqual(at(2025, 6, 2, 10, 15));
+    expect(nextCronRun("0 0 1 1 *", at(2025, 6, 2))).toEqual(at(2026, 1, 1));
+  });
+
+  it("skips the weekend for 1-5 and finds Feb 29", () => {
+    expect(nextCronRun("0 9 * * 1-5", at(2025, 6, 6, 10))).toEqual(at(2025, 6, 9, 9)); // Fri -> Mon
+    expect(nextCronRun("0 0 29 2 *", at(2025, 3, 1))).toEqual(at(2028, 2, 29));
+  });
+
+  it("answers undefined for a schedule that never fires", () => {
+    expect(nextCronRun("0 0 31 2 *", at(2025, 1, 1))).toBeUndefined();
+  });
+});
+
+describe("the scheduling decision", () => {
+  const jobs = [
+    { name: "cron", schedule: "* * * * *", command: "echo every minute" },
+    { name: "cron-nightly", schedule: "30 2 * * *", command: "./backup.sh --full" },
+  ];
+
+  it("picks the jobs due in a minute", () => {
+    expect(dueJobs(jobs, at(2025, 6, 2, 2, 30)).map((j) => j.name)).toEqual(["cron", "cron-nightly"]);
+    expect(dueJobs(jobs, at(2025, 6, 2, 2, 31)).map((j) => j.name)).toEqual(["cron"]);
+  });
+
+  it("runs the Procfile command through sh, and names it for the logs", () => {
+    expect(cronJobCommand(jobs[1]!)).toEqual(["/bin/sh", "-c", "./backup.sh --full"]);
+    expect(cronJobEnv(jobs[1]!)).toEqual({ PROC_TYPE: "cron-nightly", DYNO: "cron.cron-nightly" });
+  });
+
+  it("minuteOf truncates to the minute", () => {
+    expect(minuteOf(new Date(2025, 0, 1, 1, 2, 3, 4))).toEqual(at(2025, 1, 1, 1, 2));
+  });
+});
