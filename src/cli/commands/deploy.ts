@@ -187,7 +187,9 @@ export const purgeCacheCommand: CommandSpec = {
   examples: ["hop builds:purge-cache"],
   async run(ctx) {
     const app = await ctx.app();
-    const body = await ctx.client().json<{ purged: boolean }>(appPath(app, "/purge-cache"), { method: "POST" });
+    const body = await ctx
+      .client()
+      .json<{ purged: boolean }>(appPath(app, "/purge-cache"), { method: "POST" });
     if (ctx.json) ctx.printJson(body);
     else ctx.out(body.purged ? `Build cache of ${app} deleted` : `${app} had no build cache`);
     return 0;
