@@ -1,6 +1,7 @@
 import { wantsCertificate } from "./hostnames.js";
 import { type HostGroup, planRoutes, upstreamAddress } from "./route-plan.js";
 import type { AppRoute, RouterSettings } from "./routes.js";
+import { isLoopbackUpstream, UPSTREAM_REFRESH_MS, upstreamName } from "./upstream-dns.js";
 
 export interface CaddyRenderOptions {
   /** Path of the admin API's unix socket, as Caddy sees it (inside the container). */
@@ -9,6 +10,11 @@ export interface CaddyRenderOptions {
   storageDir: string;
   /** PEM file, as Caddy sees it, to trust for the ACME directory (copied from settings.acmeCaRootFile). */
   acmeTrustedRootsFile?: string;
+  /**
+   * The upstream DNS responder ("ip:port", as Caddy sees it): apps whose upstreams are all on loopback get
+   * SRV-based dynamic upstreams instead of a fixed list, so that changing them needs no reload.
+   */
+  upstreamDns?: string;
 }
 
 export const NO_APP_BODY = "no app is deployed at this hostname\n";
@@ -37,8 +43,8 @@ export function renderCaddyConfig(
   }
   for (const group of groups) {
     const plainHosts = group.hosts.filter((h) => !tlsHostsOf(group).includes(h));
-    if (group.kind === "catch-all") httpRoutes.push(appRoute(group, undefined));
-    else if (plainHosts.length > 0) httpRoutes.push(appRoute(group, plainHosts));
+    if (group.kind === "catch-all") httpRoutes.push(appRoute(group, undefined, opts.upstreamDns));
+    else if (plainHosts.length > 0) httpRoutes.push(appRoute(group, plainHosts, opts.upstreamDns));
   }
   httpRoutes.push(notFoundRoute());
 
@@ -53,7 +59,7 @@ export function renderCaddyConfig(
   if (certificateHosts.length > 0) {
     const httpsRoutes = groups.flatMap((g) => {
       const hosts = tlsHostsOf(g);
-      return hosts.length > 0 ? [appRoute(g, hosts)] : [];
+      return hosts.length > 0 ? [appRoute(g, hosts, opts.upstreamDns)] : [];
     });
     servers.https = {
       listen: [`:${settings.httpsPort}`],
@@ -75,15 +81,30 @@ export function renderCaddyConfig(
   return config;
 }
 
-function appRoute(group: HostGroup, hosts: string[] | undefined): Json {
-  const handle = group.upstreams.length > 0 ? reverseProxy(group) : textResponse(503, APP_DOWN_BODY);
+function appRoute(group: HostGroup, hosts: string[] | undefined, upstreamDns: string | undefined): Json {
+  const handle =
+    group.upstreams.length > 0 ? reverseProxy(group, upstreamDns) : textResponse(503, APP_DOWN_BODY);
   return { ...(hosts ? { match: [{ host: hosts }] } : {}), handle: [handle], terminal: true };
 }
 
-function reverseProxy(group: HostGroup): Json {
+function reverseProxy(group: HostGroup, upstreamDns: string | undefined): Json {
+  // Dynamic only when the SRV target (loopback) can stand for every upstream. The ports are then absent from
+  // the configuration, so a deploy leaves it byte-identical; only "has upstreams or not" remains in it.
+  const dynamic = upstreamDns !== undefined && group.upstreams.every((u) => isLoopbackUpstream(u.host));
   return {
     handler: "reverse_proxy",
-    upstreams: group.upstreams.map((u) => ({ dial: upstreamAddress(u) })),
+    ...(dynamic
+      ? {
+          dynamic_upstreams: {
+            source: "srv",
+            // Absolute, so that the resolver does not walk the host's search domains.
+            name: `${upstreamName(group.app)}.`,
+            refresh: `${UPSTREAM_REFRESH_MS}ms`,
+            resolver: { addresses: [`udp/${upstreamDns}`] },
+            dial_timeout: "1s",
+          },
+        }
+      : { upstreams: group.upstreams.map((u) => ({ dial: upstreamAddress(u) })) }),
     load_balancing: {
       selection_policy: { policy: "round_robin" },
       // A refused dial is retried on another upstream within this window, so a replaced or dead

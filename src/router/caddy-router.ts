@@ -1,4 +1,5 @@
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type Docker from "dockerode";
 import { Hop3Error } from "../util/errors.js";
@@ -17,8 +18,24 @@ import {
   writeFileAtomic,
 } from "./container-ops.js";
 import type { AppRoute, Router, RouterSettings, RouterStatus } from "./routes.js";
+import {
+  appsLosingUpstreams,
+  LOOPBACK_NAME,
+  renderUpstreamRecords,
+  UPSTREAM_REFRESH_MS,
+  UPSTREAM_ZONE,
+  upstreamDnsAddress,
+} from "./upstream-dns.js";
 
-export const CADDY_IMAGE = "localhost/hop3/caddy:2";
+export const CADDY_IMAGE_REPO = "localhost/hop3/caddy";
+
+/** The image tag for the current images/caddy directory: a change there means a new image, built once. */
+export function caddyImageTag(imagesDir: string): string {
+  const dir = join(imagesDir, "caddy");
+  const hash = createHash("sha256");
+  for (const name of readdirSync(dir).sort()) hash.update(`${name}\0`).update(readFileSync(join(dir, name)));
+  return `${CADDY_IMAGE_REPO}:2-${hash.digest("hex").slice(0, 12)}`;
+}
 export const DEFAULT_ROUTER_CONTAINER = "hop3-router";
 
 // Paths inside the container (images/caddy/Containerfile).
@@ -26,6 +43,7 @@ const IN_CONFIG_DIR = "/etc/hop3-router";
 const IN_DATA_DIR = "/data";
 const IN_RUN_DIR = "/run/hop3-router";
 const CONFIG_FILE = "caddy.json";
+const UPSTREAMS_FILE = "upstreams.json";
 const ROUTES_FILE = "routes.json";
 const ADMIN_SOCKET = "admin.sock";
 const ACME_ROOTS_FILE = "acme-ca-roots.pem";
@@ -54,13 +72,26 @@ export interface CaddyRouterOptions {
 export class CaddyRouter implements Router {
   readonly kind = "caddy" as const;
   readonly containerName: string;
-  private readonly image: string;
+  private imageTag?: string;
   private readonly log: (line: string) => void;
+  /** The responder's address (host network, so the same inside and outside the container). */
+  readonly upstreamDns: string;
 
   constructor(private readonly opts: CaddyRouterOptions) {
     this.containerName = opts.containerName ?? DEFAULT_ROUTER_CONTAINER;
-    this.image = opts.image ?? CADDY_IMAGE;
+    this.imageTag = opts.image;
     this.log = opts.log ?? (() => {});
+    this.upstreamDns = upstreamDnsAddress(this.containerName);
+  }
+
+  /** Computed on first use: constructing a router must not need the images directory. */
+  private get image(): string {
+    this.imageTag ??= caddyImageTag(this.opts.imagesDir);
+    return this.imageTag;
+  }
+
+  private get dnsMode(): boolean {
+    return this.opts.settings.upstreams === "dns";
   }
 
   /** Host path of the admin socket (the directory is mounted into the container). */
@@ -76,7 +107,11 @@ export class CaddyRouter implements Router {
     const config = this.writeConfig(this.readRoutes());
     const wantedImage = await this.ensureImage();
     const info = await inspectContainer(this.opts.docker, this.containerName);
-    if (info?.State.Running && normalizeId(info.Image) === wantedImage && (await this.adminAnswers(5_000))) {
+    const current =
+      info?.State.Running &&
+      normalizeId(info.Image) === wantedImage &&
+      (info.Config.Env ?? []).includes(`HOP3_UPSTREAM_DNS=${this.upstreamDns}`);
+    if (current && (await this.adminAnswers(5_000))) {
       // Healthy and current: reload (a no-op when unchanged), never restart — apps must not blink.
       await this.load(config);
       return;
@@ -89,6 +124,7 @@ export class CaddyRouter implements Router {
   }
 
   async apply(routes: AppRoute[]): Promise<void> {
+    const before = this.readRoutes();
     const config = this.writeConfig(routes);
     writeFileAtomic(join(this.configDir, ROUTES_FILE), `${JSON.stringify(routes, null, 2)}\n`);
     try {
@@ -97,6 +133,11 @@ export class CaddyRouter implements Router {
       if (!isConnectionError(err)) throw err;
       this.log("router: admin API down; starting the router");
       await this.ensureRunning();
+    }
+    // Caddy sees new records at its next lookup, up to a refresh interval from now: until then it may still
+    // send requests to upstreams that just left the table, so the deployer must not stop them yet.
+    if (this.dnsMode && appsLosingUpstreams(before, routes).length > 0) {
+      await sleep(UPSTREAM_REFRESH_MS + 500);
     }
   }
 
@@ -121,24 +162,40 @@ export class CaddyRouter implements Router {
     return JSON.parse(readFileSync(file, "utf8")) as AppRoute[];
   }
 
-  /** Renders and writes caddy.json (what a restarted container loads); returns the JSON text. */
+  /**
+   * Writes upstreams.json (read by the responder at its next query), then caddy.json (what a restarted
+   * container loads); returns the configuration's JSON text. Records first: a configuration naming a new
+   * app must never reach Caddy before that app's records exist.
+   */
   private writeConfig(routes: AppRoute[]): string {
     ensureSubdir(this.opts.stateDir, "config");
     ensureSubdir(this.opts.stateDir, "data", 0o700);
     ensureSubdir(this.opts.stateDir, "run", 0o700);
+    writeFileAtomic(
+      join(this.configDir, UPSTREAMS_FILE),
+      `${JSON.stringify(renderUpstreamRecords(routes), null, 2)}\n`,
+    );
     const rootFile = this.opts.settings.acmeCaRootFile;
     if (rootFile) writeFileAtomic(join(this.configDir, ACME_ROOTS_FILE), readFileSync(rootFile, "utf8"));
     const config = renderCaddyConfig(routes, this.opts.settings, {
       adminSocket: `${IN_RUN_DIR}/${ADMIN_SOCKET}`,
       storageDir: IN_DATA_DIR,
       ...(rootFile ? { acmeTrustedRootsFile: `${IN_CONFIG_DIR}/${ACME_ROOTS_FILE}` } : {}),
+      ...(this.dnsMode ? { upstreamDns: this.upstreamDns } : {}),
     });
     const text = `${JSON.stringify(config, null, 2)}\n`;
     writeFileAtomic(join(this.configDir, CONFIG_FILE), text);
     return text;
   }
 
+  /**
+   * Loads a configuration unless Caddy already runs it: every load resets a few client connections, so a
+   * deploy (dns mode) or a hop3-server restart must not cause one.
+   */
   private async load(config: string): Promise<void> {
+    // Asked each time rather than remembered: Podman may have restarted the container meanwhile.
+    const live = await caddyAdmin(this.adminSocket, "GET", "/config/", undefined, 10_000);
+    if (live.status === 200 && sameJson(live.body, config)) return;
     const res = await caddyAdmin(this.adminSocket, "POST", "/load", config);
     if (res.status !== 200) {
       throw new Hop3Error(
@@ -186,9 +243,13 @@ export class CaddyRouter implements Router {
       name: this.containerName,
       Image: this.image,
       Labels: { ...ROUTER_LABELS },
+      // The responder runs in every mode (it is cheap), so switching modes never needs a new container.
+      Env: [`HOP3_UPSTREAM_DNS=${this.upstreamDns}`, `HOP3_UPSTREAM_ZONE=${UPSTREAM_ZONE}`],
       HostConfig: {
         NetworkMode: "host",
         RestartPolicy: { Name: "always" },
+        // The SRV records' target (see upstream-dns.ts): resolved from /etc/hosts, never by a DNS query.
+        ExtraHosts: [`${LOOPBACK_NAME}:127.0.0.1`],
         Binds: [
           `${join(stateDir, "config")}:${IN_CONFIG_DIR}:ro`,
           `${join(stateDir, "data")}:${IN_DATA_DIR}`,
@@ -214,4 +275,24 @@ export class CaddyRouter implements Router {
     const logs = await tailLogs(docker, this.containerName);
     throw new Hop3Error(`the router's admin API did not answer within ${timeoutMs / 1000}s:\n${logs}`);
   }
+}
+
+/** Whether two JSON texts hold the same value; Caddy hands its configuration back with its own key order. */
+export function sameJson(a: string, b: string): boolean {
+  try {
+    return canonicalJson(JSON.parse(a)) === canonicalJson(JSON.parse(b));
+  } catch {
+    return false;
+  }
+}
+
+/** JSON with object keys sorted. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(
+          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+        )
+      : v,
+  );
 }

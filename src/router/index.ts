@@ -3,9 +3,10 @@ import { usageError } from "../util/errors.js";
 import { CaddyRouter } from "./caddy-router.js";
 import type { Router, RouterKind, RouterSettings } from "./routes.js";
 import { TraefikRouter } from "./traefik-router.js";
+import { upstreamsModeFromEnv } from "./upstream-dns.js";
 
 export { CaddyRouter } from "./caddy-router.js";
-export type { AppRoute, Router, RouterKind, RouterSettings, RouterStatus } from "./routes.js";
+export type { AppRoute, Router, RouterKind, RouterSettings, RouterStatus, UpstreamsMode } from "./routes.js";
 export { TraefikRouter } from "./traefik-router.js";
 
 export interface RouterDeps {
@@ -23,7 +24,11 @@ export interface RouterDeps {
 export function createRouter(kind: RouterKind, deps: RouterDeps): Router {
   switch (kind) {
     case "caddy":
-      return new CaddyRouter(deps);
+      // Until the server's settings carry it, the mode comes from the environment (/etc/hop3/hop3.env).
+      return new CaddyRouter({
+        ...deps,
+        settings: { ...deps.settings, upstreams: deps.settings.upstreams ?? upstreamsModeFromEnv() },
+      });
     case "traefik":
       return new TraefikRouter(deps);
     default:
@@ -55,6 +60,7 @@ export function routerSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Rou
   if (env.HOP3_ACME_EMAIL) settings.acmeEmail = env.HOP3_ACME_EMAIL;
   if (env.HOP3_ACME_CA) settings.acmeCa = env.HOP3_ACME_CA;
   if (env.HOP3_ACME_CA_ROOT) settings.acmeCaRootFile = env.HOP3_ACME_CA_ROOT;
+  if (env.HOP3_ROUTER_UPSTREAMS) settings.upstreams = upstreamsModeFromEnv(env);
   if (settings.httpPort === settings.httpsPort) {
     throw usageError(`HOP3_HTTP_PORT and HOP3_HTTPS_PORT are both ${settings.httpPort}`);
   }

@@ -15,7 +15,14 @@ export interface RouterSettings {
   acmeCa?: string;
   /** Host path of a PEM bundle to trust when talking to `acmeCa` (a private or test CA such as Pebble). */
   acmeCaRootFile?: string;
+  /**
+   * Caddy only. `static`: upstreams are part of the configuration (every deploy reloads Caddy); `dns`: Caddy
+   * looks them up in the router container's own responder, so deploys never reload it (src/router/upstream-dns.ts).
+   */
+  upstreams?: UpstreamsMode;
 }
+
+export type UpstreamsMode = "static" | "dns";
 
 export type RouterKind = "caddy" | "traefik";
 

@@ -13,6 +13,7 @@ import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { NO_APP_BODY } from "../../src/router/caddy-config.js";
 import { CaddyRouter } from "../../src/router/caddy-router.js";
+import { tailLogs } from "../../src/router/container-ops.js";
 import type { AppRoute } from "../../src/router/routes.js";
 
 const BASE_IMAGE = "localhost/hop3/base:bookworm";
@@ -261,6 +262,113 @@ function requireCommand(name: string): void {
  * Real ACME issuance, offline: Pebble (Let's Encrypt's test CA) and its fake DNS resolving every name to
  * 127.0.0.1, so HTTP-01 validation reaches the router's HTTP port on this host.
  */
+describe("CaddyRouter with dynamic upstreams (HOP3_ROUTER_UPSTREAMS=dns)", () => {
+  const { uid, gid } = hop3Ids();
+  const docker = new Docker({ socketPath: podmanSocket(uid) });
+  const name = `hop3-router-dns-test-${process.pid}`;
+  let stateDir: string;
+  let httpPort: number;
+  let httpsPort: number;
+  let router: CaddyRouter;
+  const live: { server: Server; port: number }[] = [];
+
+  beforeAll(async () => {
+    stateDir = mkdtempSync(join(tmpdir(), "hop3-router-dns-test-"));
+    chownSync(stateDir, uid, gid);
+    httpPort = await freePort();
+    httpsPort = await freePort();
+    router = new CaddyRouter({
+      docker,
+      stateDir,
+      settings: { httpPort, httpsPort, tls: "off", upstreams: "dns" },
+      baseImage: BASE_IMAGE,
+      imagesDir: resolve(import.meta.dirname, "../../images"),
+      containerName: name,
+    });
+    await router.ensureRunning();
+  });
+
+  afterAll(async () => {
+    await router?.stop().catch(() => {});
+    for (const b of live) b.server.close();
+    if (stateDir) rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  const route = (ports: number[]): AppRoute[] => [
+    {
+      app: "alpha",
+      hosts: ["alpha.localhost"],
+      upstreams: ports.map((port) => ({ host: "127.0.0.1", port })),
+    },
+  ];
+  const loads = async () => (await tailLogs(docker, name, 1000)).split("load complete").length - 1;
+
+  it("replaces every upstream, old ones killed right after apply, with no reload and no failed request", async () => {
+    live.push(await backend("v0"));
+    await router.apply(route([live[0]!.port]));
+    expect(await get(httpPort, "alpha.localhost")).toEqual({ status: 200, body: "v0 alpha.localhost" });
+    const loadsBefore = await loads();
+
+    let stop = false;
+    const results: string[] = [];
+    const errors: string[] = [];
+    const loop = async () => {
+      while (!stop && results.length + errors.length < 50_000) {
+        try {
+          const r = await get(httpPort, "alpha.localhost");
+          results.push(r.status === 200 ? r.body.split(" ")[0]! : String(r.status));
+        } catch (err) {
+          errors.push((err as Error).message);
+        }
+      }
+    };
+    const loops = [loop(), loop(), loop(), loop()];
+    for (let v = 1; v <= 4; v++) {
+      // A deploy: the new instance is up, the table points at it, then the old one dies at once.
+      const next = await backend(`v${v}`);
+      live.push(next);
+      await router.apply(route([next.port]));
+      const old = live.shift()!;
+      old.server.closeAllConnections();
+      old.server.close();
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    stop = true;
+    await Promise.all(loops);
+
+    expect(errors).toEqual([]);
+    expect(results.filter((r) => !/^v\d$/.test(r))).toEqual([]);
+    expect(results.length).toBeGreaterThan(200);
+    expect(results.at(-1)).toBe("v4");
+    expect(await loads()).toBe(loadsBefore);
+  });
+
+  it("reloads for a route change and keeps serving the app", async () => {
+    const routes = route([live[0]!.port]);
+    routes[0]!.hosts.push("alpha2.localhost");
+    await router.apply(routes);
+    expect(await get(httpPort, "alpha2.localhost")).toMatchObject({
+      status: 200,
+      body: "v4 alpha2.localhost",
+    });
+  });
+
+  it("keeps the configuration on ensureRunning (a server restart reloads nothing)", async () => {
+    const before = await loads();
+    const again = new CaddyRouter({
+      docker,
+      stateDir,
+      settings: { httpPort, httpsPort, tls: "off", upstreams: "dns" },
+      baseImage: BASE_IMAGE,
+      imagesDir: resolve(import.meta.dirname, "../../images"),
+      containerName: name,
+    });
+    // A new process's router object, as after a hop3-server restart: it must find Caddy up to date.
+    await again.ensureRunning();
+    expect(await loads()).toBe(before);
+  });
+});
+
 describe("CaddyRouter with automatic HTTPS against Pebble", () => {
   const { uid, gid } = hop3Ids();
   const docker = new Docker({ socketPath: podmanSocket(uid) });

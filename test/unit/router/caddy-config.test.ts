@@ -154,3 +154,47 @@ describe("renderCaddyConfig with a private ACME CA", () => {
     ]);
   });
 });
+
+describe("renderCaddyConfig with dynamic upstreams (HOP3_ROUTER_UPSTREAMS=dns)", () => {
+  const dnsOpts = { ...opts, upstreamDns: "127.53.1.2:1053" };
+
+  it("asks the responder for each app's SRV records instead of listing upstreams", () => {
+    const config = renderCaddyConfig(sampleRoutes(), tlsOff, dnsOpts) as AnyJson;
+    const blog = handlerFor(server(config, "http"), "blog.example.com");
+    expect(blog.upstreams).toBeUndefined();
+    expect(blog.dynamic_upstreams).toEqual({
+      source: "srv",
+      name: "web.blog.upstreams.hop3.internal.",
+      refresh: "1000ms",
+      resolver: { addresses: ["udp/127.53.1.2:1053"] },
+      dial_timeout: "1s",
+    });
+    // Retries and passive health are unchanged: they also cover an upstream that just went away.
+    expect(blog.load_balancing.try_duration).toBe("5s");
+    expect(handlerFor(server(config, "http"), "down.example.com").status_code).toBe(503);
+  });
+
+  it("renders the same configuration whatever the upstream ports: a deploy needs no reload", () => {
+    const moved = sampleRoutes().map((r) => ({
+      ...r,
+      upstreams: r.upstreams.map((u) => ({ ...u, port: u.port + 7 })),
+    }));
+    expect(JSON.stringify(renderCaddyConfig(moved, tlsAuto, dnsOpts))).toBe(
+      JSON.stringify(renderCaddyConfig(sampleRoutes(), tlsAuto, dnsOpts)),
+    );
+    expect(JSON.stringify(renderCaddyConfig(moved, tlsAuto, opts))).not.toBe(
+      JSON.stringify(renderCaddyConfig(sampleRoutes(), tlsAuto, opts)),
+    );
+  });
+
+  it("keeps static upstreams for an app not on loopback", () => {
+    const config = renderCaddyConfig(
+      [{ app: "remote", hosts: ["remote.localhost"], upstreams: [{ host: "10.0.0.5", port: 80 }] }],
+      tlsOff,
+      dnsOpts,
+    ) as AnyJson;
+    const h = handlerFor(server(config, "http"), "remote.localhost");
+    expect(h.upstreams).toEqual([{ dial: "10.0.0.5:80" }]);
+    expect(h.dynamic_upstreams).toBeUndefined();
+  });
+});

@@ -66,3 +66,12 @@ describe("routerSettingsFromEnv", () => {
     expect(() => routerSettingsFromEnv({ HOP3_HTTP_PORT: "443" })).toThrow(/both 443/);
   });
 });
+
+describe("canonicalJson / sameJson", () => {
+  it("ignores key order but not values", async () => {
+    const { sameJson } = await import("../../../src/router/caddy-router.js");
+    expect(sameJson('{"a":1,"b":{"c":[1,{"d":2,"e":3}]}}', '{"b":{"c":[1,{"e":3,"d":2}]},"a":1}')).toBe(true);
+    expect(sameJson('{"a":[1,2]}', '{"a":[2,1]}')).toBe(false);
+    expect(sameJson('{"a":1}', "not json")).toBe(false);
+  });
+});
