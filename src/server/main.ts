@@ -11,14 +11,16 @@ import { join } from "node:path";
 import { getRequestListener } from "@hono/node-server";
 import pino from "pino";
 import { Deployer } from "../deploy/deployer.js";
-import { Lifecycle } from "../deploy/lifecycle.js";
+import { isWanted, Lifecycle } from "../deploy/lifecycle.js";
 import type { Platform } from "../deploy/platform.js";
 import { renderAuthorizedKeys, writeAuthorizedKeys } from "../git/authorized-keys.js";
 import { createRouter } from "../router/index.js";
+import { ContainerWatchdog } from "../runtime/container-watchdog.js";
 import { defaultPodmanSocket, PodmanService } from "../runtime/podman-service.js";
 import { RunSessions } from "../runtime/run-session.js";
 import { CronRunner, CronScheduler } from "../runtime/scheduler.js";
 import { PodmanSupervisor } from "../runtime/supervisor.js";
+import { selectSupervisor } from "../runtime/supervisor-select.js";
 import { Store } from "../store/store.js";
 import { Hop3Error } from "../util/errors.js";
 import { createApi, createUpgradeHandler } from "./api.js";
@@ -71,7 +73,9 @@ async function main(): Promise<void> {
   say(`starting the ${router.kind} router`);
   await router.ensureRunning();
 
-  const supervisor = new PodmanSupervisor(docker);
+  // quadlets under systemd where the host has them (podman >= 4.4, cgroup v2), Podman alone otherwise
+  const supervisor = await selectSupervisor(docker, process.env, say);
+  say(`supervisor: ${supervisor.kind} (${supervisor.reason})`);
   const platform: Platform = {
     store,
     docker,
@@ -90,6 +94,16 @@ async function main(): Promise<void> {
   const deployer = new Deployer(platform);
   const lifecycle = new Lifecycle(platform, deployer);
   for (const note of await lifecycle.reconcile()) say(`reconcile: ${note}`);
+  // Without systemd, killed containers stay down: the watchdog starts them again (systemd does it for quadlets).
+  const watchdog =
+    supervisor instanceof PodmanSupervisor
+      ? new ContainerWatchdog(docker, {
+          shouldRun: (labels) => isWanted(platform, labels),
+          stopping: supervisor.stopping,
+          log: (m) => say(`watchdog: ${m}`),
+        })
+      : undefined;
+  watchdog?.start();
 
   const gitShell = `${process.execPath} ${join(installDir, "dist", "git", "git-shell.js")} --root ${settings.HOP3_ROOT}`;
   const authorizedKeys = join(process.env.HOME ?? homedir(), ".ssh", "authorized_keys");
@@ -104,9 +118,10 @@ async function main(): Promise<void> {
 
   const runs = new RunSessions(platform);
   const cron = new CronRunner(platform);
-  // Cron on the Podman path; the quadlet supervisor will use systemd timers (same decisions, runtime/cron.ts).
-  const scheduler = supervisor.kind === "podman" ? new CronScheduler(platform, cron) : undefined;
-  scheduler?.start();
+  // The server schedules cron jobs on both supervisors (one-off containers through the Podman API); systemd
+  // timers for the quadlet path can reuse the same decisions (runtime/cron.ts) later.
+  const scheduler = new CronScheduler(platform, cron);
+  scheduler.start();
   const upgrade = createUpgradeHandler({ platform, runs });
 
   const api = createApi({
@@ -152,7 +167,8 @@ async function main(): Promise<void> {
 
   const shutdown = (signal: string) => {
     say(`received ${signal}; stopping (apps and the router keep running)`);
-    scheduler?.stop();
+    scheduler.stop();
+    watchdog?.stop();
     for (const s of servers) s.close();
     store.close();
     podman.stop();

@@ -1,0 +1,114 @@
+/**
+ * A crash of hop3-server in the middle of a deploy leaves the previous release serving; the restarted server
+ * marks the interrupted release failed, removes what it had started, and does not restart the healthy app.
+ * Also: a killed app container is started again (Podman supervisor's watchdog, or systemd with quadlets).
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { execa } from "execa";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  deployedUrl,
+  destroyQuietly,
+  fixture,
+  getThroughRouter,
+  hop,
+  podmanAsHop3,
+  repoRoot,
+  uniqueApp,
+} from "./helpers.js";
+
+const root = process.env.HOP3_ROOT ?? "/var/lib/hop3";
+
+function serverPid(): number {
+  return Number(readFileSync(join(root, "run", "server.pid"), "utf8").trim());
+}
+
+async function restartServer(): Promise<void> {
+  // what an operator (or systemd) does: start it again; install.sh starts a server that is not running
+  const r = await execa(join(repoRoot, "install.sh"), ["--no-sample"], { reject: false, all: true });
+  if (r.exitCode !== 0) throw new Error(`install.sh could not start the server again:\n${r.all}`);
+}
+
+async function webContainers(app: string): Promise<{ name: string; release: string; state: string }[]> {
+  const out = await podmanAsHop3([
+    "ps",
+    "-a",
+    "--filter",
+    `label=io.hop3.app=${app}`,
+    "--format",
+    '{{.Names}} {{index .Labels "io.hop3.release"}} {{.State}}',
+  ]);
+  return out
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => {
+      const [name, release, state] = l.split(" ");
+      return { name: name!, release: release!, state: state! };
+    });
+}
+
+describe("crash safety and self-healing", () => {
+  const app = uniqueApp("it-crash");
+  let url = "";
+
+  beforeAll(async () => {
+    const r = await hop(["deploy", fixture("greeter"), "--app", app]);
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    url = deployedUrl(r.stdout);
+  });
+
+  afterAll(async () => {
+    await destroyQuietly(app);
+  });
+
+  it("a server killed during a deploy leaves the previous release serving, and its restart cleans up", async () => {
+    const before = await webContainers(app);
+    expect(before.map((c) => c.release)).toEqual(["1"]);
+    // a deploy whose new instance never becomes healthy gives a wide window to kill the server in
+    const deploy = execa(
+      process.execPath,
+      [join(repoRoot, "dist/cli/main.js"), "deploy", fixture("crash-on-start"), "--app", app],
+      {
+        reject: false,
+        all: true,
+      },
+    );
+    const deadline = Date.now() + 120_000;
+    while (Date.now() < deadline && !(await webContainers(app)).some((c) => c.release === "2")) {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    process.kill(serverPid(), "SIGKILL");
+    const cut = await deploy;
+    expect(cut.exitCode).not.toBe(0);
+    expect((await getThroughRouter(url)).body).toBe(`hello from ${app} (v1)`);
+
+    await restartServer();
+    const { releases } = JSON.parse((await hop(["releases", "--app", app, "--json"])).stdout) as {
+      releases: { number: number; status: string; error: string | null }[];
+    };
+    expect(releases[0]).toMatchObject({ number: 2, status: "failed" });
+    expect(releases[0]?.error).toMatch(/interrupted/);
+    const after = await webContainers(app);
+    expect(after.map((c) => c.release)).toEqual(["1"]);
+    // the healthy instance was not restarted: same container
+    expect(after[0]?.name).toBe(before[0]?.name);
+    expect((await getThroughRouter(url)).body).toBe(`hello from ${app} (v1)`);
+  });
+
+  it("a killed app container is started again within seconds", async () => {
+    const [web] = await webContainers(app);
+    await podmanAsHop3(["kill", web!.name]);
+    const t0 = Date.now();
+    let body = "";
+    while (Date.now() - t0 < 30_000) {
+      body = await getThroughRouter(url)
+        .then((r) => (r.status === 200 ? r.body : ""))
+        .catch(() => "");
+      if (body) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(body).toBe(`hello from ${app} (v1)`);
+    expect(Date.now() - t0).toBeLessThan(30_000);
+  });
+});
