@@ -35,6 +35,12 @@ for arg in "$@"; do
 done
 
 require_root
+# One install at a time: two runs copying into /opt/hop3 together would leave a broken runtime.
+exec 9>/run/hop3-install.lock
+if ! flock -n 9; then
+  info "another install.sh is running; waiting for it"
+  flock 9
+fi
 started=$(date +%s)
 
 "$REPO_DIR/scripts/setup-host" "${HOST_ARGS[@]}"
