@@ -13,6 +13,8 @@ export interface WatchdogOptions {
   /** Ids being stopped on purpose (removal in progress). */
   stopping: ReadonlySet<string>;
   log: (msg: string) => void;
+  /** Called after a container was started again (the router may need its table re-applied). */
+  onRevived?: () => Promise<void>;
   /** Wait before restarting, so a deliberate stop followed by a removal is not undone. */
   delayMs?: number;
   sweepMs?: number;
@@ -99,8 +101,11 @@ export class ContainerWatchdog {
       if (info.State.Running || info.State.Restarting) return;
       const labels = info.Config.Labels ?? {};
       if (!labels[LABEL.process] || !this.opts.shouldRun(labels)) return;
-      this.opts.log(`${info.Name.replace(/^\//, "")} stopped (exit ${info.State.ExitCode}); starting it again`);
+      this.opts.log(
+        `${info.Name.replace(/^\//, "")} stopped (exit ${info.State.ExitCode}); starting it again`,
+      );
       await this.docker.getContainer(id).start();
+      await this.opts.onRevived?.();
     } catch {
       // removed meanwhile, or the API is busy: the next sweep looks again
     }

@@ -3,6 +3,7 @@ import type Docker from "dockerode";
 import type { ContainerPlan } from "../deploy/plan.js";
 import { Hop3Error } from "../util/errors.js";
 import { LABEL } from "./labels.js";
+import { freeLoopbackPort } from "./ports.js";
 
 export interface RunningInstance {
   id: string;
@@ -51,6 +52,8 @@ export async function startContainer(docker: Docker, plan: ContainerPlan): Promi
   // A leftover with the same name (a crash between create and record) is replaced, never reused blindly.
   await removeContainer(docker, plan.name);
   const exposed = plan.publishPort ? { [`${plan.publishPort}/tcp`]: {} } : undefined;
+  // a fixed host port survives a restart of the container (a random one would change under the router)
+  const hostPort = plan.publishPort ? await freeLoopbackPort() : undefined;
   const container = await docker.createContainer({
     name: plan.name,
     Image: plan.image,
@@ -64,7 +67,11 @@ export async function startContainer(docker: Docker, plan: ContainerPlan): Promi
       // catatonit as PID 1: reaps zombies and forwards signals for apps that do not.
       Init: true,
       ...(plan.publishPort
-        ? { PortBindings: { [`${plan.publishPort}/tcp`]: [{ HostIp: "127.0.0.1", HostPort: "" }] } }
+        ? {
+            PortBindings: {
+              [`${plan.publishPort}/tcp`]: [{ HostIp: "127.0.0.1", HostPort: String(hostPort) }],
+            },
+          }
         : {}),
     },
   });

@@ -4,6 +4,7 @@
  * listing, inspecting and logs work exactly as with the Podman supervisor. The unit's file name is the
  * container name: the mapping survives restarts of the server with nothing else to store.
  */
+
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { type AddressInfo, createServer } from "node:net";
 import { homedir } from "node:os";
@@ -13,6 +14,7 @@ import { execa } from "execa";
 import type { ContainerPlan } from "../deploy/plan.js";
 import { Hop3Error } from "../util/errors.js";
 import { inspectInstance, type RunningInstance, removeContainer } from "./containers.js";
+import { freeLoopbackPort } from "./ports.js";
 import {
   containerServiceName,
   containerUnitFile,
@@ -218,17 +220,6 @@ export class QuadletSupervisor implements Supervisor {
       .join("\n");
     return complaints ? `\nquadlet: ${complaints}` : "";
   }
-}
-
-export function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** Where distributions install the quadlet generator. */

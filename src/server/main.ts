@@ -13,6 +13,7 @@ import pino from "pino";
 import { Deployer } from "../deploy/deployer.js";
 import { isWanted, Lifecycle } from "../deploy/lifecycle.js";
 import type { Platform } from "../deploy/platform.js";
+import { applyRoutes } from "../deploy/routing.js";
 import { renderAuthorizedKeys, writeAuthorizedKeys } from "../git/authorized-keys.js";
 import { createRouter } from "../router/index.js";
 import { ContainerWatchdog } from "../runtime/container-watchdog.js";
@@ -101,6 +102,7 @@ async function main(): Promise<void> {
           shouldRun: (labels) => isWanted(platform, labels),
           stopping: supervisor.stopping,
           log: (m) => say(`watchdog: ${m}`),
+          onRevived: () => applyRoutes(platform),
         })
       : undefined;
   watchdog?.start();

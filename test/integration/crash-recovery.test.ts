@@ -68,7 +68,7 @@ describe("crash safety and self-healing", () => {
     // a deploy whose new instance never becomes healthy gives a wide window to kill the server in
     const deploy = execa(
       process.execPath,
-      [join(repoRoot, "dist/cli/main.js"), "deploy", fixture("crash-on-start"), "--app", app],
+      [join(repoRoot, "dist/cli/main.js"), "deploy", fixture("never-ready"), "--app", app],
       {
         reject: false,
         all: true,
