@@ -129,6 +129,12 @@ describe("npm app with a lockfile (npm-lockfile)", () => {
     expect((await getThroughRouter(url)).body).toMatch(
       /^npm-lockfile changed: ms\(90000\)=2m; built with node v[\d.]+; NODE_ENV=production\n$/,
     );
+    // the previous release's instance is gone (app images must not look like one-off containers)
+    const ps = JSON.parse((await hop(["ps", "--app", app, "--json"])).stdout) as {
+      processes: { type: string; release: number }[];
+    };
+    expect(ps.processes.map((p) => `${p.type}@v${p.release}`)).toEqual(["web@v2"]);
+    expect(await leftovers(app)).not.toContainEqual(expect.stringMatching(/-web\.1-r1-/));
   });
 });
 
