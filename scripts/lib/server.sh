@@ -4,7 +4,7 @@
 HOP3_ENV_FILE="${HOP3_ENV_FILE:-/etc/hop3/hop3.env}"
 HOP3_ENV_KEYS=(
   HOP3_BASE_DOMAIN HOP3_HTTP_PORT HOP3_HTTPS_PORT HOP3_TLS HOP3_ACME_EMAIL HOP3_ACME_CA HOP3_ROUTER HOP3_LISTEN
-  HOP3_ROUTER_CONTAINER HOP3_MAX_UPLOAD HOP3_LOG_LEVEL HOP3_SUPERVISOR NODE_EXTRA_CA_CERTS
+  HOP3_ROUTER_CONTAINER HOP3_ROUTER_UPSTREAMS HOP3_MAX_UPLOAD HOP3_LOG_LEVEL HOP3_SUPERVISOR NODE_EXTRA_CA_CERTS
 )
 
 # Current value of KEY: the environment wins, then the env file, then the default.
@@ -214,8 +214,9 @@ start_server_process() {
   # Same settings as the systemd unit: the env file, loaded by the shell that becomes the server.
   # setsid detaches it from this terminal; the pid is the server's own (sh execs nohup execs node).
   # shellcheck disable=SC2016 # expanded by the inner shell
+  # 9>&-: the server must not inherit install.sh's lock, or the next install.sh would wait forever.
   as_hop3 sh -c 'set -a; . "$0"; set +a; setsid nohup "$1" >>"$2" 2>&1 </dev/null & echo $! >"$3"' \
-    "$HOP3_ENV_FILE" "$HOP3_BIN_DIR/hop3-server" "$log" "$pid_file"
+    "$HOP3_ENV_FILE" "$HOP3_BIN_DIR/hop3-server" "$log" "$pid_file" 9>&-
   info "started the server (pid $(cat "$pid_file")), log: $log"
 }
 

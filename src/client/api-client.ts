@@ -118,19 +118,29 @@ export class ApiClient {
     if ((res.statusCode ?? 500) >= 400) throw errorFromResponse(res.statusCode ?? 500, await readAll(res));
     let buffered = "";
     let done = false;
-    for await (const chunk of res) {
-      buffered += chunk.toString("utf8");
-      let nl = buffered.indexOf("\n");
-      while (nl >= 0) {
-        const line = buffered.slice(0, nl).trim();
-        buffered = buffered.slice(nl + 1);
-        if (line) {
-          const ev = JSON.parse(line) as ApiEvent;
-          if (ev.event === "done") done = true;
-          yield ev;
+    try {
+      for await (const chunk of res) {
+        buffered += chunk.toString("utf8");
+        let nl = buffered.indexOf("\n");
+        while (nl >= 0) {
+          const line = buffered.slice(0, nl).trim();
+          buffered = buffered.slice(nl + 1);
+          if (line) {
+            const ev = JSON.parse(line) as ApiEvent;
+            if (ev.event === "done") done = true;
+            yield ev;
+          }
+          nl = buffered.indexOf("\n");
         }
-        nl = buffered.indexOf("\n");
       }
+    } catch (err) {
+      // the server went away mid-operation (restart, crash): a network failure, not a bug in hop
+      if (err instanceof Hop3Error) throw err;
+      throw new Hop3Error(
+        `lost the connection to the server during the operation (${(err as Error).message})`,
+        "network",
+        "check `hop releases` and `hop ps` to see where it stopped",
+      );
     }
     if (buffered.trim()) {
       const ev = JSON.parse(buffered) as ApiEvent;

@@ -292,6 +292,7 @@ export class Deployer {
       hostNames: hosts,
       publicUrl: appUrl(hosts[0]!, this.p.settings).replace(/\/$/, ""),
       generation: randomBytes(3).toString("hex"),
+      ...(spec.prerun ? { prerun: spec.prerun } : {}),
     });
   }
 
@@ -459,6 +460,11 @@ export class Deployer {
       envFile: spec.envDefaults,
       configVars: store.getConfig(app),
       generated: store.getGeneratedEnv(app),
+      // `${HOP3_PUBLIC_URL}` and friends in [env.computed]
+      platformEnv: {
+        ...this.platformEnv(app, spec),
+        ...(spec.webPort ? { PORT: String(spec.webPort) } : {}),
+      },
     });
     if (Object.keys(resolved.newlyGenerated).length > 0) {
       store.setGeneratedEnv(app, { ...store.getGeneratedEnv(app), ...resolved.newlyGenerated });

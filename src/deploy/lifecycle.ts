@@ -1,6 +1,7 @@
 /** Start, stop, destroy and reconcile: the app's desired state made real on Podman. */
 import { rmSync } from "node:fs";
 import { join } from "node:path";
+import { purgeCache } from "../build/buildpacks-builder.js";
 import { listInstances, removeNetwork, statusOf } from "../runtime/containers.js";
 import { appImageRepo, appNetworkName, LABEL } from "../runtime/labels.js";
 import { Hop3Error } from "../util/errors.js";
@@ -59,6 +60,7 @@ export class Lifecycle {
       }
       await removeNetwork(docker, appNetworkName(app));
       rmSync(join(this.p.settings.root, "git", `${app}.git`), { recursive: true, force: true });
+      purgeCache(app, this.p.settings.root);
       store.deleteApp(app);
       return { destroyed: app };
     });

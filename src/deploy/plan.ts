@@ -16,6 +16,8 @@ export interface ReleasePlanInput {
   webPort: number;
   hostNames: string[];
   publicUrl?: string;
+  /** Commands run before each process command (hop3.toml `[run].before-run`, Procfile `prerun:`). */
+  prerun?: string[];
   /** Distinguishes container sets of the same release (a restart starts a new set beside the old). */
   generation: string;
 }
@@ -66,7 +68,7 @@ export function planRelease(input: ReleasePlanInput): ContainerPlan[] {
         process: type,
         instance: i,
         image: input.image,
-        ...(command !== undefined ? { cmd: ["/bin/sh", "-c", command] } : {}),
+        ...(command !== undefined ? { cmd: processCommand(command, input.prerun) } : {}),
         env,
         labels: {
           [LABEL.managed]: "true",
@@ -82,4 +84,13 @@ export function planRelease(input: ReleasePlanInput): ContainerPlan[] {
     }
   }
   return plans;
+}
+
+/**
+ * The container command for a Procfile line. With prerun hooks, they run first (any failure stops the
+ * process from starting) and the process then replaces the shell, so signals reach it.
+ */
+export function processCommand(command: string, prerun: string[] = []): string[] {
+  if (prerun.length === 0) return ["/bin/sh", "-c", command];
+  return ["/bin/sh", "-c", `set -e\n${prerun.join("\n")}\nexec /bin/sh -c "$1"`, "prerun", command];
 }

@@ -23,6 +23,8 @@ export interface ReleaseSpec {
    * releases recorded before cron support): readers treat absent as empty.
    */
   cron?: CronJob[];
+  /** `[run].before-run` / Procfile `prerun:`: run before each process command, in its container. */
+  prerun?: string[];
   domains: string[];
   envDefaults: Record<string, string>;
   tomlEnv?: TomlEnv;
@@ -61,17 +63,7 @@ export function releaseSpecFromApp(spec: AppSpec, image: ImageFacts, configPort?
       "add a `web:` line to the Procfile or a CMD to the Containerfile",
     );
   }
-  return {
-    processes,
-    ...("web" in processes ? { webPort: pickWebPort(spec.port ?? spec.docker.port, configPort, image) } : {}),
-    ...(spec.healthcheck ? { healthcheck: spec.healthcheck } : {}),
-    startTimeout: spec.run.startTimeout ?? DEFAULT_START_TIMEOUT,
-    ...(spec.release ? { releaseCommand: spec.release } : {}),
-    ...(spec.cron.length > 0 ? { cron: spec.cron } : {}),
-    domains: spec.domains,
-    envDefaults: spec.envDefaults,
-    tomlEnv: spec.tomlEnv,
-  };
+  return specFromProcesses(spec, processes, image, configPort);
 }
 
 /**
@@ -105,6 +97,16 @@ function releaseSpecFromBuildpacks(
       "add a `web:` line to the Procfile",
     );
   }
+  return specFromProcesses(spec, processes, image, configPort);
+}
+
+/** What a source-tree release runs, once its process types are known (Containerfile or buildpacks alike). */
+function specFromProcesses(
+  spec: AppSpec,
+  processes: Record<string, string | null>,
+  image: ImageFacts,
+  configPort?: string,
+): ReleaseSpec {
   return {
     processes,
     ...("web" in processes ? { webPort: pickWebPort(spec.port ?? spec.docker.port, configPort, image) } : {}),
@@ -112,6 +114,7 @@ function releaseSpecFromBuildpacks(
     startTimeout: spec.run.startTimeout ?? DEFAULT_START_TIMEOUT,
     ...(spec.release ? { releaseCommand: spec.release } : {}),
     ...(spec.cron.length > 0 ? { cron: spec.cron } : {}),
+    ...(spec.hooks.prerun?.length ? { prerun: spec.hooks.prerun } : {}),
     domains: spec.domains,
     envDefaults: spec.envDefaults,
     tomlEnv: spec.tomlEnv,

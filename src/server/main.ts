@@ -59,6 +59,7 @@ async function main(): Promise<void> {
     httpPort: settings.HOP3_HTTP_PORT,
     httpsPort: settings.HOP3_HTTPS_PORT,
     tls: settings.HOP3_TLS,
+    upstreams: settings.HOP3_ROUTER_UPSTREAMS,
     ...(settings.HOP3_ACME_EMAIL ? { acmeEmail: settings.HOP3_ACME_EMAIL } : {}),
     ...(settings.HOP3_ACME_CA ? { acmeCa: settings.HOP3_ACME_CA } : {}),
   };
