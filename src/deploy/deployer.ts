@@ -598,7 +598,7 @@ export class Deployer {
     const hc = spec.healthcheck;
     const what = hc
       ? `GET ${hc.path}${hc.contains ? ` containing ${JSON.stringify(hc.contains)}` : ""}`
-      : `port ${spec.webPort}`;
+      : `an HTTP answer on port ${spec.webPort}`;
     progress.log(`Waiting for ${label} to pass its check (${what})`);
     const result = await waitHealthy(
       inst.hostPort,

@@ -1,6 +1,6 @@
 /**
- * Health checks a new release must pass before it gets traffic: the web port accepts connections, and
- * when the app asks for it, an HTTP path answers with the expected content.
+ * Health checks a new release must pass before it gets traffic: the web process answers HTTP on its port
+ * (any status), and when the app asks for it, a given path answers 2xx/3xx with the expected content.
  */
 import http from "node:http";
 import net from "node:net";
@@ -72,7 +72,19 @@ export async function waitHealthy(
     attempts++;
     if (!(await stillRunning())) return { ok: false, reason: "the process exited", attempts };
     if (await tcpOpen("127.0.0.1", port)) {
-      if (!spec.path) return { ok: true, attempts };
+      if (!spec.path) {
+        // Rootless port forwarding accepts connections on the host port even when nothing listens inside
+        // the container, so an open port proves nothing: the process must answer HTTP (any status will do).
+        try {
+          const left = Math.min(5000, Math.max(100, deadline - Date.now()));
+          await httpGet(port, "/", spec.hostHeader, left);
+          return { ok: true, attempts };
+        } catch (err) {
+          lastReason = `nothing answered HTTP on the port (${(err as Error).message})`;
+        }
+        await new Promise((r) => setTimeout(r, spec.interval * 1000));
+        continue;
+      }
       try {
         // a hung app must not stretch the check past its deadline
         const left = Math.min(5000, Math.max(100, deadline - Date.now()));

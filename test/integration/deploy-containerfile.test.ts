@@ -86,6 +86,16 @@ describe("deploying a Containerfile app with hop deploy", () => {
     expect(processes.map((p) => p.release)).toEqual([2]);
   });
 
+  it("an app that runs but never answers HTTP fails its check (an open forwarded port is not enough)", async () => {
+    const dir = join(scratch, "never-ready");
+    cpSync(fixture("never-ready"), dir, { recursive: true });
+    writeFileSync(join(dir, "hop3.toml"), "[run]\nstart-timeout = 5\n");
+    const r = await hop(["deploy", dir, "--app", app]);
+    expect(r.exitCode).toBe(8);
+    expect(r.stderr).toMatch(/health check failed for web\.1: nothing answered HTTP/);
+    expect((await getThroughRouter(url)).body).toBe(`bonjour from ${app} (v1)`);
+  });
+
   it("a malformed hop3.toml is refused with its line and changes nothing", async () => {
     const dir = join(scratch, "bad-toml");
     cpSync(fixture("greeter"), dir, { recursive: true });

@@ -1,5 +1,5 @@
 import http from "node:http";
-import type { AddressInfo } from "node:net";
+import net, { type AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { httpGet, tcpOpen, waitHealthy } from "../../../src/runtime/health.js";
 
@@ -65,9 +65,27 @@ describe("httpGet", () => {
 });
 
 describe("waitHealthy", () => {
-  it("is healthy at once when the port accepts connections and no path is asked", async () => {
+  it("is healthy at once when the process answers HTTP and no path is asked (any status)", async () => {
     const port = await serve((_req, res) => res.end());
     expect(await waitHealthy(port, fast, running)).toEqual({ ok: true, attempts: 1 });
+    const failing = await serve((_req, res) => {
+      res.statusCode = 500;
+      res.end();
+    });
+    expect(await waitHealthy(failing, fast, running)).toMatchObject({ ok: true });
+  });
+
+  it("is not healthy when the port accepts connections but nothing answers HTTP (rootless port forwarding)", async () => {
+    // like rootlessport with no process listening inside: accept, then close at once
+    const tcp = net.createServer((sock) => sock.destroy());
+    await new Promise<void>((resolve) => tcp.listen(0, "127.0.0.1", resolve));
+    try {
+      const result = await waitHealthy((tcp.address() as AddressInfo).port, fast, running);
+      expect(result.ok).toBe(false);
+      expect(result.ok === false && result.reason).toMatch(/nothing answered HTTP on the port/);
+    } finally {
+      await new Promise<void>((resolve) => tcp.close(() => resolve()));
+    }
   });
 
   it("is healthy when the path answers 2xx/3xx with the expected content", async () => {
