@@ -4,7 +4,6 @@
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { execa } from "execa";
 import { parse as parseToml } from "smol-toml";
 import { usageError } from "../util/errors.js";
 
@@ -86,11 +85,13 @@ export function appFromRemoteUrl(url: string): string | undefined {
 }
 
 export async function appFromGitRemote(dir: string): Promise<{ name: string; from: string } | undefined> {
-  const res = await execa("git", ["remote", "get-url", "hop3"], {
-    cwd: dir,
-    reject: false,
-    stdin: "ignore",
-  }).catch(() => undefined);
+  const res = await (await import("execa"))
+    .execa("git", ["remote", "get-url", "hop3"], {
+      cwd: dir,
+      reject: false,
+      stdin: "ignore",
+    })
+    .catch(() => undefined);
   if (res?.exitCode !== 0) return undefined;
   const url = String(res.stdout).trim();
   const name = appFromRemoteUrl(url);

@@ -1,8 +1,9 @@
 /** The source revision a `hop deploy DIR` uploads, for the releases list. */
-import { execa } from "execa";
 
 async function git(dir: string, args: string[]): Promise<string | undefined> {
-  const res = await execa("git", args, { cwd: dir, reject: false, stdin: "ignore" }).catch(() => undefined);
+  const res = await (await import("execa"))
+    .execa("git", args, { cwd: dir, reject: false, stdin: "ignore" })
+    .catch(() => undefined);
   return res && res.exitCode === 0 ? String(res.stdout).trim() : undefined;
 }
 

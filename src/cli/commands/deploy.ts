@@ -7,7 +7,6 @@ import type { CommandSpec } from "../command-spec.js";
 import { appPath } from "../context.js";
 import { gitRevision, shortRevision } from "../git-revision.js";
 import { formatMiB, formatTable, relativeTime } from "../output.js";
-import { packStream, planPack } from "../pack.js";
 import { runOperation, type SuccessLine } from "../render.js";
 import { appFromArgOrContext, text } from "./shared.js";
 
@@ -95,6 +94,8 @@ export const deployCommand: CommandSpec = {
       throw usageError(`no such directory: ${dirArg ?? "."}`, "usage: hop deploy [DIR] (or --image REF)");
     }
     const app = await ctx.app(dir);
+    // loaded here: packing pulls in tar-fs, ignore and zlib, which no other command needs
+    const { packStream, planPack } = await import("../pack.js");
     const plan = planPack(dir);
     if (plan.files === 0) {
       throw usageError(
