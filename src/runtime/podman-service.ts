@@ -4,7 +4,7 @@
  * restarts it if it dies, so the platform never depends on a session being open.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdirSync } from "node:fs";
+import { closeSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import Docker from "dockerode";
 import { Hop3Error } from "../util/errors.js";
@@ -24,6 +24,8 @@ export class PodmanService {
   constructor(
     readonly socketPath: string,
     private readonly log: (msg: string) => void = () => {},
+    /** Where the service's own output goes (it outlives the server, so not to our stdout). */
+    readonly logPath = `${dirname(socketPath)}/podman-service.log`,
   ) {
     this.docker = new Docker({ socketPath });
   }
@@ -57,20 +59,18 @@ export class PodmanService {
     if (this.child && this.child.exitCode === null) return;
     mkdirSync(dirname(this.socketPath), { recursive: true, mode: 0o700 });
     this.log(`starting podman system service on ${this.socketPath}`);
-    // --time=0: never exit on idle; we are its supervisor.
+    // Detached, in its own session, writing to a file rather than a pipe: it must outlive a crash of this
+    // server (a broken stderr pipe would kill it on its next log line, and every app operation with it).
+    const logFd = openSync(this.logPath, "a", 0o600);
     const child = spawn("podman", ["system", "service", "--time=0", `unix://${this.socketPath}`], {
-      stdio: ["ignore", "ignore", "pipe"],
-      detached: false,
+      stdio: ["ignore", logFd, logFd],
+      detached: true,
     });
-    child.stderr?.on("data", (d: Buffer) => {
-      for (const line of d.toString().split("\n")) if (line.trim()) this.log(`podman: ${line.trim()}`);
-    });
+    closeSync(logFd);
+    child.unref();
     child.on("exit", (code, signal) => {
       if (this.stopping) return;
-      this.log(`podman system service exited (${signal ?? code}); restarting in 1s`);
-      setTimeout(() => {
-        if (!this.stopping && existsSync(dirname(this.socketPath))) this.start();
-      }, 1000).unref();
+      this.log(`podman system service exited (${signal ?? code}); the watchdog starts it again`);
     });
     this.child = child;
   }
@@ -96,9 +96,9 @@ export class PodmanService {
     this.watchdog.unref();
   }
 
+  /** Stops watching. The service itself keeps running: apps do not depend on this server being up. */
   stop(): void {
     this.stopping = true;
     if (this.watchdog) clearInterval(this.watchdog);
-    this.child?.kill("SIGTERM");
   }
 }

@@ -52,7 +52,11 @@ async function main(): Promise<void> {
     say(`created the admin token in ${where.adminToken}`);
   }
 
-  const podman = new PodmanService(settings.HOP3_PODMAN_SOCKET ?? defaultPodmanSocket(), (m) => log.info(m));
+  const podman = new PodmanService(
+    settings.HOP3_PODMAN_SOCKET ?? defaultPodmanSocket(),
+    (m) => log.info(m),
+    join(settings.HOP3_ROOT, "log", "podman-service.log"),
+  );
   const docker = await podman.ensure();
   podman.watch();
   const routerSettings = {

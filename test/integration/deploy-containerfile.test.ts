@@ -155,14 +155,14 @@ describe("bad input", () => {
     }
   });
 
-  it("says clearly when the source has no Containerfile", async () => {
+  it("says clearly when no builder recognises the source (no Containerfile, nothing a buildpack knows)", async () => {
     const dir = mkdtempSync(join(tmpdir(), "hop3-empty-"));
     writeFileSync(join(dir, "README"), "nothing to build\n");
     const app = uniqueApp("it-empty");
     try {
       const r = await hop(["deploy", dir, "--app", app]);
       expect(r.exitCode).toBe(8);
-      expect(r.stderr).toMatch(/no builder recognises this source tree/);
+      expect(r.stderr).toMatch(/no buildpack recognised this app/);
     } finally {
       await destroyQuietly(app);
       rmSync(dir, { recursive: true, force: true });
