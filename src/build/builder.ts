@@ -11,6 +11,8 @@ export interface BuildContext {
   /** The image tag to produce (localhost/hop3/APP:rN). */
   tag: string;
   buildArgs: Record<string, string>;
+  /** Build without the layer cache (see Deployer: changed build arguments on Podman 4.3). */
+  noCache?: boolean;
   /** hop3.toml [build].builder, when the app says which one. */
   requested?: string;
   containerfile?: string;

@@ -50,6 +50,7 @@ export const containerfileBuilder: Builder = {
       t: ctx.tag,
       dockerfile: containerfile,
       buildargs: ctx.buildArgs,
+      ...(ctx.noCache ? { nocache: true } : {}),
       rm: true,
       forcerm: true,
     } as Record<string, unknown>);

@@ -3,7 +3,7 @@
  * Nothing users see changes until the new instances are healthy: every failure before the router switch
  * removes only what this deploy created, so the previous release keeps serving.
  */
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { resolveAppEnv } from "../app/env.js";
 import { loadAppSpec } from "../app/spec.js";
 import type { BuildContext, Builder, BuiltImage } from "../build/builder.js";
@@ -353,6 +353,15 @@ export class Deployer {
           logged.log(`note: hop3.toml names the app ${appSpec.name}; deploying to ${app} as asked`);
         }
         const builder = await this.pickBuilder(appSpec.build.builder, source.dir);
+        // Podman 4.3's builder reuses a cached `ENV X=${ARG}` layer built with another value of ARG: when the
+        // build arguments changed since the last build of this app, build without the layer cache.
+        const buildArgsDigest = digestOf(appSpec.docker.buildArgs);
+        const previousDigest = store
+          .listReleases(app)
+          .map((r) => (r.spec as ReleaseSpec | undefined)?.buildArgsDigest)
+          .find((d) => d !== undefined);
+        const noCache = previousDigest !== undefined && previousDigest !== buildArgsDigest;
+        if (noCache) logged.log("The build arguments changed: building without the layer cache");
         logged.step(`Building the image (${builder.name})`);
         const ctx: BuildContext = {
           app,
@@ -360,6 +369,7 @@ export class Deployer {
           sourceDir: source.dir,
           tag,
           buildArgs: appSpec.docker.buildArgs,
+          noCache,
           requested: appSpec.build.builder,
           ...(opts.revision ? { revision: opts.revision } : {}),
           // buildpacks see the app's config vars in /platform/env, as Heroku's build does
@@ -370,7 +380,7 @@ export class Deployer {
         };
         built = await builder.build(ctx);
         const info = await docker.getImage(built.tag).inspect();
-        spec = releaseSpecFromApp(appSpec, imageFacts(info), config.PORT);
+        spec = { ...releaseSpecFromApp(appSpec, imageFacts(info), config.PORT), buildArgsDigest };
         this.checkDomains(app, spec.domains);
       } else {
         logged.step(source.kind === "image" ? `Fetching image ${source.ref}` : "Loading the uploaded image");
@@ -621,6 +631,13 @@ export class Deployer {
   defaultHost(app: string): string {
     return defaultHostname(app, this.p.settings);
   }
+}
+
+function digestOf(values: Record<string, string>): string {
+  const sorted = Object.keys(values)
+    .sort()
+    .map((k) => [k, values[k]]);
+  return createHash("sha256").update(JSON.stringify(sorted)).digest("hex").slice(0, 16);
 }
 
 function countBy(items: string[]): Record<string, number> {

@@ -23,6 +23,8 @@ export interface ReleaseSpec {
    * releases recorded before cron support): readers treat absent as empty.
    */
   cron?: CronJob[];
+  /** A digest of the build arguments the image was built with (to notice when they change). */
+  buildArgsDigest?: string;
   /** `[run].before-run` / Procfile `prerun:`: run before each process command, in its container. */
   prerun?: string[];
   domains: string[];
