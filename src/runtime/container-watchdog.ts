@@ -33,7 +33,7 @@ export class ContainerWatchdog {
 
   start(): void {
     void this.subscribe();
-    this.sweepTimer = setInterval(() => void this.sweep(), this.opts.sweepMs ?? 30_000);
+    this.sweepTimer = setInterval(() => void this.sweep(), this.opts.sweepMs ?? 5_000);
     this.sweepTimer.unref();
   }
 
