@@ -129,7 +129,7 @@ export function isWanted(p: Platform, labels: Record<string, string>): boolean {
   const process = labels[LABEL.process];
   if (!app || !process) return false;
   const row = p.store.getApp(app);
-  if (!row || row.desiredState !== "running") return false;
+  if (row?.desiredState !== "running") return false;
   const current = p.store.currentRelease(app);
   if (!current || String(current.number) !== labels[LABEL.release]) return false;
   const spec = current.spec as ReleaseSpec | undefined;

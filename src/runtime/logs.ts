@@ -2,8 +2,9 @@
  * `hop logs`: the merged, time-ordered output of an app's instances, each line prefixed `web.1 |`.
  * Podman keeps the logs (k8s-file or journald); we read them through the API with timestamps.
  */
-import { PassThrough, type Writable } from "node:stream";
+import type { PassThrough, Writable } from "node:stream";
 import type Docker from "dockerode";
+import { lineSplitter } from "../util/line-splitter.js";
 import { listInstances, listOneOffs } from "./containers.js";
 
 export interface LogLine {
@@ -34,21 +35,6 @@ export function mergeByTime(lines: LogLine[]): LogLine[] {
 export function sourceSelected(source: string, process: string | undefined): boolean {
   if (!process) return true;
   return source === process || source.split(".")[0] === process;
-}
-
-export function lineSplitter(onLine: (line: string) => void): PassThrough {
-  const pt = new PassThrough();
-  let partial = "";
-  pt.on("data", (d: Buffer) => {
-    partial += d.toString("utf8");
-    const parts = partial.split("\n");
-    partial = parts.pop() ?? "";
-    for (const p of parts) onLine(p.replace(/\r$/, ""));
-  });
-  pt.on("end", () => {
-    if (partial) onLine(partial);
-  });
-  return pt;
 }
 
 export interface LogsQuery {

@@ -1,7 +1,7 @@
 /** One-off containers: the release phase, `hop run`, cron jobs. They run the release's image and config. */
 import { randomBytes } from "node:crypto";
-import { PassThrough } from "node:stream";
 import type Docker from "dockerode";
+import { lineSplitter } from "../util/line-splitter.js";
 import { removeContainer } from "./containers.js";
 import { appNetworkName, LABEL, oneOffContainerName } from "./labels.js";
 
@@ -31,21 +31,14 @@ export async function runOneOff(docker: Docker, spec: OneOffSpec): Promise<numbe
     HostConfig: { NetworkMode: appNetworkName(spec.app), Init: true },
   });
   try {
-    const out = new PassThrough();
-    let partial = "";
-    out.on("data", (d: Buffer) => {
-      partial += d.toString("utf8");
-      const lines = partial.split("\n");
-      partial = lines.pop() ?? "";
-      for (const l of lines) spec.onLine(l.replace(/\r$/, ""));
-    });
+    const out = lineSplitter(spec.onLine);
     const stream = await container.attach({ stream: true, stdout: true, stderr: true });
     docker.modem.demuxStream(stream, out, out);
     await container.start();
     const { StatusCode } = (await container.wait()) as { StatusCode: number };
     // let the attach stream flush its last bytes
     await new Promise((r) => setTimeout(r, 200));
-    if (partial) spec.onLine(partial);
+    out.flush();
     return StatusCode;
   } finally {
     await removeContainer(docker, name, 1).catch(() => {});

@@ -9,9 +9,9 @@ import type { Platform } from "../deploy/platform.js";
 import type { ReleaseSpec } from "../deploy/release-spec.js";
 import type { ReleaseRow } from "../store/store.js";
 import { Hop3Error } from "../util/errors.js";
+import { lineSplitter } from "../util/line-splitter.js";
 import { listOneOffs, statusOf } from "./containers.js";
 import { cronJobCommand, cronJobEnv, cronSource, dueJobs, minuteOf } from "./cron.js";
-import { lineSplitter } from "./logs.js";
 import { createOneOffContainer, oneOffEnv, pruneFinished, requireCurrentRelease } from "./run-session.js";
 
 /** Finished runs kept per job. */

@@ -4,6 +4,7 @@
  * container start. Buildpacks run as the container's root, which rootless Podman maps to the unprivileged
  * hop3 user: everything they write stays readable and removable by the server.
  */
+
 import { randomBytes } from "node:crypto";
 import {
   chmodSync,
@@ -21,11 +22,11 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join, relative, sep } from "node:path";
-import { PassThrough } from "node:stream";
 import type Docker from "dockerode";
 import { stringify } from "smol-toml";
 import tar from "tar-fs";
 import { Hop3Error } from "../../util/errors.js";
+import { lineSplitter } from "../../util/line-splitter.js";
 import { followProgress } from "../progress.js";
 import { type BuildNetwork, buildNetworkConfig } from "./build-network.js";
 import { BuildpackIndex, type LocatedBuildpack, scanBuildpacks } from "./buildpack-index.js";
@@ -310,21 +311,14 @@ export class CnbBuild {
       User: "0:0",
     });
     const stream = (await exec.start({ hijack: true, stdin: false })) as NodeJS.ReadableStream;
-    const out = new PassThrough();
-    let partial = "";
-    out.on("data", (d: Buffer) => {
-      partial += d.toString("utf8");
-      const lines = partial.split("\n");
-      partial = lines.pop() ?? "";
-      for (const l of lines) onLine(l.replace(/\r$/, ""));
-    });
+    const out = lineSplitter(onLine);
     this.o.docker.modem.demuxStream(stream, out, out);
     await new Promise<void>((resolve) => {
       stream.on("end", () => resolve());
       stream.on("close", () => resolve());
       stream.on("error", () => resolve());
     });
-    if (partial) onLine(partial);
+    out.flush();
     for (let i = 0; i < 100; i++) {
       const info = await exec.inspect();
       if (!info.Running && info.ExitCode !== null) return info.ExitCode;

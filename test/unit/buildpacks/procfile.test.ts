@@ -26,7 +26,9 @@ describe("hop3/procfile build", () => {
       "clock.tick-1": ["bash", "-c", "./tick '#not a comment' \"#nor this\" a#b"],
     });
     // One-shot commands stay with the platform, which would otherwise run every declared type as a daemon.
-    expect(r.stdout).toContain("not process types (hooks, one-shot or served by another buildpack): release cron prebuild static");
+    expect(r.stdout).toContain(
+      "not process types (hooks, one-shot or served by another buildpack): release cron prebuild static",
+    );
     expect(r.launch.processes?.find((p) => p.type === "web")?.default).toBe(true);
     expect(r.launch.processes?.find((p) => p.type === "worker")?.default).toBe(false);
     expect(r.stderr).toContain("line 10 is not 'name: command'");
