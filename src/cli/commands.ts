@@ -19,6 +19,7 @@ import {
 } from "./commands/processes.js";
 import { cronListCommand, cronRunCommand, runCommand } from "./commands/run.js";
 import { setupSshCommand } from "./commands/setup.js";
+import { doctorCommand } from "./commands/system.js";
 import { commandHelp, generalHelp } from "./help.js";
 
 /** The version in package.json (two levels up from both src/cli and dist/cli). */
@@ -96,6 +97,7 @@ export const COMMANDS: CommandSpec[] = [
   cronListCommand,
   cronRunCommand,
   setupSshCommand,
+  doctorCommand,
   helpCommand,
   versionCommand,
 ];
