@@ -1,6 +1,7 @@
 import { lstat, readFile, realpath, stat } from "node:fs/promises";
 import { isAbsolute, join, relative, sep } from "node:path";
 import { Hop3Error, usageError } from "../util/errors.js";
+import { type HttpCheck, type ImportedChecks, parseAppJsonChecks, parseChecksFile } from "./checks.js";
 import { emptyTomlEnv, type TomlEnv } from "./env.js";
 import { parseEnvFile } from "./envfile.js";
 import {
@@ -72,6 +73,10 @@ export interface HealthcheckConfig {
   /** Seconds. */
   timeout?: number;
   retries?: number;
+  /** Seconds to wait before the first attempt (Dokku's WAIT). */
+  wait?: number;
+  /** Further paths that must pass too (a CHECKS file or app.json may list several). */
+  more?: HttpCheck[];
 }
 
 export interface AppSpecFiles {
@@ -151,11 +156,20 @@ export async function loadAppSpec(dir: string): Promise<AppSpec> {
   if (containerfile) files.containerfile = containerfile;
   if (envFileName) files.envFile = envFileName;
 
-  return mergeAppSpec({ toml, procfile, envDefaults, files, warnings });
+  // What Dokku and Heroku-style repositories bring: app.json healthchecks, else a CHECKS file
+  let imported: ImportedChecks | undefined;
+  if (await isFile(root, "app.json")) imported = parseAppJsonChecks(await readConfig(root, "app.json"));
+  if (!imported?.checks.length && (await isFile(root, "CHECKS"))) {
+    imported = parseChecksFile(await readConfig(root, "CHECKS"));
+  }
+
+  return mergeAppSpec({ toml, procfile, envDefaults, files, warnings, ...(imported ? { imported } : {}) });
 }
 
 export interface MergeInput {
   toml: Hop3Toml;
+  /** Checks from a Dokku CHECKS file or app.json, used when hop3.toml has none. */
+  imported?: ImportedChecks;
   procfile?: ProcessTypes;
   envDefaults?: Record<string, string>;
   files?: AppSpecFiles;
@@ -223,7 +237,16 @@ export function mergeAppSpec(input: MergeInput): AppSpec {
     healthcheck = compact<HealthcheckConfig>(toml.healthcheck as HealthcheckSpec);
   } else if (run.healthcheck?.startsWith("/")) {
     healthcheck = { path: run.healthcheck };
+  } else if (input.imported && input.imported.checks.length > 0) {
+    const [first, ...rest] = input.imported.checks;
+    healthcheck = {
+      ...first!,
+      ...(input.imported.timeout !== undefined ? { timeout: input.imported.timeout } : {}),
+      ...(input.imported.wait !== undefined ? { wait: input.imported.wait } : {}),
+      ...(rest.length ? { more: rest } : {}),
+    };
   }
+  if (input.imported) warnings.push(...input.imported.warnings);
   if (healthcheck && healthcheck.timeout === undefined && run.healthcheckTimeout !== undefined) {
     healthcheck.timeout = run.healthcheckTimeout;
   }

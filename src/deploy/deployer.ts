@@ -607,23 +607,27 @@ export class Deployer {
     if (!inst.hostPort) throw new Hop3Error(`${label} has no published port`, "deployFailed");
     const hc = spec.healthcheck;
     const what = hc
-      ? `GET ${hc.path}${hc.contains ? ` containing ${JSON.stringify(hc.contains)}` : ""}`
+      ? `GET ${hc.path}${hc.contains ? ` containing ${JSON.stringify(hc.contains)}` : ""}${hc.more?.length ? ` and ${hc.more.length} more` : ""}`
       : `an HTTP answer on port ${spec.webPort}`;
     progress.log(`Waiting for ${label} to pass its check (${what})`);
-    const result = await waitHealthy(
-      inst.hostPort,
-      {
-        ...(hc?.path ? { path: hc.path } : {}),
-        ...(hc?.contains ? { contains: hc.contains } : {}),
-        timeout: hc?.timeout ?? spec.startTimeout,
-        interval: hc?.interval ?? 0.2,
-        ...(hc?.retries ? { retries: hc.retries } : {}),
-        hostHeader: host,
-      },
-      stillRunning,
-    );
-    if (!result.ok) {
-      throw new Hop3Error(`health check failed for ${label}: ${result.reason}`, "deployFailed");
+    if (hc?.wait) await new Promise((r) => setTimeout(r, hc.wait! * 1000));
+    const checks = hc ? [{ path: hc.path, contains: hc.contains }, ...(hc.more ?? [])] : [undefined];
+    for (const c of checks) {
+      const result = await waitHealthy(
+        inst.hostPort,
+        {
+          ...(c?.path ? { path: c.path } : {}),
+          ...(c?.contains ? { contains: c.contains } : {}),
+          timeout: hc?.timeout ?? spec.startTimeout,
+          interval: hc?.interval ?? 0.2,
+          ...(hc?.retries ? { retries: hc.retries } : {}),
+          hostHeader: host,
+        },
+        stillRunning,
+      );
+      if (!result.ok) {
+        throw new Hop3Error(`health check failed for ${label}: ${result.reason}`, "deployFailed");
+      }
     }
     progress.log(`${label} is healthy`);
   }
