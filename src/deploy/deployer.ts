@@ -199,6 +199,30 @@ export class Deployer {
     return this.convergeUnlocked(app, current, progress);
   }
 
+  /**
+   * Keeps the images of the `retention` newest releases that ran (and of the current one, always); removes
+   * the images of older ones and of failed ones, so disks do not fill up with every build ever made.
+   */
+  async prune(app: string, progress: Progress): Promise<void> {
+    const { store, docker, settings } = this.p;
+    const releases = store.listReleases(app); // newest first
+    const current = store.currentRelease(app);
+    const keep = new Set<string>();
+    if (current?.image) keep.add(current.image);
+    for (const r of releases.filter((r) => r.status !== "failed" && r.image).slice(0, settings.retention)) {
+      keep.add(r.image!);
+    }
+    const drop = new Set(releases.map((r) => r.image).filter((i): i is string => !!i && !keep.has(i)));
+    for (const image of drop) {
+      try {
+        await docker.getImage(image).remove();
+        progress.log(`Pruned ${image} (keeping the last ${settings.retention} releases)`);
+      } catch {
+        // already gone, or still used by a container: tried again after the next deploy
+      }
+    }
+  }
+
   /** Records why a release failed; answers the message. */
   private markFailed(releaseId: number, err: unknown): string {
     const message = err instanceof Error ? err.message : String(err);
@@ -400,7 +424,9 @@ export class Deployer {
           ? { description: `Deploy ${opts.revision?.slice(0, 7) ?? "upload"} (${built.sourceRef})` }
           : {}),
       });
-      return await this.rollout(app, release, built.tag, built.imageId, spec, logged);
+      const result = await this.rollout(app, release, built.tag, built.imageId, spec, logged);
+      await this.prune(app, logged);
+      return result;
     } catch (err) {
       const message = this.markFailed(release.id, err);
       if (built)

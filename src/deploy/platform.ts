@@ -14,6 +14,8 @@ export interface PlatformSettings {
   tls: "off" | "auto";
   /** Seconds the old release keeps its connections after the router switched away from it. */
   drainSeconds: number;
+  /** How many releases keep their image (for rollback); older ones are pruned. */
+  retention: number;
 }
 
 export interface Platform {

@@ -94,6 +94,7 @@ async function main(): Promise<void> {
       httpsPort: settings.HOP3_HTTPS_PORT,
       tls: settings.HOP3_TLS,
       drainSeconds: settings.HOP3_DRAIN_SECONDS,
+      retention: settings.HOP3_RELEASE_RETENTION,
     },
     log: say,
   };

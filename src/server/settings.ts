@@ -40,6 +40,7 @@ const schema = z.object({
     .positive()
     .default(512 * 1024 * 1024),
   HOP3_DRAIN_SECONDS: z.coerce.number().min(0).max(300).default(2),
+  HOP3_RELEASE_RETENTION: z.coerce.number().int().min(1).max(1000).default(10),
   HOP3_BASE_IMAGE: z.string().default("localhost/hop3/base:bookworm"),
   HOP3_IMAGES_DIR: z.string().default(join(installDir, "images")),
   HOP3_PODMAN_SOCKET: z.string().optional(),
