@@ -526,7 +526,6 @@ export class Deployer {
     progress: Progress,
   ): Promise<void> {
     progress.step(`Running the release phase: ${spec.releaseCommand}`);
-    await ensureNetwork(this.p.docker, appNetworkName(app), { [LABEL.managed]: "true", [LABEL.app]: app });
     const code = await runOneOff(this.p.docker, {
       app,
       release: release.number,

@@ -26,5 +26,3 @@ export const containerName = (
   instance: number,
   generation: string,
 ) => `hop3-${app}-${process}.${instance}-r${release}-${generation}`;
-export const oneOffContainerName = (app: string, purpose: string, id: string) =>
-  `hop3-${app}-${purpose}-${id}`;

@@ -1,9 +1,8 @@
 /** One-off containers: the release phase, `hop run`, cron jobs. They run the release's image and config. */
-import { randomBytes } from "node:crypto";
 import type Docker from "dockerode";
 import { lineSplitter } from "../util/line-splitter.js";
 import { removeContainer } from "./containers.js";
-import { appNetworkName, LABEL, oneOffContainerName } from "./labels.js";
+import { createOneOffContainer } from "./run-session.js";
 
 export interface OneOffSpec {
   app: string;
@@ -17,19 +16,16 @@ export interface OneOffSpec {
 
 /** Runs to completion, streaming output line by line; answers the exit code. The container is removed. */
 export async function runOneOff(docker: Docker, spec: OneOffSpec): Promise<number> {
-  const name = oneOffContainerName(spec.app, spec.purpose, randomBytes(4).toString("hex"));
-  const container = await docker.createContainer({
-    name,
-    Image: spec.image,
-    Cmd: spec.cmd,
-    Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
-    Labels: {
-      [LABEL.app]: spec.app,
-      [LABEL.release]: String(spec.release),
-      [LABEL.role]: spec.purpose,
-    },
-    HostConfig: { NetworkMode: appNetworkName(spec.app), Init: true },
+  const container = await createOneOffContainer(docker, {
+    app: spec.app,
+    release: spec.release,
+    image: spec.image,
+    cmd: spec.cmd,
+    env: spec.env,
+    role: spec.purpose,
+    source: spec.purpose,
   });
+  const name = container.id;
   try {
     const out = lineSplitter(spec.onLine);
     const stream = await container.attach({ stream: true, stdout: true, stderr: true });
