@@ -33,7 +33,7 @@ export class ContainerWatchdog {
 
   start(): void {
     void this.subscribe();
-    this.sweepTimer = setInterval(() => void this.sweep(), this.opts.sweepMs ?? 5_000);
+    this.sweepTimer = setInterval(() => void this.sweep(), this.opts.sweepMs ?? 2_000);
     this.sweepTimer.unref();
   }
 
@@ -90,7 +90,7 @@ export class ContainerWatchdog {
     setTimeout(() => {
       this.pending.delete(id);
       void this.revive(id);
-    }, this.opts.delayMs ?? 1000).unref();
+    }, this.opts.delayMs ?? 500).unref();
   }
 
   /** Starts the container again if it is still there, not running, and meant to run. */
