@@ -63,10 +63,10 @@ export function appsLosingUpstreams(before: AppRoute[], after: AppRoute[]): stri
     .map((r) => r.app);
 }
 
-/** HOP3_ROUTER_UPSTREAMS: `static` (upstreams in Caddy's configuration, the default) or `dns`. */
+/** HOP3_ROUTER_UPSTREAMS: `dns` (the default: deploys never reload Caddy) or `static` (upstreams in Caddy's configuration). */
 export function upstreamsModeFromEnv(env: NodeJS.ProcessEnv = process.env): UpstreamsMode {
-  const value = (env.HOP3_ROUTER_UPSTREAMS ?? "static").trim().toLowerCase();
-  if (value === "static" || value === "dns" || value === "") return value === "dns" ? "dns" : "static";
+  const value = (env.HOP3_ROUTER_UPSTREAMS ?? "dns").trim().toLowerCase();
+  if (value === "static" || value === "dns" || value === "") return value === "static" ? "static" : "dns";
   throw usageError(
     `HOP3_ROUTER_UPSTREAMS=${JSON.stringify(env.HOP3_ROUTER_UPSTREAMS)} is not an upstreams mode`,
     "use `static` or `dns`",

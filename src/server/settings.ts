@@ -25,7 +25,7 @@ const schema = z.object({
   HOP3_ACME_CA: z.string().url().optional(),
   HOP3_ROUTER: z.enum(["caddy", "traefik"]).default("caddy"),
   // dns: deploys change the answers of a responder in the router container instead of reloading Caddy
-  HOP3_ROUTER_UPSTREAMS: z.enum(["static", "dns"]).default("static"),
+  HOP3_ROUTER_UPSTREAMS: z.enum(["static", "dns"]).default("dns"),
   HOP3_ROUTER_CONTAINER: z
     .string()
     .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/)

@@ -180,8 +180,10 @@ describe("upstream records (host side)", () => {
   });
 
   it("reads HOP3_ROUTER_UPSTREAMS", () => {
-    expect(upstreamsModeFromEnv({})).toBe("static");
+    // dns by default: deploys must not reload Caddy (bench/zero-downtime.mjs: 0 failed requests)
+    expect(upstreamsModeFromEnv({})).toBe("dns");
     expect(upstreamsModeFromEnv({ HOP3_ROUTER_UPSTREAMS: " DNS " })).toBe("dns");
+    expect(upstreamsModeFromEnv({ HOP3_ROUTER_UPSTREAMS: "static" })).toBe("static");
     expect(() => upstreamsModeFromEnv({ HOP3_ROUTER_UPSTREAMS: "consul" })).toThrow(/not an upstreams mode/);
   });
 });
