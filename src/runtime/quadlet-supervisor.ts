@@ -129,6 +129,8 @@ export class QuadletSupervisor implements Supervisor {
       rmSync(join(this.unitDir, envFileName(name)), { force: true });
       if (network?.endsWith(".network")) await this.dropNetworkUnitIfUnused(network);
       await this.daemonReload();
+      // a stopped container unit ends "failed" (podman's exit status): forget it, or it lingers in list-units
+      await this.systemctl(["reset-failed", containerServiceName(name)], 10_000).catch(() => {});
     }
     // Containers made before the switch to quadlets (or a unit that failed half-way) go the direct way.
     await removeContainer(this.docker, instance.id !== name ? instance.id : name);

@@ -7,7 +7,7 @@
  * Env: HOP3_E2E_KEEP=1 keeps the test host for inspection (scripts/testhost destroy NAME removes it).
  */
 import { execSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
@@ -124,6 +124,11 @@ describe.skipIf(cannot)("quadlet test host: install, git push, kill, reboot", ()
     await host.exec(["hop", "setup:ssh", "/tmp/e2e.pub"]);
     const src = join(work, "app");
     execSync(`cp -r ${join(REPO, "samples", "hello")} ${src}`);
+    // a worker too, for the process formation test below
+    writeFileSync(
+      join(src, "Procfile"),
+      "web: python3 /app/app.py\nworker: sh -c 'while true; do sleep 5; done'\n",
+    );
     const git = (args: string[]) =>
       execa("git", args, {
         cwd: src,
@@ -154,8 +159,48 @@ describe.skipIf(cannot)("quadlet test host: install, git push, kill, reboot", ()
       "hop3-*",
     ]);
     expect(units.out, "the app's web instance is a systemd user unit").toMatch(
-      new RegExp(`hop3-${APP}-web\\.1-\\S+\\.service\\s+loaded active running`),
+      new RegExp(`hop3-${APP}-web\\.1-\\S+\\.service\\s+loaded\\s+active\\s+running`),
     );
+  }, 300_000);
+
+  it("ps:scale gives exactly the instances asked for, as systemd units, and the scale survives a redeploy", async () => {
+    const running = async () => {
+      const units = await host.asHop3([
+        "systemctl",
+        "--user",
+        "list-units",
+        "--no-legend",
+        "--plain",
+        `hop3-${APP}-*`,
+      ]);
+      const count = (type: string) =>
+        units.out
+          .split("\n")
+          .filter((l) =>
+            new RegExp(`^hop3-${APP}-${type}\\.\\d+-\\S+\\.service\\s+loaded\\s+active\\s+running`).test(l),
+          ).length;
+      lastUnits = units.out;
+      return { web: count("web"), worker: count("worker") };
+    };
+    let lastUnits = "";
+    expect(await running()).toEqual({ web: 1, worker: 1 });
+    const scaled = await host.exec(["hop", "ps:scale", "web=3", "worker=2", "--app", APP], {
+      allowFail: true,
+    });
+    expect(scaled.code, `hop ps:scale failed:\n${tail(scaled.all)}`).toBe(0);
+    expect(await running()).toEqual({ web: 3, worker: 2 });
+    expect(await answers(APP)).toBe(true);
+    // a new release (config change) starts the same formation
+    const set = await host.exec(["hop", "config:set", "GREETING=Bonjour", "--app", APP], { allowFail: true });
+    expect(set.code, `hop config:set failed:\n${tail(set.all)}`).toBe(0);
+    expect(await running(), `units after the new release:\n${lastUnits}\n${tail(set.all)}`).toEqual({
+      web: 3,
+      worker: 2,
+    });
+    // back to one web instance, so the kill test below watches the only one
+    const down = await host.exec(["hop", "ps:scale", "web=1", "worker=0", "--app", APP], { allowFail: true });
+    expect(down.code, `hop ps:scale failed:\n${tail(down.all)}`).toBe(0);
+    expect(await running(), `units after scaling down:\n${lastUnits}`).toEqual({ web: 1, worker: 0 });
   }, 300_000);
 
   it("systemd replaces a killed app container within seconds", async () => {
