@@ -154,7 +154,7 @@ describe("CaddyRouter (real Caddy in rootless Podman)", () => {
     expect([...seen].sort()).toEqual(["alpha", "gamma"]);
   });
 
-  it("drops no request while routes are re-applied", async () => {
+  it("static upstreams: no failed answer while routes are re-applied, only Caddy 2.6's rare reload resets", async () => {
     // The contract with the deployer: new upstreams are applied before old ones stop. An upstream that is
     // already dead when a reload happens can fail requests in flight on the outgoing configuration (Caddy
     // 2.6 does not retry once that configuration is being unloaded), so start from live upstreams only.
@@ -183,10 +183,12 @@ describe("CaddyRouter (real Caddy in rootless Podman)", () => {
     expect(results.length).toBeGreaterThan(100);
     // Every answered request is a success: no 502 while upstreams change.
     expect(results.filter((s) => s !== 200)).toEqual([]);
-    // Known limit of Caddy 2.6 (docs/routing.md): a connection being accepted at the very moment a
-    // configuration is swapped is occasionally reset (about 1 in 2,000 here, with a new connection per
-    // request), with nothing in Caddy's log. Nothing else may fail, and resets must stay that rare.
-    expect(errors.filter((e) => e !== "read ECONNRESET")).toEqual([]);
+    // Known limit of Caddy 2.6 (docs/routing.md), and why dns upstreams are the default: a connection being
+    // accepted at the very moment a configuration is swapped is occasionally reset (about 1 in 2,000 here,
+    // with a new connection per request; seen as `read ECONNRESET` or, a little earlier in the handshake,
+    // `connect ECONNRESET`), with nothing in Caddy's log. Nothing else may fail, and resets must stay that
+    // rare. The dns-mode test below, where deploys do not reload Caddy, allows no error at all.
+    expect(errors.filter((e) => !/^(read|connect) ECONNRESET\b/.test(e))).toEqual([]);
     expect(errors.length).toBeLessThanOrEqual(Math.ceil(results.length / 200));
   });
 
