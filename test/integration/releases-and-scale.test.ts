@@ -55,9 +55,12 @@ describe("scaling, restarting and rolling back", () => {
     const r = await hop(["ps:scale", "web=2", "worker=0", "--app", app]);
     expect(r.exitCode, r.stdout + r.stderr).toBe(0);
     expect(formation(await processes(app))).toEqual(["web.1", "web.2"]);
+    // the router picks up added upstreams at its next refresh (within a second with dynamic upstreams)
     const dynos = new Set<string>();
-    for (let i = 0; i < 12; i++) {
+    const until = Date.now() + 10_000;
+    while (dynos.size < 2 && Date.now() < until) {
       dynos.add((JSON.parse((await getThroughRouter(url, "/env")).body) as { DYNO: string }).DYNO);
+      await new Promise((r) => setTimeout(r, 50));
     }
     expect([...dynos].sort()).toEqual(["web.1", "web.2"]);
   });
