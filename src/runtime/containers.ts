@@ -216,14 +216,19 @@ export async function tailLogs(docker: Docker, nameOrId: string, lines = 20): Pr
 
 /** Non-TTY logs come multiplexed: 8-byte frame headers (stream, 0, 0, 0, size32). */
 export function demuxBuffer(buf: Buffer): string[] {
-  const chunks: string[] = [];
-  let off = 0;
+  return demuxPayload(buf).toString("utf8").split("\n").filter(Boolean);
+}
+
+/** The bytes a container wrote, without the frame headers (unframed TTY output is returned as is). */
+export function demuxPayload(buf: Buffer): Buffer {
   const framed = buf.length >= 8 && (buf[0] === 1 || buf[0] === 2) && buf[1] === 0 && buf[2] === 0;
-  if (!framed) return buf.toString("utf8").split("\n").filter(Boolean);
+  if (!framed) return buf;
+  const chunks: Buffer[] = [];
+  let off = 0;
   while (off + 8 <= buf.length) {
     const size = buf.readUInt32BE(off + 4);
-    chunks.push(buf.subarray(off + 8, off + 8 + size).toString("utf8"));
+    chunks.push(buf.subarray(off + 8, off + 8 + size));
     off += 8 + size;
   }
-  return chunks.join("").split("\n").filter(Boolean);
+  return Buffer.concat(chunks);
 }

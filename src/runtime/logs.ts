@@ -2,10 +2,10 @@
  * `hop logs`: the merged, time-ordered output of an app's instances, each line prefixed `web.1 |`.
  * Podman keeps the logs (k8s-file or journald); we read them through the API with timestamps.
  */
-import type { PassThrough, Writable } from "node:stream";
+import type { Writable } from "node:stream";
 import type Docker from "dockerode";
 import { lineSplitter } from "../util/line-splitter.js";
-import { listInstances, listOneOffs } from "./containers.js";
+import { demuxPayload, listInstances, listOneOffs } from "./containers.js";
 
 export interface LogLine {
   ts: string;
@@ -67,7 +67,7 @@ export async function streamAppLogs(
         .logs({ stdout: true, stderr: true, timestamps: true, tail: q.lines, follow: false })
         .catch(() => Buffer.alloc(0))) as unknown as Buffer;
       const sink = lineSplitter((l) => collected.push(parseTimestamped(l, inst.source)));
-      demuxInto(buf, sink);
+      sink.write(demuxPayload(buf));
       sink.end();
     }),
   );
@@ -94,18 +94,4 @@ export async function streamAppLogs(
     signal.addEventListener("abort", () => resolve(), { once: true });
   });
   for (const s of streams) (s as unknown as { destroy?: () => void }).destroy?.();
-}
-
-function demuxInto(buf: Buffer, sink: PassThrough): void {
-  const framed = buf.length >= 8 && (buf[0] === 1 || buf[0] === 2) && buf[1] === 0 && buf[2] === 0;
-  if (!framed) {
-    sink.write(buf);
-    return;
-  }
-  let off = 0;
-  while (off + 8 <= buf.length) {
-    const size = buf.readUInt32BE(off + 4);
-    sink.write(buf.subarray(off + 8, off + 8 + size));
-    off += 8 + size;
-  }
 }
