@@ -172,6 +172,13 @@ configure_podman() {
     changed=1
   fi
   if ! as_hop3 podman info --format '{{.Store.GraphDriverName}}' >/dev/null 2>&1; then
+    # The user namespace's pause process dies with every process of the host's session (a container host
+    # stopped and started again keeps /run/user/UID): podman then refuses with "invalid internal status"
+    # until the pause process is reset. That is what podman itself prescribes, and it touches no container.
+    info "rootless podman state is stale (pause process gone): podman system migrate"
+    as_hop3 podman system migrate >&2 || true
+  fi
+  if ! as_hop3 podman info --format '{{.Store.GraphDriverName}}' >/dev/null 2>&1; then
     as_hop3 podman info >&2 || true
     die "rootless podman does not work for $HOP3_USER (see the output above)"
   fi

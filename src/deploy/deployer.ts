@@ -276,16 +276,28 @@ export class Deployer {
     const stopped = keep.filter((i) => i.state !== "running" && i.state !== "restarting");
     if (stopped.length > 0) {
       progress.step(`Starting again ${describeCounts(stopped.map((i) => i.process))}`);
-      for (const i of stopped)
-        await docker
-          .getContainer(i.id)
-          .start()
-          .catch(() => {});
+      const revived = new Set<string>();
+      for (const i of stopped) {
+        try {
+          await docker.getContainer(i.id).start();
+          revived.add(i.id);
+        } catch {
+          // Podman can keep a container whose processes died with the host in a state it refuses to start
+          // ("stopping": "container state improper"): such a one is replaced by a new one from the same plan.
+          const plan = plans.find((p) => key(p) === key(i))!;
+          await this.p.supervisor.remove(i).catch(() => {});
+          const fresh = await this.p.supervisor.start(plan);
+          started.push(fresh);
+          revived.add(fresh.id);
+        }
+      }
       const refreshed = await listInstances(docker, app);
-      keep = refreshed.filter((i) => i.release === current.number && want.has(key(i)));
+      keep = refreshed.filter(
+        (i) => i.release === current.number && want.has(key(i)) && !started.some((s) => s.id === i.id),
+      );
       await Promise.all(
-        keep
-          .filter((i) => stopped.some((s) => s.id === i.id))
+        [...keep, ...started]
+          .filter((i) => revived.has(i.id))
           .map((i) => this.check(i, spec, hosts[0]!, progress)),
       );
     }
