@@ -163,3 +163,133 @@ export const cronJobEnv = (job: CronJob): Record<string, string> => ({
 
 /** The prefix of its lines in `hop logs`. */
 export const cronSource = (name: string) => `cron.${name}`;
+
+/*
+ * systemd timers (the quadlet path). A schedule becomes OnCalendar= expressions (systemd.time(7)):
+ * `[WEEKDAYS ]*-MONTHS-DAYS HOURS:MINUTES:00`, each field an explicit comma list of the parsed values, or `*`
+ * when it holds every value. Lists rather than systemd's own ranges and repetitions: cron's ranges, steps
+ * and lists combine in ways systemd spells differently, and values written out leave no room for two readings.
+ */
+
+const CALENDAR_DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+
+const isFull = (values: ReadonlySet<number>, min: number, max: number): boolean => {
+  for (let v = min; v <= max; v++) if (!values.has(v)) return false;
+  return true;
+};
+
+function calendarList(values: ReadonlySet<number>, min: number, max: number, what: string): string {
+  if (values.size === 0) throw usageError(`a cron schedule with no ${what} never runs`);
+  if (isFull(values, min, max)) return "*";
+  return [...values]
+    .sort((a, b) => a - b)
+    .map((v) => String(v).padStart(2, "0"))
+    .join(",");
+}
+
+/** Weekday names Monday first, as systemd prints them. */
+function calendarWeekdays(days: ReadonlySet<number>): string {
+  if (days.size === 0) throw usageError("a cron schedule with no day of week never runs");
+  return [...days]
+    .sort((a, b) => ((a + 6) % 7) - ((b + 6) % 7))
+    .map((d) => CALENDAR_DAYS[d]!)
+    .join(",");
+}
+
+/**
+ * systemd OnCalendar= expressions that together fire exactly when the cron schedule does (a timer with several
+ * OnCalendar= lines fires when any of them matches). systemd ANDs a weekday with the date like cron does when
+ * a day field is `*`; cron's OR rule (both day fields restricted) needs two expressions: the days of the month
+ * on any weekday, and the weekdays on any day of the month. Both read local time, like cron.
+ */
+export function onCalendarOf(schedule: CronSchedule | string): string[] {
+  const s = asSchedule(schedule);
+  const time = `${calendarList(s.hours, 0, 23, "hour")}:${calendarList(s.minutes, 0, 59, "minute")}:00`;
+  const months = calendarList(s.months, 1, 12, "month");
+  const days = calendarList(s.daysOfMonth, 1, 31, "day of month");
+  const everyWeekday = isFull(s.daysOfWeek, 0, 6);
+  const weekdays = calendarWeekdays(s.daysOfWeek);
+  if (s.domRestricted && s.dowRestricted) {
+    // either side covering every day makes every day match: one expression says so
+    if (days === "*" || everyWeekday) return [`*-${months}-* ${time}`];
+    return [`*-${months}-${days} ${time}`, `${weekdays} *-${months}-* ${time}`];
+  }
+  return [`${everyWeekday ? "" : `${weekdays} `}*-${months}-${days} ${time}`];
+}
+
+/** An OnCalendar= expression of the form onCalendarOf writes, read back: `undefined` fields are `*`. */
+export interface CalendarSpec {
+  weekdays?: ReadonlySet<number>;
+  years?: ReadonlySet<number>;
+  months?: ReadonlySet<number>;
+  days?: ReadonlySet<number>;
+  hours?: ReadonlySet<number>;
+  minutes?: ReadonlySet<number>;
+  seconds?: ReadonlySet<number>;
+}
+
+/**
+ * Reads the OnCalendar= subset onCalendarOf writes (`*` or comma lists of numbers, weekday names), so tests
+ * and tools can check what a timer will do without systemd. Other systemd forms (`..`, `/`, `~`, shorthands
+ * like `daily`) are refused rather than guessed.
+ */
+export function parseCalendar(expr: string): CalendarSpec {
+  const bad = (why: string) =>
+    usageError(`unsupported OnCalendar expression ${JSON.stringify(expr)}: ${why}`);
+  const words = expr.trim().split(/\s+/);
+  if (words.length < 2 || words.length > 3) throw bad("expected [WEEKDAYS] Y-M-D H:M:S");
+  const [weekdayWord, dateWord, timeWord] = (words.length === 3 ? words : [undefined, ...words]) as [
+    string | undefined,
+    string,
+    string,
+  ];
+  const list = (text: string, min: number, max: number): ReadonlySet<number> | undefined => {
+    if (text === "*") return undefined;
+    const out = new Set<number>();
+    for (const item of text.split(",")) {
+      if (!/^\d+$/.test(item) || Number(item) < min || Number(item) > max) throw bad(`bad value "${item}"`);
+      out.add(Number(item));
+    }
+    return out;
+  };
+  const date = dateWord.split("-");
+  const time = timeWord.split(":");
+  if (date.length !== 3 || time.length !== 3) throw bad("expected [WEEKDAYS] Y-M-D H:M:S");
+  const spec: CalendarSpec = {};
+  if (weekdayWord !== undefined) {
+    spec.weekdays = new Set(
+      weekdayWord.split(",").map((name) => {
+        const d = CALENDAR_DAYS.indexOf(name);
+        if (d < 0) throw bad(`bad weekday "${name}"`);
+        return d;
+      }),
+    );
+  }
+  const fields = [
+    ["years", date[0]!, 1970, 2199],
+    ["months", date[1]!, 1, 12],
+    ["days", date[2]!, 1, 31],
+    ["hours", time[0]!, 0, 23],
+    ["minutes", time[1]!, 0, 59],
+    ["seconds", time[2]!, 0, 59],
+  ] as const;
+  for (const [key, text, min, max] of fields) {
+    const values = list(text, min, max);
+    if (values) spec[key] = values;
+  }
+  return spec;
+}
+
+/** Whether the OnCalendar= expression fires within the minute `at` falls in (local time, like systemd). */
+export function calendarMatches(expr: string | CalendarSpec, at: Date): boolean {
+  const c = typeof expr === "string" ? parseCalendar(expr) : expr;
+  const has = (set: ReadonlySet<number> | undefined, v: number) => set === undefined || set.has(v);
+  return (
+    has(c.weekdays, at.getDay()) &&
+    has(c.years, at.getFullYear()) &&
+    has(c.months, at.getMonth() + 1) &&
+    has(c.days, at.getDate()) &&
+    has(c.hours, at.getHours()) &&
+    has(c.minutes, at.getMinutes())
+  );
+}

@@ -1,0 +1,337 @@
+/**
+ * Cron on the quadlet path: every app cron job is a systemd timer of the hop3 user's manager, with a oneshot
+ * service that runs `hop cron:run JOB --app APP`. The CLI asks the server to run the job in a one-off
+ * container and exits with the job's code, so the run shows in `hop logs` and `hop cron:list` exactly like a
+ * run of the minute scheduler (scheduler.ts) on hosts without systemd.
+ *
+ * planCronTimers is the pure plan (unit file name -> content); CronTimers writes it into
+ * ~/.config/systemd/user and tells systemd what changed.
+ */
+
+import { createHash } from "node:crypto";
+import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { homedir } from "node:os";
+import { isAbsolute, join } from "node:path";
+import { execa } from "execa";
+import { isValidAppName, quoteForMessage } from "../app/name.js";
+import type { CronJob } from "../app/procfile.js";
+import { Hop3Error, usageError } from "../util/errors.js";
+import { onCalendarOf, parseSchedule } from "./cron.js";
+import { writeAtomic } from "./quadlet-supervisor.js";
+
+export const DEFAULT_HOP_BIN = "/usr/local/bin/hop";
+
+export const defaultTimerUnitDir = (home = process.env.HOME ?? homedir()) =>
+  join(home, ".config", "systemd", "user");
+
+/** One app and all its cron jobs: the desired state. */
+export interface CronTimerEntry {
+  app: string;
+  jobs: readonly CronJob[];
+}
+
+export interface CronTimerPlanOptions {
+  /** Absolute path of the hop CLI the services run. */
+  hopBin: string;
+  /** HOP3_URL for the CLI (e.g. `unix:/var/lib/hop3/run/hop3.sock`), so no config file can redirect it. */
+  serverUrl?: string;
+}
+
+const UNIT_PREFIX = "hop3-cron-";
+/** Our unit files, and the temporary files writeAtomic may leave when interrupted. */
+const OWN_FILE = /^hop3-cron-[A-Za-z0-9_.-]+\.(timer|service)$/;
+const OWN_TEMP = /^hop3-cron-[A-Za-z0-9_.-]+\.(timer|service)\.tmp-\d+$/;
+const SAFE_JOB = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * The unit base name of a job: `hop3-cron-APP.JOB`. The dot separates app and job because neither may contain
+ * one (with a hyphen, app `a-cron` job `cron` and app `a` job `cron-cron` would collide). A job name with other
+ * characters than [A-Za-z0-9_-], or longer than 64, is mapped to `_` and cut, and a hash of the real name is
+ * added after a second dot: a plain name never has one, so no two jobs share a unit.
+ */
+export function cronUnitBase(app: string, job: string): string {
+  if (!isValidAppName(app)) throw usageError(`invalid app name ${quoteForMessage(app)} for a cron timer`);
+  if (SAFE_JOB.test(job)) return `${UNIT_PREFIX}${app}.${job}`;
+  const safe = job.replace(/[^A-Za-z0-9_-]/g, "_").slice(0, 64) || "_";
+  const hash = createHash("sha256").update(job, "utf8").digest("hex").slice(0, 10);
+  return `${UNIT_PREFIX}${app}.${safe}.${hash}`;
+}
+
+export const cronTimerUnit = (app: string, job: string) => `${cronUnitBase(app, job)}.timer`;
+export const cronServiceUnit = (app: string, job: string) => `${cronUnitBase(app, job)}.service`;
+
+/**
+ * One word of a systemd command line (systemd.service(5), "Command lines"), or with `"environment"` one
+ * assignment of Environment= (systemd.exec(5)): always double quoted, C escapes for `\`, `"` and control
+ * characters, `%` doubled so specifiers are not expanded, and on a command line `$` doubled so variables are
+ * not either (Environment= expands no variables: a doubled `$` would stay doubled). A quoted `;` is a plain
+ * argument, not a command separator.
+ */
+export function systemdQuote(arg: string, where: "command" | "environment" = "command"): string {
+  let out = "";
+  for (const ch of arg) {
+    const code = ch.codePointAt(0)!;
+    if (ch === "\\") out += "\\\\";
+    else if (ch === '"') out += '\\"';
+    else if (ch === "\n") out += "\\n";
+    else if (ch === "\t") out += "\\t";
+    else if (ch === "\r") out += "\\r";
+    else if (ch === "%") out += "%%";
+    else if (ch === "$" && where === "command") out += "$$";
+    else if (code < 0x20 || code === 0x7f) out += `\\x${code.toString(16).padStart(2, "0")}`;
+    else out += ch;
+  }
+  return `"${out}"`;
+}
+
+/** Command-line words that need no quoting stay bare, so `systemctl cat` reads like the command it runs. */
+const commandWord = (arg: string) => (/^[A-Za-z0-9_@+=:,./-]+$/.test(arg) ? arg : systemdQuote(arg));
+
+/** Text for comments: one line (a name's JSON quoting has already escaped control characters). */
+const oneLine = (text: string) => text.replace(/[\x00-\x1f\x7f\u2028\u2029]/g, "?");
+/** Text for Description=: one line, specifiers kept literal, never ending in a backslash. */
+const plainText = (text: string) => oneLine(text).replace(/%/g, "%%");
+
+/** The `hop` arguments a job's service runs (`--` so no job name can pass for an option). */
+export const cronRunArgs = (app: string, job: string): string[] => ["cron:run", "--app", app, "--", job];
+
+function header(app: string, job: string): string {
+  return `# Generated by Hop3 for the cron job ${oneLine(quoteForMessage(job, 200))} of ${app}: Hop3 rewrites or removes this file, do not edit it.\n`;
+}
+
+function renderTimer(app: string, job: CronJob, base: string): string {
+  const schedule = parseSchedule(job.schedule);
+  const normalized = job.schedule.trim().split(/\s+/).join(" ");
+  return [
+    header(app, job.name),
+    "[Unit]",
+    `Description=Hop3 cron job ${plainText(quoteForMessage(job.name, 200))} of ${app} (${plainText(normalized)})`,
+    "",
+    "[Timer]",
+    ...onCalendarOf(schedule).map((expr) => `OnCalendar=${expr}`),
+    // the default accuracy (1min) would start jobs up to a minute late; no Persistent=: cron skips missed runs
+    "AccuracySec=1s",
+    `Unit=${base}.service`,
+    "",
+    "[Install]",
+    "WantedBy=timers.target",
+    "",
+  ].join("\n");
+}
+
+function renderService(app: string, job: CronJob, opts: CronTimerPlanOptions): string {
+  // the first word is an absolute path (checked), so no ExecStart prefix (`-`, `@`, `+`, `!`) can start it
+  const exec = [opts.hopBin, ...cronRunArgs(app, job.name)].map(commandWord).join(" ");
+  return [
+    header(app, job.name),
+    "[Unit]",
+    `Description=Hop3 cron job ${plainText(quoteForMessage(job.name, 200))} of ${app}`,
+    "",
+    "[Service]",
+    // oneshot: no start timeout by default, so long jobs run to the end; the exit code is the job's
+    "Type=oneshot",
+    ...(opts.serverUrl ? [`Environment=${systemdQuote(`HOP3_URL=${opts.serverUrl}`, "environment")}`] : []),
+    `ExecStart=${exec}`,
+    "",
+  ].join("\n");
+}
+
+/**
+ * Every timer and service file for the given apps' jobs: file name -> content, in name order. Throws on an
+ * invalid app name, schedule or hop path, and on two jobs of one app with the same name.
+ */
+export function planCronTimers(
+  entries: readonly CronTimerEntry[],
+  opts: CronTimerPlanOptions,
+): Map<string, string> {
+  if (!isAbsolute(opts.hopBin)) {
+    throw usageError(
+      `the hop binary for cron timers must be an absolute path, got ${quoteForMessage(opts.hopBin)}`,
+    );
+  }
+  const files = new Map<string, string>();
+  for (const { app, jobs } of entries) {
+    for (const job of jobs) {
+      const base = cronUnitBase(app, job.name);
+      if (files.has(`${base}.timer`)) {
+        throw usageError(`the cron job ${quoteForMessage(job.name)} of ${app} is listed twice`);
+      }
+      let timer: string;
+      try {
+        timer = renderTimer(app, job, base);
+      } catch (err) {
+        const why = err instanceof Error ? err.message : String(err);
+        throw usageError(`cron job ${quoteForMessage(job.name)} of ${app}: ${why}`);
+      }
+      files.set(`${base}.timer`, timer);
+      files.set(`${base}.service`, renderService(app, job, opts));
+    }
+  }
+  return new Map([...files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+export interface CronTimersOptions {
+  /** The user's systemd unit directory; default ~/.config/systemd/user. */
+  unitDir?: string;
+  /** Default /usr/local/bin/hop. */
+  hopBin?: string;
+  /** HOP3_URL for the services' CLI; unset, the CLI finds the server as usual (config file, local socket). */
+  serverUrl?: string;
+  /** Runs `systemctl --user ARGS...` and throws when it fails; the default calls systemctl with execa. */
+  systemctl?: (args: string[]) => Promise<void>;
+  log?: (msg: string) => void;
+}
+
+/** Timer unit names (`hop3-cron-APP.JOB.timer`) a sync enabled, restarted or removed. */
+export interface CronTimersSyncResult {
+  added: string[];
+  changed: string[];
+  removed: string[];
+}
+
+async function defaultSystemctl(args: string[]): Promise<void> {
+  const timeout = 60_000;
+  const r = await execa("systemctl", ["--user", ...args], { reject: false, timeout });
+  if (r.exitCode !== 0 || r.timedOut) {
+    const detail = (r.stderr || r.stdout).trim() || (r.timedOut ? `timed out after ${timeout / 1000}s` : "");
+    throw new Hop3Error(`systemctl --user ${args.join(" ")} failed: ${detail}`, "error");
+  }
+}
+
+/**
+ * Keeps ~/.config/systemd/user in line with the apps' cron jobs. A timer counts as installed when its files
+ * have the planned content and it is enabled (its timers.target.wants link exists), so a sync interrupted by
+ * a crash or a failed systemctl call is finished by the next one, and a sync with nothing to do calls nothing.
+ */
+export class CronTimers {
+  readonly unitDir: string;
+  private readonly hopBin: string;
+  private readonly serverUrl: string | undefined;
+  private readonly systemctl: (args: string[]) => Promise<void>;
+  private readonly log: (msg: string) => void;
+  /** Syncs run one at a time: two deploys finishing together must not interleave their systemctl calls. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(opts: CronTimersOptions = {}) {
+    this.unitDir = opts.unitDir ?? defaultTimerUnitDir();
+    this.hopBin = opts.hopBin ?? DEFAULT_HOP_BIN;
+    this.serverUrl = opts.serverUrl;
+    this.systemctl = opts.systemctl ?? defaultSystemctl;
+    this.log = opts.log ?? (() => {});
+  }
+
+  /**
+   * Makes the timers exactly those of `entries` (every app with cron jobs; a job or app left out loses its
+   * timer). Runs in progress are not stopped: removing a job disables its timer, the current run finishes.
+   */
+  sync(entries: readonly CronTimerEntry[]): Promise<CronTimersSyncResult> {
+    const next = this.queue.then(() => this.syncNow(entries));
+    this.queue = next.catch(() => {});
+    return next;
+  }
+
+  /** The timer units present (`hop3-cron-APP.JOB.timer`), in name order. */
+  list(): string[] {
+    return this.ownFiles()
+      .filter((f) => f.endsWith(".timer"))
+      .sort();
+  }
+
+  private ownFiles(): string[] {
+    if (!existsSync(this.unitDir)) return [];
+    return readdirSync(this.unitDir).filter((f) => OWN_FILE.test(f));
+  }
+
+  private wantsLink(timer: string): string {
+    return join(this.unitDir, "timers.target.wants", timer);
+  }
+
+  private async syncNow(entries: readonly CronTimerEntry[]): Promise<CronTimersSyncResult> {
+    const plan = planCronTimers(entries, {
+      hopBin: this.hopBin,
+      ...(this.serverUrl ? { serverUrl: this.serverUrl } : {}),
+    });
+    mkdirSync(this.unitDir, { recursive: true, mode: 0o700 });
+    for (const f of readdirSync(this.unitDir)) {
+      if (OWN_TEMP.test(f)) rmSync(join(this.unitDir, f), { force: true });
+    }
+
+    const existing = new Set(this.ownFiles());
+    const written = new Set<string>();
+    for (const [file, content] of plan) {
+      const path = join(this.unitDir, file);
+      if (writeAtomic(path, content, 0o644)) {
+        chmodSync(path, 0o644); // writeFileSync's mode goes through the umask
+        written.add(file);
+      }
+    }
+    const bases = (files: Iterable<string>) =>
+      new Set([...files].map((f) => f.replace(/\.(timer|service)$/, "")));
+    const planned = bases(plan.keys());
+    const gone = [...bases(existing)].filter((b) => !planned.has(b));
+
+    const added: string[] = [];
+    const changed: string[] = [];
+    for (const timer of [...planned].map((b) => `${b}.timer`).sort()) {
+      const contentChanged = written.has(timer) || written.has(timer.replace(/\.timer$/, ".service"));
+      if (!existsSync(this.wantsLink(timer))) added.push(timer);
+      // a timer that may run with its old schedule is restarted; one enabled now starts with the new file
+      else if (contentChanged) changed.push(timer);
+    }
+    const removed = gone.map((b) => `${b}.timer`).sort();
+    const result = { added, changed, removed };
+    if (written.size === 0 && gone.length === 0 && added.length === 0) return result;
+
+    const failures: string[] = [];
+    // Disable before deleting: systemd forgets a timer cleanly only while its file is still there.
+    for (const timer of removed) {
+      if (existing.has(timer)) {
+        await this.systemctl(["disable", "--now", timer]).catch((err) => {
+          this.log(`cron timers: disabling ${timer}: ${(err as Error).message}`);
+          rmSync(this.wantsLink(timer), { force: true });
+        });
+      }
+      const base = timer.slice(0, -".timer".length);
+      rmSync(join(this.unitDir, timer), { force: true });
+      rmSync(join(this.unitDir, `${base}.service`), { force: true });
+    }
+
+    try {
+      await this.systemctl(["daemon-reload"]);
+    } catch (err) {
+      // unreloaded files would look in sync next time: drop what was written so the next sync redoes it
+      for (const f of written) rmSync(join(this.unitDir, f), { force: true });
+      throw err;
+    }
+
+    const attempt = async (timer: string, args: string[]) => {
+      try {
+        await this.systemctl(args);
+      } catch (err) {
+        failures.push((err as Error).message);
+        // the next sync finds the file missing, writes it again and retries
+        rmSync(join(this.unitDir, timer), { force: true });
+      }
+    };
+    for (const timer of added) await attempt(timer, ["enable", "--now", timer]);
+    for (const timer of changed) await attempt(timer, ["restart", timer]);
+    for (const timer of removed) {
+      const service = `${timer.slice(0, -".timer".length)}.service`;
+      // a removed job's last run may have failed: do not leave it listed as a failed unit
+      await this.systemctl(["reset-failed", service]).catch(() => {});
+    }
+    if (added.length || changed.length || removed.length) {
+      this.log(
+        `cron timers: ${added.length} enabled, ${changed.length} rescheduled, ${removed.length} removed`,
+      );
+    }
+    if (failures.length > 0) {
+      throw new Hop3Error(
+        `could not set up ${failures.length} cron timer(s): ${failures.join("; ")}`,
+        "error",
+        `inspect with: systemctl --user list-timers '${UNIT_PREFIX}*'`,
+      );
+    }
+    return result;
+  }
+}
