@@ -11,12 +11,16 @@ import {
   imageId,
   inspectContainer,
   normalizeId,
-  ROUTER_LABELS,
-  removeContainerIfPresent,
   sleep,
-  tailLogs,
   writeFileAtomic,
 } from "./container-ops.js";
+import {
+  PodmanRouterRunner,
+  type RouterContainerSpec,
+  type RouterRunner,
+  supervisedBy,
+  waitForRouter,
+} from "./router-runner.js";
 import type { AppRoute, Router, RouterSettings, RouterStatus } from "./routes.js";
 import {
   appsLosingUpstreams,
@@ -62,6 +66,8 @@ export interface CaddyRouterOptions {
   image?: string;
   /** How long to wait for the admin API after a start. */
   startTimeoutMs?: number;
+  /** What keeps the container alive: Podman's restart policy (default) or a quadlet under systemd. */
+  runner?: RouterRunner;
   log?: (line: string) => void;
 }
 
@@ -76,12 +82,14 @@ export class CaddyRouter implements Router {
   private readonly log: (line: string) => void;
   /** The responder's address (host network, so the same inside and outside the container). */
   readonly upstreamDns: string;
+  readonly runner: RouterRunner;
 
   constructor(private readonly opts: CaddyRouterOptions) {
     this.containerName = opts.containerName ?? DEFAULT_ROUTER_CONTAINER;
     this.imageTag = opts.image;
     this.log = opts.log ?? (() => {});
     this.upstreamDns = upstreamDnsAddress(this.containerName);
+    this.runner = opts.runner ?? new PodmanRouterRunner(opts.docker);
   }
 
   /** Computed on first use: constructing a router must not need the images directory. */
@@ -107,20 +115,19 @@ export class CaddyRouter implements Router {
     const config = this.writeConfig(this.readRoutes());
     const wantedImage = await this.ensureImage();
     const info = await inspectContainer(this.opts.docker, this.containerName);
+    const spec = this.containerSpec();
     const current =
       info?.State.Running &&
       normalizeId(info.Image) === wantedImage &&
-      (info.Config.Env ?? []).includes(`HOP3_UPSTREAM_DNS=${this.upstreamDns}`);
+      (info.Config.Env ?? []).includes(`HOP3_UPSTREAM_DNS=${this.upstreamDns}`) &&
+      this.runner.isCurrent(spec);
     if (current && (await this.adminAnswers(5_000))) {
       // Healthy and current: reload (a no-op when unchanged), never restart — apps must not blink.
       await this.load(config);
       return;
     }
-    if (info) {
-      this.log(`router: replacing container ${this.containerName} (${info.State.Status})`);
-      await removeContainerIfPresent(this.opts.docker, this.containerName);
-    }
-    await this.startContainer();
+    if (info) this.log(`router: replacing container ${this.containerName} (${info.State.Status})`);
+    await this.startContainer(spec);
   }
 
   async apply(routes: AppRoute[]): Promise<void> {
@@ -148,12 +155,12 @@ export class CaddyRouter implements Router {
     return {
       running,
       container: this.containerName,
-      detail: running ? "caddy admin API answers" : `container ${info.State.Status}`,
+      detail: `${running ? "caddy admin API answers" : `container ${info.State.Status}`}${supervisedBy(this.runner, this.containerName)}`,
     };
   }
 
   async stop(): Promise<void> {
-    await removeContainerIfPresent(this.opts.docker, this.containerName);
+    await this.runner.remove(this.containerName);
   }
 
   private readRoutes(): AppRoute[] {
@@ -235,45 +242,37 @@ export class CaddyRouter implements Router {
     return built;
   }
 
-  private async startContainer(): Promise<void> {
-    const { docker, stateDir } = this.opts;
+  /** The router's container (host network: it binds 80/443 and reaches every app's loopback port). */
+  containerSpec(): RouterContainerSpec {
+    const { stateDir } = this.opts;
+    return {
+      name: this.containerName,
+      image: this.image,
+      description: "Hop3 router (Caddy)",
+      // The responder runs in every mode (it is cheap), so switching modes never needs a new container.
+      env: { HOP3_UPSTREAM_DNS: this.upstreamDns, HOP3_UPSTREAM_ZONE: UPSTREAM_ZONE },
+      // The SRV records' target (see upstream-dns.ts): resolved from /etc/hosts, never by a DNS query.
+      extraHosts: { [LOOPBACK_NAME]: "127.0.0.1" },
+      binds: [
+        { host: join(stateDir, "config"), container: IN_CONFIG_DIR, readOnly: true },
+        { host: join(stateDir, "data"), container: IN_DATA_DIR },
+        { host: join(stateDir, "run"), container: IN_RUN_DIR },
+      ],
+    };
+  }
+
+  private async startContainer(spec: RouterContainerSpec): Promise<void> {
     // A socket left by a previous container would make Caddy's listen fail.
     rmSync(this.adminSocket, { force: true });
-    const container = await docker.createContainer({
-      name: this.containerName,
-      Image: this.image,
-      Labels: { ...ROUTER_LABELS },
-      // The responder runs in every mode (it is cheap), so switching modes never needs a new container.
-      Env: [`HOP3_UPSTREAM_DNS=${this.upstreamDns}`, `HOP3_UPSTREAM_ZONE=${UPSTREAM_ZONE}`],
-      HostConfig: {
-        NetworkMode: "host",
-        RestartPolicy: { Name: "always" },
-        // The SRV records' target (see upstream-dns.ts): resolved from /etc/hosts, never by a DNS query.
-        ExtraHosts: [`${LOOPBACK_NAME}:127.0.0.1`],
-        Binds: [
-          `${join(stateDir, "config")}:${IN_CONFIG_DIR}:ro`,
-          `${join(stateDir, "data")}:${IN_DATA_DIR}`,
-          `${join(stateDir, "run")}:${IN_RUN_DIR}`,
-        ],
-      },
-    });
-    await container.start();
+    await this.runner.start(spec);
     const timeoutMs = this.opts.startTimeoutMs ?? 30_000;
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      if (await this.adminAnswers(2_000)) {
-        this.log(`router: ${this.containerName} is up`);
-        return;
-      }
-      const info = await inspectContainer(docker, this.containerName);
-      if (info && !info.State.Running && info.State.Status !== "created") {
-        const logs = await tailLogs(docker, this.containerName);
-        throw new Hop3Error(`the router container stopped (${info.State.Status}) while starting:\n${logs}`);
-      }
-      await sleep(200);
-    }
-    const logs = await tailLogs(docker, this.containerName);
-    throw new Hop3Error(`the router's admin API did not answer within ${timeoutMs / 1000}s:\n${logs}`);
+    await waitForRouter(this.opts.docker, this.containerName, () => this.adminAnswers(2_000), {
+      timeoutMs,
+      what: "the router's admin API did not answer",
+    });
+    this.log(
+      `router: ${this.containerName} is up (${this.runner.kind === "quadlet" ? "quadlet" : "podman"})`,
+    );
   }
 }
 

@@ -16,6 +16,7 @@ import {
 import { join } from "node:path";
 import type Docker from "dockerode";
 import { pack } from "tar-fs";
+import { demuxPayload } from "../runtime/containers.js";
 import { Hop3Error } from "../util/errors.js";
 
 export const ROUTER_LABELS = { "io.hop3.role": "router", "io.hop3.managed": "true" } as const;
@@ -116,22 +117,10 @@ export async function tailLogs(docker: Docker, name: string, lines = 20): Promis
     const buf = (await docker
       .getContainer(name)
       .logs({ stdout: true, stderr: true, tail: lines, follow: false })) as unknown as Buffer;
-    return demux(buf).trim();
+    return demuxPayload(buf).toString("utf8").trim();
   } catch {
     return "";
   }
-}
-
-/** Non-TTY logs come framed: 8-byte headers (stream, 0, 0, 0, size as uint32 BE) before each chunk. */
-function demux(buf: Buffer): string {
-  let out = "";
-  let i = 0;
-  while (i + 8 <= buf.length && buf[i]! <= 2 && buf[i + 1] === 0) {
-    const size = buf.readUInt32BE(i + 4);
-    out += buf.subarray(i + 8, i + 8 + size).toString("utf8");
-    i += 8 + size;
-  }
-  return i === 0 ? buf.toString("utf8") : out;
 }
 
 /**

@@ -1,11 +1,13 @@
 import type Docker from "dockerode";
 import { usageError } from "../util/errors.js";
 import { CaddyRouter } from "./caddy-router.js";
+import type { RouterRunner } from "./router-runner.js";
 import type { Router, RouterKind, RouterSettings } from "./routes.js";
 import { TraefikRouter } from "./traefik-router.js";
 import { upstreamsModeFromEnv } from "./upstream-dns.js";
 
 export { CaddyRouter } from "./caddy-router.js";
+export { PodmanRouterRunner, QuadletRouterRunner, type RouterRunner } from "./router-runner.js";
 export type { AppRoute, Router, RouterKind, RouterSettings, RouterStatus, UpstreamsMode } from "./routes.js";
 export { TraefikRouter } from "./traefik-router.js";
 
@@ -18,6 +20,8 @@ export interface RouterDeps {
   /** Caddy only: the repository's images/ directory. */
   imagesDir: string;
   containerName?: string;
+  /** Podman's restart policy (default) or a quadlet under systemd: follows the app supervisor. */
+  runner?: RouterRunner;
   log?: (line: string) => void;
 }
 

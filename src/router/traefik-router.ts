@@ -9,12 +9,15 @@ import {
   imageId,
   inspectContainer,
   normalizeId,
-  ROUTER_LABELS,
-  removeContainerIfPresent,
-  sleep,
-  tailLogs,
   writeFileAtomic,
 } from "./container-ops.js";
+import {
+  PodmanRouterRunner,
+  type RouterContainerSpec,
+  type RouterRunner,
+  supervisedBy,
+  waitForRouter,
+} from "./router-runner.js";
 import type { AppRoute, Router, RouterSettings, RouterStatus } from "./routes.js";
 import { renderTraefikDynamic, renderTraefikStatic } from "./traefik-config.js";
 
@@ -39,6 +42,8 @@ export interface TraefikRouterOptions {
   /** Loopback address of Traefik's /ping entry point (must not clash with app ports). */
   pingAddress?: string;
   startTimeoutMs?: number;
+  /** What keeps the container alive: Podman's restart policy (default) or a quadlet under systemd. */
+  runner?: RouterRunner;
   log?: (line: string) => void;
 }
 
@@ -52,26 +57,31 @@ export class TraefikRouter implements Router {
   private readonly image: string;
   private readonly pingAddress: string;
   private readonly log: (line: string) => void;
+  readonly runner: RouterRunner;
 
   constructor(private readonly opts: TraefikRouterOptions) {
     this.containerName = opts.containerName ?? "hop3-router";
     this.image = opts.image ?? TRAEFIK_IMAGE;
     this.pingAddress = opts.pingAddress ?? "127.0.0.1:8082";
     this.log = opts.log ?? (() => {});
+    this.runner = opts.runner ?? new PodmanRouterRunner(opts.docker);
   }
 
   async ensureRunning(): Promise<void> {
     const staticChanged = this.writeStatic();
     const wantedImage = await this.ensureImage();
     const info = await inspectContainer(this.opts.docker, this.containerName);
-    const current = info?.State.Running && normalizeId(info.Image) === wantedImage;
+    const spec = this.containerSpec();
+    const current =
+      info?.State.Running && normalizeId(info.Image) === wantedImage && this.runner.isCurrent(spec);
     // Entry points and resolvers are static in Traefik: only a changed static file justifies a restart.
     if (current && !staticChanged && (await this.pingAnswers(5_000))) return;
-    if (info) {
-      this.log(`router: replacing container ${this.containerName} (${info.State.Status})`);
-      await removeContainerIfPresent(this.opts.docker, this.containerName);
-    }
-    await this.startContainer();
+    if (info) this.log(`router: replacing container ${this.containerName} (${info.State.Status})`);
+    await this.runner.start(spec);
+    await waitForRouter(this.opts.docker, this.containerName, () => this.pingAnswers(2_000), {
+      timeoutMs: this.opts.startTimeoutMs ?? 30_000,
+      what: `Traefik did not answer /ping on ${this.pingAddress}`,
+    });
   }
 
   async apply(routes: AppRoute[]): Promise<void> {
@@ -87,12 +97,12 @@ export class TraefikRouter implements Router {
     return {
       running,
       container: this.containerName,
-      detail: running ? "traefik answers /ping" : `container ${info.State.Status}`,
+      detail: `${running ? "traefik answers /ping" : `container ${info.State.Status}`}${supervisedBy(this.runner, this.containerName)}`,
     };
   }
 
   async stop(): Promise<void> {
-    await removeContainerIfPresent(this.opts.docker, this.containerName);
+    await this.runner.remove(this.containerName);
   }
 
   /** Writes traefik.yml; returns whether its content changed. */
@@ -138,39 +148,21 @@ export class TraefikRouter implements Router {
     return pulled;
   }
 
-  private async startContainer(): Promise<void> {
-    const { docker, stateDir } = this.opts;
-    const container = await docker.createContainer({
+  containerSpec(): RouterContainerSpec {
+    const { stateDir } = this.opts;
+    return {
       name: this.containerName,
-      Image: this.image,
-      Cmd: [`--configFile=${IN_STATIC_DIR}/${STATIC_FILE}`],
-      Labels: { ...ROUTER_LABELS },
-      HostConfig: {
-        NetworkMode: "host",
-        RestartPolicy: { Name: "always" },
-        Binds: [
-          `${join(stateDir, "static")}:${IN_STATIC_DIR}:ro`,
-          `${join(stateDir, "dynamic")}:${IN_DYNAMIC_DIR}:ro`,
-          `${join(stateDir, "data")}:${IN_DATA_DIR}`,
-        ],
-      },
-    });
-    await container.start();
-    const timeoutMs = this.opts.startTimeoutMs ?? 30_000;
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      if (await this.pingAnswers(2_000)) return;
-      const info = await inspectContainer(docker, this.containerName);
-      if (info && !info.State.Running && info.State.Status !== "created") {
-        const logs = await tailLogs(docker, this.containerName);
-        throw new Hop3Error(`the router container stopped (${info.State.Status}) while starting:\n${logs}`);
-      }
-      await sleep(200);
-    }
-    const logs = await tailLogs(docker, this.containerName);
-    throw new Hop3Error(
-      `Traefik did not answer /ping on ${this.pingAddress} within ${timeoutMs / 1000}s:\n${logs}`,
-    );
+      image: this.image,
+      cmd: [`--configFile=${IN_STATIC_DIR}/${STATIC_FILE}`],
+      description: "Hop3 router (Traefik)",
+      env: {},
+      extraHosts: {},
+      binds: [
+        { host: join(stateDir, "static"), container: IN_STATIC_DIR, readOnly: true },
+        { host: join(stateDir, "dynamic"), container: IN_DYNAMIC_DIR, readOnly: true },
+        { host: join(stateDir, "data"), container: IN_DATA_DIR },
+      ],
+    };
   }
 
   private pingAnswers(timeoutMs: number): Promise<boolean> {

@@ -54,7 +54,8 @@ export class QuadletSupervisor implements Supervisor {
   readonly kind = "quadlet" as const;
   readonly reason: string;
   readonly unitDir: string;
-  private readonly version: string;
+  /** Podman on the host: decides which quadlet keys may be written. */
+  readonly version: string;
   private readonly startTimeoutMs: number;
   private readonly log: (msg: string) => void;
   /** daemon-reload re-runs every generator: serialise them (parallel starts of several instances). */

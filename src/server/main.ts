@@ -15,9 +15,10 @@ import { isWanted, Lifecycle } from "../deploy/lifecycle.js";
 import type { Platform } from "../deploy/platform.js";
 import { applyRoutes } from "../deploy/routing.js";
 import { renderAuthorizedKeys, writeAuthorizedKeys } from "../git/authorized-keys.js";
-import { createRouter } from "../router/index.js";
+import { createRouter, QuadletRouterRunner } from "../router/index.js";
 import { ContainerWatchdog } from "../runtime/container-watchdog.js";
 import { defaultPodmanSocket, PodmanService } from "../runtime/podman-service.js";
+import { QuadletSupervisor } from "../runtime/quadlet-supervisor.js";
 import { RunSessions } from "../runtime/run-session.js";
 import { CronRunner, CronScheduler } from "../runtime/scheduler.js";
 import { PodmanSupervisor } from "../runtime/supervisor.js";
@@ -67,6 +68,9 @@ async function main(): Promise<void> {
     ...(settings.HOP3_ACME_EMAIL ? { acmeEmail: settings.HOP3_ACME_EMAIL } : {}),
     ...(settings.HOP3_ACME_CA ? { acmeCa: settings.HOP3_ACME_CA } : {}),
   };
+  // quadlets under systemd where the host has them (podman >= 4.4, cgroup v2), Podman alone otherwise
+  const supervisor = await selectSupervisor(docker, process.env, say);
+  say(`supervisor: ${supervisor.kind} (${supervisor.reason})`);
   const router = createRouter(settings.HOP3_ROUTER, {
     docker,
     stateDir: where.router,
@@ -74,14 +78,20 @@ async function main(): Promise<void> {
     baseImage: settings.HOP3_BASE_IMAGE,
     imagesDir: settings.HOP3_IMAGES_DIR,
     containerName: settings.HOP3_ROUTER_CONTAINER,
+    // under systemd the router is a quadlet too: it comes back at boot and after a crash without the server
+    ...(supervisor instanceof QuadletSupervisor
+      ? {
+          runner: new QuadletRouterRunner(docker, {
+            podmanVersion: supervisor.version,
+            unitDir: supervisor.unitDir,
+          }),
+        }
+      : {}),
     log: (l) => log.info(`router: ${l}`),
   });
   say(`starting the ${router.kind} router`);
   await router.ensureRunning();
 
-  // quadlets under systemd where the host has them (podman >= 4.4, cgroup v2), Podman alone otherwise
-  const supervisor = await selectSupervisor(docker, process.env, say);
-  say(`supervisor: ${supervisor.kind} (${supervisor.reason})`);
   const platform: Platform = {
     store,
     docker,

@@ -216,6 +216,33 @@ describe.skipIf(cannot)("quadlet test host: install, git push, kill, reboot", ()
     timings.recoverAfterKill = (Date.now() - t) / 1000;
   }, 60_000);
 
+  it("runs the router as a quadlet of the hop3 user, which systemd replaces when it is killed", async () => {
+    const unitFile = "/home/hop3/.config/containers/systemd/hop3-router.container";
+    expect((await host.exec(["test", "-f", unitFile], { allowFail: true })).code, unitFile).toBe(0);
+    const active = await host.asHop3(["systemctl", "--user", "is-active", "hop3-router.service"], {
+      allowFail: true,
+    });
+    expect(active.out.trim(), "systemctl --user is-active hop3-router.service").toBe("active");
+    const routerId = async () =>
+      (
+        await host.asHop3(["podman", "inspect", "--format", "{{.Id}}", "hop3-router"], { allowFail: true })
+      ).out.trim();
+    const before = await routerId();
+    expect(before).not.toBe("");
+    await host.asHop3(["podman", "kill", "hop3-router"]);
+    const t = Date.now();
+    await waitFor(
+      "the router did not serve again within 15 s of podman kill hop3-router",
+      async () => {
+        const now = await routerId();
+        return now !== "" && now !== before && (await answers(APP));
+      },
+      15_000,
+      250,
+    );
+    timings.routerRecoverAfterKill = (Date.now() - t) / 1000;
+  }, 60_000);
+
   it("comes back after a restart of the whole host, with no command typed", async () => {
     const t = Date.now();
     await execa("podman", ["restart", "-t", "10", NAME]);
@@ -232,5 +259,9 @@ describe.skipIf(cannot)("quadlet test host: install, git push, kill, reboot", ()
     expect(await answers("hello"), "the sample answers after the restart too").toBe(true);
     const server = await host.exec(["systemctl", "is-active", "hop3-server"], { allowFail: true });
     expect(server.out.trim()).toBe("active");
+    const router = await host.asHop3(["systemctl", "--user", "is-active", "hop3-router.service"], {
+      allowFail: true,
+    });
+    expect(router.out.trim(), "the router's quadlet after the restart").toBe("active");
   }, 360_000);
 });

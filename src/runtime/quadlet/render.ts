@@ -209,3 +209,65 @@ export function renderVolumeUnit(volume: VolumePlan, podmanVersion: string): str
     { name: "Volume", lines },
   ]);
 }
+
+/** What renderRouterUnit needs of the router's container (router/router-runner.ts RouterContainerSpec). */
+export interface RouterUnitSpec {
+  name: string;
+  image: string;
+  cmd?: string[];
+  env: Record<string, string>;
+  binds: { host: string; container: string; readOnly?: boolean }[];
+  extraHosts: Record<string, string>;
+  description: string;
+}
+
+/**
+ * The router's own `.container` unit (systemd/hop3-router.container is this function's output for a default
+ * install). Host network, so it binds 80/443 and reaches every app's loopback port; enabled for boot.
+ */
+export function renderRouterUnit(spec: RouterUnitSpec, podmanVersion: string): string {
+  const v = podmanVersion;
+  const unitName = containerUnitFile(spec.name);
+  const c: [string, string][] = [
+    ["Image", spec.image],
+    ["ContainerName", spec.name],
+  ];
+  if (spec.cmd && spec.cmd.length > 0) c.push(["Exec", spec.cmd.map(word).join(" ")]);
+  for (const k of Object.keys(spec.env).sort()) c.push(["Environment", word(`${k}=${spec.env[k]}`)]);
+  c.push(...labelLines({ "io.hop3.role": "router", [LABEL.managed]: "true" }));
+  c.push(["Network", "host"]);
+  for (const b of spec.binds) c.push(["Volume", word(`${b.host}:${b.container}${b.readOnly ? ":ro" : ""}`)]);
+  const hosts = Object.keys(spec.extraHosts).sort();
+  if (compareVersions(v, "5.3") >= 0)
+    for (const h of hosts) c.push(["AddHost", `${h}:${spec.extraHosts[h]}`]);
+  else if (hosts.length > 0) {
+    c.push(["PodmanArgs", hosts.map((h) => `--add-host=${h}:${spec.extraHosts[h]}`).join(" ")]);
+  }
+  if (compareVersions(v, "4.5") >= 0) c.push(["LogDriver", "journald"]);
+  else c.push(["PodmanArgs", "--log-driver=journald"]);
+  checked(v, unitName, "Container", c);
+  return renderSections(
+    "# Hop3's router, a rootless quadlet of the hop3 user (~/.config/containers/systemd/), started at boot.\n" +
+      "# Written by hop3-server, which rewrites it when the router's image (tagged with a hash of its\n" +
+      "# images/ directory) or settings change: edit the settings in /etc/hop3/hop3.env, not this file.\n",
+    [
+      {
+        name: "Unit",
+        lines: [
+          ["Description", spec.description],
+          ["Documentation", "file:///opt/hop3/docs/routing.md"],
+        ],
+      },
+      { name: "Container", lines: c },
+      {
+        name: "Service",
+        lines: [
+          ["Restart", "always"],
+          ["RestartSec", "1"],
+          ["TimeoutStartSec", "120"],
+        ],
+      },
+      { name: "Install", lines: [["WantedBy", "default.target"]] },
+    ],
+  );
+}

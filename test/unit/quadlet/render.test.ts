@@ -1,12 +1,15 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { type ContainerPlan, planRelease } from "../../../src/deploy/plan.js";
+import { CaddyRouter } from "../../../src/router/caddy-router.js";
+import { TraefikRouter } from "../../../src/router/traefik-router.js";
 import { keysFor, requireKeys } from "../../../src/runtime/quadlet/keys.js";
 import {
   quoteWord,
   renderContainerUnit,
   renderEnvFile,
   renderNetworkUnit,
+  renderRouterUnit,
   renderVolumeUnit,
   splitEnv,
 } from "../../../src/runtime/quadlet/render.js";
@@ -147,6 +150,8 @@ describe("keys against the official key list", () => {
             .map(([k]) => k),
         );
       const units = plans.map((p) => renderContainerUnit(p, { podmanVersion: version, envFile }));
+      units.push(renderRouterUnit(caddy.containerSpec(), version));
+      units.push(renderRouterUnit(traefik.containerSpec(), version));
       if (version !== "4.4") {
         units.push(renderNetworkUnit("shop", "hop3-shop", version));
         units.push(renderVolumeUnit({ app: "shop", name: "hop3-shop-data" }, version));
@@ -165,5 +170,46 @@ describe("keys against the official key list", () => {
       /Entrypoint \(needs Podman 5\.0\).*Podman 4\.4/,
     );
     expect(() => requireKeys("5.4", "Container", ["Bogus"])).toThrow(/Bogus \(not a quadlet key\)/);
+  });
+});
+
+// The routers of a default install (stateDir /var/lib/hop3/router); no Podman is contacted to describe them.
+const routerSettings = { httpPort: 80, httpsPort: 443, tls: "auto" as const, upstreams: "dns" as const };
+const caddy = new CaddyRouter({
+  docker: {} as never,
+  stateDir: "/var/lib/hop3/router",
+  settings: routerSettings,
+  baseImage: "localhost/hop3/base:bookworm",
+  imagesDir: "/opt/hop3/images",
+  image: "localhost/hop3/caddy:2-0123456789ab",
+});
+const traefik = new TraefikRouter({
+  docker: {} as never,
+  stateDir: "/var/lib/hop3/router",
+  settings: routerSettings,
+});
+
+describe("renderRouterUnit", () => {
+  it("is the unit shipped as systemd/hop3-router.container (Caddy, podman 5.4)", async () => {
+    const unit = renderRouterUnit(caddy.containerSpec(), "5.4.2");
+    await expect(unit).toMatchFileSnapshot("../../../systemd/hop3-router.container");
+    expect(unit).toContain("Network=host\n");
+    expect(unit).toContain("Volume=/var/lib/hop3/router/config:/etc/hop3-router:ro\n");
+    expect(unit).toContain("AddHost=loopback.hop3.internal:127.0.0.1\n");
+    expect(unit).toContain("Restart=always\n");
+    expect(unit).toContain("WantedBy=default.target\n");
+  });
+
+  it("falls back to PodmanArgs where AddHost= and LogDriver= do not exist yet", () => {
+    const unit = renderRouterUnit(caddy.containerSpec(), "4.4.0");
+    expect(unit).toContain("PodmanArgs=--add-host=loopback.hop3.internal:127.0.0.1\n");
+    expect(unit).toContain("PodmanArgs=--log-driver=journald\n");
+    expect(unit).not.toContain("AddHost=");
+  });
+
+  it("passes Traefik its configuration file as the command", () => {
+    const unit = renderRouterUnit(traefik.containerSpec(), "5.4.2");
+    expect(unit).toContain("Exec=--configFile=/etc/hop3-router/traefik.yml\n");
+    expect(unit).toContain("Image=docker.io/library/traefik:v3.3\n");
   });
 });

@@ -1,0 +1,180 @@
+/**
+ * How the router's container is kept alive: by Podman's restart policy (hosts without systemd), or as a
+ * quadlet of the hop3 user (systemd restarts it when it dies and starts it at boot, before and without the
+ * Hop3 server). Caddy and Traefik describe their container once (RouterContainerSpec); a runner makes it
+ * real. Waiting for the router to answer is shared too.
+ */
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import type Docker from "dockerode";
+import { execa } from "execa";
+import { renderRouterUnit } from "../runtime/quadlet/render.js";
+import { writeAtomic } from "../runtime/quadlet-supervisor.js";
+import { Hop3Error } from "../util/errors.js";
+import {
+  inspectContainer,
+  ROUTER_LABELS,
+  removeContainerIfPresent,
+  sleep,
+  tailLogs,
+} from "./container-ops.js";
+
+export interface RouterBind {
+  host: string;
+  container: string;
+  readOnly?: boolean;
+}
+
+/** The router's container, whichever runner starts it: always on the host network. */
+export interface RouterContainerSpec {
+  name: string;
+  image: string;
+  cmd?: string[];
+  env: Record<string, string>;
+  binds: RouterBind[];
+  /** host name → address, written to the container's /etc/hosts. */
+  extraHosts: Record<string, string>;
+  /** For the unit's Description=. */
+  description: string;
+}
+
+export interface RouterRunner {
+  readonly kind: "podman" | "quadlet";
+  /** Whether the running router was started from exactly this spec (beyond image and env, which the router checks). */
+  isCurrent(spec: RouterContainerSpec): boolean;
+  /** Starts the container from the spec, replacing whatever has its name. */
+  start(spec: RouterContainerSpec): Promise<void>;
+  remove(name: string): Promise<void>;
+}
+
+/** For status lines: what restarts the router when it dies. */
+export const supervisedBy = (runner: RouterRunner, name: string) =>
+  runner.kind === "quadlet" ? ` (systemd: ${name}.service)` : " (podman restart policy)";
+
+const bindString = (b: RouterBind) => `${b.host}:${b.container}${b.readOnly ? ":ro" : ""}`;
+
+/** Podman alone: restart policy `always` (hosts without systemd; the server ensures it at start). */
+export class PodmanRouterRunner implements RouterRunner {
+  readonly kind = "podman" as const;
+  constructor(private readonly docker: Docker) {}
+
+  isCurrent(): boolean {
+    return true;
+  }
+
+  async start(spec: RouterContainerSpec): Promise<void> {
+    await removeContainerIfPresent(this.docker, spec.name);
+    const container = await this.docker.createContainer({
+      name: spec.name,
+      Image: spec.image,
+      ...(spec.cmd ? { Cmd: spec.cmd } : {}),
+      Labels: { ...ROUTER_LABELS },
+      Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
+      HostConfig: {
+        NetworkMode: "host",
+        RestartPolicy: { Name: "always" },
+        ExtraHosts: Object.entries(spec.extraHosts).map(([h, a]) => `${h}:${a}`),
+        Binds: spec.binds.map(bindString),
+      },
+    });
+    await container.start();
+  }
+
+  remove(name: string): Promise<void> {
+    return removeContainerIfPresent(this.docker, name);
+  }
+}
+
+export interface QuadletRouterRunnerOptions {
+  podmanVersion: string;
+  /** ~/.config/containers/systemd of the hop3 user. */
+  unitDir: string;
+  /** systemctl --user, as an argument array (the adapter's one side effect besides files). */
+  systemctl?: (args: string[], timeoutMs: number) => Promise<void>;
+}
+
+/**
+ * The router as `hop3-router.container` in the hop3 user's quadlet directory, enabled for boot: the whole
+ * platform (router, apps, and the server's own unit) comes back after a reboot with nothing typed.
+ */
+export class QuadletRouterRunner implements RouterRunner {
+  readonly kind = "quadlet" as const;
+  private readonly systemctl: (args: string[], timeoutMs: number) => Promise<void>;
+
+  constructor(
+    private readonly docker: Docker,
+    private readonly opts: QuadletRouterRunnerOptions,
+  ) {
+    this.systemctl = opts.systemctl ?? systemctlUser;
+  }
+
+  private unitPath(name: string): string {
+    return join(this.opts.unitDir, `${name}.container`);
+  }
+
+  isCurrent(spec: RouterContainerSpec): boolean {
+    const path = this.unitPath(spec.name);
+    return existsSync(path) && readFileSync(path, "utf8") === renderRouterUnit(spec, this.opts.podmanVersion);
+  }
+
+  async start(spec: RouterContainerSpec): Promise<void> {
+    mkdirSync(this.opts.unitDir, { recursive: true, mode: 0o700 });
+    writeAtomic(this.unitPath(spec.name), renderRouterUnit(spec, this.opts.podmanVersion), 0o600);
+    // A container of the same name made by the Podman runner (before systemd was there) has a restart
+    // policy of its own: quadlet's --replace would remove it, but not before it fights the new one.
+    const info = await inspectContainer(this.docker, spec.name);
+    if (info && !info.Config.Labels?.PODMAN_SYSTEMD_UNIT)
+      await removeContainerIfPresent(this.docker, spec.name);
+    await this.systemctl(["daemon-reload"], 60_000);
+    // restart, not start: a changed unit (new image, new mounts) must replace the running container
+    await this.systemctl(["restart", `${spec.name}.service`], 180_000);
+  }
+
+  async remove(name: string): Promise<void> {
+    const path = this.unitPath(name);
+    if (existsSync(path)) {
+      await this.systemctl(["stop", `${name}.service`], 60_000).catch(() => {});
+      rmSync(path, { force: true });
+      await this.systemctl(["daemon-reload"], 60_000);
+      await this.systemctl(["reset-failed", `${name}.service`], 10_000).catch(() => {});
+    }
+    await removeContainerIfPresent(this.docker, name);
+  }
+}
+
+async function systemctlUser(args: string[], timeoutMs: number): Promise<void> {
+  const r = await execa("systemctl", ["--user", ...args], { reject: false, timeout: timeoutMs });
+  if (r.exitCode !== 0 || r.timedOut) {
+    const detail =
+      (r.stderr || r.stdout).trim() || (r.timedOut ? `timed out after ${timeoutMs / 1000}s` : "");
+    throw new Hop3Error(`systemctl --user ${args.join(" ")} failed: ${detail}`);
+  }
+}
+
+/**
+ * Waits until `answers` says the router serves, failing early (with its last log lines) when the container
+ * stopped instead. A quadlet's container may not exist yet for a moment after `systemctl start`.
+ */
+export async function waitForRouter(
+  docker: Docker,
+  name: string,
+  answers: () => Promise<boolean>,
+  opts: { timeoutMs: number; what: string },
+): Promise<void> {
+  const deadline = Date.now() + opts.timeoutMs;
+  while (Date.now() < deadline) {
+    if (await answers()) return;
+    const info = await inspectContainer(docker, name);
+    if (
+      info &&
+      !info.State.Running &&
+      !["created", "initialized", "configured"].includes(info.State.Status)
+    ) {
+      const logs = await tailLogs(docker, name);
+      throw new Hop3Error(`the router container stopped (${info.State.Status}) while starting:\n${logs}`);
+    }
+    await sleep(200);
+  }
+  const logs = await tailLogs(docker, name);
+  throw new Hop3Error(`${opts.what} within ${opts.timeoutMs / 1000}s:\n${logs}`);
+}
