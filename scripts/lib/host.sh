@@ -77,9 +77,15 @@ create_user() {
     /home/*) ;;
     *) warn "$HOP3_USER's home is $home: rootless podman 4.3 networks break outside /home (\"unable to find network\")" ;;
     esac
+    if has_systemd && [ "$(hop3_uid)" -lt 1000 ]; then
+      warn "$HOP3_USER has a system uid ($(hop3_uid)): journald keeps its containers' logs in the system journal, which hop logs cannot read under systemd (recreate the user with a regular uid)"
+    fi
   else
     # Home under /home: with it under /var/lib, rootless netavark networks fail on podman 4.3.
-    useradd --system --create-home --home-dir "$HOP3_HOME" --shell /bin/bash --user-group "$HOP3_USER"
+    # A regular uid (not --system): journald gives regular users their own journal file, which is how
+    # `podman logs` (and so `hop logs`) can read the containers' journald logs on the quadlet path; a system
+    # user's lines go to the system journal, which hop3 must not be able to read.
+    useradd --create-home --home-dir "$HOP3_HOME" --shell /bin/bash --user-group "$HOP3_USER"
     info "created $HOP3_USER (uid $(hop3_uid)), home $HOP3_HOME"
   fi
   touch /etc/subuid /etc/subgid
@@ -159,6 +165,8 @@ configure_podman() {
     changed=1
   fi
   if has_systemd; then
+    # Per-user journal files exist only in a persistent journal: without /var/log/journal, hop logs is empty.
+    [ -d /var/log/journal ] || warn "/var/log/journal is missing: journald keeps no per-user journal, so hop logs cannot read app logs (mkdir /var/log/journal; systemctl restart systemd-journald)"
     if [ ! -f "/var/lib/systemd/linger/$HOP3_USER" ]; then
       loginctl enable-linger "$HOP3_USER"
       info "loginctl enable-linger $HOP3_USER"

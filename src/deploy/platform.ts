@@ -25,6 +25,11 @@ export interface Platform {
   supervisor: Supervisor;
   settings: PlatformSettings;
   log: (msg: string) => void;
+  /**
+   * Cron schedules that live outside the server (systemd timers on the quadlet path), brought in line with
+   * the store wherever routes are re-applied: after every deploy, rollback, stop, start and destroy.
+   */
+  schedules?: { sync(): Promise<void> };
 }
 
 /** A deploy's progress, as the API streams it (docs/api.md). */

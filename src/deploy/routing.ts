@@ -40,4 +40,6 @@ export async function applyRoutes(
   override?: Parameters<typeof computeRoutes>[1],
 ): Promise<void> {
   await p.router.apply(await computeRoutes(p, override));
+  // the app is already switched: a timer that cannot be written is reported, never a failed deploy
+  await p.schedules?.sync().catch((err) => p.log(`cron timers: ${(err as Error).message}`));
 }

@@ -17,10 +17,11 @@ import { applyRoutes } from "../deploy/routing.js";
 import { renderAuthorizedKeys, writeAuthorizedKeys } from "../git/authorized-keys.js";
 import { createRouter, QuadletRouterRunner } from "../router/index.js";
 import { ContainerWatchdog } from "../runtime/container-watchdog.js";
+import { CronTimers } from "../runtime/cron-timers.js";
 import { defaultPodmanSocket, PodmanService } from "../runtime/podman-service.js";
 import { QuadletSupervisor } from "../runtime/quadlet-supervisor.js";
 import { RunSessions } from "../runtime/run-session.js";
-import { CronRunner, CronScheduler } from "../runtime/scheduler.js";
+import { CronRunner, CronScheduler, cronJobsOf } from "../runtime/scheduler.js";
 import { PodmanSupervisor } from "../runtime/supervisor.js";
 import { selectSupervisor } from "../runtime/supervisor-select.js";
 import { Store } from "../store/store.js";
@@ -108,6 +109,21 @@ async function main(): Promise<void> {
     },
     log: say,
   };
+  if (supervisor instanceof QuadletSupervisor) {
+    const timers = new CronTimers({ serverUrl: `unix:${where.socket}`, log: say });
+    platform.schedules = {
+      sync: async () => {
+        const entries = store
+          .listApps()
+          .filter((a) => a.desiredState === "running")
+          .map((a) => ({ app: a.name, jobs: cronJobsOf(store.currentRelease(a.name)) }))
+          .filter((e) => e.jobs.length > 0);
+        const r = await timers.sync(entries);
+        for (const [what, units] of Object.entries(r))
+          if (units.length) say(`cron timers ${what}: ${units.join(" ")}`);
+      },
+    };
+  }
   const deployer = new Deployer(platform);
   const lifecycle = new Lifecycle(platform, deployer);
   for (const note of await lifecycle.reconcile()) say(`reconcile: ${note}`);
@@ -136,10 +152,10 @@ async function main(): Promise<void> {
 
   const runs = new RunSessions(platform);
   const cron = new CronRunner(platform);
-  // The server schedules cron jobs on both supervisors (one-off containers through the Podman API); systemd
-  // timers for the quadlet path can reuse the same decisions (runtime/cron.ts) later.
-  const scheduler = new CronScheduler(platform, cron);
-  scheduler.start();
+  // Cron: systemd timers under systemd (they run `hop cron:run`, so runs are one-off containers of the
+  // server either way); without systemd, the server's own minute scheduler.
+  const scheduler = supervisor instanceof QuadletSupervisor ? undefined : new CronScheduler(platform, cron);
+  scheduler?.start();
   const upgrade = createUpgradeHandler({ platform, runs });
 
   const api = createApi({
@@ -185,7 +201,7 @@ async function main(): Promise<void> {
 
   const shutdown = (signal: string) => {
     say(`received ${signal}; stopping (apps and the router keep running)`);
-    scheduler.stop();
+    scheduler?.stop();
     watchdog?.stop();
     for (const s of servers) s.close();
     store.close();

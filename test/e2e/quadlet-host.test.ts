@@ -127,7 +127,9 @@ describe.skipIf(cannot)("quadlet test host: install, git push, kill, reboot", ()
     // a worker too, for the process formation test below
     writeFileSync(
       join(src, "Procfile"),
-      "web: python3 /app/app.py\nworker: sh -c 'while true; do sleep 5; done'\n",
+      // and a cron job that never comes due during the test (1 January, 03:00): the test starts its service
+      "web: python3 /app/app.py\nworker: sh -c 'while true; do sleep 5; done'\n" +
+        'cron: 0 3 1 1 * echo "tick from $APP"\n',
     );
     const git = (args: string[]) =>
       execa("git", args, {
@@ -162,6 +164,41 @@ describe.skipIf(cannot)("quadlet test host: install, git push, kill, reboot", ()
       new RegExp(`hop3-${APP}-web\\.1-\\S+\\.service\\s+loaded\\s+active\\s+running`),
     );
   }, 300_000);
+
+  it("runs cron jobs from systemd timers of the hop3 user; the run shows in hop logs and cron:list", async () => {
+    const timer = `hop3-cron-${APP}.cron.timer`;
+    const timers = await host.asHop3([
+      "systemctl",
+      "--user",
+      "list-timers",
+      "--all",
+      "--no-legend",
+      "hop3-cron-*",
+    ]);
+    expect(timers.out, "systemctl --user list-timers").toContain(timer);
+    const next = await host.asHop3([
+      "systemctl",
+      "--user",
+      "show",
+      "-p",
+      "NextElapseUSecRealtime",
+      "--value",
+      timer,
+    ]);
+    expect(next.out, `the next run of ${timer}`).toMatch(/ \d{4}-01-01 03:00:00 /);
+    // what the timer starts when it elapses, started now
+    const run = await host.asHop3(["systemctl", "--user", "start", `hop3-cron-${APP}.cron.service`], {
+      allowFail: true,
+      timeout: 120_000,
+    });
+    expect(run.code, `the cron service failed:\n${tail(run.all)}`).toBe(0);
+    const logs = await host.exec(["hop", "logs", "-n", "50", "--app", APP]);
+    expect(logs.out, "hop logs shows the cron run").toMatch(/cron\S*\s.*tick from pushed/);
+    const list = await host.exec(["hop", "cron:list", "--json", "--app", APP]);
+    const jobs = (JSON.parse(list.out) as { jobs: { name: string; lastRun: { exitCode: number } | null }[] })
+      .jobs;
+    expect(jobs.find((j) => j.name === "cron")?.lastRun?.exitCode).toBe(0);
+  }, 180_000);
 
   it("ps:scale gives exactly the instances asked for, as systemd units, and the scale survives a redeploy", async () => {
     const running = async () => {
@@ -263,5 +300,9 @@ describe.skipIf(cannot)("quadlet test host: install, git push, kill, reboot", ()
       allowFail: true,
     });
     expect(router.out.trim(), "the router's quadlet after the restart").toBe("active");
+    const cron = await host.asHop3(["systemctl", "--user", "is-active", `hop3-cron-${APP}.cron.timer`], {
+      allowFail: true,
+    });
+    expect(cron.out.trim(), "the cron timer after the restart").toBe("active");
   }, 360_000);
 });
