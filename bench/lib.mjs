@@ -91,7 +91,8 @@ export function podman(args, opts = {}) {
   const uid = hop3UserId();
   const env = ["HOME=/home/hop3", `XDG_RUNTIME_DIR=/run/user/${uid}`, "PATH=/usr/local/bin:/usr/bin:/bin"];
   if (process.getuid?.() === uid) return run("podman", args, opts);
-  return run("runuser", ["-u", "hop3", "--", "env", ...env, "podman", ...args], opts);
+  // from /: runuser keeps the caller's directory, which hop3 may not be allowed to enter (/root/...)
+  return run("runuser", ["-u", "hop3", "--", "env", ...env, "podman", ...args], { cwd: "/", ...opts });
 }
 
 /** Runs the hop CLI, output captured (shown on failure). */
