@@ -28,6 +28,7 @@ import type { Platform, Progress } from "./platform.js";
 import { imageFacts, type ReleaseSpec, releaseSpecFromApp, releaseSpecFromImage } from "./release-spec.js";
 import { applyRoutes } from "./routing.js";
 import { appHostnames, appUrl, defaultHostname } from "./urls.js";
+import { planMounts, releaseMounts } from "./volumes.js";
 
 export type DeploySource =
   | { kind: "tree"; dir: string }
@@ -329,6 +330,7 @@ export class Deployer {
       publicUrl: appUrl(hosts[0]!, this.p.settings).replace(/\/$/, ""),
       generation: randomBytes(3).toString("hex"),
       ...(spec.prerun ? { prerun: spec.prerun } : {}),
+      mounts: releaseMounts(app, spec, this.p.settings.root),
     });
   }
 
@@ -385,6 +387,8 @@ export class Deployer {
         logged.step("Reading the app's configuration");
         const appSpec = await loadAppSpec(source.dir);
         for (const w of appSpec.warnings) logged.log(`warning: ${w}`);
+        // a bad [[volumes]] entry fails now, not after a build
+        planMounts(app, appSpec.volumes, this.p.settings.root);
         if (appSpec.name && appSpec.name !== app) {
           logged.log(`note: hop3.toml names the app ${appSpec.name}; deploying to ${app} as asked`);
         }
@@ -545,6 +549,7 @@ export class Deployer {
       cmd: ["/bin/sh", "-c", spec.releaseCommand!],
       env: { ...env, ...this.platformEnv(app, spec), PROC_TYPE: "release", DYNO: "release.1" },
       purpose: "release",
+      mounts: releaseMounts(app, spec, this.p.settings.root),
       onLine: (l) => progress.log(l),
     });
     if (code !== 0) {

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { purgeCache } from "../build/buildpacks-builder.js";
 import { listInstances, removeNetwork, statusOf } from "../runtime/containers.js";
 import { appImageRepo, appNetworkName, LABEL } from "../runtime/labels.js";
+import { listAppVolumes, removeAppData } from "../runtime/volumes.js";
 import { Hop3Error } from "../util/errors.js";
 import { withAppLock } from "./app-lock.js";
 import type { Deployer, DeployResult } from "./deployer.js";
@@ -59,6 +60,11 @@ export class Lifecycle {
         }
       }
       await removeNetwork(docker, appNetworkName(app));
+      const volumes = await listAppVolumes(docker, app);
+      // the confirmation destroy asked for covers the data: it is the only place it goes
+      progress.step(`Removing ${volumes.length} volume(s) and the app's data directory`);
+      await this.p.supervisor.dropVolumes?.(volumes);
+      await removeAppData(docker, app, this.p.settings.root);
       rmSync(join(this.p.settings.root, "git", `${app}.git`), { recursive: true, force: true });
       purgeCache(app, this.p.settings.root);
       store.deleteApp(app);

@@ -3,6 +3,7 @@
  * must run. The supervisor only executes what this returns.
  */
 import { appNetworkName, containerName, LABEL } from "../runtime/labels.js";
+import type { MountPlan } from "./volumes.js";
 
 export interface ReleasePlanInput {
   app: string;
@@ -20,6 +21,8 @@ export interface ReleasePlanInput {
   prerun?: string[];
   /** Distinguishes container sets of the same release (a restart starts a new set beside the old). */
   generation: string;
+  /** hop3.toml `[[volumes]]`, planned (deploy/volumes.ts): every instance gets them. */
+  mounts?: MountPlan[];
 }
 
 export interface ContainerPlan {
@@ -36,6 +39,7 @@ export interface ContainerPlan {
   network: string;
   /** Container port published on 127.0.0.1 (web only). */
   publishPort?: number;
+  mounts?: MountPlan[];
 }
 
 /** Default instances per type when the app has no explicit scale: one web, one of each worker. */
@@ -80,6 +84,7 @@ export function planRelease(input: ReleasePlanInput): ContainerPlan[] {
         },
         network: appNetworkName(input.app),
         ...(type === "web" ? { publishPort: input.webPort } : {}),
+        ...(input.mounts?.length ? { mounts: input.mounts } : {}),
       });
     }
   }

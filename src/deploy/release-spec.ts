@@ -4,6 +4,7 @@
  */
 
 import type { TomlEnv } from "../app/env.js";
+import type { VolumeSpec } from "../app/hop3toml.js";
 import type { CronJob } from "../app/procfile.js";
 import type { AppSpec, HealthcheckConfig } from "../app/spec.js";
 import { Hop3Error } from "../util/errors.js";
@@ -30,6 +31,8 @@ export interface ReleaseSpec {
   domains: string[];
   envDefaults: Record<string, string>;
   tomlEnv?: TomlEnv;
+  /** hop3.toml `[[volumes]]`, mounted into every container of the release (deploy/volumes.ts). */
+  volumes?: VolumeSpec[];
 }
 
 export const DEFAULT_WEB_PORT = 5000;
@@ -120,6 +123,7 @@ function specFromProcesses(
     domains: spec.domains,
     envDefaults: spec.envDefaults,
     tomlEnv: spec.tomlEnv,
+    ...(spec.volumes.length > 0 ? { volumes: spec.volumes } : {}),
   };
 }
 

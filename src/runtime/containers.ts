@@ -1,9 +1,11 @@
 /** Thin adapter: runs ContainerPlans on the Podman API and finds Hop3's containers again by label. */
 import type Docker from "dockerode";
 import type { ContainerPlan } from "../deploy/plan.js";
+import { hostConfigMounts } from "../deploy/volumes.js";
 import { Hop3Error } from "../util/errors.js";
 import { LABEL } from "./labels.js";
 import { freeLoopbackPort } from "./ports.js";
+import { ensureMounts } from "./volumes.js";
 
 export interface RunningInstance {
   id: string;
@@ -51,6 +53,7 @@ export function statusOf(err: unknown): number | undefined {
 export async function startContainer(docker: Docker, plan: ContainerPlan): Promise<RunningInstance> {
   // A leftover with the same name (a crash between create and record) is replaced, never reused blindly.
   await removeContainer(docker, plan.name);
+  await ensureMounts(docker, plan.app, plan.mounts);
   const exposed = plan.publishPort ? { [`${plan.publishPort}/tcp`]: {} } : undefined;
   // a fixed host port survives a restart of the container (a random one would change under the router)
   const hostPort = plan.publishPort ? await freeLoopbackPort() : undefined;
@@ -66,6 +69,7 @@ export async function startContainer(docker: Docker, plan: ContainerPlan): Promi
       RestartPolicy: { Name: "always" },
       // catatonit as PID 1: reaps zombies and forwards signals for apps that do not.
       Init: true,
+      ...hostConfigMounts(plan.mounts ?? []),
       ...(plan.publishPort
         ? {
             PortBindings: {

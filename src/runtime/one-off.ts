@@ -1,5 +1,6 @@
 /** One-off containers: the release phase, `hop run`, cron jobs. They run the release's image and config. */
 import type Docker from "dockerode";
+import type { MountPlan } from "../deploy/volumes.js";
 import { lineSplitter } from "../util/line-splitter.js";
 import { removeContainer } from "./containers.js";
 import { createOneOffContainer } from "./run-session.js";
@@ -12,6 +13,7 @@ export interface OneOffSpec {
   env: Record<string, string>;
   purpose: "release" | "run" | "cron";
   onLine: (line: string) => void;
+  mounts?: MountPlan[];
 }
 
 /** Runs to completion, streaming output line by line; answers the exit code. The container is removed. */
@@ -22,6 +24,7 @@ export async function runOneOff(docker: Docker, spec: OneOffSpec): Promise<numbe
     image: spec.image,
     cmd: spec.cmd,
     env: spec.env,
+    ...(spec.mounts ? { mounts: spec.mounts } : {}),
     role: spec.purpose,
     source: spec.purpose,
   });

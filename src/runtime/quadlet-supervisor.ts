@@ -23,10 +23,14 @@ import {
   renderContainerUnit,
   renderEnvFile,
   renderNetworkUnit,
+  renderVolumeUnit,
   splitEnv,
   usesNetworkUnit,
+  volumeServiceName,
+  volumeUnitFile,
 } from "./quadlet/render.js";
 import type { Supervisor } from "./supervisor.js";
+import { ensureMounts } from "./volumes.js";
 
 export const defaultUnitDir = (home = process.env.HOME ?? homedir()) =>
   join(home, ".config", "containers", "systemd");
@@ -83,6 +87,17 @@ export class QuadletSupervisor implements Supervisor {
         0o600,
       );
     }
+    for (const m of plan.mounts ?? []) {
+      if (m.kind === "volume" && usesNetworkUnit(this.version)) {
+        writeAtomic(
+          join(this.unitDir, volumeUnitFile(m.volume)),
+          renderVolumeUnit({ app: plan.app, name: m.volume }, this.version),
+          0o600,
+        );
+      }
+    }
+    // bind directories, and volumes carrying Hop3's labels even where no .volume unit can name them
+    await ensureMounts(this.docker, plan.app, plan.mounts);
     const envPath = join(this.unitDir, envFileName(plan.name));
     const hasFileEnv = Object.keys(splitEnv(plan.env).file).length > 0;
     if (hasFileEnv) writeAtomic(envPath, renderEnvFile(plan.env), 0o600);
@@ -135,6 +150,17 @@ export class QuadletSupervisor implements Supervisor {
     }
     // Containers made before the switch to quadlets (or a unit that failed half-way) go the direct way.
     await removeContainer(this.docker, instance.id !== name ? instance.id : name);
+  }
+
+  /** Removes the `.volume` units of volumes about to be deleted (hop destroy). */
+  async dropVolumes(names: string[]): Promise<void> {
+    const present = names.filter((n) => existsSync(join(this.unitDir, volumeUnitFile(n))));
+    if (present.length === 0) return;
+    for (const n of present) {
+      await this.systemctl(["stop", volumeServiceName(n)], 30_000).catch(() => {});
+      rmSync(join(this.unitDir, volumeUnitFile(n)), { force: true });
+    }
+    await this.daemonReload();
   }
 
   /** Container unit names in the unit directory: what systemd will start at boot. */

@@ -13,10 +13,12 @@ import type Docker from "dockerode";
 import type { Platform } from "../deploy/platform.js";
 import type { ReleaseSpec } from "../deploy/release-spec.js";
 import { appHostnames, appUrl } from "../deploy/urls.js";
+import { hostConfigMounts, type MountPlan, releaseMounts } from "../deploy/volumes.js";
 import type { ReleaseRow } from "../store/store.js";
 import { Hop3Error, usageError } from "../util/errors.js";
 import { ensureNetwork, listOneOffs, removeContainer, statusOf } from "./containers.js";
 import { appNetworkName, LABEL, type OneOffRole } from "./labels.js";
+import { ensureMounts } from "./volumes.js";
 
 export interface RunRequest {
   command: string[];
@@ -115,6 +117,8 @@ export interface OneOffContainerSpec {
   cron?: string;
   tty?: boolean;
   stdin?: boolean;
+  /** The release's `[[volumes]]`: a one-off sees the data its app's processes see. */
+  mounts?: MountPlan[];
 }
 
 /** Creates (does not start) a one-off container on the app's network, with Hop3's labels. */
@@ -123,6 +127,7 @@ export async function createOneOffContainer(
   spec: OneOffContainerSpec,
 ): Promise<Docker.Container> {
   await ensureNetwork(docker, appNetworkName(spec.app), { [LABEL.managed]: "true", [LABEL.app]: spec.app });
+  await ensureMounts(docker, spec.app, spec.mounts);
   const name = `hop3-${spec.app}-${spec.source}-${randomBytes(3).toString("hex")}`;
   return docker.createContainer({
     name,
@@ -143,7 +148,7 @@ export async function createOneOffContainer(
     AttachStdout: true,
     AttachStderr: true,
     // catatonit as PID 1: reaps zombies and forwards signals (Ctrl-C reaches the process)
-    HostConfig: { NetworkMode: appNetworkName(spec.app), Init: true },
+    HostConfig: { NetworkMode: appNetworkName(spec.app), Init: true, ...hostConfigMounts(spec.mounts ?? []) },
   });
 }
 
@@ -235,6 +240,7 @@ export class RunSessions {
       image: current.image!,
       cmd: req.command,
       env,
+      mounts: releaseMounts(app, current.spec as ReleaseSpec | undefined, this.p.settings.root),
       role: "run",
       source,
       tty: req.tty,

@@ -7,6 +7,7 @@
 import type { CronJob } from "../app/procfile.js";
 import type { Platform } from "../deploy/platform.js";
 import type { ReleaseSpec } from "../deploy/release-spec.js";
+import { releaseMounts } from "../deploy/volumes.js";
 import type { ReleaseRow } from "../store/store.js";
 import { Hop3Error } from "../util/errors.js";
 import { lineSplitter } from "../util/line-splitter.js";
@@ -68,6 +69,7 @@ export class CronRunner {
         image: release.image!,
         cmd: cronJobCommand(job),
         env: oneOffEnv(this.p, app, release, cronJobEnv(job)),
+        mounts: releaseMounts(app, release.spec as ReleaseSpec | undefined, this.p.settings.root),
         role: "cron",
         source: cronSource(job.name),
         cron: job.name,

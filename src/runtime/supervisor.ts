@@ -13,6 +13,8 @@ export interface Supervisor {
   readonly reason: string;
   start(plan: ContainerPlan): Promise<RunningInstance>;
   remove(instance: Pick<RunningInstance, "id" | "name">): Promise<void>;
+  /** Forgets whatever the supervisor keeps for these volumes (quadlet `.volume` units) before they go. */
+  dropVolumes?(names: string[]): Promise<void>;
 }
 
 /**

@@ -131,6 +131,11 @@ describe.skipIf(cannot)("quadlet test host: install, git push, kill, reboot", ()
       "web: python3 /app/app.py\nworker: sh -c 'while true; do sleep 5; done'\n" +
         'cron: 0 3 1 1 * echo "tick from $APP"\n',
     );
+    // and persistent data: a .volume quadlet
+    writeFileSync(
+      join(src, "hop3.toml"),
+      `${readFileSync(join(src, "hop3.toml"), "utf8")}\n[[volumes]]\nname = "data"\ntarget = "/data"\n`,
+    );
     const git = (args: string[]) =>
       execa("git", args, {
         cwd: src,
@@ -199,6 +204,18 @@ describe.skipIf(cannot)("quadlet test host: install, git push, kill, reboot", ()
       .jobs;
     expect(jobs.find((j) => j.name === "cron")?.lastRun?.exitCode).toBe(0);
   }, 180_000);
+
+  it("keeps persistent data in a .volume quadlet, shared with hop run", async () => {
+    const unit = `/home/hop3/.config/containers/systemd/hop3-${APP}-data.volume`;
+    expect((await host.exec(["test", "-f", unit], { allowFail: true })).code, unit).toBe(0);
+    const write = await host.exec(["hop", "run", "--app", APP, "sh", "-c", "echo kept > /data/note"], {
+      allowFail: true,
+    });
+    expect(write.code, `hop run failed:\n${tail(write.all)}`).toBe(0);
+    const web = await appContainer(APP);
+    const read = await host.asHop3(["podman", "exec", web.name, "cat", "/data/note"]);
+    expect(read.out.trim()).toBe("kept");
+  }, 120_000);
 
   it("ps:scale gives exactly the instances asked for, as systemd units, and the scale survives a redeploy", async () => {
     const running = async () => {
@@ -304,5 +321,14 @@ describe.skipIf(cannot)("quadlet test host: install, git push, kill, reboot", ()
       allowFail: true,
     });
     expect(cron.out.trim(), "the cron timer after the restart").toBe("active");
+    // apps answer before the server does (systemd starts them, not the server): wait for its API
+    await waitFor(
+      "the Hop3 server's API did not answer within 60 s of the host restart",
+      async () => (await host.exec(["hop", "apps"], { allowFail: true })).code === 0,
+      60_000,
+      500,
+    );
+    const data = await host.exec(["hop", "run", "--app", APP, "cat", "/data/note"], { allowFail: true });
+    expect(data.out.trim(), `the volume's data after the restart:\n${tail(data.all)}`).toBe("kept");
   }, 360_000);
 });

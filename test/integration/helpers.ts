@@ -72,7 +72,7 @@ export async function podmanAsHop3(args: string[]): Promise<string> {
   return String(r.stdout);
 }
 
-/** Everything of one app that Podman still holds: containers, images, networks. */
+/** Everything of one app that Podman still holds: containers, images, networks, volumes. */
 export async function leftovers(app: string): Promise<string[]> {
   const containers = (
     await podmanAsHop3(["ps", "-a", "--filter", `label=io.hop3.app=${app}`, "--format", "{{.Names}}"])
@@ -85,7 +85,10 @@ export async function leftovers(app: string): Promise<string[]> {
   const networks = (await podmanAsHop3(["network", "ls", "--format", "{{.Name}}"]))
     .split("\n")
     .filter((n) => n === `hop3-${app}`);
-  return [...containers, ...images, ...networks];
+  const volumes = (await podmanAsHop3(["volume", "ls", "--format", "{{.Name}}"]))
+    .split("\n")
+    .filter((v) => v.startsWith(`hop3-${app}-`));
+  return [...containers, ...images, ...networks, ...volumes];
 }
 
 export async function destroyQuietly(app: string): Promise<void> {

@@ -4,6 +4,7 @@
  * needs but the version lacks is an error, never a silently different container.
  */
 import type { ContainerPlan } from "../../deploy/plan.js";
+import { type MountPlan, tmpfsOptions } from "../../deploy/volumes.js";
 import { Hop3Error } from "../../util/errors.js";
 import { LABEL } from "../labels.js";
 import { compareVersions, type QuadletSection, requireKeys } from "./keys.js";
@@ -33,6 +34,7 @@ export const envFileName = (name: string) => `${name}.env`;
 export const networkUnitFile = (network: string) => `${network}.network`;
 export const networkServiceName = (network: string) => `${network}-network.service`;
 export const volumeUnitFile = (volume: string) => `${volume}.volume`;
+export const volumeServiceName = (volume: string) => `${volume}-volume.service`;
 
 /** Podman versions from which NetworkName=/VolumeName= let a unit keep Hop3's own names (else "systemd-X"). */
 const NAMED_NETWORKS_SINCE = "4.7";
@@ -146,6 +148,7 @@ export function renderContainerUnit(plan: ContainerPlan, opts: ContainerUnitOpti
   for (const k of Object.keys(inlineEnv).sort()) c.push(["Environment", quoteWord(`${k}=${inlineEnv[k]}`)]);
   c.push(...labelLines(plan.labels));
   c.push(["Network", usesNetworkUnit(v) ? networkUnitFile(plan.network) : plan.network]);
+  c.push(...mountLines(plan.mounts ?? [], v));
   if (plan.publishPort) c.push(["PublishPort", `127.0.0.1:${opts.hostPort ?? ""}:${plan.publishPort}`]);
   // catatonit as PID 1: reaps zombies and forwards signals, as the Podman supervisor's Init: true does.
   c.push(["RunInit", "yes"]);
@@ -172,6 +175,26 @@ export function renderContainerUnit(plan: ContainerPlan, opts: ContainerUnitOpti
       { name: "Install", lines: [["WantedBy", "default.target"]] },
     ],
   );
+}
+
+/**
+ * hop3.toml `[[volumes]]`: a persist volume refers to its `.volume` unit where Podman has VolumeName= (the
+ * unit creates it, and systemd orders it before the container), else to the volume by name.
+ */
+function mountLines(mounts: readonly MountPlan[], v: string): [string, string][] {
+  const lines: [string, string][] = [];
+  for (const m of mounts) {
+    if (m.kind === "volume") {
+      lines.push(["Volume", word(`${usesNetworkUnit(v) ? volumeUnitFile(m.volume) : m.volume}:${m.target}`)]);
+    } else if (m.kind === "bind") {
+      lines.push(["Volume", word(`${m.source}:${m.target}`)]);
+    } else {
+      const spec = [m.target, tmpfsOptions(m).join(",")].filter(Boolean).join(":");
+      if (compareVersions(v, "4.5") >= 0) lines.push(["Tmpfs", word(spec)]);
+      else lines.push(["PodmanArgs", word(`--tmpfs=${spec}`)]);
+    }
+  }
+  return lines;
 }
 
 /** The `.network` unit of an app (Podman >= 4.7: keeps the network's name `hop3-<app>`). */

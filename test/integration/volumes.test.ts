@@ -1,0 +1,94 @@
+/**
+ * hop3.toml [[volumes]] on real Podman: a persist volume keeps its data across releases and is shared with
+ * one-off containers (`hop run`), a tmpfs is a tmpfs, a bind volume lives in the app's data directory, and
+ * only `hop destroy` (confirmed) removes the data.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import {
+  deployedUrl,
+  destroyQuietly,
+  fixture,
+  getThroughRouter,
+  hop,
+  leftovers,
+  podmanAsHop3,
+  uniqueApp,
+} from "./helpers.js";
+
+const root = process.env.HOP3_TEST_SERVER_ROOT ?? "/var/lib/hop3";
+
+describe("[[volumes]]", () => {
+  const app = uniqueApp("it-volumes");
+  let url = "";
+
+  afterAll(async () => {
+    await destroyQuietly(app);
+  });
+
+  it("mounts a persist volume, a tmpfs and a bind directory into the web process", async () => {
+    const r = await hop(["deploy", fixture("volumes"), "--app", app]);
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    url = deployedUrl(r.stdout);
+    expect((await getThroughRouter(url)).body.trim()).toBe("data=- scratch=tmpfs uploads=- release=-");
+    const labels = await podmanAsHop3([
+      "volume",
+      "inspect",
+      `hop3-${app}-data`,
+      "--format",
+      "{{json .Labels}}",
+    ]);
+    expect(JSON.parse(labels)).toMatchObject({ "io.hop3.app": app, "io.hop3.managed": "true" });
+  });
+
+  it("shares the volumes with hop run, and the data outlives a new release", async () => {
+    const run = await hop([
+      "run",
+      "--app",
+      app,
+      "sh",
+      "-c",
+      "echo kept > /data/note && echo up > /uploads/note",
+    ]);
+    expect(run.exitCode, run.stdout + run.stderr).toBe(0);
+    expect((await getThroughRouter(url)).body.trim()).toBe("data=kept scratch=tmpfs uploads=up release=-");
+    expect(readFileSync(join(root, "data", app, "uploads", "note"), "utf8")).toBe("up\n");
+    // a config change is a new release with new containers
+    const set = await hop(["config:set", "RELEASE_MARK=two", "--app", app]);
+    expect(set.exitCode, set.stdout + set.stderr).toBe(0);
+    expect((await getThroughRouter(url)).body.trim()).toBe("data=kept scratch=tmpfs uploads=up release=two");
+    // and so is a redeploy of the same tree
+    const again = await hop(["deploy", fixture("volumes"), "--app", app]);
+    expect(again.exitCode, again.stdout + again.stderr).toBe(0);
+    expect((await getThroughRouter(url)).body.trim()).toMatch(/^data=kept scratch=tmpfs uploads=up /);
+  });
+
+  it("refuses a bind source outside the app's data directory before building, and keeps serving", async () => {
+    const { cpSync, mkdtempSync, writeFileSync, rmSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const dir = mkdtempSync(join(tmpdir(), "hop3-it-vol-"));
+    try {
+      cpSync(fixture("volumes"), dir, { recursive: true });
+      writeFileSync(
+        join(dir, "hop3.toml"),
+        '[[volumes]]\ntype = "bind"\nsource = "/home/hop3/.ssh"\ntarget = "/keys"\n',
+      );
+      const r = await hop(["deploy", dir, "--app", app]);
+      expect(r.exitCode).not.toBe(0);
+      expect(r.stderr + r.stdout).toContain("outside the app's data directory");
+      expect(r.stdout).not.toContain("Building the image");
+      expect((await getThroughRouter(url)).body.trim()).toMatch(/^data=kept /);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("hop destroy removes the volumes and the data directory with the app", async () => {
+    const r = await hop(["destroy", "--app", app, "--confirm", app]);
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout + r.stderr).toMatch(/Removing 1 volume\(s\)/);
+    expect(await leftovers(app)).toEqual([]);
+    expect(existsSync(join(root, "data", app))).toBe(false);
+  });
+});
