@@ -526,7 +526,8 @@ export class Deployer {
     store.updateRelease(release.id, { configSnapshot: env });
     const row = { ...release, image, imageId, spec, configSnapshot: env };
     try {
-      if (spec.releaseCommand) await this.releasePhase(app, row, spec, env, progress);
+      if (spec.preflight?.length) await this.oneOffPhase("preflight", app, row, spec, env, progress);
+      if (spec.releaseCommand) await this.oneOffPhase("release", app, row, spec, env, progress);
       return await this.startSet(app, row, spec, env, progress);
     } catch (err) {
       const message = this.markFailed(release.id, err);
@@ -534,26 +535,41 @@ export class Deployer {
     }
   }
 
-  private async releasePhase(
+  /**
+   * A one-off container of the new image and config that must succeed before any traffic moves: Procfile
+   * `preflight:` checks (Piku: a variable set, a service reachable), then the `release:` phase.
+   */
+  private async oneOffPhase(
+    what: "preflight" | "release",
     app: string,
     release: ReleaseRow,
     spec: ReleaseSpec,
     env: Record<string, string>,
     progress: Progress,
   ): Promise<void> {
-    progress.step(`Running the release phase: ${spec.releaseCommand}`);
+    const script = what === "preflight" ? `set -e\n${spec.preflight!.join("\n")}` : spec.releaseCommand!;
+    progress.step(
+      what === "preflight"
+        ? `Running the preflight checks: ${spec.preflight!.join("; ")}`
+        : `Running the release phase: ${spec.releaseCommand}`,
+    );
     const code = await runOneOff(this.p.docker, {
       app,
       release: release.number,
       image: release.image!,
-      cmd: ["/bin/sh", "-c", spec.releaseCommand!],
-      env: { ...env, ...this.platformEnv(app, spec), PROC_TYPE: "release", DYNO: "release.1" },
+      cmd: ["/bin/sh", "-c", script],
+      env: { ...env, ...this.platformEnv(app, spec), PROC_TYPE: what, DYNO: `${what}.1` },
       purpose: "release",
       mounts: releaseMounts(app, spec, this.p.settings.root),
       onLine: (l) => progress.log(l),
     });
     if (code !== 0) {
-      throw new Hop3Error(`the release command exited with code ${code}`, "deployFailed");
+      throw new Hop3Error(
+        what === "preflight"
+          ? `the preflight check exited with code ${code}`
+          : `the release command exited with code ${code}`,
+        "deployFailed",
+      );
     }
   }
 

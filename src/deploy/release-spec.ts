@@ -19,6 +19,8 @@ export interface ReleaseSpec {
   startTimeout: number;
   /** `release:` command, run once per deploy before traffic moves. */
   releaseCommand?: string;
+  /** Procfile `preflight:` checks: run before the release phase; a failure stops the deploy early. */
+  preflight?: string[];
   /**
    * Procfile `cron*` jobs, run on schedule in one-off containers. Absent when there are none (and on
    * releases recorded before cron support): readers treat absent as empty.
@@ -118,6 +120,7 @@ function specFromProcesses(
     ...(spec.healthcheck ? { healthcheck: spec.healthcheck } : {}),
     startTimeout: spec.run.startTimeout ?? DEFAULT_START_TIMEOUT,
     ...(spec.release ? { releaseCommand: spec.release } : {}),
+    ...(spec.hooks.preflight?.length ? { preflight: spec.hooks.preflight } : {}),
     ...(spec.cron.length > 0 ? { cron: spec.cron } : {}),
     ...(spec.hooks.prerun?.length ? { prerun: spec.hooks.prerun } : {}),
     domains: spec.domains,

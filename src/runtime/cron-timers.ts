@@ -17,6 +17,7 @@ import { isValidAppName, quoteForMessage } from "../app/name.js";
 import type { CronJob } from "../app/procfile.js";
 import { Hop3Error, usageError } from "../util/errors.js";
 import { onCalendarOf, parseSchedule } from "./cron.js";
+import { quoteWord } from "./quadlet/render.js";
 import { writeAtomic } from "./quadlet-supervisor.js";
 
 export const DEFAULT_HOP_BIN = "/usr/local/bin/hop";
@@ -60,29 +61,8 @@ export function cronUnitBase(app: string, job: string): string {
 export const cronTimerUnit = (app: string, job: string) => `${cronUnitBase(app, job)}.timer`;
 export const cronServiceUnit = (app: string, job: string) => `${cronUnitBase(app, job)}.service`;
 
-/**
- * One word of a systemd command line (systemd.service(5), "Command lines"), or with `"environment"` one
- * assignment of Environment= (systemd.exec(5)): always double quoted, C escapes for `\`, `"` and control
- * characters, `%` doubled so specifiers are not expanded, and on a command line `$` doubled so variables are
- * not either (Environment= expands no variables: a doubled `$` would stay doubled). A quoted `;` is a plain
- * argument, not a command separator.
- */
-export function systemdQuote(arg: string, where: "command" | "environment" = "command"): string {
-  let out = "";
-  for (const ch of arg) {
-    const code = ch.codePointAt(0)!;
-    if (ch === "\\") out += "\\\\";
-    else if (ch === '"') out += '\\"';
-    else if (ch === "\n") out += "\\n";
-    else if (ch === "\t") out += "\\t";
-    else if (ch === "\r") out += "\\r";
-    else if (ch === "%") out += "%%";
-    else if (ch === "$" && where === "command") out += "$$";
-    else if (code < 0x20 || code === 0x7f) out += `\\x${code.toString(16).padStart(2, "0")}`;
-    else out += ch;
-  }
-  return `"${out}"`;
-}
+/** One word of a systemd command line, or one Environment= assignment (see quoteWord). */
+export const systemdQuote = quoteWord;
 
 /** Command-line words that need no quoting stay bare, so `systemctl cat` reads like the command it runs. */
 const commandWord = (arg: string) => (/^[A-Za-z0-9_@+=:,./-]+$/.test(arg) ? arg : systemdQuote(arg));

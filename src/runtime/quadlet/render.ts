@@ -45,8 +45,10 @@ export const usesNetworkUnit = (podmanVersion: string) =>
 /**
  * One word of a systemd command line or assignment list, as quadlet splits it (C unescaping inside double
  * quotes) and systemd then expands it in ExecStart: `%` and `$` are doubled so they reach the app verbatim.
+ * With `"environment"`, one Environment= assignment of a plain unit (systemd.exec(5)): `$` stays single, since
+ * Environment= expands no variables and a doubled `$` would stay doubled. A quoted `;` is a plain argument.
  */
-export function quoteWord(word: string): string {
+export function quoteWord(word: string, where: "command" | "environment" = "command"): string {
   let out = "";
   for (const ch of word) {
     const code = ch.codePointAt(0)!;
@@ -56,7 +58,7 @@ export function quoteWord(word: string): string {
     else if (ch === "\t") out += "\\t";
     else if (ch === "\r") out += "\\r";
     else if (ch === "%") out += "%%";
-    else if (ch === "$") out += "$$";
+    else if (ch === "$" && where === "command") out += "$$";
     else if (code < 0x20 || code === 0x7f) out += `\\x${code.toString(16).padStart(2, "0")}`;
     else out += ch;
   }
