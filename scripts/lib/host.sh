@@ -190,10 +190,33 @@ configure_podman() {
     as_hop3 podman info >&2 || true
     die "rootless podman does not work for $HOP3_USER (see the output above)"
   fi
+  if has_systemd && enable_podman_socket; then changed=1; fi
   if [ "$changed" -eq 0 ]; then
     skip "podman configuration"
   fi
   info "rootless podman OK: driver $(as_hop3 podman info --format '{{.Store.GraphDriverName}}'), runtime $(as_hop3 podman info --format '{{.Host.OCIRuntime.Name}}')"
+}
+
+# Under systemd the Podman API is the hop3 user's socket-activated podman.service: it runs in the user's
+# manager, not as a child of the (sandboxed, NoNewPrivileges) server, so rootless podman keeps its setuid
+# newuidmap and containers it starts are the user's. Returns 0 when it had to be enabled.
+enable_podman_socket() {
+  local _
+  # linger has just started the user's manager, perhaps: wait until it answers (any state word will do)
+  for _ in $(seq 1 30); do
+    as_hop3 systemctl --user is-system-running 2>/dev/null | grep -Eq '^(initializing|starting|running|degraded)' && break
+    sleep 1
+  done
+  if as_hop3 systemctl --user is-enabled --quiet podman.socket 2>/dev/null &&
+    as_hop3 systemctl --user is-active --quiet podman.socket 2>/dev/null; then
+    return 1
+  fi
+  if as_hop3 systemctl --user enable --now podman.socket >/dev/null 2>&1; then
+    info "enabled the hop3 user's podman.socket (the Podman API, socket-activated)"
+    return 0
+  fi
+  warn "could not enable podman.socket for $HOP3_USER: the server will run the Podman API itself"
+  return 1
 }
 
 configure_ssh() {

@@ -226,8 +226,8 @@ install_systemd_unit() {
   if ! write_if_changed /etc/systemd/system/hop3-server.service 0644 <"$src/systemd/hop3-server.service"; then
     changed=0
   fi
-  if printf '[Unit]\nWants=user@%s.service\nAfter=user@%s.service\n\n[Service]\nEnvironment=XDG_RUNTIME_DIR=/run/user/%s\nEnvironment=DBUS_SESSION_BUS_ADDRESS=unix:path=/run/user/%s/bus\n' \
-    "$uid" "$uid" "$uid" "$uid" | write_if_changed /etc/systemd/system/hop3-server.service.d/10-install.conf 0644; then
+  if printf '[Unit]\nWants=user@%s.service\nAfter=user@%s.service\n\n[Service]\nEnvironment=XDG_RUNTIME_DIR=/run/user/%s\nEnvironment=DBUS_SESSION_BUS_ADDRESS=unix:path=/run/user/%s/bus\nBindPaths=-/run/user/%s\n' \
+    "$uid" "$uid" "$uid" "$uid" "$uid" | write_if_changed /etc/systemd/system/hop3-server.service.d/10-install.conf 0644; then
     changed=1
   fi
   if [ "$changed" -eq 1 ]; then

@@ -109,6 +109,21 @@ describe.skipIf(cannot)("quadlet test host: install, git push, kill, reboot", ()
       info.supervisor.startsWith("quadlet"),
       `the server chose "${info.supervisor}" on a systemd + podman 5 host; src/server/main.ts must use selectSupervisor()`,
     ).toBe(true);
+    // it runs sandboxed (systemd/hop3-server.service), which works because Podman is the user's socket unit
+    const sandbox = await host.exec([
+      "systemctl",
+      "show",
+      "-p",
+      "NoNewPrivileges,ProtectSystem,ProtectHome,User",
+      "hop3-server",
+    ]);
+    expect(sandbox.out).toContain("NoNewPrivileges=yes");
+    expect(sandbox.out).toContain("ProtectSystem=strict");
+    expect(sandbox.out).toContain("User=hop3");
+    const socket = await host.asHop3(["systemctl", "--user", "is-active", "podman.socket"], {
+      allowFail: true,
+    });
+    expect(socket.out.trim(), "the hop3 user's podman.socket").toBe("active");
   });
 
   it("serves the sample install.sh deployed through the router", async () => {
