@@ -50,6 +50,7 @@ changed=0
 if install_runtime "$REPO_DIR"; then changed=1; fi
 install_wrappers
 create_data_dirs
+ensure_api_tls
 if write_server_env; then changed=1; fi
 start_server "$REPO_DIR" "$changed"
 configure_root_cli

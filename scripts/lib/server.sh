@@ -5,7 +5,9 @@ HOP3_ENV_FILE="${HOP3_ENV_FILE:-/etc/hop3/hop3.env}"
 HOP3_ENV_KEYS=(
   HOP3_BASE_DOMAIN HOP3_HTTP_PORT HOP3_HTTPS_PORT HOP3_TLS HOP3_ACME_EMAIL HOP3_ACME_CA HOP3_ROUTER HOP3_LISTEN
   HOP3_ROUTER_CONTAINER HOP3_ROUTER_UPSTREAMS HOP3_MAX_UPLOAD HOP3_LOG_LEVEL HOP3_SUPERVISOR HOP3_DRAIN_SECONDS HOP3_RELEASE_RETENTION NODE_EXTRA_CA_CERTS
+  HOP3_API_TLS_CERT HOP3_API_TLS_KEY
 )
+HOP3_API_TLS_DIR="${HOP3_API_TLS_DIR:-/etc/hop3/api-tls}"
 
 # Current value of KEY: the environment wins, then the env file, then the default.
 env_setting() {
@@ -40,6 +42,36 @@ server_env_content() {
     esac
     if [ -n "$value" ]; then printf '%s=%s\n' "$key" "$value"; fi
   done
+}
+
+# HOP3_LISTEN off loopback needs TLS (the server refuses to send tokens in clear): without a certificate of the
+# operator's, make a self-signed one for this host's names, once, and point the settings at it.
+ensure_api_tls() {
+  local listen host
+  listen="$(env_setting HOP3_LISTEN)"
+  [ -n "$listen" ] || return 0
+  [ -z "$(env_setting HOP3_API_TLS_CERT)" ] || return 0
+  host="${listen%:*}"
+  host="${host#[}"
+  host="${host%]}"
+  case "$host" in 127.* | ::1) return 0 ;; esac
+  step "Making a self-signed certificate for the API on $listen"
+  local cert="$HOP3_API_TLS_DIR/cert.pem" key="$HOP3_API_TLS_DIR/key.pem" san
+  san="DNS:$(hostname -f 2>/dev/null || hostname),DNS:localhost,IP:127.0.0.1"
+  case "$host" in 0.0.0.0 | ::) ;; *[!0-9.]*) san="$san,DNS:$host" ;; *) san="$san,IP:$host" ;; esac
+  if [ ! -f "$cert" ] || [ ! -f "$key" ]; then
+    install -d -m 0750 -o root -g "$HOP3_USER" "$HOP3_API_TLS_DIR"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
+      -subj "/CN=$(hostname -f 2>/dev/null || hostname)" -addext "subjectAltName=$san" \
+      -keyout "$key" -out "$cert" 2>/dev/null || die "openssl could not make the API certificate"
+    chown root:"$HOP3_USER" "$key" "$cert"
+    chmod 0640 "$key"
+    chmod 0644 "$cert"
+    info "wrote $cert ($san); clients trust it with HOP3_CA_CERT=$cert (copy it to them)"
+  else
+    skip "$cert"
+  fi
+  export HOP3_API_TLS_CERT="$cert" HOP3_API_TLS_KEY="$key"
 }
 
 # Returns 0 when the env file changed.
@@ -277,11 +309,16 @@ configure_root_cli() {
     warn "$token_file not found: root's CLI keeps using the Unix socket"
     return 0
   }
+  local cert ca=""
+  cert="$(env_setting HOP3_API_TLS_CERT)"
   case "$listen" in
   http://* | https://*) ;;
-  *) listen="http://$listen" ;;
+  *) if [ -n "$cert" ]; then listen="https://$listen"; else listen="http://$listen"; fi ;;
   esac
-  if printf '{ "url": "%s", "token": "%s" }\n' "$listen" "$(cat "$token_file")" | write_if_changed "$config" 0600; then
+  # a wildcard address is not one to connect to: the CLI on this host uses loopback
+  listen="$(printf '%s' "$listen" | sed -e 's#//0\.0\.0\.0:#//127.0.0.1:#' -e 's#//\[::\]:#//[::1]:#')"
+  if [ -n "$cert" ]; then ca="$(printf ', "ca": "%s"' "$cert")"; fi
+  if printf '{ "url": "%s", "token": "%s"%s }\n' "$listen" "$(cat "$token_file")" "$ca" | write_if_changed "$config" 0600; then
     info "wrote $config"
   else
     skip "$config"

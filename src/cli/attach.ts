@@ -3,9 +3,8 @@
  * same endpoint and with the same token as every other request, answered with 101 and then raw bytes.
  */
 import http from "node:http";
-import https from "node:https";
 import type { Duplex } from "node:stream";
-import type { Endpoint } from "../client/api-client.js";
+import { type Endpoint, tcpRequestOptions } from "../client/api-client.js";
 import { type ApiErrorBody, ExitCode, Hop3Error } from "../util/errors.js";
 
 export function openUpgrade(endpoint: Endpoint, path: string): Promise<Duplex> {
@@ -21,9 +20,8 @@ export function openUpgrade(endpoint: Endpoint, path: string): Promise<Duplex> {
       host: "localhost",
     });
   } else {
-    const u = new URL(path, endpoint.url);
-    const transport = u.protocol === "https:" ? https : http;
-    req = transport.request({ hostname: u.hostname, port: u.port, path: u.pathname, method: "GET", headers });
+    const { transport, options } = tcpRequestOptions(endpoint, path);
+    req = transport.request({ ...options, method: "GET", headers });
   }
   return new Promise((resolve, reject) => {
     req.on("upgrade", (_res, socket, head) => {

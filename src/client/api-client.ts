@@ -18,19 +18,50 @@ export interface Endpoint {
   /** `unix:/path/to.sock` or `http(s)://host:port` */
   url: string;
   token?: string;
+  /** PEM file of the certificate (or CA) to trust for an https URL, e.g. the server's self-signed one. */
+  ca?: string;
 }
 
 /** Where the server is: HOP3_URL/HOP3_TOKEN, then ~/.config/hop3/config.json, then the default socket. */
 export function resolveEndpoint(env: NodeJS.ProcessEnv = process.env): Endpoint {
-  if (env.HOP3_URL) return { url: env.HOP3_URL, token: env.HOP3_TOKEN };
+  const ca = env.HOP3_CA_CERT ? { ca: env.HOP3_CA_CERT } : {};
+  if (env.HOP3_URL) return { url: env.HOP3_URL, token: env.HOP3_TOKEN, ...ca };
   try {
     const file = join(env.HOME ?? homedir(), ".config", "hop3", "config.json");
     const cfg = JSON.parse(readFileSync(file, "utf8")) as Partial<Endpoint>;
-    if (cfg.url) return { url: cfg.url, token: env.HOP3_TOKEN ?? cfg.token };
+    if (cfg.url) {
+      return { url: cfg.url, token: env.HOP3_TOKEN ?? cfg.token, ...(cfg.ca ? { ca: cfg.ca } : {}), ...ca };
+    }
   } catch {
     // no config file: fall through to the local socket
   }
   return { url: `unix:${defaultSocketPath(env.HOP3_ROOT)}`, token: env.HOP3_TOKEN };
+}
+
+/** Transport and options of a request to a TCP endpoint, trusting `endpoint.ca` for https. */
+export function tcpRequestOptions(
+  endpoint: Endpoint,
+  path: string,
+): { transport: typeof http | typeof https; options: https.RequestOptions } {
+  const u = new URL(path, endpoint.url);
+  const options: https.RequestOptions = {
+    hostname: u.hostname,
+    port: u.port,
+    path: `${u.pathname}${u.search}`,
+  };
+  if (u.protocol !== "https:") return { transport: http, options };
+  if (endpoint.ca) {
+    try {
+      options.ca = readFileSync(endpoint.ca);
+    } catch (err) {
+      throw new Hop3Error(
+        `cannot read the server certificate ${endpoint.ca}: ${(err as NodeJS.ErrnoException).code ?? err}`,
+        "usage",
+        "HOP3_CA_CERT (or `ca` in ~/.config/hop3/config.json) names the PEM file to trust",
+      );
+    }
+  }
+  return { transport: https, options };
 }
 
 /** A streamed event of a long operation (docs/api.md). */
@@ -77,9 +108,7 @@ export class ApiClient {
     if (url.startsWith("unix:")) {
       reqOpts = { socketPath: url.slice("unix:".length), path: fullPath, host: "localhost" };
     } else {
-      const u = new URL(fullPath, url);
-      transport = u.protocol === "https:" ? https : http;
-      reqOpts = { hostname: u.hostname, port: u.port, path: `${u.pathname}${u.search}` };
+      ({ transport, options: reqOpts } = tcpRequestOptions(this.endpoint, fullPath));
     }
     return new Promise((resolve, reject) => {
       const req = transport.request({ ...reqOpts, method: opts.method ?? "GET", headers }, resolve);

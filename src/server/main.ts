@@ -28,12 +28,16 @@ import { Store } from "../store/store.js";
 import { Hop3Error } from "../util/errors.js";
 import { createApi, createUpgradeHandler } from "./api.js";
 import { installDir, loadSettings, paths } from "./settings.js";
+import { planTcpListener, startTcpListener } from "./tcp-listener.js";
 
 const version = (JSON.parse(readFileSync(join(installDir, "package.json"), "utf8")) as { version: string })
   .version;
 
 async function main(): Promise<void> {
   const settings = loadSettings();
+  // checked before anything starts: a refused HOP3_LISTEN must not leave half a server behind
+  const tls = { cert: settings.HOP3_API_TLS_CERT, key: settings.HOP3_API_TLS_KEY };
+  const tcpPlan = settings.HOP3_LISTEN ? planTcpListener(settings.HOP3_LISTEN, tls) : undefined;
   const log = pino({ level: settings.HOP3_LOG_LEVEL, base: undefined });
   const say = (msg: string) => log.info(msg);
   const where = paths(settings.HOP3_ROOT);
@@ -182,15 +186,11 @@ async function main(): Promise<void> {
   chmodSync(where.socket, 0o660);
   servers.push(unixServer);
   say(`API listening on unix:${where.socket}`);
-  if (settings.HOP3_LISTEN) {
-    const i = settings.HOP3_LISTEN.lastIndexOf(":");
-    const host = settings.HOP3_LISTEN.slice(0, i).replace(/^\[|\]$/g, "");
-    const port = Number(settings.HOP3_LISTEN.slice(i + 1));
-    const tcpServer = createServer(getRequestListener((req) => api.fetch(req, { transport: "tcp" })));
-    tcpServer.on("upgrade", upgrade("tcp"));
-    await new Promise<void>((resolve, reject) => tcpServer.once("error", reject).listen(port, host, resolve));
-    servers.push(tcpServer);
-    say(`API listening on http://${settings.HOP3_LISTEN} (bearer tokens)`);
+  if (tcpPlan) {
+    const plan = tcpPlan;
+    const handler = getRequestListener((req) => api.fetch(req, { transport: "tcp" }));
+    servers.push(await startTcpListener(plan, handler, upgrade("tcp"), tls));
+    say(`API listening on ${plan.scheme}://${settings.HOP3_LISTEN} (bearer tokens)`);
   }
   for (const s of servers) {
     // deploys stream for minutes: never cut them

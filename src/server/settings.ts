@@ -34,6 +34,9 @@ const schema = z.object({
     .string()
     .regex(/^[\d.]+:\d+$|^\[[0-9a-f:]+\]:\d+$/, "HOST:PORT")
     .optional(),
+  /** PEM certificate and key: the TCP API (HOP3_LISTEN) speaks HTTPS with them. */
+  HOP3_API_TLS_CERT: z.string().optional(),
+  HOP3_API_TLS_KEY: z.string().optional(),
   HOP3_MAX_UPLOAD: z.coerce
     .number()
     .int()

@@ -126,6 +126,44 @@ describe.skipIf(cannot)("quadlet test host: install, git push, kill, reboot", ()
     expect(socket.out.trim(), "the hop3 user's podman.socket").toBe("active");
   });
 
+  it("serves the API over HTTPS with bearer tokens when HOP3_LISTEN is off loopback", async () => {
+    // the documented way: the setting, then install.sh again (it makes a self-signed certificate)
+    const again = await host.exec(["/root/hop3/install.sh", "--no-sample"], {
+      env: { HOP3_LISTEN: "0.0.0.0:8443" },
+      timeout: 300_000,
+      allowFail: true,
+    });
+    expect(again.code, `install.sh with HOP3_LISTEN failed:\n${tail(again.all)}`).toBe(0);
+    const config = JSON.parse((await host.exec(["cat", "/root/.config/hop3/config.json"])).out) as {
+      url: string;
+      ca?: string;
+    };
+    expect(config.url).toBe("https://127.0.0.1:8443");
+    expect(config.ca).toBe("/etc/hop3/api-tls/cert.pem");
+    // root's CLI now goes through TLS with the admin token (every later test uses it)
+    const apps = await host.exec(["hop", "apps", "--json"], { allowFail: true });
+    expect(apps.code, `hop apps over https failed:\n${tail(apps.all)}`).toBe(0);
+    const untrusted = await host.exec(["curl", "-sS", "https://127.0.0.1:8443/api/v1/apps"], {
+      allowFail: true,
+    });
+    expect(untrusted.code, "curl must not trust the self-signed certificate").not.toBe(0);
+    const noToken = await host.exec(
+      [
+        "curl",
+        "-sS",
+        "--cacert",
+        "/etc/hop3/api-tls/cert.pem",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        "https://127.0.0.1:8443/api/v1/apps",
+      ],
+      { allowFail: true },
+    );
+    expect(noToken.out.trim()).toBe("401");
+  }, 360_000);
+
   it("serves the sample install.sh deployed through the router", async () => {
     expect(await answers("hello"), "http://hello.hop3.localhost/ through the router").toBe(true);
   });
