@@ -118,11 +118,15 @@ export function createApi(deps: ApiDeps): Hono<ApiEnv> {
 
   api.get("/api/v1/info", async (c) => {
     const version = await p.docker.version().catch(() => undefined);
+    const router = await p.router.status().catch((err: Error) => ({ running: false, detail: err.message }));
     return c.json({
       version: deps.version,
       baseDomain: p.settings.baseDomain,
       router: p.router.kind,
+      routerStatus: { running: router.running, detail: router.detail ?? null },
       supervisor: deps.supervisor,
+      cron: p.schedules ? "systemd timers of the hop3 user" : "the server's minute scheduler",
+      releaseRetention: p.settings.retention,
       podman: version?.Version ?? null,
     });
   });

@@ -7,7 +7,6 @@
  * retention + 2 releases of distinct tiny images. `hop deploy --image` of a local image is the fastest way
  * to make a release: no build on the server, only the fixture's last layer differs between variants.
  */
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -20,23 +19,18 @@ import {
   uniqueApp,
 } from "./helpers.js";
 
-const SERVER_ENV = "/etc/hop3/hop3.env";
-const DEFAULT_RETENTION = 10;
-
-/**
- * The retention the running server uses. /api/v1/info does not report it, so it is read where the server
- * gets it from: the last HOP3_RELEASE_RETENTION line of hop3.env, else the server's default.
- */
-function serverRetention(): number {
-  let text = "";
-  try {
-    text = readFileSync(SERVER_ENV, "utf8");
-  } catch {
-    return DEFAULT_RETENTION;
-  }
-  const values = [...text.matchAll(/^HOP3_RELEASE_RETENTION=["']?(\d+)["']?\s*$/gm)].map((m) => Number(m[1]));
-  return values.at(-1) ?? DEFAULT_RETENTION;
+/** The retention the running server uses, as it reports it (HOP3_RELEASE_RETENTION, default 10). */
+async function serverRetention(): Promise<number> {
+  const r = await hop(["doctor", "--json"]);
+  const info = JSON.parse(r.stdout) as { releaseRetention?: number; routerStatus?: { running: boolean } };
+  if (!info.releaseRetention) throw new Error(`hop doctor --json reports no releaseRetention:\n${r.stdout}`);
+  // hop doctor fails when the router does not answer: every test here goes through it
+  expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+  expect(info.routerStatus?.running).toBe(true);
+  return info.releaseRetention;
 }
+
+const retention = await serverRetention();
 
 interface Release {
   number: number;
@@ -64,7 +58,6 @@ async function imageStore(): Promise<{ tags: Set<string>; ids: Set<string> }> {
 
 describe("release retention", () => {
   const app = uniqueApp("it-ret");
-  const retention = serverRetention();
   const total = retention + 2;
   const versions = Array.from({ length: total }, (_, i) => `v${i + 1}`);
   // per-app source references, so concurrent runs never share them

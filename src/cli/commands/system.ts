@@ -6,7 +6,10 @@ interface Info {
   version: string;
   baseDomain: string;
   router: string;
+  routerStatus?: { running: boolean; detail: string | null };
   supervisor: string;
+  cron?: string;
+  releaseRetention?: number;
   podman: string | null;
 }
 
@@ -19,21 +22,35 @@ export const doctorCommand: CommandSpec = {
   examples: ["hop doctor", "hop doctor --json"],
   async run(ctx) {
     const info = await ctx.client().json<Info>("/api/v1/info");
+    const routerDown = info.routerStatus?.running === false;
     if (ctx.json) {
       ctx.printJson(info);
-      return info.podman ? 0 : 1;
+      return info.podman && !routerDown ? 0 : 1;
     }
+    const router = info.routerStatus
+      ? `${info.router}: ${info.routerStatus.running ? "" : "DOWN, "}${info.routerStatus.detail ?? ""}`
+      : info.router;
     ctx.out(
       formatKeyValues([
         ["server", info.version],
         ["base domain", info.baseDomain],
-        ["router", info.router],
+        ["router", router],
         ["supervisor", info.supervisor],
+        ...(info.cron ? [["cron", info.cron] as [string, string]] : []),
+        ...(info.releaseRetention
+          ? [["releases kept", String(info.releaseRetention)] as [string, string]]
+          : []),
         ["podman", info.podman ?? "NOT REACHABLE"],
       ]),
     );
     if (!info.podman) {
       ctx.err("The server cannot reach Podman: see /var/lib/hop3/log/server.log and podman-service.log");
+      return 1;
+    }
+    if (routerDown) {
+      ctx.err(
+        "The router does not answer: the server starts it again at its next start, or see `hop logs` of hop3-router",
+      );
       return 1;
     }
     return 0;
