@@ -242,4 +242,31 @@ describe("buildpacks platform (real Podman)", () => {
     const found = await detectOnly(options, { app, release: 6, sourceDir: src, env: {}, emit: () => {} });
     expect(found).toEqual([{ id: "test/hello-cnb", version: "1.2.3" }]);
   });
+
+  it("fails with a broken bin/detect's output and code (detection runs in parallel, errors stay in order)", async () => {
+    const src = makeApp("broken-detect", "Hi\n", { ".buildpacks": "./bp/broken\n" });
+    const bp = join(src, "bp", "broken");
+    mkdirSync(join(bp, "bin"), { recursive: true });
+    writeFileSync(
+      join(bp, "buildpack.toml"),
+      'api = "0.10"\n\n[buildpack]\nid = "test/broken"\nversion = "0.0.1"\n\n[[targets]]\nos = "linux"\n',
+    );
+    writeFileSync(join(bp, "bin", "detect"), '#!/bin/sh\necho "broken detect says why" >&2\nexit 3\n', {
+      mode: 0o755,
+    });
+    writeFileSync(join(bp, "bin", "build"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+    own(src);
+    const lines: string[] = [];
+    await expect(
+      runLifecycle(options, {
+        app,
+        release: 7,
+        sourceDir: src,
+        tag: tag(7),
+        env: {},
+        emit: (l) => lines.push(l),
+      }),
+    ).rejects.toThrow(/buildpack test\/broken: bin\/detect failed with exit code 3/);
+    expect(lines.join("\n")).toContain("broken detect says why");
+  });
 });
