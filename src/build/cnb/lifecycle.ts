@@ -344,18 +344,19 @@ export class CnbBuild {
   /** Tries the order's groups; the first whose buildpacks pass detection with a consistent plan wins. */
   async detect(): Promise<GroupMember[]> {
     const started = Date.now();
-    // Every buildpack of the order detects at once (the platform spec lets detection run in parallel): each
-    // is a short exec in the same build container, and one after the other they cost ~0.1 s apiece. A
-    // detect that fails (not "does not apply") only matters if its group is reached, so the error is kept
-    // as the result and thrown where the sequential walk below consumes it.
+    // The buildpacks of a group detect at once (the platform spec lets detection run in parallel): each is a
+    // short exec in the same build container, ~0.1 s apiece one after the other. Groups are still tried in
+    // order, so a later group's buildpacks run only when an earlier group failed. A detect that fails (not
+    // "does not apply") is kept as its result and thrown where the walk below reaches it, with its output.
     type Result = { passed: boolean; plan: Detected["plan"]; output: string[] };
     const results = new Map<string, Promise<Result | Error>>();
     let n = 0;
-    for (const entry of this.order.flat()) {
-      const bp = this.index.find(entry);
-      if (!bp) continue;
-      const key = `${bp.descriptor.id}@${bp.descriptor.version}`;
-      if (!results.has(key)) {
+    const startGroup = (group: (typeof this.order)[number]) => {
+      for (const entry of group) {
+        const bp = this.index.find(entry);
+        if (!bp) continue;
+        const key = `${bp.descriptor.id}@${bp.descriptor.version}`;
+        if (results.has(key)) continue;
         results.set(
           key,
           this.detectOne(bp, n++).catch((err: unknown) =>
@@ -363,11 +364,12 @@ export class CnbBuild {
           ),
         );
       }
-    }
-    // settle all before reading any: no exec may still run in the container when the build starts
-    await Promise.all(results.values());
+      // settled before any is read: no detect may still run in the container when the build starts
+      return Promise.all(results.values());
+    };
     const reasons: string[] = [];
     for (const group of this.order) {
+      await startGroup(group);
       const passed: (Detected & { bp: LocatedBuildpack; output: string[] })[] = [];
       let failed = false;
       for (const entry of group) {
