@@ -2,39 +2,12 @@
  * The API's authentication: the Unix socket is trusted (its directory's permissions are the gate), TCP needs a
  * valid bearer token. Exercised through Hono's request handling with a real store; no Podman is reached.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import type { Deployer } from "../../../src/deploy/deployer.js";
-import type { Lifecycle } from "../../../src/deploy/lifecycle.js";
-import type { Platform } from "../../../src/deploy/platform.js";
-import { createApi } from "../../../src/server/api.js";
-import { Store } from "../../../src/store/store.js";
+import { apiWithoutPodman } from "./api-without-podman.js";
 
-const dir = mkdtempSync(join(tmpdir(), "hop3-auth-"));
-const store = Store.open(join(dir, "hop3.db"), join(dir, "secret.key"));
-const { token } = store.createToken("admin", "admin");
-const platform = {
-  store,
-  settings: { root: dir, baseDomain: "hop3.test", httpPort: 80, httpsPort: 443, tls: "off", drainSeconds: 0 },
-  log: () => {},
-} as unknown as Platform;
-const api = createApi({
-  platform,
-  deployer: {} as Deployer,
-  lifecycle: {} as Lifecycle,
-  version: "test",
-  supervisor: "podman",
-  uploadsDir: join(dir, "tmp"),
-  maxUpload: 1024,
-  syncSshKeys: async () => {},
-});
+const { store, token, api, close } = apiWithoutPodman("hop3-auth-");
 
-afterAll(() => {
-  store.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(close);
 
 describe("API authentication", () => {
   it("over TCP refuses a request without a token (401, kind authentication)", async () => {

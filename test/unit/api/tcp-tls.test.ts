@@ -3,27 +3,19 @@
  * reached by the CLI's own client, which trusts it only when told to (HOP3_CA_CERT / config `ca`).
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { getRequestListener } from "@hono/node-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApiClient, resolveEndpoint } from "../../../src/client/api-client.js";
-import type { Deployer } from "../../../src/deploy/deployer.js";
-import type { Lifecycle } from "../../../src/deploy/lifecycle.js";
-import type { Platform } from "../../../src/deploy/platform.js";
-import { createApi } from "../../../src/server/api.js";
 import { planTcpListener, startTcpListener } from "../../../src/server/tcp-listener.js";
-import { Store } from "../../../src/store/store.js";
 import { Hop3Error } from "../../../src/util/errors.js";
+import { apiWithoutPodman } from "./api-without-podman.js";
 
-const dir = mkdtempSync(join(tmpdir(), "hop3-tls-"));
+const { dir, token, api, close } = apiWithoutPodman("hop3-tls-");
 const cert = join(dir, "cert.pem");
 const key = join(dir, "key.pem");
-const store = Store.open(join(dir, "hop3.db"), join(dir, "secret.key"));
-const { token } = store.createToken("admin", "admin");
 let server: Server;
 let url = "";
 
@@ -52,28 +44,6 @@ beforeAll(async () => {
     ],
     { stdio: "ignore" },
   );
-  const platform = {
-    store,
-    settings: {
-      root: dir,
-      baseDomain: "hop3.test",
-      httpPort: 80,
-      httpsPort: 443,
-      tls: "off",
-      drainSeconds: 0,
-    },
-    log: () => {},
-  } as unknown as Platform;
-  const api = createApi({
-    platform,
-    deployer: {} as Deployer,
-    lifecycle: {} as Lifecycle,
-    version: "test",
-    supervisor: "podman",
-    uploadsDir: join(dir, "tmp"),
-    maxUpload: 1024,
-    syncSshKeys: async () => {},
-  });
   // port 0: any free port (HOP3_LISTEN itself needs a real one)
   const plan = planTcpListener("127.0.0.1:8443", { cert, key });
   server = await startTcpListener(
@@ -87,8 +57,7 @@ beforeAll(async () => {
 
 afterAll(() => {
   server?.close();
-  store.close();
-  rmSync(dir, { recursive: true, force: true });
+  close();
 });
 
 describe("the TCP API over HTTPS", () => {
