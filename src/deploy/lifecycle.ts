@@ -47,6 +47,22 @@ export class Lifecycle {
       const instances = await listInstances(docker, app);
       progress.step(`Removing ${instances.length} container(s)`);
       await Promise.all(instances.map((i) => this.p.supervisor.remove(i)));
+      const volumes = await listAppVolumes(docker, app);
+      // the confirmation destroy asked for covers the data: it is the only place it goes. Before the images:
+      // the app's own image empties a data directory its non-root users wrote to.
+      progress.step(`Removing ${volumes.length} volume(s) and the app's data directory`);
+      await this.p.supervisor.dropVolumes?.(volumes);
+      const data = await removeAppData(
+        docker,
+        app,
+        this.p.settings.root,
+        store.currentRelease(app)?.image ?? undefined,
+      );
+      if (data.leftover) {
+        progress.log(
+          `warning: ${data.leftover} keeps files of the app's container users; remove it as hop3 with \`podman unshare rm -rf ${data.leftover}\``,
+        );
+      }
       const images = await docker.listImages({ filters: { reference: [`${appImageRepo(app)}:*`] } });
       progress.step(`Removing ${images.length} image(s)`);
       for (const img of images) {
@@ -60,11 +76,6 @@ export class Lifecycle {
         }
       }
       await removeNetwork(docker, appNetworkName(app));
-      const volumes = await listAppVolumes(docker, app);
-      // the confirmation destroy asked for covers the data: it is the only place it goes
-      progress.step(`Removing ${volumes.length} volume(s) and the app's data directory`);
-      await this.p.supervisor.dropVolumes?.(volumes);
-      await removeAppData(docker, app, this.p.settings.root);
       rmSync(join(this.p.settings.root, "git", `${app}.git`), { recursive: true, force: true });
       purgeCache(app, this.p.settings.root);
       store.deleteApp(app);

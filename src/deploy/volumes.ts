@@ -16,7 +16,8 @@ import { Hop3Error } from "../util/errors.js";
 export type MountPlan =
   | { kind: "volume"; volume: string; target: string }
   | { kind: "tmpfs"; target: string; size?: string; mode?: string }
-  | { kind: "bind"; source: string; target: string };
+  /** `base`: the app's data directory, which `source` must stay inside (checked again on the host). */
+  | { kind: "bind"; source: string; target: string; base: string };
 
 /** The host directory under which an app's bind volumes live. */
 export const appDataDir = (root: string, app: string) => join(root, "data", app);
@@ -83,7 +84,12 @@ export function planMounts(app: string, volumes: readonly VolumeSpec[], root: st
         ...(v.mode !== undefined ? { mode: checkMode(v.mode, where) } : {}),
       });
     } else {
-      out.push({ kind: "bind", source: bindSource(app, v.source ?? "", root, where), target });
+      out.push({
+        kind: "bind",
+        source: bindSource(app, v.source ?? "", root, where),
+        target,
+        base: appDataDir(root, app),
+      });
     }
   });
   return out;
@@ -113,6 +119,13 @@ export function releaseMounts(
   return planMounts(app, spec?.volumes ?? [], root);
 }
 
+/**
+ * Podman's `U` mount option: the volume's files are given to the container's user (rootless: its mapped id).
+ * Buildpack images run as uid 1000, which could not write a volume owned by the container's root otherwise.
+ * The cost is a recursive chown at each start, small for an app's data.
+ */
+export const CHOWN_TO_CONTAINER_USER = "U";
+
 /** Podman API (Docker-compatible) HostConfig fields for the mounts. */
 export function hostConfigMounts(mounts: readonly MountPlan[]): {
   Binds?: string[];
@@ -121,8 +134,8 @@ export function hostConfigMounts(mounts: readonly MountPlan[]): {
   const binds: string[] = [];
   const tmpfs: Record<string, string> = {};
   for (const m of mounts) {
-    if (m.kind === "volume") binds.push(`${m.volume}:${m.target}`);
-    else if (m.kind === "bind") binds.push(`${m.source}:${m.target}`);
+    if (m.kind === "volume") binds.push(`${m.volume}:${m.target}:${CHOWN_TO_CONTAINER_USER}`);
+    else if (m.kind === "bind") binds.push(`${m.source}:${m.target}:${CHOWN_TO_CONTAINER_USER}`);
     else tmpfs[m.target] = tmpfsOptions(m).join(",");
   }
   return {

@@ -2,9 +2,11 @@
  * Makes an app's planned mounts exist before a container uses them: named volumes (with Hop3's labels, so
  * `hop destroy` finds them) and bind directories under the app's data directory. Removes them on destroy.
  */
-import { mkdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, realpathSync, rmSync } from "node:fs";
+import { sep } from "node:path";
 import type Docker from "dockerode";
 import { appDataDir, type MountPlan } from "../deploy/volumes.js";
+import { Hop3Error } from "../util/errors.js";
 import { statusOf } from "./containers.js";
 import { LABEL } from "./labels.js";
 
@@ -15,7 +17,27 @@ export async function ensureMounts(
 ): Promise<void> {
   for (const m of mounts) {
     if (m.kind === "bind") {
-      mkdirSync(m.source, { recursive: true, mode: 0o750 });
+      // 0755: after Podman's U option gives it to the container's user, the server must still look inside to
+      // check the next mount (HOP3_ROOT itself is 0750, so no other host user gets in)
+      mkdirSync(m.source, { recursive: true, mode: 0o755 });
+      // The app writes into its data directory: a symlink it made there must not lead a later mount out of it.
+      let real: string;
+      try {
+        real = realpathSync(m.source);
+      } catch (err) {
+        throw new Hop3Error(
+          `cannot check the bind volume ${m.source}: ${(err as Error).message}`,
+          "deployFailed",
+        );
+      }
+      const base = realpathSync(m.base);
+      if (real !== base && !real.startsWith(`${base}${sep}`)) {
+        throw new Hop3Error(
+          `the bind volume ${m.source} leads to ${real}, outside the app's data directory ${base}`,
+          "deployFailed",
+          "a symbolic link in the data directory points out of it: remove it",
+        );
+      }
     } else if (m.kind === "volume") {
       try {
         await docker.getVolume(m.volume).inspect();
@@ -27,26 +49,67 @@ export async function ensureMounts(
   }
 }
 
-/** The app's named volumes (by label, and by name for volumes a quadlet created before Hop3 labelled them). */
+/**
+ * The app's named volumes, by label only: a name prefix would also match another app's (`hop3-shop-` is the
+ * start of app `shop-data`'s volumes too). Hop3 creates every volume with its labels (ensureMounts, and the
+ * `.volume` units carry them).
+ */
 export async function listAppVolumes(docker: Docker, app: string): Promise<string[]> {
-  const { Volumes } = await docker.listVolumes();
+  const { Volumes } = await docker.listVolumes({ filters: { label: [`${LABEL.app}=${app}`] } });
   return (Volumes ?? [])
-    .filter((v) => v.Labels?.[LABEL.app] === app || v.Name.startsWith(`hop3-${app}-`))
+    .filter((v) => v.Labels?.[LABEL.app] === app)
     .map((v) => v.Name)
-    .filter((name) => name.startsWith(`hop3-${app}-`))
     .sort();
 }
 
-/** Removes the app's volumes and data directory: only `hop destroy`, which the user confirmed, calls it. */
-export async function removeAppData(docker: Docker, app: string, root: string): Promise<string[]> {
-  const names = await listAppVolumes(docker, app);
-  for (const name of names) {
+/**
+ * Removes the app's volumes and data directory: only `hop destroy`, which the user confirmed, calls it.
+ * Files the app's non-root users wrote into a bind directory belong to subordinate ids the server cannot
+ * remove itself; a container of `image` (the app's own, run as its root, that is hop3) empties it first.
+ */
+export async function removeAppData(
+  docker: Docker,
+  app: string,
+  root: string,
+  image?: string,
+): Promise<{ volumes: string[]; leftover?: string }> {
+  const volumes = await listAppVolumes(docker, app);
+  for (const name of volumes) {
     try {
       await docker.getVolume(name).remove();
     } catch (err) {
       if (statusOf(err) !== 404) throw err;
     }
   }
-  rmSync(appDataDir(root, app), { recursive: true, force: true });
-  return names;
+  const dir = appDataDir(root, app);
+  if (!existsSync(dir)) return { volumes };
+  try {
+    rmSync(dir, { recursive: true, force: true });
+    return { volumes };
+  } catch {
+    if (image) await emptyAsContainerRoot(docker, image, dir).catch(() => {});
+    try {
+      rmSync(dir, { recursive: true, force: true });
+      return { volumes };
+    } catch {
+      return { volumes, leftover: dir };
+    }
+  }
+}
+
+async function emptyAsContainerRoot(docker: Docker, image: string, dir: string): Promise<void> {
+  const c = await docker.createContainer({
+    Image: image,
+    User: "0:0",
+    Entrypoint: ["find", "/hop3-data", "-mindepth", "1", "-delete"],
+    Cmd: [],
+    Labels: { [LABEL.managed]: "true" },
+    HostConfig: { Binds: [`${dir}:/hop3-data`], NetworkMode: "none" },
+  });
+  try {
+    await c.start();
+    await c.wait();
+  } finally {
+    await c.remove({ force: true }).catch(() => {});
+  }
 }

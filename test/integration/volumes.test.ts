@@ -84,6 +84,27 @@ describe("[[volumes]]", () => {
     }
   });
 
+  it("refuses a bind source that a symlink made by the app leads out of its data directory", async () => {
+    const link = await hop(["run", "--app", app, "ln", "-s", "/etc", "/uploads/escape"]);
+    expect(link.exitCode, link.stdout + link.stderr).toBe(0);
+    const { cpSync, mkdtempSync, writeFileSync, rmSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const dir = mkdtempSync(join(tmpdir(), "hop3-it-vol-"));
+    try {
+      cpSync(fixture("volumes"), dir, { recursive: true });
+      writeFileSync(
+        join(dir, "hop3.toml"),
+        '[[volumes]]\ntype = "bind"\nsource = "uploads/escape"\ntarget = "/x"\n',
+      );
+      const r = await hop(["deploy", dir, "--app", app]);
+      expect(r.exitCode).not.toBe(0);
+      expect(r.stderr + r.stdout).toMatch(/leads to \/etc, outside the app's data directory/);
+      expect((await getThroughRouter(url)).body.trim()).toMatch(/^data=kept /);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("hop destroy removes the volumes and the data directory with the app", async () => {
     const r = await hop(["destroy", "--app", app, "--confirm", app]);
     expect(r.exitCode, r.stdout + r.stderr).toBe(0);

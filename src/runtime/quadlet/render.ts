@@ -4,7 +4,7 @@
  * needs but the version lacks is an error, never a silently different container.
  */
 import type { ContainerPlan } from "../../deploy/plan.js";
-import { type MountPlan, tmpfsOptions } from "../../deploy/volumes.js";
+import { CHOWN_TO_CONTAINER_USER, type MountPlan, tmpfsOptions } from "../../deploy/volumes.js";
 import { Hop3Error } from "../../util/errors.js";
 import { LABEL } from "../labels.js";
 import { compareVersions, type QuadletSection, requireKeys } from "./keys.js";
@@ -187,9 +187,10 @@ function mountLines(mounts: readonly MountPlan[], v: string): [string, string][]
   const lines: [string, string][] = [];
   for (const m of mounts) {
     if (m.kind === "volume") {
-      lines.push(["Volume", word(`${usesNetworkUnit(v) ? volumeUnitFile(m.volume) : m.volume}:${m.target}`)]);
+      const source = usesNetworkUnit(v) ? volumeUnitFile(m.volume) : m.volume;
+      lines.push(["Volume", word(`${source}:${m.target}:${CHOWN_TO_CONTAINER_USER}`)]);
     } else if (m.kind === "bind") {
-      lines.push(["Volume", word(`${m.source}:${m.target}`)]);
+      lines.push(["Volume", word(`${m.source}:${m.target}:${CHOWN_TO_CONTAINER_USER}`)]);
     } else {
       const spec = [m.target, tmpfsOptions(m).join(",")].filter(Boolean).join(":");
       if (compareVersions(v, "4.5") >= 0) lines.push(["Tmpfs", word(spec)]);

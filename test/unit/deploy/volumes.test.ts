@@ -27,7 +27,12 @@ describe("planMounts", () => {
       { kind: "volume", volume: "hop3-shop-data", target: "/data" },
       { kind: "volume", volume: "hop3-shop-var-cache-app", target: "/var/cache/app" },
       { kind: "tmpfs", target: "/scratch", size: String(16 * 1024 * 1024), mode: "1777" },
-      { kind: "bind", source: "/var/lib/hop3/data/shop/uploads", target: "/uploads" },
+      {
+        kind: "bind",
+        source: "/var/lib/hop3/data/shop/uploads",
+        target: "/uploads",
+        base: "/var/lib/hop3/data/shop",
+      },
     ]);
   });
 
@@ -45,7 +50,9 @@ describe("planMounts", () => {
     }
     expect(
       planMounts("shop", [{ target: "/x", type: "bind", source: "/var/lib/hop3/data/shop/a/../b" }], root),
-    ).toEqual([{ kind: "bind", source: "/var/lib/hop3/data/shop/b", target: "/x" }]);
+    ).toEqual([
+      { kind: "bind", source: "/var/lib/hop3/data/shop/b", target: "/x", base: "/var/lib/hop3/data/shop" },
+    ]);
   });
 
   it("refuses a target mounted twice, the root, and size/mode on a persist volume", () => {
@@ -93,12 +100,17 @@ describe("hostConfigMounts", () => {
     expect(
       hostConfigMounts([
         { kind: "volume", volume: "hop3-shop-data", target: "/data" },
-        { kind: "bind", source: "/var/lib/hop3/data/shop/up", target: "/up" },
+        {
+          kind: "bind",
+          source: "/var/lib/hop3/data/shop/up",
+          target: "/up",
+          base: "/var/lib/hop3/data/shop",
+        },
         { kind: "tmpfs", target: "/scratch", size: "1024", mode: "1777" },
         { kind: "tmpfs", target: "/t" },
       ]),
     ).toEqual({
-      Binds: ["hop3-shop-data:/data", "/var/lib/hop3/data/shop/up:/up"],
+      Binds: ["hop3-shop-data:/data:U", "/var/lib/hop3/data/shop/up:/up:U"],
       Tmpfs: { "/scratch": "size=1024,mode=1777", "/t": "" },
     });
     expect(hostConfigMounts([])).toEqual({});

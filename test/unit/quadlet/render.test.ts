@@ -106,18 +106,23 @@ describe("renderContainerUnit", () => {
 describe("[[volumes]] in container units", () => {
   const mounts = [
     { kind: "volume" as const, volume: "hop3-shop-data", target: "/data" },
-    { kind: "bind" as const, source: "/var/lib/hop3/data/shop/up", target: "/up" },
+    {
+      kind: "bind" as const,
+      source: "/var/lib/hop3/data/shop/up",
+      target: "/up",
+      base: "/var/lib/hop3/data/shop",
+    },
     { kind: "tmpfs" as const, target: "/scratch", size: "1024", mode: "1777" },
   ];
   it("refers to the .volume unit and writes tmpfs with its options (podman 5.4)", () => {
     const unit = renderContainerUnit({ ...web, mounts }, { podmanVersion: "5.4.2", envFile });
-    expect(unit).toContain("Volume=hop3-shop-data.volume:/data\n");
-    expect(unit).toContain("Volume=/var/lib/hop3/data/shop/up:/up\n");
+    expect(unit).toContain("Volume=hop3-shop-data.volume:/data:U\n");
+    expect(unit).toContain("Volume=/var/lib/hop3/data/shop/up:/up:U\n");
     expect(unit).toContain("Tmpfs=/scratch:size=1024,mode=1777\n");
   });
   it("names the volume itself where there is no VolumeName= (podman 4.4)", () => {
     const unit = renderContainerUnit({ ...web, mounts }, { podmanVersion: "4.4.0", envFile });
-    expect(unit).toContain("Volume=hop3-shop-data:/data\n");
+    expect(unit).toContain("Volume=hop3-shop-data:/data:U\n");
     expect(unit).toContain("PodmanArgs=--tmpfs=/scratch:size=1024,mode=1777\n");
   });
 });
