@@ -39,6 +39,7 @@ import {
   podman,
   printMachine,
   repoRoot,
+  runBenchmark,
   secs,
   serverSettings,
   table,
@@ -420,18 +421,4 @@ async function main() {
   }
 }
 
-process.once("SIGINT", () => {
-  console.error("interrupted: cleaning up");
-  cleanup().finally(() => process.exit(130));
-});
-
-let failed = false;
-try {
-  await main();
-} catch (e) {
-  failed = true;
-  console.error(`buildpacks: ${e.message}`);
-} finally {
-  await cleanup();
-}
-process.exit(failed ? 1 : 0);
+await runBenchmark("buildpacks", main, cleanup);

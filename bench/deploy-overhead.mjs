@@ -32,6 +32,7 @@ import {
   podman,
   printMachine,
   repoRoot,
+  runBenchmark,
   secs,
   table,
   waitForAnswer,
@@ -249,18 +250,4 @@ async function main() {
   }
 }
 
-process.once("SIGINT", () => {
-  console.error("interrupted: cleaning up");
-  cleanup().finally(() => process.exit(130));
-});
-
-let failed = false;
-try {
-  await main();
-} catch (e) {
-  failed = true;
-  console.error(`deploy-overhead: ${e.message}`);
-} finally {
-  await cleanup();
-}
-process.exit(failed ? 1 : 0);
+await runBenchmark("deploy-overhead", main, cleanup);

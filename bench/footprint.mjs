@@ -29,6 +29,7 @@ import {
   processes,
   repoRoot,
   rssOf,
+  runBenchmark,
   secs,
   sleep,
   table,
@@ -249,18 +250,4 @@ async function main() {
   }
 }
 
-process.once("SIGINT", () => {
-  console.error("interrupted: cleaning up");
-  cleanup().finally(() => process.exit(130));
-});
-
-let failed = false;
-try {
-  await main();
-} catch (e) {
-  failed = true;
-  console.error(`footprint: ${e.message}`);
-} finally {
-  await cleanup();
-}
-process.exit(failed ? 1 : 0);
+await runBenchmark("footprint", main, cleanup);

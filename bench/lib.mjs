@@ -289,3 +289,24 @@ export function spawnWait(cmd, args, opts = {}) {
     c.on("exit", (code) => res(code));
   });
 }
+
+/**
+ * Runs a benchmark's main() and always its cleanup(), also on Ctrl-C (exit 130); exits 0 when the
+ * measurement ran, whatever it measured, and 1 when something failed to run.
+ */
+export async function runBenchmark(name, main, cleanup) {
+  process.once("SIGINT", () => {
+    console.error("interrupted: cleaning up");
+    cleanup().finally(() => process.exit(130));
+  });
+  let failed = false;
+  try {
+    await main();
+  } catch (e) {
+    failed = true;
+    console.error(`${name}: ${e.message}`);
+  } finally {
+    await cleanup();
+  }
+  process.exit(failed ? 1 : 0);
+}
