@@ -1,6 +1,6 @@
 /**
- * The few Podman operations a router needs, over the Docker-compatible API. Kept here (not shared) because
- * the router is deliberately a single container Hop3 manages outside the app lifecycle.
+ * The few Podman and file operations a router needs beyond the container plumbing it shares with apps
+ * (runtime/containers.ts): images built or pulled for it, and its configuration files.
  */
 import { randomBytes } from "node:crypto";
 import {
@@ -16,21 +16,16 @@ import {
 import { join } from "node:path";
 import type Docker from "dockerode";
 import { pack } from "tar-fs";
-import { demuxPayload } from "../runtime/containers.js";
+import { statusOf } from "../runtime/containers.js";
 import { Hop3Error } from "../util/errors.js";
 
 export const ROUTER_LABELS = { "io.hop3.role": "router", "io.hop3.managed": "true" } as const;
-
-export function httpStatusOf(err: unknown): number | undefined {
-  const code = (err as { statusCode?: unknown } | null)?.statusCode;
-  return typeof code === "number" ? code : undefined;
-}
 
 export async function imageId(docker: Docker, ref: string): Promise<string | undefined> {
   try {
     return normalizeId((await docker.getImage(ref).inspect()).Id);
   } catch (err) {
-    if (httpStatusOf(err) === 404) return undefined;
+    if (statusOf(err) === 404) return undefined;
     throw err;
   }
 }
@@ -46,28 +41,8 @@ export async function inspectContainer(
   try {
     return await docker.getContainer(name).inspect();
   } catch (err) {
-    if (httpStatusOf(err) === 404) return undefined;
+    if (statusOf(err) === 404) return undefined;
     throw err;
-  }
-}
-
-export async function removeContainerIfPresent(
-  docker: Docker,
-  name: string,
-  stopTimeoutS = 10,
-): Promise<void> {
-  const c = docker.getContainer(name);
-  try {
-    await c.stop({ t: stopTimeoutS });
-  } catch (err) {
-    // 304: already stopped; 404: not there.
-    const status = httpStatusOf(err);
-    if (status !== 304 && status !== 404) throw err;
-  }
-  try {
-    await c.remove({ force: true });
-  } catch (err) {
-    if (httpStatusOf(err) !== 404) throw err;
   }
 }
 
@@ -108,18 +83,6 @@ export async function buildImage(
     await followStream(docker, stream, opts.log);
   } catch (err) {
     throw new Hop3Error(`building ${opts.tag} failed: ${(err as Error).message}`, "error");
-  }
-}
-
-/** Last lines of a container's output, for error messages when it will not come up. */
-export async function tailLogs(docker: Docker, name: string, lines = 20): Promise<string> {
-  try {
-    const buf = (await docker
-      .getContainer(name)
-      .logs({ stdout: true, stderr: true, tail: lines, follow: false })) as unknown as Buffer;
-    return demuxPayload(buf).toString("utf8").trim();
-  } catch {
-    return "";
   }
 }
 

@@ -8,16 +8,11 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type Docker from "dockerode";
 import { execa } from "execa";
+import { removeContainer, tailLogs } from "../runtime/containers.js";
 import { renderRouterUnit } from "../runtime/quadlet/render.js";
 import { writeAtomic } from "../runtime/quadlet-supervisor.js";
 import { Hop3Error } from "../util/errors.js";
-import {
-  inspectContainer,
-  ROUTER_LABELS,
-  removeContainerIfPresent,
-  sleep,
-  tailLogs,
-} from "./container-ops.js";
+import { inspectContainer, ROUTER_LABELS, sleep } from "./container-ops.js";
 
 export interface RouterBind {
   host: string;
@@ -63,7 +58,7 @@ export class PodmanRouterRunner implements RouterRunner {
   }
 
   async start(spec: RouterContainerSpec): Promise<void> {
-    await removeContainerIfPresent(this.docker, spec.name);
+    await removeContainer(this.docker, spec.name);
     const container = await this.docker.createContainer({
       name: spec.name,
       Image: spec.image,
@@ -81,7 +76,7 @@ export class PodmanRouterRunner implements RouterRunner {
   }
 
   remove(name: string): Promise<void> {
-    return removeContainerIfPresent(this.docker, name);
+    return removeContainer(this.docker, name);
   }
 }
 
@@ -123,8 +118,7 @@ export class QuadletRouterRunner implements RouterRunner {
     // A container of the same name made by the Podman runner (before systemd was there) has a restart
     // policy of its own: quadlet's --replace would remove it, but not before it fights the new one.
     const info = await inspectContainer(this.docker, spec.name);
-    if (info && !info.Config.Labels?.PODMAN_SYSTEMD_UNIT)
-      await removeContainerIfPresent(this.docker, spec.name);
+    if (info && !info.Config.Labels?.PODMAN_SYSTEMD_UNIT) await removeContainer(this.docker, spec.name);
     await this.systemctl(["daemon-reload"], 60_000);
     // restart, not start: a changed unit (new image, new mounts) must replace the running container
     await this.systemctl(["restart", `${spec.name}.service`], 180_000);
@@ -138,7 +132,7 @@ export class QuadletRouterRunner implements RouterRunner {
       await this.systemctl(["daemon-reload"], 60_000);
       await this.systemctl(["reset-failed", `${name}.service`], 10_000).catch(() => {});
     }
-    await removeContainerIfPresent(this.docker, name);
+    await removeContainer(this.docker, name);
   }
 }
 
@@ -170,11 +164,15 @@ export async function waitForRouter(
       !info.State.Running &&
       !["created", "initialized", "configured"].includes(info.State.Status)
     ) {
-      const logs = await tailLogs(docker, name);
+      const logs = await lastLines(docker, name);
       throw new Hop3Error(`the router container stopped (${info.State.Status}) while starting:\n${logs}`);
     }
     await sleep(200);
   }
-  const logs = await tailLogs(docker, name);
+  const logs = await lastLines(docker, name);
   throw new Hop3Error(`${opts.what} within ${opts.timeoutMs / 1000}s:\n${logs}`);
 }
+
+/** The router's last output lines for an error message; none rather than a second error. */
+const lastLines = async (docker: Docker, name: string) =>
+  (await tailLogs(docker, name).catch(() => [])).join("\n");

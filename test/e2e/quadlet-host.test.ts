@@ -49,6 +49,13 @@ describe.skipIf(cannot)("quadlet test host: install, git push, kill, reboot", ()
     return { id, name };
   };
 
+  /** `systemctl --user is-active UNIT` of the hop3 user: "active", "inactive", "failed"... */
+  const userUnitState = async (unit: string) =>
+    (await host.asHop3(["systemctl", "--user", "is-active", unit], { allowFail: true })).out.trim();
+  /** The hop3 user's loaded units matching a pattern, one per line (`systemctl --user list-units`). */
+  const userUnits = async (pattern: string) =>
+    (await host.asHop3(["systemctl", "--user", "list-units", "--no-legend", "--plain", pattern])).out;
+
   beforeAll(async () => {
     let t = Date.now();
     await testhost(["build"], { timeout: 900_000 });
@@ -120,10 +127,8 @@ describe.skipIf(cannot)("quadlet test host: install, git push, kill, reboot", ()
     expect(sandbox.out).toContain("NoNewPrivileges=yes");
     expect(sandbox.out).toContain("ProtectSystem=strict");
     expect(sandbox.out).toContain("User=hop3");
-    const socket = await host.asHop3(["systemctl", "--user", "is-active", "podman.socket"], {
-      allowFail: true,
-    });
-    expect(socket.out.trim(), "the hop3 user's podman.socket").toBe("active");
+    const socket = await userUnitState("podman.socket");
+    expect(socket, "the hop3 user's podman.socket").toBe("active");
   });
 
   it("serves the API over HTTPS with bearer tokens when HOP3_LISTEN is off loopback", async () => {
@@ -210,15 +215,8 @@ describe.skipIf(cannot)("quadlet test host: install, git push, kill, reboot", ()
     timings.push = (Date.now() - t) / 1000;
     expect(push.exitCode, `git push failed:\n${tail(String(push.all))}`).toBe(0);
     expect(await answers(APP), `http://${APP}.${DOMAIN}/ after the push`).toBe(true);
-    const units = await host.asHop3([
-      "systemctl",
-      "--user",
-      "list-units",
-      "--no-legend",
-      "--plain",
-      "hop3-*",
-    ]);
-    expect(units.out, "the app's web instance is a systemd user unit").toMatch(
+    const units = await userUnits("hop3-*");
+    expect(units, "the app's web instance is a systemd user unit").toMatch(
       new RegExp(`hop3-${APP}-web\\.1-\\S+\\.service\\s+loaded\\s+active\\s+running`),
     );
   }, 300_000);
@@ -272,21 +270,14 @@ describe.skipIf(cannot)("quadlet test host: install, git push, kill, reboot", ()
 
   it("ps:scale gives exactly the instances asked for, as systemd units, and the scale survives a redeploy", async () => {
     const running = async () => {
-      const units = await host.asHop3([
-        "systemctl",
-        "--user",
-        "list-units",
-        "--no-legend",
-        "--plain",
-        `hop3-${APP}-*`,
-      ]);
+      const units = await userUnits(`hop3-${APP}-*`);
       const count = (type: string) =>
-        units.out
+        units
           .split("\n")
           .filter((l) =>
             new RegExp(`^hop3-${APP}-${type}\\.\\d+-\\S+\\.service\\s+loaded\\s+active\\s+running`).test(l),
           ).length;
-      lastUnits = units.out;
+      lastUnits = units;
       return { web: count("web"), worker: count("worker") };
     };
     let lastUnits = "";
@@ -326,10 +317,8 @@ describe.skipIf(cannot)("quadlet test host: install, git push, kill, reboot", ()
   it("runs the router as a quadlet of the hop3 user, which systemd replaces when it is killed", async () => {
     const unitFile = "/home/hop3/.config/containers/systemd/hop3-router.container";
     expect((await host.exec(["test", "-f", unitFile], { allowFail: true })).code, unitFile).toBe(0);
-    const active = await host.asHop3(["systemctl", "--user", "is-active", "hop3-router.service"], {
-      allowFail: true,
-    });
-    expect(active.out.trim(), "systemctl --user is-active hop3-router.service").toBe("active");
+    const active = await userUnitState("hop3-router.service");
+    expect(active, "systemctl --user is-active hop3-router.service").toBe("active");
     const routerId = async () =>
       (
         await host.asHop3(["podman", "inspect", "--format", "{{.Id}}", "hop3-router"], { allowFail: true })
@@ -366,14 +355,10 @@ describe.skipIf(cannot)("quadlet test host: install, git push, kill, reboot", ()
     expect(await answers("hello"), "the sample answers after the restart too").toBe(true);
     const server = await host.exec(["systemctl", "is-active", "hop3-server"], { allowFail: true });
     expect(server.out.trim()).toBe("active");
-    const router = await host.asHop3(["systemctl", "--user", "is-active", "hop3-router.service"], {
-      allowFail: true,
-    });
-    expect(router.out.trim(), "the router's quadlet after the restart").toBe("active");
-    const cron = await host.asHop3(["systemctl", "--user", "is-active", `hop3-cron-${APP}.cron.timer`], {
-      allowFail: true,
-    });
-    expect(cron.out.trim(), "the cron timer after the restart").toBe("active");
+    const router = await userUnitState("hop3-router.service");
+    expect(router, "the router's quadlet after the restart").toBe("active");
+    const cron = await userUnitState(`hop3-cron-${APP}.cron.timer`);
+    expect(cron, "the cron timer after the restart").toBe("active");
     // apps answer before the server does (systemd starts them, not the server): wait for its API
     await waitFor(
       "the Hop3 server's API did not answer within 60 s of the host restart",

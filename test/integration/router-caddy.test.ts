@@ -13,8 +13,8 @@ import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { NO_APP_BODY } from "../../src/router/caddy-config.js";
 import { CaddyRouter } from "../../src/router/caddy-router.js";
-import { tailLogs } from "../../src/router/container-ops.js";
 import type { AppRoute } from "../../src/router/routes.js";
+import { tailLogs } from "../../src/runtime/containers.js";
 
 const BASE_IMAGE = "localhost/hop3/base:bookworm";
 const CONTAINER = `hop3-router-test-${process.pid}`;
@@ -303,7 +303,7 @@ describe("CaddyRouter with dynamic upstreams (HOP3_ROUTER_UPSTREAMS=dns)", () =>
       upstreams: ports.map((port) => ({ host: "127.0.0.1", port })),
     },
   ];
-  const loads = async () => (await tailLogs(docker, name, 1000)).split("load complete").length - 1;
+  const loads = async () => (await tailLogs(docker, name, 1000)).join("\n").split("load complete").length - 1;
 
   it("replaces every upstream, old ones killed right after apply, with no reload and no failed request", async () => {
     live.push(await backend("v0"));
@@ -499,10 +499,7 @@ describe("CaddyRouter with automatic HTTPS against Pebble", () => {
         await new Promise((r) => setTimeout(r, 1000));
       }
     }
-    if (last)
-      console.log(
-        await (await import("../../src/router/container-ops.js")).tailLogs(docker, `${CONTAINER}-tls`, 60),
-      );
+    if (last) console.log((await tailLogs(docker, `${CONTAINER}-tls`, 60)).join("\n"));
     expect(last).toBeUndefined();
 
     const redirect = await new Promise<{ status: number; location?: string }>((res, rej) => {
