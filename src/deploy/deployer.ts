@@ -27,7 +27,7 @@ import { type ContainerPlan, planRelease } from "./plan.js";
 import type { Platform, Progress } from "./platform.js";
 import { imageFacts, type ReleaseSpec, releaseSpecFromApp, releaseSpecFromImage } from "./release-spec.js";
 import { applyRoutes } from "./routing.js";
-import { appHostnames, appUrl, defaultHostname } from "./urls.js";
+import { appHostnames, appUrl, defaultHostname, platformEnv } from "./urls.js";
 import { planMounts, releaseMounts } from "./volumes.js";
 
 export type DeploySource =
@@ -514,7 +514,7 @@ export class Deployer {
       generated: store.getGeneratedEnv(app),
       // `${HOP3_PUBLIC_URL}` and friends in [env.computed]
       platformEnv: {
-        ...this.platformEnv(app, spec),
+        ...platformEnv(app, this.p.settings, this.p.store.listDomains(app), spec.domains),
         ...(spec.webPort ? { PORT: String(spec.webPort) } : {}),
       },
     });
@@ -547,40 +547,37 @@ export class Deployer {
     env: Record<string, string>,
     progress: Progress,
   ): Promise<void> {
-    const script = what === "preflight" ? `set -e\n${spec.preflight!.join("\n")}` : spec.releaseCommand!;
-    progress.step(
+    const phase =
       what === "preflight"
-        ? `Running the preflight checks: ${spec.preflight!.join("; ")}`
-        : `Running the release phase: ${spec.releaseCommand}`,
-    );
+        ? {
+            script: `set -e\n${spec.preflight!.join("\n")}`,
+            step: `Running the preflight checks: ${spec.preflight!.join("; ")}`,
+            failed: "the preflight check",
+          }
+        : {
+            script: spec.releaseCommand!,
+            step: `Running the release phase: ${spec.releaseCommand}`,
+            failed: "the release command",
+          };
+    progress.step(phase.step);
     const code = await runOneOff(this.p.docker, {
       app,
       release: release.number,
       image: release.image!,
-      cmd: ["/bin/sh", "-c", script],
-      env: { ...env, ...this.platformEnv(app, spec), PROC_TYPE: what, DYNO: `${what}.1` },
+      cmd: ["/bin/sh", "-c", phase.script],
+      env: {
+        ...env,
+        ...platformEnv(app, this.p.settings, this.p.store.listDomains(app), spec.domains),
+        PROC_TYPE: what,
+        DYNO: `${what}.1`,
+      },
       purpose: "release",
       mounts: releaseMounts(app, spec, this.p.settings.root),
       onLine: (l) => progress.log(l),
     });
     if (code !== 0) {
-      throw new Hop3Error(
-        what === "preflight"
-          ? `the preflight check exited with code ${code}`
-          : `the release command exited with code ${code}`,
-        "deployFailed",
-      );
+      throw new Hop3Error(`${phase.failed} exited with code ${code}`, "deployFailed");
     }
-  }
-
-  private platformEnv(app: string, spec: ReleaseSpec): Record<string, string> {
-    const hosts = appHostnames(app, this.p.settings, this.p.store.listDomains(app), spec.domains);
-    return {
-      APP: app,
-      BIND_ADDRESS: "0.0.0.0",
-      HOST_NAME: hosts.join(","),
-      HOP3_PUBLIC_URL: appUrl(hosts[0]!, this.p.settings).replace(/\/$/, ""),
-    };
   }
 
   /**

@@ -24,3 +24,22 @@ export function appHostnames(
   const all = [defaultHostname(app, s), ...storeDomains, ...specDomains.filter((d) => d !== "_")];
   return [...new Set(all.map((h) => h.toLowerCase()))];
 }
+
+/**
+ * The platform's part of every container's environment (process instances and one-offs): the app's name,
+ * the bind address Piku apps expect, its hostnames and public URL.
+ */
+export function platformEnv(
+  app: string,
+  s: Pick<PlatformSettings, "baseDomain" | "httpPort" | "httpsPort" | "tls">,
+  storeDomains: string[],
+  specDomains: string[],
+): Record<string, string> {
+  const hosts = appHostnames(app, s, storeDomains, specDomains);
+  return {
+    APP: app,
+    BIND_ADDRESS: "0.0.0.0",
+    HOST_NAME: hosts.join(","),
+    HOP3_PUBLIC_URL: appUrl(hosts[0]!, s).replace(/\/$/, ""),
+  };
+}

@@ -12,7 +12,7 @@ import type { Duplex } from "node:stream";
 import type Docker from "dockerode";
 import type { Platform } from "../deploy/platform.js";
 import type { ReleaseSpec } from "../deploy/release-spec.js";
-import { appHostnames, appUrl } from "../deploy/urls.js";
+import { platformEnv } from "../deploy/urls.js";
 import { hostConfigMounts, type MountPlan, releaseMounts } from "../deploy/volumes.js";
 import type { ReleaseRow } from "../store/store.js";
 import { Hop3Error, usageError } from "../util/errors.js";
@@ -94,13 +94,9 @@ export function requireCurrentRelease(p: Platform, app: string): ReleaseRow {
 /** The environment of a one-off: the release's config snapshot plus the platform's variables. */
 export function oneOffEnv(p: Platform, app: string, release: ReleaseRow, extra: Record<string, string>) {
   const spec = release.spec as ReleaseSpec;
-  const hosts = appHostnames(app, p.settings, p.store.listDomains(app), spec.domains ?? []);
   return {
     ...(release.configSnapshot ?? {}),
-    APP: app,
-    BIND_ADDRESS: "0.0.0.0",
-    HOST_NAME: hosts.join(","),
-    HOP3_PUBLIC_URL: appUrl(hosts[0]!, p.settings).replace(/\/$/, ""),
+    ...platformEnv(app, p.settings, p.store.listDomains(app), spec.domains ?? []),
     ...extra,
   };
 }
