@@ -270,9 +270,7 @@ export class CaddyRouter implements Router {
       timeoutMs,
       what: "the router's admin API did not answer",
     });
-    this.log(
-      `router: ${this.containerName} is up (${this.runner.kind === "quadlet" ? "quadlet" : "podman"})`,
-    );
+    this.log(`router: ${this.containerName} is up (${this.runner.kind})`);
   }
 }
 

@@ -7,10 +7,10 @@
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type Docker from "dockerode";
-import { execa } from "execa";
 import { removeContainer, tailLogs } from "../runtime/containers.js";
 import { renderRouterUnit } from "../runtime/quadlet/render.js";
 import { writeAtomic } from "../runtime/quadlet-supervisor.js";
+import { systemctlUser } from "../runtime/systemctl.js";
 import { Hop3Error } from "../util/errors.js";
 import { inspectContainer, ROUTER_LABELS, sleep } from "./container-ops.js";
 
@@ -133,15 +133,6 @@ export class QuadletRouterRunner implements RouterRunner {
       await this.systemctl(["reset-failed", `${name}.service`], 10_000).catch(() => {});
     }
     await removeContainer(this.docker, name);
-  }
-}
-
-async function systemctlUser(args: string[], timeoutMs: number): Promise<void> {
-  const r = await execa("systemctl", ["--user", ...args], { reject: false, timeout: timeoutMs });
-  if (r.exitCode !== 0 || r.timedOut) {
-    const detail =
-      (r.stderr || r.stdout).trim() || (r.timedOut ? `timed out after ${timeoutMs / 1000}s` : "");
-    throw new Hop3Error(`systemctl --user ${args.join(" ")} failed: ${detail}`);
   }
 }
 

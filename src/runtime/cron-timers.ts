@@ -12,13 +12,13 @@ import { createHash } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { homedir } from "node:os";
 import { isAbsolute, join } from "node:path";
-import { execa } from "execa";
 import { isValidAppName, quoteForMessage } from "../app/name.js";
 import type { CronJob } from "../app/procfile.js";
 import { Hop3Error, usageError } from "../util/errors.js";
 import { onCalendarOf, parseSchedule } from "./cron.js";
 import { quoteWord } from "./quadlet/render.js";
 import { writeAtomic } from "./quadlet-supervisor.js";
+import { systemctlUser } from "./systemctl.js";
 
 export const DEFAULT_HOP_BIN = "/usr/local/bin/hop";
 
@@ -169,14 +169,7 @@ export interface CronTimersSyncResult {
   removed: string[];
 }
 
-async function defaultSystemctl(args: string[]): Promise<void> {
-  const timeout = 60_000;
-  const r = await execa("systemctl", ["--user", ...args], { reject: false, timeout });
-  if (r.exitCode !== 0 || r.timedOut) {
-    const detail = (r.stderr || r.stdout).trim() || (r.timedOut ? `timed out after ${timeout / 1000}s` : "");
-    throw new Hop3Error(`systemctl --user ${args.join(" ")} failed: ${detail}`, "error");
-  }
-}
+const defaultSystemctl = (args: string[]) => systemctlUser(args, 60_000);
 
 /**
  * Keeps ~/.config/systemd/user in line with the apps' cron jobs. A timer counts as installed when its files

@@ -30,6 +30,7 @@ import {
   volumeUnitFile,
 } from "./quadlet/render.js";
 import type { Supervisor } from "./supervisor.js";
+import { systemctlUser } from "./systemctl.js";
 import { ensureMounts } from "./volumes.js";
 
 export const defaultUnitDir = (home = process.env.HOME ?? homedir()) =>
@@ -222,13 +223,8 @@ export class QuadletSupervisor implements Supervisor {
     return next;
   }
 
-  private async systemctl(args: string[], timeout: number): Promise<void> {
-    const r = await execa("systemctl", ["--user", ...args], { reject: false, timeout });
-    if (r.exitCode !== 0 || r.timedOut) {
-      const detail =
-        (r.stderr || r.stdout).trim() || (r.timedOut ? `timed out after ${timeout / 1000}s` : "");
-      throw new Hop3Error(`systemctl --user ${args.join(" ")} failed: ${detail}`, "deployFailed");
-    }
+  private systemctl(args: string[], timeout: number): Promise<void> {
+    return systemctlUser(args, timeout, "deployFailed");
   }
 
   /** The last journal lines of the unit, or quadlet's complaint when it refused to generate the unit. */

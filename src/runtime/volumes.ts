@@ -82,18 +82,19 @@ export async function removeAppData(
     }
   }
   const dir = appDataDir(root, app);
-  if (!existsSync(dir)) return { volumes };
+  if (existsSync(dir) && !removed(dir)) {
+    if (image) await emptyAsContainerRoot(docker, image, dir).catch(() => {});
+    if (!removed(dir)) return { volumes, leftover: dir };
+  }
+  return { volumes };
+}
+
+function removed(dir: string): boolean {
   try {
     rmSync(dir, { recursive: true, force: true });
-    return { volumes };
+    return true;
   } catch {
-    if (image) await emptyAsContainerRoot(docker, image, dir).catch(() => {});
-    try {
-      rmSync(dir, { recursive: true, force: true });
-      return { volumes };
-    } catch {
-      return { volumes, leftover: dir };
-    }
+    return false;
   }
 }
 

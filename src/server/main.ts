@@ -122,9 +122,8 @@ async function main(): Promise<void> {
           .filter((a) => a.desiredState === "running")
           .map((a) => ({ app: a.name, jobs: cronJobsOf(store.currentRelease(a.name)) }))
           .filter((e) => e.jobs.length > 0);
-        const r = await timers.sync(entries);
-        for (const [what, units] of Object.entries(r))
-          if (units.length) say(`cron timers ${what}: ${units.join(" ")}`);
+        // CronTimers logs what it changed
+        await timers.sync(entries);
       },
     };
   }
@@ -187,10 +186,9 @@ async function main(): Promise<void> {
   servers.push(unixServer);
   say(`API listening on unix:${where.socket}`);
   if (tcpPlan) {
-    const plan = tcpPlan;
     const handler = getRequestListener((req) => api.fetch(req, { transport: "tcp" }));
-    servers.push(await startTcpListener(plan, handler, upgrade("tcp"), tls));
-    say(`API listening on ${plan.scheme}://${settings.HOP3_LISTEN} (bearer tokens)`);
+    servers.push(await startTcpListener(tcpPlan, handler, upgrade("tcp"), tls));
+    say(`API listening on ${tcpPlan.scheme}://${settings.HOP3_LISTEN} (bearer tokens)`);
   }
   for (const s of servers) {
     // deploys stream for minutes: never cut them
