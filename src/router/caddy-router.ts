@@ -2,18 +2,11 @@ import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type Docker from "dockerode";
+import { writeFileAtomic } from "../util/atomic-file.js";
 import { Hop3Error } from "../util/errors.js";
 import { caddyAdmin, isConnectionError } from "./caddy-admin.js";
 import { renderCaddyConfig } from "./caddy-config.js";
-import {
-  buildImage,
-  ensureSubdir,
-  imageId,
-  inspectContainer,
-  normalizeId,
-  sleep,
-  writeFileAtomic,
-} from "./container-ops.js";
+import { buildImage, ensureSubdir, imageId, inspectContainer, normalizeId, sleep } from "./container-ops.js";
 import {
   PodmanRouterRunner,
   type RouterContainerSpec,

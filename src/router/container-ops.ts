@@ -2,17 +2,7 @@
  * The few Podman and file operations a router needs beyond the container plumbing it shares with apps
  * (runtime/containers.ts): images built or pulled for it, and its configuration files.
  */
-import { randomBytes } from "node:crypto";
-import {
-  chownSync,
-  closeSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  renameSync,
-  statSync,
-  writeSync,
-} from "node:fs";
+import { chownSync, mkdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type Docker from "dockerode";
 import { pack } from "tar-fs";
@@ -98,19 +88,6 @@ export function ensureSubdir(parent: string, name: string, mode = 0o755): string
     chownSync(dir, uid, gid);
   }
   return dir;
-}
-
-/** Readers (Caddy on restart, Traefik's watcher) see either the old file or the new one, never half. */
-export function writeFileAtomic(path: string, content: string, mode = 0o644): void {
-  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
-  const fd = openSync(tmp, "w", mode);
-  try {
-    writeSync(fd, content);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -9,8 +9,8 @@ import { join } from "node:path";
 import type Docker from "dockerode";
 import { removeContainer, tailLogs } from "../runtime/containers.js";
 import { renderRouterUnit } from "../runtime/quadlet/render.js";
-import { writeAtomic } from "../runtime/quadlet-supervisor.js";
 import { systemctlUser } from "../runtime/systemctl.js";
+import { writeFileIfChanged } from "../util/atomic-file.js";
 import { Hop3Error } from "../util/errors.js";
 import { inspectContainer, ROUTER_LABELS, sleep } from "./container-ops.js";
 
@@ -114,7 +114,7 @@ export class QuadletRouterRunner implements RouterRunner {
 
   async start(spec: RouterContainerSpec): Promise<void> {
     mkdirSync(this.opts.unitDir, { recursive: true, mode: 0o700 });
-    writeAtomic(this.unitPath(spec.name), renderRouterUnit(spec, this.opts.podmanVersion), 0o600);
+    writeFileIfChanged(this.unitPath(spec.name), renderRouterUnit(spec, this.opts.podmanVersion), 0o600);
     // A container of the same name made by the Podman runner (before systemd was there) has a restart
     // policy of its own: quadlet's --replace would remove it, but not before it fights the new one.
     const info = await inspectContainer(this.docker, spec.name);

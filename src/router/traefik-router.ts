@@ -2,15 +2,9 @@ import { existsSync, readFileSync } from "node:fs";
 import { request } from "node:http";
 import { join } from "node:path";
 import type Docker from "dockerode";
+import { writeFileAtomic } from "../util/atomic-file.js";
 import { Hop3Error } from "../util/errors.js";
-import {
-  ensureSubdir,
-  followStream,
-  imageId,
-  inspectContainer,
-  normalizeId,
-  writeFileAtomic,
-} from "./container-ops.js";
+import { ensureSubdir, followStream, imageId, inspectContainer, normalizeId } from "./container-ops.js";
 import {
   PodmanRouterRunner,
   type RouterContainerSpec,

@@ -14,10 +14,10 @@ import { homedir } from "node:os";
 import { isAbsolute, join } from "node:path";
 import { isValidAppName, quoteForMessage } from "../app/name.js";
 import type { CronJob } from "../app/procfile.js";
+import { writeFileIfChanged } from "../util/atomic-file.js";
 import { Hop3Error, usageError } from "../util/errors.js";
 import { onCalendarOf, parseSchedule } from "./cron.js";
 import { quoteWord } from "./quadlet/render.js";
-import { writeAtomic } from "./quadlet-supervisor.js";
 import { systemctlUser } from "./systemctl.js";
 
 export const DEFAULT_HOP_BIN = "/usr/local/bin/hop";
@@ -39,9 +39,9 @@ export interface CronTimerPlanOptions {
 }
 
 const UNIT_PREFIX = "hop3-cron-";
-/** Our unit files, and the temporary files writeAtomic may leave when interrupted. */
+/** Our unit files, and the temporary files writeFileAtomic may leave when interrupted. */
 const OWN_FILE = /^hop3-cron-[A-Za-z0-9_.-]+\.(timer|service)$/;
-const OWN_TEMP = /^hop3-cron-[A-Za-z0-9_.-]+\.(timer|service)\.tmp-\d+$/;
+const OWN_TEMP = /^hop3-cron-[A-Za-z0-9_.-]+\.(timer|service)\.tmp-\d+(-[0-9a-f]+)?$/;
 const SAFE_JOB = /^[A-Za-z0-9_-]{1,64}$/;
 
 /**
@@ -233,7 +233,7 @@ export class CronTimers {
     const written = new Set<string>();
     for (const [file, content] of plan) {
       const path = join(this.unitDir, file);
-      if (writeAtomic(path, content, 0o644)) {
+      if (writeFileIfChanged(path, content, 0o644)) {
         chmodSync(path, 0o644); // writeFileSync's mode goes through the umask
         written.add(file);
       }

@@ -5,12 +5,13 @@
  * container name: the mapping survives restarts of the server with nothing else to store.
  */
 
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import type Docker from "dockerode";
 import { execa } from "execa";
 import type { ContainerPlan } from "../deploy/plan.js";
+import { writeFileIfChanged } from "../util/atomic-file.js";
 import { Hop3Error } from "../util/errors.js";
 import { inspectInstance, type RunningInstance, removeContainer } from "./containers.js";
 import { freeLoopbackPort } from "./ports.js";
@@ -46,15 +47,6 @@ export interface QuadletSupervisorOptions {
   log?: (msg: string) => void;
 }
 
-/** Writes `content` to `path` through a temporary file and rename: systemd never reads half a unit. */
-export function writeAtomic(path: string, content: string, mode: number): boolean {
-  if (existsSync(path) && readFileSync(path, "utf8") === content) return false;
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, content, { mode });
-  renameSync(tmp, path);
-  return true;
-}
-
 export class QuadletSupervisor implements Supervisor {
   readonly kind = "quadlet" as const;
   readonly reason: string;
@@ -82,7 +74,7 @@ export class QuadletSupervisor implements Supervisor {
   async start(plan: ContainerPlan): Promise<RunningInstance> {
     mkdirSync(this.unitDir, { recursive: true, mode: 0o700 });
     if (usesNetworkUnit(this.version)) {
-      writeAtomic(
+      writeFileIfChanged(
         join(this.unitDir, networkUnitFile(plan.network)),
         renderNetworkUnit(plan.app, plan.network, this.version),
         0o600,
@@ -90,7 +82,7 @@ export class QuadletSupervisor implements Supervisor {
     }
     for (const m of plan.mounts ?? []) {
       if (m.kind === "volume" && usesNetworkUnit(this.version)) {
-        writeAtomic(
+        writeFileIfChanged(
           join(this.unitDir, volumeUnitFile(m.volume)),
           renderVolumeUnit({ app: plan.app, name: m.volume }, this.version),
           0o600,
@@ -101,14 +93,14 @@ export class QuadletSupervisor implements Supervisor {
     await ensureMounts(this.docker, plan.app, plan.mounts);
     const envPath = join(this.unitDir, envFileName(plan.name));
     const hasFileEnv = Object.keys(splitEnv(plan.env).file).length > 0;
-    if (hasFileEnv) writeAtomic(envPath, renderEnvFile(plan.env), 0o600);
+    if (hasFileEnv) writeFileIfChanged(envPath, renderEnvFile(plan.env), 0o600);
     const hostPort = plan.publishPort ? await this.allocatePort() : undefined;
     const unit = renderContainerUnit(plan, {
       podmanVersion: this.version,
       ...(hasFileEnv ? { envFile: envPath } : {}),
       ...(hostPort ? { hostPort } : {}),
     });
-    writeAtomic(join(this.unitDir, containerUnitFile(plan.name)), unit, 0o600);
+    writeFileIfChanged(join(this.unitDir, containerUnitFile(plan.name)), unit, 0o600);
     const service = containerServiceName(plan.name);
     try {
       await this.daemonReload();
