@@ -17,7 +17,7 @@ import type { CronJob } from "../app/procfile.js";
 import { writeFileIfChanged } from "../util/atomic-file.js";
 import { Hop3Error, usageError } from "../util/errors.js";
 import { onCalendarOf, parseSchedule } from "./cron.js";
-import { quoteWord } from "./quadlet/render.js";
+import { commandWord, quoteWord } from "./quadlet/render.js";
 import { systemctlUser } from "./systemctl.js";
 
 export const DEFAULT_HOP_BIN = "/usr/local/bin/hop";
@@ -57,15 +57,6 @@ export function cronUnitBase(app: string, job: string): string {
   const hash = createHash("sha256").update(job, "utf8").digest("hex").slice(0, 10);
   return `${UNIT_PREFIX}${app}.${safe}.${hash}`;
 }
-
-export const cronTimerUnit = (app: string, job: string) => `${cronUnitBase(app, job)}.timer`;
-export const cronServiceUnit = (app: string, job: string) => `${cronUnitBase(app, job)}.service`;
-
-/** One word of a systemd command line, or one Environment= assignment (see quoteWord). */
-export const systemdQuote = quoteWord;
-
-/** Command-line words that need no quoting stay bare, so `systemctl cat` reads like the command it runs. */
-const commandWord = (arg: string) => (/^[A-Za-z0-9_@+=:,./-]+$/.test(arg) ? arg : systemdQuote(arg));
 
 /** Text for comments: one line (a name's JSON quoting has already escaped control characters). */
 const oneLine = (text: string) => text.replace(/[\x00-\x1f\x7f\u2028\u2029]/g, "?");
@@ -110,7 +101,7 @@ function renderService(app: string, job: CronJob, opts: CronTimerPlanOptions): s
     "[Service]",
     // oneshot: no start timeout by default, so long jobs run to the end; the exit code is the job's
     "Type=oneshot",
-    ...(opts.serverUrl ? [`Environment=${systemdQuote(`HOP3_URL=${opts.serverUrl}`, "environment")}`] : []),
+    ...(opts.serverUrl ? [`Environment=${quoteWord(`HOP3_URL=${opts.serverUrl}`, "environment")}`] : []),
     `ExecStart=${exec}`,
     "",
   ].join("\n");

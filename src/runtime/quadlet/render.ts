@@ -66,7 +66,7 @@ export function quoteWord(word: string, where: "command" | "environment" = "comm
 }
 
 /** A word needs quoting unless it is plain: letters, digits and a few safe marks. */
-function word(w: string): string {
+export function commandWord(w: string): string {
   return /^[A-Za-z0-9_@+=:,./-]+$/.test(w) ? w : quoteWord(w);
 }
 
@@ -130,7 +130,7 @@ function checked(version: string, unit: string, section: QuadletSection, lines: 
 function labelLines(labels: Record<string, string>): [string, string][] {
   return Object.keys(labels)
     .sort()
-    .map((k) => ["Label", word(`${k}=${labels[k]}`)]);
+    .map((k) => ["Label", commandWord(`${k}=${labels[k]}`)]);
 }
 
 /** The `.container` unit of one process instance. */
@@ -142,7 +142,7 @@ export function renderContainerUnit(plan: ContainerPlan, opts: ContainerUnitOpti
     ["Image", plan.image],
     ["ContainerName", plan.name],
   ];
-  if (plan.cmd && plan.cmd.length > 0) c.push(["Exec", plan.cmd.map(word).join(" ")]);
+  if (plan.cmd && plan.cmd.length > 0) c.push(["Exec", plan.cmd.map(commandWord).join(" ")]);
   if (Object.keys(file).length > 0) {
     if (!opts.envFile) throw new Hop3Error(`renderContainerUnit(${plan.name}): envFile is required`);
     c.push(["EnvironmentFile", opts.envFile]);
@@ -188,13 +188,13 @@ function mountLines(mounts: readonly MountPlan[], v: string): [string, string][]
   for (const m of mounts) {
     if (m.kind === "volume") {
       const source = usesNetworkUnit(v) ? volumeUnitFile(m.volume) : m.volume;
-      lines.push(["Volume", word(`${source}:${m.target}:${CHOWN_TO_CONTAINER_USER}`)]);
+      lines.push(["Volume", commandWord(`${source}:${m.target}:${CHOWN_TO_CONTAINER_USER}`)]);
     } else if (m.kind === "bind") {
-      lines.push(["Volume", word(`${m.source}:${m.target}:${CHOWN_TO_CONTAINER_USER}`)]);
+      lines.push(["Volume", commandWord(`${m.source}:${m.target}:${CHOWN_TO_CONTAINER_USER}`)]);
     } else {
       const spec = [m.target, tmpfsOptions(m).join(",")].filter(Boolean).join(":");
-      if (compareVersions(v, "4.5") >= 0) lines.push(["Tmpfs", word(spec)]);
-      else lines.push(["PodmanArgs", word(`--tmpfs=${spec}`)]);
+      if (compareVersions(v, "4.5") >= 0) lines.push(["Tmpfs", commandWord(spec)]);
+      else lines.push(["PodmanArgs", commandWord(`--tmpfs=${spec}`)]);
     }
   }
   return lines;
@@ -258,11 +258,12 @@ export function renderRouterUnit(spec: RouterUnitSpec, podmanVersion: string): s
     ["Image", spec.image],
     ["ContainerName", spec.name],
   ];
-  if (spec.cmd && spec.cmd.length > 0) c.push(["Exec", spec.cmd.map(word).join(" ")]);
-  for (const k of Object.keys(spec.env).sort()) c.push(["Environment", word(`${k}=${spec.env[k]}`)]);
+  if (spec.cmd && spec.cmd.length > 0) c.push(["Exec", spec.cmd.map(commandWord).join(" ")]);
+  for (const k of Object.keys(spec.env).sort()) c.push(["Environment", commandWord(`${k}=${spec.env[k]}`)]);
   c.push(...labelLines({ "io.hop3.role": "router", [LABEL.managed]: "true" }));
   c.push(["Network", "host"]);
-  for (const b of spec.binds) c.push(["Volume", word(`${b.host}:${b.container}${b.readOnly ? ":ro" : ""}`)]);
+  for (const b of spec.binds)
+    c.push(["Volume", commandWord(`${b.host}:${b.container}${b.readOnly ? ":ro" : ""}`)]);
   const hosts = Object.keys(spec.extraHosts).sort();
   if (compareVersions(v, "5.3") >= 0)
     for (const h of hosts) c.push(["AddHost", `${h}:${spec.extraHosts[h]}`]);

@@ -15,13 +15,8 @@ import { describe, expect, it } from "vitest";
 import type { CronJob } from "../../../src/app/procfile.js";
 import { parseCommandLine } from "../../../src/cli/args.js";
 import { COMMANDS } from "../../../src/cli/commands.js";
-import {
-  CronTimers,
-  cronRunArgs,
-  cronUnitBase,
-  planCronTimers,
-  systemdQuote,
-} from "../../../src/runtime/cron-timers.js";
+import { CronTimers, cronRunArgs, cronUnitBase, planCronTimers } from "../../../src/runtime/cron-timers.js";
+import { quoteWord } from "../../../src/runtime/quadlet/render.js";
 import { Hop3Error } from "../../../src/util/errors.js";
 import { useTempDirs } from "../cli/temp-dir.js";
 
@@ -29,7 +24,7 @@ const job = (name: string, schedule: string, command = "echo hi"): CronJob => ({
 
 /**
  * The words systemd makes of an ExecStart= line (systemd.service(5)): double-quoted words with C escapes,
- * then `%%` -> `%` and `$$` -> `$`. Enough of systemd's reading to check systemdQuote round-trips.
+ * then `%%` -> `%` and `$$` -> `$`. Enough of systemd's reading to check quoteWord round-trips.
  */
 function systemdWords(line: string): string[] {
   const words: string[] = [];
@@ -96,7 +91,7 @@ describe("cronUnitBase", () => {
   });
 });
 
-describe("systemdQuote", () => {
+describe("quoteWord for cron units", () => {
   it("round-trips any word through systemd's command-line reading", () => {
     const words = [
       "plain",
@@ -112,17 +107,17 @@ describe("systemdQuote", () => {
       "\x01",
       "é",
     ];
-    const line = words.map((w) => systemdQuote(w)).join(" ");
+    const line = words.map((w) => quoteWord(w)).join(" ");
     expect(line).not.toMatch(/[\n\r\t\x01]/);
     expect(systemdWords(line)).toEqual(words);
   });
 
   it("doubles % and $ so systemd expands nothing", () => {
-    expect(systemdQuote("%h$USER")).toBe('"%%h$$USER"');
+    expect(quoteWord("%h$USER")).toBe('"%%h$$USER"');
   });
 
   it("leaves $ alone in Environment=, which expands no variables", () => {
-    expect(systemdQuote('K=%h$USER "x"', "environment")).toBe('"K=%%h$USER \\"x\\""');
+    expect(quoteWord('K=%h$USER "x"', "environment")).toBe('"K=%%h$USER \\"x\\""');
   });
 });
 
