@@ -110,6 +110,14 @@ interface GroupMember {
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
 
 /** One build: a scratch directory and a build container, both removed by close(). */
+/** One bin/detect: passed (0), did not apply (100), or failed (`failure`, thrown only if its group is tried). */
+interface DetectResult {
+  passed: boolean;
+  plan: Detected["plan"];
+  output: string[];
+  failure?: Error;
+}
+
 export class CnbBuild {
   readonly workDir: string;
   private container?: Docker.Container;
@@ -348,20 +356,21 @@ export class CnbBuild {
     // short exec in the same build container, ~0.1 s apiece one after the other. Groups are still tried in
     // order, so a later group's buildpacks run only when an earlier group failed. A detect that fails (not
     // "does not apply") is kept as its result and thrown where the walk below reaches it, with its output.
-    type Result = { passed: boolean; plan: Detected["plan"]; output: string[] };
-    const results = new Map<string, Promise<Result | Error>>();
+    const results = new Map<string, Promise<DetectResult>>();
+    const keyOf = (bp: LocatedBuildpack) => `${bp.descriptor.id}@${bp.descriptor.version}`;
     let n = 0;
     const startGroup = (group: (typeof this.order)[number]) => {
       for (const entry of group) {
         const bp = this.index.find(entry);
-        if (!bp) continue;
-        const key = `${bp.descriptor.id}@${bp.descriptor.version}`;
-        if (results.has(key)) continue;
+        if (!bp || results.has(keyOf(bp))) continue;
         results.set(
-          key,
-          this.detectOne(bp, n++).catch((err: unknown) =>
-            err instanceof Error ? err : new Error(String(err)),
-          ),
+          keyOf(bp),
+          this.detectOne(bp, n++).catch((err: unknown) => ({
+            passed: false,
+            plan: [],
+            output: [],
+            failure: err instanceof Error ? err : new Error(String(err)),
+          })),
         );
       }
       // settled before any is read: no detect may still run in the container when the build starts
@@ -380,10 +389,10 @@ export class CnbBuild {
           failed = true;
           break;
         }
-        const r = await results.get(`${bp.descriptor.id}@${bp.descriptor.version}`)!;
-        if (r instanceof Error) {
-          for (const l of (r as Error & { output?: string[] }).output ?? []) this.emit(l);
-          throw r;
+        const r = await results.get(keyOf(bp))!;
+        if (r.failure) {
+          for (const l of r.output) this.emit(l);
+          throw r.failure;
         }
         if (r.passed) {
           passed.push({
@@ -422,7 +431,7 @@ export class CnbBuild {
     );
   }
 
-  private async detectOne(bp: LocatedBuildpack, n: number) {
+  private async detectOne(bp: LocatedBuildpack, n: number): Promise<DetectResult> {
     const dir = `detect-${n}`;
     mkdirSync(this.path("tmp", dir), { recursive: true });
     writeFileSync(this.path("tmp", dir, "plan.toml"), "");
@@ -435,13 +444,11 @@ export class CnbBuild {
     );
     if (code !== 0 && code !== 100) {
       // thrown where the detection walk reaches this buildpack, with what it printed
-      return Object.assign(
-        new Hop3Error(
-          `buildpack ${bp.descriptor.id}: bin/detect failed with exit code ${code}`,
-          "deployFailed",
-        ),
-        { output },
+      const failure = new Hop3Error(
+        `buildpack ${bp.descriptor.id}: bin/detect failed with exit code ${code}`,
+        "deployFailed",
       );
+      return { passed: false, plan: [], output, failure };
     }
     const plan =
       code === 0
