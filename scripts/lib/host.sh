@@ -2,31 +2,125 @@
 # Host preparation steps (root only). Sourced after common.sh.
 
 HOP3_PACKAGES=(
-  podman buildah skopeo runc uidmap slirp4netns fuse-overlayfs netavark aardvark-dns catatonit
+  podman buildah skopeo runc uidmap slirp4netns fuse-overlayfs catatonit
   debootstrap openssh-server git curl ca-certificates sqlite3 dbus-user-session
-  # netavark on Debian 13 calls nft; a host that skips recommended packages would not have it
-  nftables
   # better-sqlite3 compiles from source when its prebuilt binary cannot be downloaded.
   build-essential python3
 )
+# Podman's network stack: netavark where the release has it (Debian 12+, Ubuntu 24.04+); the CNI plugins
+# where it does not (Ubuntu 22.04's podman 3.4). Which firewall tool it drives is decided afterwards, from
+# what is installed (network_firewall_tool), not from a list written for one release.
+NETAVARK_PACKAGES=(netavark aardvark-dns)
+CNI_PACKAGES=(containernetworking-plugins)
+
+is_installed() { dpkg-query -W -f '${Status}' "$1" 2>/dev/null | grep -q 'ok installed'; }
+is_available() { [ -n "$(apt-cache policy "$1" 2>/dev/null | sed -n 's/^ *Candidate: //p' | grep -v '(none)')" ]; }
+
+apt_install() {
+  command -v apt-get >/dev/null || die "apt-get not found: install.sh supports Debian 12+ and Ubuntu 22.04+ (missing: $*)"
+  info "installing: $*"
+  apt_update_once
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@"
+}
+
+apt_update_once() {
+  if [ -z "${APT_UPDATED:-}" ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get update -q
+    APT_UPDATED=1
+  fi
+}
 
 install_packages() {
   step "Installing packages"
-  local missing=() pkg
-  for pkg in "${HOP3_PACKAGES[@]}"; do
-    if ! dpkg-query -W -f '${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed'; then
-      missing+=("$pkg")
+  local missing=() pkg changed=1
+  choose_network_stack
+  for pkg in "${HOP3_PACKAGES[@]}" "${NETWORK_STACK[@]}"; do
+    is_installed "$pkg" || missing+=("$pkg")
+  done
+  # One apt-get for everything: installed alone, podman would pull the CNI plugins in beside netavark.
+  if [ "${#missing[@]}" -gt 0 ]; then
+    apt_install "${missing[@]}"
+    changed=0
+  fi
+  if install_firewall_tool; then changed=0; fi
+  if [ "$changed" -eq 1 ]; then skip "packages"; fi
+}
+
+# NETWORK_STACK: netavark where the release has it, else the CNI plugins.
+choose_network_stack() {
+  if is_installed netavark; then
+    NETWORK_STACK=("${NETAVARK_PACKAGES[@]}")
+  elif is_installed containernetworking-plugins && is_installed podman; then
+    NETWORK_STACK=("${CNI_PACKAGES[@]}")
+  else
+    apt_update_once
+    if is_available netavark; then NETWORK_STACK=("${NETAVARK_PACKAGES[@]}"); else NETWORK_STACK=("${CNI_PACKAGES[@]}"); fi
+  fi
+}
+
+# netavark's version: "1.4.0" (empty when netavark is not there).
+netavark_version() {
+  local bin
+  for bin in /usr/libexec/podman/netavark /usr/lib/podman/netavark /usr/local/libexec/podman/netavark; do
+    if [ -x "$bin" ]; then
+      "$bin" --version 2>/dev/null | awk '{print $2; exit}'
+      return 0
     fi
   done
-  if [ "${#missing[@]}" -eq 0 ]; then
-    skip "packages"
+}
+
+# version_ge A B: A >= B, for dotted versions.
+version_ge() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n 1)" = "$2" ]; }
+
+# The firewall driver an operator configured: NETAVARK_FW, or firewall_driver in containers.conf (podman 5).
+configured_firewall_driver() {
+  if [ -n "${NETAVARK_FW:-}" ]; then
+    printf '%s' "$NETAVARK_FW"
     return 0
   fi
-  command -v apt-get >/dev/null || die "apt-get not found: install.sh supports Debian 12+ and Ubuntu 22.04+ (missing: ${missing[*]})"
-  info "installing: ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -q
-  apt-get install -y -q "${missing[@]}"
+  cat /usr/share/containers/containers.conf /etc/containers/containers.conf \
+    /etc/containers/containers.conf.d/*.conf 2>/dev/null |
+    sed -n 's/^[[:space:]]*firewall_driver[[:space:]]*=[[:space:]]*"\{0,1\}\([a-z]*\)"\{0,1\}.*/\1/p' | tail -n 1
+}
+
+# Which command the container network stack calls to set up NAT and port forwarding: iptables or nft.
+#  - CNI plugins (podman 3/4 without netavark) and netavark < 1.10 only know iptables
+#    (Debian 12 and Ubuntu 24.04 ship netavark 1.4: without iptables every network start fails with
+#    "netavark: No such file or directory").
+#  - netavark >= 1.10 has an nftables driver: the configured one, else the build's default, which is
+#    nftables from 1.12 on in the distributions we support (Debian 13).
+network_firewall_tool() {
+  local version driver
+  version="$(netavark_version)"
+  if [ -z "$version" ] || ! version_ge "$version" 1.10.0; then
+    echo iptables
+    return 0
+  fi
+  driver="$(configured_firewall_driver)"
+  case "$driver" in
+  iptables | nftables) ;;
+  "") if version_ge "$version" 1.12.0; then driver=nftables; else driver=iptables; fi ;;
+  *) driver=iptables ;;
+  esac
+  [ "$driver" = nftables ] && echo nft || echo iptables
+}
+
+# The package that provides a firewall command.
+firewall_package() { [ "$1" = nft ] && echo nftables || echo iptables; }
+
+# Installs the firewall command the network stack drives when it is missing; returns 0 when it did.
+install_firewall_tool() {
+  local tool pkg stack
+  tool="$(network_firewall_tool)"
+  stack="netavark $(netavark_version)"
+  [ "$stack" = "netavark " ] && stack="CNI plugins"
+  if command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ]; then
+    info "container networks: $stack drives $tool (present)"
+    return 1
+  fi
+  pkg="$(firewall_package "$tool")"
+  info "container networks: $stack drives $tool, which is missing: installing $pkg"
+  apt_install "$pkg"
 }
 
 check_node() {
