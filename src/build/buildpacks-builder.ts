@@ -3,17 +3,13 @@
  * images/cnb/, with the server's buildpacks (buildpacks/order.toml) or the app's own (.buildpacks).
  */
 import { existsSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { Hop3Error } from "../util/errors.js";
 import type { BuildContext, Builder, BuiltImage } from "./builder.js";
-import { buildNetworkFromEnv } from "./cnb/build-network.js";
+import type { BuildNetwork } from "./cnb/build-network.js";
 import { purgeCache as purgeCacheDir } from "./cnb/cache.js";
 import { detectOnly, type LifecycleOptions, runLifecycle } from "./cnb/lifecycle.js";
 import { ensureStackImages } from "./cnb/stack.js";
-
-/** The installed tree (dist/build/.. /..): images/ and buildpacks/ live beside dist/ and src/. */
-const installDir = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
 export interface BuildpacksSettings {
   root: string;
@@ -22,24 +18,8 @@ export interface BuildpacksSettings {
   baseImage: string;
   stack: string;
   allowedBuildpackRoots: string[];
-}
-
-/** From the server's environment (hop3.env), read at each build so tests and operators can change it. */
-export function buildpacksSettings(env: NodeJS.ProcessEnv = process.env): BuildpacksSettings {
-  const root = env.HOP3_ROOT ?? "/var/lib/hop3";
-  const buildpacksDir = env.HOP3_BUILDPACKS_DIR ?? join(installDir, "buildpacks");
-  return {
-    root,
-    buildpacksDir,
-    imagesDir: env.HOP3_IMAGES_DIR ?? join(installDir, "images"),
-    baseImage: env.HOP3_BASE_IMAGE ?? "localhost/hop3/base:bookworm",
-    stack: env.HOP3_CNB_STACK ?? "bookworm",
-    allowedBuildpackRoots: [
-      ...(env.HOP3_BUILDPACKS_PATHS ?? "").split(":").filter(Boolean),
-      "/etc/hop3/buildpacks",
-      "/usr/local/lib/hop3/buildpacks",
-    ],
-  };
+  /** Extra CA certificates and proxies for build steps. */
+  network: BuildNetwork;
 }
 
 export const cacheRootOf = (root: string) => join(root, "cache");
@@ -57,7 +37,7 @@ async function lifecycleOptions(ctx: BuildContext, s: BuildpacksSettings): Promi
     buildpacksDir: s.buildpacksDir,
     workRoot: join(s.root, "build"),
     cacheRoot: cacheRootOf(s.root),
-    network: buildNetworkFromEnv(),
+    network: s.network,
     allowedBuildpackRoots: s.allowedBuildpackRoots,
   };
 }
@@ -66,13 +46,14 @@ function platformEnv(ctx: BuildContext): Record<string, string> {
   return { ...ctx.buildArgs, ...(ctx.buildEnv ?? {}) };
 }
 
-export function createBuildpacksBuilder(settings: () => BuildpacksSettings = buildpacksSettings): Builder {
+/** The server passes its settings (src/server/settings.ts buildpacksSettingsOf), read once at start-up. */
+export function createBuildpacksBuilder(settings: BuildpacksSettings): Builder {
   return {
     name: "buildpacks",
     aliases: ["buildpacks", "local", "auto-cnb", "cnb", "pack"],
 
     async detect(ctx: BuildContext): Promise<boolean> {
-      const s = settings();
+      const s = settings;
       const appLists = [".buildpacks", "project.toml"].some((f) => existsSync(join(ctx.sourceDir, f)));
       const available = appLists || existsSync(join(s.buildpacksDir, "order.toml"));
       // The deployer probes with the source dir only; buildpacks are the last resort, and a build that
@@ -89,7 +70,7 @@ export function createBuildpacksBuilder(settings: () => BuildpacksSettings = bui
     },
 
     async build(ctx: BuildContext): Promise<BuiltImage> {
-      const s = settings();
+      const s = settings;
       const started = Date.now();
       ctx.emit("-----> Building with Cloud Native Buildpacks");
       const result = await runLifecycle(await lifecycleOptions(ctx, s), {
@@ -119,10 +100,8 @@ export function createBuildpacksBuilder(settings: () => BuildpacksSettings = bui
   };
 }
 
-export const buildpacksBuilder: Builder = createBuildpacksBuilder();
-
 /** `hop builds:purge-cache APP`: the next build starts cold. Answers whether there was a cache. */
-export function purgeCache(app: string, root = buildpacksSettings().root): boolean {
+export function purgeCache(app: string, root: string): boolean {
   try {
     return purgeCacheDir(cacheRootOf(root), app);
   } catch (err) {

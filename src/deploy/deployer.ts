@@ -7,8 +7,6 @@ import { createHash, randomBytes } from "node:crypto";
 import { resolveAppEnv } from "../app/env.js";
 import { loadAppSpec } from "../app/spec.js";
 import type { BuildContext, Builder, BuiltImage } from "../build/builder.js";
-import { buildpacksBuilder } from "../build/buildpacks-builder.js";
-import { containerfileBuilder } from "../build/containerfile-builder.js";
 import { imageFromArchive, imageFromReference } from "../build/image-source.js";
 import {
   ensureNetwork,
@@ -46,9 +44,6 @@ export interface DeployResult {
   url?: string;
   processes: Record<string, number>;
 }
-
-/** Builders in the order they are tried for `builder = "auto"`. Buildpacks register after Containerfile. */
-export const builders: Builder[] = [containerfileBuilder, buildpacksBuilder];
 
 export class Deployer {
   constructor(private readonly p: Platform) {}
@@ -464,17 +459,17 @@ export class Deployer {
   private async pickBuilder(requested: string, dir: string): Promise<Builder> {
     const probe = { sourceDir: dir } as BuildContext;
     if (requested && requested !== "auto") {
-      const named = builders.find((b) => b.name === requested || b.aliases.includes(requested));
+      const named = this.p.builders.find((b) => b.name === requested || b.aliases.includes(requested));
       if (!named) {
         throw new Hop3Error(
           `[build].builder = "${requested}" is not available on this server`,
           "deployFailed",
-          `available: ${builders.map((b) => b.name).join(", ")}`,
+          `available: ${this.p.builders.map((b) => b.name).join(", ")}`,
         );
       }
       return named;
     }
-    for (const b of builders) if (await b.detect(probe)) return b;
+    for (const b of this.p.builders) if (await b.detect(probe)) return b;
     throw new Hop3Error(
       "no builder recognises this source tree: there is no Containerfile or Dockerfile",
       "deployFailed",

@@ -1,5 +1,6 @@
 /** Everything a deploy touches, wired once by the server and passed to the pipeline. */
 import type Docker from "dockerode";
+import type { Builder } from "../build/builder.js";
 import type { Router } from "../router/routes.js";
 import type { Supervisor } from "../runtime/supervisor.js";
 import type { Store } from "../store/store.js";
@@ -24,6 +25,8 @@ export interface Platform {
   router: Router;
   supervisor: Supervisor;
   settings: PlatformSettings;
+  /** Builders in the order they are tried for `builder = "auto"`: Containerfile, then buildpacks. */
+  builders: Builder[];
   log: (msg: string) => void;
   /**
    * Cron schedules that live outside the server (systemd timers on the quadlet path), brought in line with

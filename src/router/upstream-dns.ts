@@ -62,13 +62,3 @@ export function appsLosingUpstreams(before: AppRoute[], after: AppRoute[]): stri
     .filter((r) => r.upstreams.some((u) => !now.get(r.app)?.has(`${u.host}:${u.port}`)))
     .map((r) => r.app);
 }
-
-/** HOP3_ROUTER_UPSTREAMS: `dns` (the default: deploys never reload Caddy) or `static` (upstreams in Caddy's configuration). */
-export function upstreamsModeFromEnv(env: NodeJS.ProcessEnv = process.env): UpstreamsMode {
-  const value = (env.HOP3_ROUTER_UPSTREAMS ?? "dns").trim().toLowerCase();
-  if (value === "static" || value === "dns" || value === "") return value === "static" ? "static" : "dns";
-  throw usageError(
-    `HOP3_ROUTER_UPSTREAMS=${JSON.stringify(env.HOP3_ROUTER_UPSTREAMS)} is not an upstreams mode`,
-    "use `static` or `dns`",
-  );
-}

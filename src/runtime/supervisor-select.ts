@@ -90,13 +90,14 @@ export async function hostFacts(docker: Docker): Promise<HostFacts> {
   return facts;
 }
 
+/** `forced`: HOP3_SUPERVISOR from the server's settings. */
 export async function selectSupervisor(
   docker: Docker,
-  env: NodeJS.ProcessEnv = process.env,
+  forced: "quadlet" | "podman" | undefined,
   log: (msg: string) => void = () => {},
 ): Promise<Supervisor> {
   const facts = await hostFacts(docker);
-  const choice = chooseSupervisor(facts, env.HOP3_SUPERVISOR?.trim() || undefined);
+  const choice = chooseSupervisor(facts, forced);
   if (choice.kind === "podman") return new PodmanSupervisor(docker, choice.reason);
   const supervisor = new QuadletSupervisor(docker, {
     podmanVersion: facts.podmanVersion!,

@@ -10,6 +10,8 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { getRequestListener } from "@hono/node-server";
 import pino from "pino";
+import { createBuildpacksBuilder } from "../build/buildpacks-builder.js";
+import { containerfileBuilder } from "../build/containerfile-builder.js";
 import { Deployer } from "../deploy/deployer.js";
 import { isWanted, Lifecycle } from "../deploy/lifecycle.js";
 import type { Platform } from "../deploy/platform.js";
@@ -27,7 +29,14 @@ import { selectSupervisor } from "../runtime/supervisor-select.js";
 import { Store } from "../store/store.js";
 import { Hop3Error } from "../util/errors.js";
 import { createApi, createUpgradeHandler } from "./api.js";
-import { installDir, loadSettings, paths } from "./settings.js";
+import {
+  buildpacksSettingsOf,
+  installDir,
+  loadSettings,
+  paths,
+  platformSettingsOf,
+  routerSettingsOf,
+} from "./settings.js";
 import { planTcpListener, startTcpListener } from "./tcp-listener.js";
 
 const version = (JSON.parse(readFileSync(join(installDir, "package.json"), "utf8")) as { version: string })
@@ -65,21 +74,13 @@ async function main(): Promise<void> {
   );
   const docker = await podman.ensure();
   podman.watch();
-  const routerSettings = {
-    httpPort: settings.HOP3_HTTP_PORT,
-    httpsPort: settings.HOP3_HTTPS_PORT,
-    tls: settings.HOP3_TLS,
-    upstreams: settings.HOP3_ROUTER_UPSTREAMS,
-    ...(settings.HOP3_ACME_EMAIL ? { acmeEmail: settings.HOP3_ACME_EMAIL } : {}),
-    ...(settings.HOP3_ACME_CA ? { acmeCa: settings.HOP3_ACME_CA } : {}),
-  };
   // quadlets under systemd where the host has them (podman >= 4.4, cgroup v2), Podman alone otherwise
-  const supervisor = await selectSupervisor(docker, process.env, say);
+  const supervisor = await selectSupervisor(docker, settings.HOP3_SUPERVISOR, say);
   say(`supervisor: ${supervisor.kind} (${supervisor.reason})`);
   const router = createRouter(settings.HOP3_ROUTER, {
     docker,
     stateDir: where.router,
-    settings: routerSettings,
+    settings: routerSettingsOf(settings),
     baseImage: settings.HOP3_BASE_IMAGE,
     imagesDir: settings.HOP3_IMAGES_DIR,
     containerName: settings.HOP3_ROUTER_CONTAINER,
@@ -102,15 +103,8 @@ async function main(): Promise<void> {
     docker,
     router,
     supervisor,
-    settings: {
-      root: settings.HOP3_ROOT,
-      baseDomain: settings.HOP3_BASE_DOMAIN,
-      httpPort: settings.HOP3_HTTP_PORT,
-      httpsPort: settings.HOP3_HTTPS_PORT,
-      tls: settings.HOP3_TLS,
-      drainSeconds: settings.HOP3_DRAIN_SECONDS,
-      retention: settings.HOP3_RELEASE_RETENTION,
-    },
+    settings: platformSettingsOf(settings),
+    builders: [containerfileBuilder, createBuildpacksBuilder(buildpacksSettingsOf(settings))],
     log: say,
   };
   if (supervisor instanceof QuadletSupervisor) {

@@ -1,16 +1,32 @@
-/** Server settings, all from the environment (12-factor), validated once at start-up. */
+/**
+ * Server settings, all from the environment (12-factor: /etc/hop3/hop3.env), validated once at start-up by one
+ * schema that holds every default. The parts of the server get what they need from the functions below
+ * (router, builds, platform), never from process.env: a setting is documented, parsed and defaulted here only.
+ */
+import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
+import type { BuildpacksSettings } from "../build/buildpacks-builder.js";
+import type { BuildNetwork } from "../build/cnb/build-network.js";
+import type { PlatformSettings } from "../deploy/platform.js";
+import type { RouterSettings } from "../router/routes.js";
 import { Hop3Error } from "../util/errors.js";
 
 /** The installed tree (dist/.. ): images/, buildpacks/, samples/ live beside dist/. */
 export const installDir = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
+export const DEFAULT_ROOT = "/var/lib/hop3";
+export const DEFAULT_BASE_IMAGE = "localhost/hop3/base:bookworm";
+
 const port = z.coerce.number().int().min(1).max(65535);
+/** A word setting: case and surrounding spaces do not matter (`HOP3_TLS=" Off"`). */
+const word = <const T extends [string, ...string[]]>(values: T) =>
+  z.preprocess((v) => (typeof v === "string" ? v.trim().toLowerCase() : v), z.enum(values));
+const optionalText = z.preprocess((v) => (v === "" ? undefined : v), z.string().optional());
 
 const schema = z.object({
-  HOP3_ROOT: z.string().default("/var/lib/hop3"),
+  HOP3_ROOT: z.string().default(DEFAULT_ROOT),
   HOP3_BASE_DOMAIN: z
     .string()
     .regex(
@@ -20,12 +36,19 @@ const schema = z.object({
     .default("hop3.localhost"),
   HOP3_HTTP_PORT: port.default(80),
   HOP3_HTTPS_PORT: port.default(443),
-  HOP3_TLS: z.enum(["auto", "off"]).default("auto"),
-  HOP3_ACME_EMAIL: z.string().email().optional(),
-  HOP3_ACME_CA: z.string().url().optional(),
-  HOP3_ROUTER: z.enum(["caddy", "traefik"]).default("caddy"),
+  HOP3_TLS: word(["auto", "off"]).default("auto"),
+  HOP3_ACME_EMAIL: z.preprocess((v) => (v === "" ? undefined : v), z.string().email().optional()),
+  HOP3_ACME_CA: z.preprocess((v) => (v === "" ? undefined : v), z.string().url().optional()),
+  /** PEM file trusted when talking to HOP3_ACME_CA (a private CA, or Pebble in tests). */
+  HOP3_ACME_CA_ROOT: optionalText.refine((f) => f === undefined || existsSync(f), "no such file"),
+  HOP3_ROUTER: word(["caddy", "traefik"]).default("caddy"),
   // dns: deploys change the answers of a responder in the router container instead of reloading Caddy
-  HOP3_ROUTER_UPSTREAMS: z.enum(["static", "dns"]).default("dns"),
+  HOP3_ROUTER_UPSTREAMS: word(["static", "dns"]).default("dns"),
+  /** quadlet or podman; unset: chosen from what the host has (src/runtime/supervisor-select.ts). */
+  HOP3_SUPERVISOR: z.preprocess(
+    (v) => (typeof v === "string" && v.trim() === "" ? undefined : v),
+    word(["quadlet", "podman"]).optional(),
+  ),
   HOP3_ROUTER_CONTAINER: z
     .string()
     .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/)
@@ -44,8 +67,17 @@ const schema = z.object({
     .default(512 * 1024 * 1024),
   HOP3_DRAIN_SECONDS: z.coerce.number().min(0).max(300).default(2),
   HOP3_RELEASE_RETENTION: z.coerce.number().int().min(1).max(1000).default(10),
-  HOP3_BASE_IMAGE: z.string().default("localhost/hop3/base:bookworm"),
+  HOP3_BASE_IMAGE: z.string().default(DEFAULT_BASE_IMAGE),
   HOP3_IMAGES_DIR: z.string().default(join(installDir, "images")),
+  HOP3_BUILDPACKS_DIR: z.string().default(join(installDir, "buildpacks")),
+  /** Extra directories (colon-separated) from which apps may name local buildpacks. */
+  HOP3_BUILDPACKS_PATHS: z.string().default(""),
+  HOP3_CNB_STACK: z.string().default("bookworm"),
+  /** Extra CA certificates for build steps: a PEM file, `none`, or (unset) the host's bundle when present. */
+  HOP3_BUILD_CA_FILE: optionalText,
+  HOP3_BUILD_HTTP_PROXY: optionalText,
+  HOP3_BUILD_HTTPS_PROXY: optionalText,
+  HOP3_BUILD_NO_PROXY: optionalText,
   HOP3_PODMAN_SOCKET: z.string().optional(),
   HOP3_LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
 });
@@ -56,9 +88,75 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): ServerSettin
   const parsed = schema.safeParse(env);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new Hop3Error(`invalid setting ${issue.path.join(".")}: ${issue.message}`, "usage");
+    const key = issue.path.join(".");
+    throw new Hop3Error(
+      `invalid setting ${key}=${JSON.stringify(env[key] ?? "")}: ${issue.message}`,
+      "usage",
+      "fix it in /etc/hop3/hop3.env (docs/operations.md lists the settings)",
+    );
+  }
+  if (parsed.data.HOP3_HTTP_PORT === parsed.data.HOP3_HTTPS_PORT) {
+    throw new Hop3Error(
+      `invalid settings: HOP3_HTTP_PORT and HOP3_HTTPS_PORT are both ${parsed.data.HOP3_HTTP_PORT}`,
+      "usage",
+    );
   }
   return parsed.data;
+}
+
+/** Every setting the server reads, with its default: for docs tests and `hop doctor`. */
+export const settingNames = Object.keys(schema.shape);
+
+export function routerSettingsOf(s: ServerSettings): RouterSettings {
+  return {
+    httpPort: s.HOP3_HTTP_PORT,
+    httpsPort: s.HOP3_HTTPS_PORT,
+    tls: s.HOP3_TLS,
+    upstreams: s.HOP3_ROUTER_UPSTREAMS,
+    ...(s.HOP3_ACME_EMAIL ? { acmeEmail: s.HOP3_ACME_EMAIL } : {}),
+    ...(s.HOP3_ACME_CA ? { acmeCa: s.HOP3_ACME_CA } : {}),
+    ...(s.HOP3_ACME_CA_ROOT ? { acmeCaRootFile: s.HOP3_ACME_CA_ROOT } : {}),
+  };
+}
+
+const SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt";
+
+export function buildNetworkOf(s: ServerSettings, hostBundle = SYSTEM_CA_BUNDLE): BuildNetwork {
+  const ca = s.HOP3_BUILD_CA_FILE ?? (existsSync(hostBundle) ? hostBundle : undefined);
+  return {
+    ...(ca && ca !== "none" ? { caFile: ca } : {}),
+    ...(s.HOP3_BUILD_HTTP_PROXY ? { httpProxy: s.HOP3_BUILD_HTTP_PROXY } : {}),
+    ...(s.HOP3_BUILD_HTTPS_PROXY ? { httpsProxy: s.HOP3_BUILD_HTTPS_PROXY } : {}),
+    ...(s.HOP3_BUILD_NO_PROXY ? { noProxy: s.HOP3_BUILD_NO_PROXY } : {}),
+  };
+}
+
+export function buildpacksSettingsOf(s: ServerSettings): BuildpacksSettings {
+  return {
+    root: s.HOP3_ROOT,
+    buildpacksDir: s.HOP3_BUILDPACKS_DIR,
+    imagesDir: s.HOP3_IMAGES_DIR,
+    baseImage: s.HOP3_BASE_IMAGE,
+    stack: s.HOP3_CNB_STACK,
+    allowedBuildpackRoots: [
+      ...s.HOP3_BUILDPACKS_PATHS.split(":").filter(Boolean),
+      "/etc/hop3/buildpacks",
+      "/usr/local/lib/hop3/buildpacks",
+    ],
+    network: buildNetworkOf(s),
+  };
+}
+
+export function platformSettingsOf(s: ServerSettings): PlatformSettings {
+  return {
+    root: s.HOP3_ROOT,
+    baseDomain: s.HOP3_BASE_DOMAIN,
+    httpPort: s.HOP3_HTTP_PORT,
+    httpsPort: s.HOP3_HTTPS_PORT,
+    tls: s.HOP3_TLS,
+    drainSeconds: s.HOP3_DRAIN_SECONDS,
+    retention: s.HOP3_RELEASE_RETENTION,
+  };
 }
 
 export const paths = (root: string) => ({

@@ -2,10 +2,9 @@
  * Extra CA certificates and proxies for build steps (corporate proxies; TLS-intercepting registries).
  * The operator's bundle is mounted read-only and appended to the image's own, so buildpacks trust both.
  */
-import { existsSync } from "node:fs";
-
 export const EXTRA_CA_PATH = "/etc/ssl/certs/hop3-extra-ca.crt";
 export const COMBINED_CA_PATH = "/etc/ssl/certs/hop3-ca-bundle.crt";
+/** Where the image's own bundle is; the operator's is appended to it (HOP3_BUILD_CA_FILE, server settings). */
 const SYSTEM_BUNDLE = "/etc/ssl/certs/ca-certificates.crt";
 
 export interface BuildNetwork {
@@ -14,17 +13,6 @@ export interface BuildNetwork {
   httpProxy?: string;
   httpsProxy?: string;
   noProxy?: string;
-}
-
-/** HOP3_BUILD_CA_FILE (default: the host's bundle when present; `none` disables), HOP3_BUILD_*_PROXY. */
-export function buildNetworkFromEnv(env: NodeJS.ProcessEnv = process.env): BuildNetwork {
-  const ca = env.HOP3_BUILD_CA_FILE ?? (existsSync(SYSTEM_BUNDLE) ? SYSTEM_BUNDLE : undefined);
-  return {
-    ...(ca && ca !== "none" ? { caFile: ca } : {}),
-    ...(env.HOP3_BUILD_HTTP_PROXY ? { httpProxy: env.HOP3_BUILD_HTTP_PROXY } : {}),
-    ...(env.HOP3_BUILD_HTTPS_PROXY ? { httpsProxy: env.HOP3_BUILD_HTTPS_PROXY } : {}),
-    ...(env.HOP3_BUILD_NO_PROXY ? { noProxy: env.HOP3_BUILD_NO_PROXY } : {}),
-  };
 }
 
 /** Binds and environment for a build container, and the shell line that builds the combined bundle. */

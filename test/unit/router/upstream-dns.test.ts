@@ -11,7 +11,6 @@ import {
   UPSTREAM_ZONE,
   upstreamDnsAddress,
   upstreamName,
-  upstreamsModeFromEnv,
 } from "../../../src/router/upstream-dns.js";
 
 /** A standard query (RD set) as a stub resolver sends it. */
@@ -177,13 +176,5 @@ describe("upstream records (host side)", () => {
     ]);
     expect(appsLosingUpstreams([r("a", [1])], [])).toEqual(["a"]);
     expect(appsLosingUpstreams([], [r("a", [1])])).toEqual([]);
-  });
-
-  it("reads HOP3_ROUTER_UPSTREAMS", () => {
-    // dns by default: deploys must not reload Caddy (bench/zero-downtime.mjs: 0 failed requests)
-    expect(upstreamsModeFromEnv({})).toBe("dns");
-    expect(upstreamsModeFromEnv({ HOP3_ROUTER_UPSTREAMS: " DNS " })).toBe("dns");
-    expect(upstreamsModeFromEnv({ HOP3_ROUTER_UPSTREAMS: "static" })).toBe("static");
-    expect(() => upstreamsModeFromEnv({ HOP3_ROUTER_UPSTREAMS: "consul" })).toThrow(/not an upstreams mode/);
   });
 });
