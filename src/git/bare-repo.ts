@@ -34,13 +34,31 @@ export function renderPreReceiveHook(nodePath: string, hookScript: string): stri
   ].join("\n");
 }
 
+/**
+ * Bound of one push's pack (git's own `receive.maxInputSize`): git refuses a larger pack before writing it.
+ * The same bound as an upload (HOP3_MAX_UPLOAD), since the pushed tree is then sent to the server as one.
+ */
+export const DEFAULT_MAX_PUSH_BYTES = 512 * 1024 * 1024;
+
+/** The config of the repository: written at every push, so existing repositories get new keys too. */
+export const repoConfig = (
+  maxPushBytes = DEFAULT_MAX_PUSH_BYTES,
+): ReadonlyArray<readonly [string, string]> => [
+  ...REPO_CONFIG,
+  ["receive.maxInputSize", String(maxPushBytes)],
+];
+
 /** Creates the repository on first push and (re)installs the hook, so a Hop3 upgrade takes effect at the next push. */
-export async function ensureBareRepo(repo: string, hookContent: string): Promise<void> {
+export async function ensureBareRepo(
+  repo: string,
+  hookContent: string,
+  maxPushBytes = DEFAULT_MAX_PUSH_BYTES,
+): Promise<void> {
   if (!existsSync(join(repo, "HEAD"))) {
     await mkdir(repo, { recursive: true, mode: 0o750 });
     await git(["init", "--bare", "--quiet", "--initial-branch=main", repo]);
-    for (const [key, value] of REPO_CONFIG) await git(["--git-dir", repo, "config", key, value]);
   }
+  for (const [key, value] of repoConfig(maxPushBytes)) await git(["--git-dir", repo, "config", key, value]);
   const hooks = join(repo, "hooks");
   await mkdir(hooks, { recursive: true });
   const hook = join(hooks, "pre-receive");

@@ -23,7 +23,13 @@ async function main(): Promise<number> {
   const { app } = parsePushCommand(process.env.SSH_ORIGINAL_COMMAND);
   const root = args.root ?? process.env.HOP3_ROOT ?? DEFAULT_HOP3_ROOT;
   const repo = repoPath(root, app);
-  await ensureBareRepo(repo, renderPreReceiveHook(process.execPath, hookScriptPath()));
+  // the pack's bound follows the server's upload bound when this shell sees it (else the same default)
+  const maxPush = Number(process.env.HOP3_MAX_UPLOAD);
+  await ensureBareRepo(
+    repo,
+    renderPreReceiveHook(process.execPath, hookScriptPath()),
+    Number.isSafeInteger(maxPush) && maxPush > 0 ? maxPush : undefined,
+  );
 
   const env: NodeJS.ProcessEnv = { ...process.env, HOP3_ROOT: root };
   if (args.fingerprint) env.HOP3_PUSH_KEY = args.fingerprint;

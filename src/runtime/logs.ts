@@ -2,7 +2,7 @@
  * `hop logs`: the merged, time-ordered output of an app's instances, each line prefixed `web.1 |`.
  * Podman keeps the logs (k8s-file or journald); we read them through the API with timestamps.
  */
-import type { Writable } from "node:stream";
+import type { Readable, Writable } from "node:stream";
 import type Docker from "dockerode";
 import { lineSplitter } from "../util/line-splitter.js";
 import { demuxPayload, listInstances, listOneOffs } from "./containers.js";
@@ -44,6 +44,55 @@ export interface LogsQuery {
   follow: boolean;
 }
 
+const SLICE = 64 * 1024;
+
+/** Pauses every source until `out` has drained what it holds (one wait, however many writes said "full"). */
+export function pauseUntilDrained(out: Writable, sources: NodeJS.ReadableStream[]): void {
+  const waiting = out as Writable & { hop3Paused?: boolean };
+  if (waiting.hop3Paused) return;
+  waiting.hop3Paused = true;
+  for (const s of sources) s.pause();
+  out.once("drain", () => {
+    waiting.hop3Paused = false;
+    for (const s of sources) s.resume();
+  });
+}
+
+/**
+ * A web stream that reads `src` only when the HTTP response asks for more (pull), so that a client that
+ * stops reading stops the producer too; `onCancel` runs when the client goes away.
+ */
+export function pullStream(src: Readable, onCancel: () => void): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      return new Promise<void>((resolve) => {
+        const attempt = () => {
+          src.off("readable", attempt);
+          src.off("end", attempt);
+          const chunk = src.read() as Buffer | string | null;
+          if (chunk !== null) {
+            controller.enqueue(
+              typeof chunk === "string" ? new TextEncoder().encode(chunk) : new Uint8Array(chunk),
+            );
+            return resolve();
+          }
+          if (src.readableEnded || src.destroyed) {
+            controller.close();
+            return resolve();
+          }
+          src.once("readable", attempt);
+          src.once("end", attempt);
+        };
+        attempt();
+      });
+    },
+    cancel() {
+      onCancel();
+      src.destroy();
+    },
+  });
+}
+
 /** Writes the app's logs to `out`; with follow, keeps writing until `signal` aborts. */
 export async function streamAppLogs(
   docker: Docker,
@@ -67,7 +116,9 @@ export async function streamAppLogs(
         .logs({ stdout: true, stderr: true, timestamps: true, tail: q.lines, follow: false })
         .catch(() => Buffer.alloc(0))) as unknown as Buffer;
       const sink = lineSplitter((l) => collected.push(parseTimestamped(l, inst.source)));
-      sink.write(demuxPayload(buf));
+      // in slices: a huge log (one line of 700 MB) must never become one string
+      const payload = demuxPayload(buf);
+      for (let off = 0; off < payload.length; off += SLICE) sink.write(payload.subarray(off, off + SLICE));
       sink.end();
     }),
   );
@@ -85,7 +136,12 @@ export async function streamAppLogs(
         since,
       })) as NodeJS.ReadableStream;
       streams.push(stream);
-      const sink = lineSplitter((l) => out.write(`${formatLogLine(parseTimestamped(l, inst.source))}\n`));
+      const sink = lineSplitter((l) => {
+        // backpressure: a client that reads slowly pauses Podman's streams instead of growing our memory
+        if (!out.write(`${formatLogLine(parseTimestamped(l, inst.source))}\n`))
+          pauseUntilDrained(out, streams);
+      });
+      stream.on("error", () => {}); // a container removed while followed ends its stream, nothing more
       docker.modem.demuxStream(stream, sink, sink);
     }),
   );

@@ -5,6 +5,9 @@
 import type { Progress } from "../deploy/platform.js";
 import { toApiError } from "../util/errors.js";
 
+/** Bytes of events kept for a client that reads slowly; beyond, log lines are dropped (and counted). */
+export const MAX_QUEUED_BYTES = 4 * 1024 * 1024;
+
 export function ndjsonOperation(
   run: (progress: Progress) => Promise<unknown>,
   onError?: (err: unknown) => void,
@@ -12,41 +15,57 @@ export function ndjsonOperation(
   const encoder = new TextEncoder();
   let closed = false;
   let controllerRef: ReadableStreamDefaultController<Uint8Array> | undefined;
-  const send = (obj: unknown) => {
+  let dropped = 0;
+  const send = (obj: unknown, droppable = false) => {
     if (closed || !controllerRef) return;
+    // the operation never waits for the client: a slow reader loses log lines (kept in the deploy log),
+    // never the steps or the outcome, and the server's memory stays bounded
+    const queued = MAX_QUEUED_BYTES - (controllerRef.desiredSize ?? 0);
+    if (droppable && queued >= MAX_QUEUED_BYTES) {
+      dropped++;
+      return;
+    }
     try {
+      if (dropped > 0 && (!droppable || queued < MAX_QUEUED_BYTES / 2)) {
+        const note = { event: "log", line: `(Hop3: ${dropped} lines not sent, the client read too slowly)` };
+        dropped = 0;
+        controllerRef.enqueue(encoder.encode(`${JSON.stringify(note)}\n`));
+      }
       controllerRef.enqueue(encoder.encode(`${JSON.stringify(obj)}\n`));
     } catch {
       closed = true; // client gone; keep working
     }
   };
-  const body = new ReadableStream<Uint8Array>({
-    start(controller) {
-      controllerRef = controller;
-      const progress: Progress = {
-        step: (message) => send({ event: "step", message }),
-        log: (line) => send({ event: "log", line }),
-      };
-      run(progress)
-        .then((result) => send({ event: "done", ok: true, result: result ?? {} }))
-        .catch((err) => {
-          onError?.(err);
-          send({ event: "done", ok: false, error: toApiError(err).body.error });
-        })
-        .finally(() => {
-          if (closed) return;
-          closed = true;
-          try {
-            controller.close();
-          } catch {
-            // already closed by the client
-          }
-        });
+  const body = new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        controllerRef = controller;
+        const progress: Progress = {
+          step: (message) => send({ event: "step", message }),
+          log: (line) => send({ event: "log", line }, true),
+        };
+        run(progress)
+          .then((result) => send({ event: "done", ok: true, result: result ?? {} }))
+          .catch((err) => {
+            onError?.(err);
+            send({ event: "done", ok: false, error: toApiError(err).body.error });
+          })
+          .finally(() => {
+            if (closed) return;
+            closed = true;
+            try {
+              controller.close();
+            } catch {
+              // already closed by the client
+            }
+          });
+      },
+      cancel() {
+        closed = true;
+      },
     },
-    cancel() {
-      closed = true;
-    },
-  });
+    new ByteLengthQueuingStrategy({ highWaterMark: MAX_QUEUED_BYTES }),
+  );
   return new Response(body, {
     status: 200,
     headers: {

@@ -1,6 +1,15 @@
+import { PassThrough, Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { demuxBuffer } from "../../../src/runtime/containers.js";
-import { formatLogLine, type LogLine, mergeByTime, parseTimestamped } from "../../../src/runtime/logs.js";
+import {
+  formatLogLine,
+  type LogLine,
+  mergeByTime,
+  parseTimestamped,
+  pauseUntilDrained,
+  pullStream,
+} from "../../../src/runtime/logs.js";
+import { lineSplitter } from "../../../src/util/line-splitter.js";
 
 /** One frame of Docker's multiplexed stream: [stream, 0, 0, 0, size32be] then the payload. */
 function frame(stream: 1 | 2, text: string): Buffer {
@@ -113,5 +122,48 @@ describe("demuxBuffer", () => {
   it("treats an unframed (TTY) buffer as plain text", () => {
     expect(demuxBuffer(Buffer.from("line one\nline two\n"))).toEqual(["line one", "line two"]);
     expect(demuxBuffer(Buffer.alloc(0))).toEqual([]);
+  });
+});
+
+describe("follow backpressure (pauseUntilDrained + pullStream)", () => {
+  it("a reader that never reads pauses the producer: memory stays bounded", async () => {
+    // a fast producer standing for Podman's log stream of an app printing as fast as it can
+    let produced = 0;
+    const line = Buffer.from(`${"y".repeat(200)}\n`);
+    const podman = new Readable({
+      read() {
+        for (let i = 0; i < 64; i++) {
+          produced += line.length;
+          this.push(line);
+        }
+      },
+    });
+    const out = new PassThrough();
+    const sink = lineSplitter((l) => {
+      if (!out.write(`${l}\n`)) pauseUntilDrained(out, [podman]);
+    });
+    podman.pipe(sink);
+    const body = pullStream(out, () => podman.destroy());
+    const reader = body.getReader();
+    const first = await reader.read(); // the client reads once, then falls asleep
+    expect(first.done).toBe(false);
+    const rssBefore = process.memoryUsage().rss;
+    await new Promise((r) => setTimeout(r, 1500));
+    const rssAfter = process.memoryUsage().rss;
+    // without backpressure this loop produces hundreds of MB in 1.5 s; with it, a few buffers' worth
+    expect(produced).toBeLessThan(4 * 1024 * 1024);
+    expect(rssAfter - rssBefore).toBeLessThan(64 * 1024 * 1024);
+    // the client reads again: the producer resumes
+    const before = produced;
+    for (let i = 0; i < 200; i++) await reader.read();
+    expect(produced).toBeGreaterThan(before);
+    await reader.cancel();
+    expect(podman.destroyed).toBe(true);
+  });
+
+  it("pullStream closes when its source ends", async () => {
+    const src = Readable.from([Buffer.from("a\n"), Buffer.from("b\n")]);
+    const text = await new Response(pullStream(src, () => {})).text();
+    expect(text).toBe("a\nb\n");
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ndjsonOperation } from "../../../src/server/ndjson.js";
+import { MAX_QUEUED_BYTES, ndjsonOperation } from "../../../src/server/ndjson.js";
 import { Hop3Error } from "../../../src/util/errors.js";
 
 async function events(res: Response): Promise<unknown[]> {
@@ -106,5 +106,27 @@ describe("ndjsonOperation", () => {
     await new Promise((r) => setTimeout(r, 20));
     expect(finished).toBe(true);
     expect(logsAfterCancel).toBe(1);
+  });
+
+  it("keeps at most MAX_QUEUED_BYTES for a client that never reads, and never the steps or outcome", async () => {
+    const line = "x".repeat(1000);
+    const res = ndjsonOperation(async (progress) => {
+      progress.step("Building");
+      for (let i = 0; i < 50_000; i++) progress.log(line); // 50 MB of log for a reader that is asleep
+      progress.step("Done building");
+      return { n: 1 };
+    });
+    // the operation has run to its end above while nothing read: the queue held only what the bound allows
+    await new Promise((r) => setTimeout(r, 20));
+    const all = await events(res);
+    const bytes = all.reduce<number>((n, e) => n + JSON.stringify(e).length + 1, 0);
+    expect(bytes).toBeLessThan(MAX_QUEUED_BYTES + 10_000);
+    expect(all[0]).toEqual({ event: "step", message: "Building" });
+    expect(all).toContainEqual({ event: "step", message: "Done building" });
+    expect(all.at(-1)).toEqual({ event: "done", ok: true, result: { n: 1 } });
+    const note = all.find((e) =>
+      /lines not sent, the client read too slowly/.test((e as { line?: string }).line ?? ""),
+    );
+    expect(note).toBeDefined();
   });
 });

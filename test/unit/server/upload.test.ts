@@ -279,4 +279,60 @@ describe("extractSourceTarball", () => {
     expect(lstatSync(dest).isDirectory()).toBe(true);
     expect(statSync(join(root, "out")).mode & 0o777).toBe(0o700);
   });
+
+  describe("bombs: bounded extracted size and entry count", () => {
+    /** A gzip'd tar of one file of `size` zero bytes, written as a stream (never held in memory). */
+    async function zeroBomb(dir: string, size: number): Promise<string> {
+      const pack = tarStream.pack();
+      const entry = pack.entry({ name: "zeros.bin", size }, () => {});
+      const file = join(dir, "bomb.tar.gz");
+      const done = pipeline(pack, createGzip({ level: 9 }), createWriteStream(file));
+      const chunk = Buffer.alloc(1024 * 1024);
+      for (let left = size; left > 0; left -= chunk.length) {
+        if (!entry.write(left >= chunk.length ? chunk : chunk.subarray(0, left))) {
+          await new Promise((r) => entry.once("drain", r));
+        }
+      }
+      entry.end();
+      pack.finalize();
+      await done;
+      return file;
+    }
+
+    it("refuses a 64 KiB upload that inflates to 64 MiB, before writing it, and leaves nothing", async () => {
+      const dir = tempDir();
+      const file = await zeroBomb(dir, 64 * 1024 * 1024);
+      expect(statSync(file).size).toBeLessThan(200 * 1024);
+      const out = join(dir, "out");
+      const err = await usageErrorOf(
+        extractSourceTarball(file, out, { maxBytes: 16 * 1024 * 1024, maxEntries: 1000 }),
+      );
+      expect(err.message).toMatch(/too large once extracted: more than 16 MiB of files/);
+      expect(err.hint).toMatch(/HOP3_MAX_EXTRACTED_SIZE/);
+      expect(readdirSync(out)).toEqual([]);
+    });
+
+    it("refuses a tree of more entries than allowed, and leaves nothing", async () => {
+      const dir = tempDir();
+      const entries: Entry[] = [];
+      for (let i = 0; i < 300; i++) entries.push({ header: { name: `f${i}`, type: "file" }, body: "" });
+      const file = await tarball(dir, entries);
+      const out = join(dir, "out");
+      const err = await usageErrorOf(
+        extractSourceTarball(file, out, { maxBytes: 1024 ** 3, maxEntries: 100 }),
+      );
+      expect(err.message).toMatch(/more than 100 entries/);
+      expect(readdirSync(out)).toEqual([]);
+    });
+
+    it("accepts a tree exactly at both bounds", async () => {
+      const dir = tempDir();
+      const entries: Entry[] = [];
+      for (let i = 0; i < 10; i++)
+        entries.push({ header: { name: `f${i}`, type: "file" }, body: "x".repeat(100) });
+      const file = await tarball(dir, entries);
+      const dest = await extractSourceTarball(file, join(dir, "out"), { maxBytes: 1000, maxEntries: 10 });
+      expect(readdirSync(dest)).toHaveLength(10);
+    });
+  });
 });
