@@ -290,10 +290,10 @@ describe("extractSourceTarball", () => {
       const chunk = Buffer.alloc(1024 * 1024);
       for (let left = size; left > 0; left -= chunk.length) {
         if (!entry.write(left >= chunk.length ? chunk : chunk.subarray(0, left))) {
-          await new Promise((r) => entry.once("drain", r));
+          await new Promise<void>((r) => entry.once("drain", () => r()));
         }
       }
-      entry.end();
+      (entry as unknown as { end(): void }).end();
       pack.finalize();
       await done;
       return file;
