@@ -78,11 +78,13 @@ export function resolveAppEnv(input: ResolveEnvInput): ResolvedEnv {
   const override = toml.policy === "override";
 
   // A secret hidden by a higher layer would never be used: do not create (and store) it.
-  const shadowed = (key: string) => key in deployEnv || (!override && key in configVars);
+  // own keys only: a variable named toString or constructor is an ordinary name, not Object.prototype's
+  const shadowed = (key: string) =>
+    Object.hasOwn(deployEnv, key) || (!override && Object.hasOwn(configVars, key));
   const newlyGenerated: Record<string, string> = {};
   const secrets: Record<string, string> = {};
   for (const [key, spec] of Object.entries(toml.generated)) {
-    const known = previous[key];
+    const known = Object.hasOwn(previous, key) ? previous[key] : undefined;
     if (known !== undefined) {
       secrets[key] = known;
     } else if (!shadowed(key)) {
@@ -122,8 +124,7 @@ export function evaluateComputed(
   const visiting: string[] = [];
 
   const evaluate = (key: string): string => {
-    const ready = done[key];
-    if (ready !== undefined) return ready;
+    if (Object.hasOwn(done, key)) return done[key]!;
     if (visiting.includes(key)) {
       const cycle = [...visiting.slice(visiting.indexOf(key)), key].join(" -> ");
       throw usageError(`hop3.toml [env.computed]: circular reference ${cycle}`);
@@ -132,7 +133,7 @@ export function evaluateComputed(
     const template = templates[key]!;
     const value = template.replace(REFERENCE, (_, name: string) => {
       if (name !== key && Object.hasOwn(templates, name)) return evaluate(name);
-      const found = scope[name];
+      const found = Object.hasOwn(scope, name) ? scope[name] : undefined;
       if (found === undefined) {
         throw usageError(
           `hop3.toml [env.computed] ${key}: unknown variable \${${name}}`,

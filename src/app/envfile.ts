@@ -1,17 +1,19 @@
 import { usageError } from "../util/errors.js";
+import { checkEnvVar, ENV_KEY_PATTERN, ENV_KEY_RULE } from "./env-vars.js";
 import { quoteForMessage } from "./name.js";
 import { stripInlineComment } from "./procfile.js";
 
-/** POSIX-style variable names: what a shell, and therefore every process in the app, can read. */
-export const ENV_KEY_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+export { ENV_KEY_PATTERN };
 
 /**
  * Parses an `ENV` file (Piku/Hop3) or a `.env`-style file: `KEY=VALUE` lines, `#` comments, blank lines,
  * an optional `export ` prefix, and values optionally wrapped in single quotes (literal) or double quotes
- * (with `\n`, `\t`, `\"`, `\\` escapes). A later line overrides an earlier one.
+ * (with `\n`, `\t`, `\"`, `\\` escapes). A later line overrides an earlier one. Values holding control characters
+ * other than tab (a `\n` escape included) are refused (env-vars.ts).
  */
 export function parseEnvFile(text: string, file = "ENV"): Record<string, string> {
-  const env: Record<string, string> = {};
+  // a Map, so that a name like __proto__ or toString is an ordinary variable
+  const env = new Map<string, string>();
   const lines = text.replace(/^\uFEFF/, "").split(/\r?\n|\r/);
   lines.forEach((raw, index) => {
     const where = `${file}:${index + 1}`;
@@ -25,13 +27,13 @@ export function parseEnvFile(text: string, file = "ENV"): Record<string, string>
     }
     const key = line.slice(0, eq).trim();
     if (!ENV_KEY_PATTERN.test(key)) {
-      throw usageError(
-        `${where}: invalid variable name ${quoteForMessage(key)}: use letters, digits and "_", not starting with a digit`,
-      );
+      throw usageError(`${where}: invalid variable name ${quoteForMessage(key)}: use ${ENV_KEY_RULE}`);
     }
-    env[key] = parseValue(line.slice(eq + 1).trim(), where, key);
+    const value = parseValue(line.slice(eq + 1).trim(), where, key);
+    checkEnvVar(key, value, where);
+    env.set(key, value);
   });
-  return env;
+  return Object.fromEntries(env);
 }
 
 function parseValue(value: string, where: string, key: string): string {

@@ -10,7 +10,7 @@ import {
   type SecretKind,
   type TomlEnv,
 } from "./env.js";
-import { ENV_KEY_PATTERN as ENV_KEY } from "./envfile.js";
+import { ENV_KEY_PATTERN as ENV_KEY, envValueProblem } from "./env-vars.js";
 import { APP_NAME_RULE, isValidAppName, quoteForMessage } from "./name.js";
 import { isReservedProcessType, PROCESS_TYPE_PATTERN } from "./procfile.js";
 
@@ -327,6 +327,11 @@ function crossChecks(config: RawHop3Toml): Issue[] {
       message: `metadata.id ${quoteForMessage(id)} is not a valid app name: it must be ${APP_NAME_RULE}`,
     });
   }
+  // [admin] values become HOP3_ADMIN_* variables: the same rule as [env]
+  for (const [key, value] of Object.entries(config.admin ?? {})) {
+    const problem = typeof value === "string" ? envValueProblem(value) : undefined;
+    if (problem) issues.push({ path: ["admin", key], message: `admin.${key} ${problem}` });
+  }
   if (config.build?.builder === "nix") {
     issues.push({
       path: ["build", "builder"],
@@ -418,6 +423,8 @@ function validateEnv(raw: unknown, issues: Issue[]): TomlEnv | undefined {
             path: ["env", "computed", ckey],
             message: `${cname}: expected a string template like "\${VAR}", got ${describe(template)}`,
           });
+        } else if (envValueProblem(template)) {
+          issues.push({ path: ["env", "computed", ckey], message: `${cname} ${envValueProblem(template)}` });
         } else env.computed[ckey] = template;
       }
       continue;
@@ -430,7 +437,13 @@ function validateEnv(raw: unknown, issues: Issue[]): TomlEnv | undefined {
       continue;
     }
     if (typeof value === "string" || typeof value === "number" || typeof value === "boolean") {
-      env.values[key] = String(value);
+      const problem = envValueProblem(String(value));
+      if (problem) {
+        issues.push({
+          path,
+          message: `${name} ${problem}: values cannot contain control characters other than tab`,
+        });
+      } else env.values[key] = String(value);
     } else if (isTable(value) && "generate" in value) {
       const secret = generatedSecretSchema.safeParse(value);
       if (secret.success) {

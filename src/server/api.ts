@@ -180,12 +180,13 @@ export function createApi(deps: ApiDeps): Hono<ApiEnv> {
       throw new Hop3Error("revision must be a git commit id", "usage");
     }
     const envPairs = c.req.queries("env") ?? [];
-    const deployEnv: Record<string, string> = {};
-    for (const pair of envPairs) {
-      const eq = pair.indexOf("=");
-      if (eq <= 0) throw new Hop3Error(`--env wants KEY=VALUE, got ${JSON.stringify(pair)}`, "usage");
-      deployEnv[pair.slice(0, eq)] = pair.slice(eq + 1);
-    }
+    const deployEnv: Record<string, string> = Object.fromEntries(
+      envPairs.map((pair) => {
+        const eq = pair.indexOf("=");
+        if (eq <= 0) throw new Hop3Error(`--env wants KEY=VALUE, got ${JSON.stringify(pair)}`, "usage");
+        return [pair.slice(0, eq), pair.slice(eq + 1)];
+      }),
+    );
     // `deploy --env` values are config vars set with the deploy (so later releases keep them)
     if (Object.keys(deployEnv).length > 0) store.setConfig(name, deployEnv);
     const opts = {
@@ -246,7 +247,8 @@ export function createApi(deps: ApiDeps): Hono<ApiEnv> {
     const name = requireApp(c);
     const key = c.req.param("key");
     const config = store.getConfig(name);
-    if (!(key in config)) throw new Hop3Error(`${key} is not set for ${name}`, "notFound");
+    // own keys only: GET .../config/toString is a variable that is not set, not Object.prototype's
+    if (!Object.hasOwn(config, key)) throw new Hop3Error(`${key} is not set for ${name}`, "notFound");
     return c.json({ key, value: config[key] });
   });
 
@@ -262,13 +264,10 @@ export function createApi(deps: ApiDeps): Hono<ApiEnv> {
     if (!Array.isArray(unset) || unset.some((k) => typeof k !== "string")) {
       throw new Hop3Error("`unset` must be a list of names", "usage");
     }
-    for (const [k, v] of Object.entries(set)) {
-      if (typeof v !== "string") throw new Hop3Error(`the value of ${k} must be a string`, "usage");
-    }
     if (Object.keys(set).length === 0 && unset.length === 0)
       throw new Hop3Error("nothing to change", "usage");
-    store.setConfig(name, set as Record<string, string>);
-    const removed = store.unsetConfig(name, unset as string[]);
+    // all or nothing: every name and value is checked before one transaction writes them
+    const removed = store.changeConfig(name, set as Record<string, string>, unset as string[]);
     const changed = [...Object.keys(set), ...removed];
     return ndjsonOperation(async (progress) => {
       progress.step(`Config updated: ${changed.join(", ") || "(no change)"}`);

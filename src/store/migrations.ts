@@ -9,7 +9,15 @@ export interface Migration {
   id: number;
   name: string;
   sql: string;
+  /** Rewrites existing rows after `sql`, in the same transaction (e.g. sealing values that were in clear). */
+  data?: (db: Database, seal: Seal) => void;
 }
+
+/** Encrypts a value bound to `context` (secret-box.ts seal with the store's key). */
+export type Seal = (plaintext: string, context: string) => string;
+
+/** Where a release's sealed spec is bound (store.ts uses the same context to open it). */
+export const releaseSpecContext = (releaseId: number) => `releases.spec_sealed\0${releaseId}`;
 
 export const migrations: readonly Migration[] = [
   {
@@ -98,13 +106,35 @@ CREATE TABLE settings (
     // What a release is, in words: "Deploy 1a2b3c4", "Set GREETING", "Rollback to v3", "Scale web=2".
     sql: "ALTER TABLE releases ADD COLUMN description TEXT;",
   },
+  {
+    id: 4,
+    name: "sealed release specs",
+    // A release's spec holds the ENV file's and hop3.toml [env]'s values (secrets, often): it is sealed like
+    // the config snapshot. Rows written before are sealed here and their clear copy removed (the store runs
+    // with secure_delete, so the old bytes are overwritten, not left in free pages).
+    sql: "ALTER TABLE releases ADD COLUMN spec_sealed TEXT;",
+    data: (db, seal) => {
+      const rows = db.prepare("SELECT id, spec FROM releases WHERE spec IS NOT NULL").all() as {
+        id: number;
+        spec: string;
+      }[];
+      const update = db.prepare("UPDATE releases SET spec_sealed = ?, spec = NULL WHERE id = ?");
+      for (const row of rows) update.run(seal(row.spec, releaseSpecContext(row.id)), row.id);
+    },
+  },
 ];
 
 /**
  * Applies the migrations `db` has not seen yet, each in its own transaction, and returns their ids. Safe to run
  * on every start and from two processes at once: the check and the change happen under one write lock.
  */
-export function migrate(db: Database, list: readonly Migration[] = migrations): number[] {
+export function migrate(db: Database, list: readonly Migration[] = migrations, seal?: Seal): number[] {
+  const sealer: Seal =
+    seal ??
+    (() => {
+      throw new Hop3Error("this migration seals stored values: open the database through Store.open");
+    });
+
   db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
     id         INTEGER PRIMARY KEY,
     name       TEXT NOT NULL,
@@ -126,6 +156,7 @@ export function migrate(db: Database, list: readonly Migration[] = migrations): 
     const apply = db.transaction(() => {
       if (isApplied.get(migration.id)) return false;
       db.exec(migration.sql);
+      migration.data?.(db, sealer);
       record.run(migration.id, migration.name, new Date().toISOString());
       return true;
     });

@@ -1,13 +1,15 @@
 /**
  * Hop3's own state: apps, releases, config, domains, deploy logs, tokens, SSH keys and settings, in one SQLite
- * file. Config values, generated secrets and release config snapshots are sealed (secret-box.ts) before they
- * reach the database; everything else is stored in clear.
+ * file. Config values, generated secrets, release config snapshots and release specs (which carry the ENV
+ * file's and hop3.toml [env]'s values) are sealed (secret-box.ts) before they reach the database; everything
+ * else is stored in clear.
  */
 import { chmodSync, closeSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
+import { checkEnvVar, ENV_KEY_PATTERN, ENV_KEY_RULE } from "../app/env-vars.js";
 import { conflict, Hop3Error, notFound, usageError } from "../util/errors.js";
-import { migrate } from "./migrations.js";
+import { migrate, releaseSpecContext } from "./migrations.js";
 import { loadOrCreateKey, open, seal } from "./secret-box.js";
 import { constantTimeEqual, hashToken, newToken } from "./tokens.js";
 
@@ -99,7 +101,6 @@ export interface SshKeyRow {
   addedAt: string;
 }
 
-const CONFIG_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const HOST_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
 const now = () => new Date().toISOString();
@@ -122,7 +123,9 @@ interface ReleaseDbRow {
   image: string | null;
   image_id: string | null;
   config_snapshot: string | null;
+  /** Written before migration 4 only; migration 4 seals it into spec_sealed. */
   spec: string | null;
+  spec_sealed: string | null;
   created_by: string | null;
   created_at: string;
   finished_at: string | null;
@@ -147,6 +150,7 @@ const context = {
   config: (app: string, key: string) => `config_vars\0${app}\0${key}`,
   generatedEnv: (app: string) => `apps.generated_env\0${app}`,
   configSnapshot: (releaseId: number) => `releases.config_snapshot\0${releaseId}`,
+  releaseSpec: releaseSpecContext,
 };
 
 export class Store {
@@ -169,7 +173,12 @@ export class Store {
       db.pragma("synchronous = NORMAL");
       db.pragma("foreign_keys = ON");
       db.pragma("busy_timeout = 5000");
-      migrate(db);
+      // Deleted and overwritten rows are zeroed, not left readable in free pages: a secret that was removed
+      // (config:unset, or a value sealed by a migration) is gone from the file.
+      db.pragma("secure_delete = ON");
+      const applied = migrate(db, undefined, (text, where) => seal(key, text, where));
+      // ...and from the write-ahead log, which still holds the pages as they were before the migration
+      if (applied.length > 0) db.pragma("wal_checkpoint(TRUNCATE)");
     } catch (err) {
       db.close();
       throw err;
@@ -307,7 +316,9 @@ export class Store {
     if (patch.description !== undefined) set("description", patch.description);
     if (patch.image !== undefined) set("image", patch.image);
     if (patch.imageId !== undefined) set("image_id", patch.imageId);
-    if (patch.spec !== undefined) set("spec", JSON.stringify(patch.spec));
+    if (patch.spec !== undefined) {
+      set("spec_sealed", seal(this.key, JSON.stringify(patch.spec), context.releaseSpec(id)));
+    }
     if (patch.configSnapshot !== undefined) {
       assertStringRecord(patch.configSnapshot, "config snapshot");
       set(
@@ -383,7 +394,9 @@ export class Store {
     if (row.revision !== null) release.revision = row.revision;
     if (row.image !== null) release.image = row.image;
     if (row.image_id !== null) release.imageId = row.image_id;
-    if (row.spec !== null) release.spec = JSON.parse(row.spec);
+    if (row.spec_sealed !== null) {
+      release.spec = JSON.parse(open(this.key, row.spec_sealed, context.releaseSpec(row.id)));
+    } else if (row.spec !== null) release.spec = JSON.parse(row.spec);
     if (row.config_snapshot !== null) {
       release.configSnapshot = JSON.parse(
         open(this.key, row.config_snapshot, context.configSnapshot(row.id)),
@@ -407,35 +420,43 @@ export class Store {
       key: string;
       value: string;
     }[];
-    const config: Record<string, string> = {};
-    for (const { key, value } of rows) config[key] = open(this.key, value, context.config(app, key));
-    return config;
+    // fromEntries makes own properties, so a variable named __proto__ is kept like any other
+    return Object.fromEntries(
+      rows.map(({ key, value }) => [key, open(this.key, value, context.config(app, key))]),
+    );
   }
 
   setConfig(app: string, vars: Record<string, string>): void {
-    for (const [key, value] of Object.entries(vars)) {
-      checkConfigKey(key);
-      if (typeof value !== "string") throw usageError(`value of ${key} must be a string`);
-    }
+    this.changeConfig(app, vars, []);
+  }
+
+  /** Removes the given keys and returns those that were set. */
+  unsetConfig(app: string, keys: string[]): string[] {
+    return this.changeConfig(app, {}, keys);
+  }
+
+  /**
+   * Sets and unsets config vars all at once or not at all: every name and value is checked (env-vars.ts)
+   * before the one transaction that writes them. Returns the unset keys that were set.
+   */
+  changeConfig(app: string, set: Record<string, string>, unset: readonly string[]): string[] {
+    for (const [key, value] of Object.entries(set)) checkEnvVar(key, value, "config");
+    for (const key of unset) checkConfigKey(key);
+    const both = unset.find((key) => Object.hasOwn(set, key));
+    if (both !== undefined) throw usageError(`config: ${both} is both set and unset`);
     this.requireApp(app);
     const upsert = this.db.prepare(
       `INSERT INTO config_vars (app, key, value, updated_at) VALUES (?, ?, ?, ?)
        ON CONFLICT (app, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
     );
-    this.db.transaction(() => {
+    const remove = this.db.prepare("DELETE FROM config_vars WHERE app = ? AND key = ?");
+    return this.db.transaction(() => {
       const at = now();
-      for (const [key, value] of Object.entries(vars)) {
+      for (const [key, value] of Object.entries(set)) {
         upsert.run(app, key, seal(this.key, value, context.config(app, key)), at);
       }
+      return unset.filter((key) => remove.run(app, key).changes > 0);
     })();
-  }
-
-  /** Removes the given keys and returns those that were set. */
-  unsetConfig(app: string, keys: string[]): string[] {
-    for (const key of keys) checkConfigKey(key);
-    this.requireApp(app);
-    const remove = this.db.prepare("DELETE FROM config_vars WHERE app = ? AND key = ?");
-    return this.db.transaction(() => keys.filter((key) => remove.run(app, key).changes > 0))();
   }
 
   // ---- domains ----
@@ -600,11 +621,8 @@ function toTokenRow(row: TokenDbRow): TokenRow {
 }
 
 function checkConfigKey(key: string): void {
-  if (!CONFIG_KEY.test(key)) {
-    throw usageError(
-      `invalid config key ${JSON.stringify(key)}`,
-      "keys start with a letter or _ and contain only letters, digits and _",
-    );
+  if (typeof key !== "string" || !ENV_KEY_PATTERN.test(key)) {
+    throw usageError(`config: invalid variable name ${JSON.stringify(key)}: use ${ENV_KEY_RULE}`);
   }
 }
 

@@ -10,7 +10,7 @@ describe("parseEnvFile", () => {
       "NODE_ENV=production",
       "export PYTHONUNBUFFERED=1",
       "  SPACED =  value with spaces  ",
-      'DOUBLE="a \\"quoted\\" value\\nnext"',
+      'DOUBLE="a \\"quoted\\" value\\tnext"',
       "SINGLE='literal $HOME \\n'",
       "URL=http://example.com/#anchor",
       "WITH_COMMENT=abc # trailing comment",
@@ -23,7 +23,7 @@ describe("parseEnvFile", () => {
       NODE_ENV: "production",
       PYTHONUNBUFFERED: "1",
       SPACED: "value with spaces",
-      DOUBLE: 'a "quoted" value\nnext',
+      DOUBLE: 'a "quoted" value\tnext',
       SINGLE: "literal $HOME \\n",
       URL: "http://example.com/#anchor",
       WITH_COMMENT: "abc",
@@ -32,6 +32,22 @@ describe("parseEnvFile", () => {
       EQUALS: "a=b=c",
       _UNDERSCORE: "x",
     });
+  });
+
+  it("refuses values with control characters (a \\n escape included), naming file, line, key and character", () => {
+    expect(expectUsageError(() => parseEnvFile('A=1\nPEM="line1\\nline2"', "ENV")).message).toMatch(
+      /^ENV:2: the value of PEM contains a line feed \(U\+000A\) at character 6/,
+    );
+    expect(expectUsageError(() => parseEnvFile("ESC=a\u001bb", "hop3/ENV")).message).toMatch(
+      /^hop3\/ENV:1: the value of ESC contains an escape character \(U\+001B\)/,
+    );
+    expect(parseEnvFile("TAB=a\tb")).toEqual({ TAB: "a\tb" });
+  });
+
+  it("keeps names of Object.prototype as ordinary variables", () => {
+    const env = parseEnvFile("__proto__=p\ntoString=t\n");
+    expect(Object.hasOwn(env, "__proto__")).toBe(true);
+    expect(env.toString).toBe("t");
   });
 
   it("lets a later line override an earlier one", () => {

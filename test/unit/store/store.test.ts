@@ -2,6 +2,7 @@ import { chmodSync, existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
+import { migrations } from "../../../src/store/migrations.js";
 import { Store } from "../../../src/store/store.js";
 import { Hop3Error } from "../../../src/util/errors.js";
 import { useTempDirs } from "./temp-dir.js";
@@ -38,7 +39,9 @@ describe("Store.open", () => {
     store.close();
     const raw = new Database(dbPath, { readonly: true });
     expect(raw.pragma("journal_mode", { simple: true })).toBe("wal");
-    expect(raw.prepare("SELECT id FROM schema_migrations").pluck().all()).toEqual([1, 2]);
+    expect(raw.prepare("SELECT id FROM schema_migrations").pluck().all()).toEqual(
+      migrations.map((m) => m.id),
+    );
     raw.close();
   });
 
@@ -346,7 +349,7 @@ describe("config", () => {
     for (const key of ["1ABC", "A-B", "", "A B", "É"]) {
       const err = hop3Error(() => store.setConfig("web", { OK: "1", [key]: "v" }));
       expect(err.kind).toBe("usage");
-      expect(err.message).toContain("invalid config key");
+      expect(err.message).toContain("invalid variable name");
     }
     expect(store.getConfig("web")).toEqual({});
     expect(hop3Error(() => store.unsetConfig("web", ["A-B"])).kind).toBe("usage");
