@@ -92,8 +92,9 @@ export class QuadletSupervisor implements Supervisor {
     // bind directories, and volumes carrying Hop3's labels even where no .volume unit can name them
     await ensureMounts(this.docker, plan.app, plan.mounts);
     const envPath = join(this.unitDir, envFileName(plan.name));
-    const hasFileEnv = Object.keys(splitEnv(plan.env).file).length > 0;
-    if (hasFileEnv) writeFileIfChanged(envPath, renderEnvFile(plan.env), 0o600);
+    // the app's variables (secrets included) live only in this 0600 file of the hop3 user (render.ts splitEnv)
+    const hasFileEnv = Object.keys(splitEnv(plan.env, this.version).file).length > 0;
+    if (hasFileEnv) writeFileIfChanged(envPath, renderEnvFile(plan.env, this.version), 0o600);
     const hostPort = plan.publishPort ? await this.allocatePort() : undefined;
     const unit = renderContainerUnit(plan, {
       podmanVersion: this.version,

@@ -5,6 +5,7 @@
  */
 import type { ContainerPlan } from "../../deploy/plan.js";
 import { CHOWN_TO_CONTAINER_USER, type MountPlan, tmpfsOptions } from "../../deploy/volumes.js";
+import { envValueProblem } from "../../app/env-vars.js";
 import { Hop3Error } from "../../util/errors.js";
 import { LABEL } from "../labels.js";
 import { compareVersions, type QuadletSection, requireKeys } from "./keys.js";
@@ -73,30 +74,46 @@ export function commandWord(w: string): string {
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 
 /**
- * Env values go to a 0600 file (podman --env-file) so secrets stay out of unit files and `systemctl show`.
- * Podman's env-file format changed in 5.x (quotes and multi-line values became syntax), so values it would
- * read differently across versions stay in the unit as Environment= lines instead.
+ * An app's variables go to a 0600 env file beside the unit (podman --env-file) and nowhere else: not into the
+ * unit, not onto podman's command line (any local user can read /proc/PID/cmdline). Podman reads the file
+ * literally, one KEY=VALUE per line, the value being everything after the first "=" to the end of the line, so
+ * `$HOME`, `%h`, backslashes, quotes and leading or trailing spaces arrive byte for byte: systemd never
+ * expands the file, only the unit. A value with a line break or NUL has no such line: app/env-vars.ts refuses
+ * them where they enter, and one stored before that rule is refused here with its name.
+ * Podman 4.7.0 alone parsed quotes, `#` comments and surrounding spaces in env files (reverted in 4.7.1,
+ * containers/podman#20256): there, values it could read differently stay in the unit as Environment= lines.
  */
-export function splitEnv(env: Record<string, string>): {
+export function splitEnv(
+  env: Record<string, string>,
+  podmanVersion?: string,
+): {
   file: Record<string, string>;
   unit: Record<string, string>;
 } {
   const file: Record<string, string> = {};
   const unit: Record<string, string> = {};
+  const parsesQuotes = podmanVersion !== undefined && compareVersions(podmanVersion, "4.7.0") === 0;
   for (const [k, v] of Object.entries(env)) {
     if (!ENV_NAME.test(k)) {
       throw new Hop3Error(`environment variable name ${JSON.stringify(k)} is not valid`, "usage");
     }
-    if (v.includes("\0")) throw new Hop3Error(`${k} contains a NUL byte`, "usage");
-    const ambiguous = /[\n\r]/.test(v) || /^["'`\s]/.test(v) || /\s$/.test(v);
-    (ambiguous ? unit : file)[k] = v;
+    const problem = envValueProblem(v);
+    if (problem) {
+      throw new Hop3Error(
+        `the value of ${k} ${problem}: it cannot be written to the env file`,
+        "usage",
+        `set it again without control characters: hop config:set ${k}=...`,
+      );
+    }
+    const plain = /^[A-Za-z0-9_@%+=:,./-]*$/.test(v);
+    (parsesQuotes && !plain ? unit : file)[k] = v;
   }
   return { file, unit };
 }
 
-/** The env file's content (KEY=VALUE lines, read literally by every Podman version). */
-export function renderEnvFile(env: Record<string, string>): string {
-  const { file } = splitEnv(env);
+/** The env file's content (KEY=VALUE lines, read literally by Podman). */
+export function renderEnvFile(env: Record<string, string>, podmanVersion?: string): string {
+  const { file } = splitEnv(env, podmanVersion);
   const lines = Object.keys(file)
     .sort()
     .map((k) => `${k}=${file[k]}`);
@@ -137,7 +154,7 @@ function labelLines(labels: Record<string, string>): [string, string][] {
 export function renderContainerUnit(plan: ContainerPlan, opts: ContainerUnitOptions): string {
   const v = opts.podmanVersion;
   const unitName = containerUnitFile(plan.name);
-  const { file, unit: inlineEnv } = splitEnv(plan.env);
+  const { file, unit: inlineEnv } = splitEnv(plan.env, v);
   const c: [string, string][] = [
     ["Image", plan.image],
     ["ContainerName", plan.name],

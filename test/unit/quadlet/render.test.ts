@@ -25,7 +25,12 @@ const plans = planRelease({
   image: "localhost/hop3/shop:r3",
   processes: { web: undefined, worker: 'python3 worker.py --greeting "hi there" --cost $5 --pct 100%' },
   scale: {},
-  env: { DATABASE_URL: "postgres://u:p@db/shop", QUOTED: '"kept"', MULTI: "line1\nline2" },
+  env: {
+    DATABASE_URL: "postgres://u:p@db/shop",
+    QUOTED: '"kept"',
+    // what systemd would expand or trim in a unit: $VAR, %specifiers, backslashes, outer spaces
+    TRICKY: "  $HOME ${USER} %h %% a\\b 'single' #hash ",
+  },
   webPort: 8080,
   hostNames: ["shop.example.test"],
   generation: "a1b2c3",
@@ -78,15 +83,42 @@ describe("renderContainerUnit", () => {
     );
   });
 
-  it("keeps values podman versions read differently out of the env file", () => {
-    const { file, unit } = splitEnv(worker.env);
+  it("writes every variable to the env file, byte for byte, and none into the unit", async () => {
+    const { file, unit } = splitEnv(worker.env, "5.4.2");
+    expect(file).toEqual(worker.env);
+    expect(unit).toEqual({});
+    const envText = renderEnvFile(worker.env, "5.4.2");
+    await expect(envText).toMatchFileSnapshot("golden/shop.env");
+    // podman's reading of an env file: the value is everything after the first "=" to the end of the line
+    const read = Object.fromEntries(
+      envText
+        .split("\n")
+        .filter((l) => l !== "" && !l.startsWith("#"))
+        .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+    );
+    expect(read).toEqual(worker.env);
+    for (const version of ["4.4.0", "4.7.2", "5.4.2"]) {
+      const text = renderContainerUnit(worker, { podmanVersion: version, envFile });
+      expect(text).not.toMatch(/^Environment=/m);
+      for (const key of ["DATABASE_URL", "QUOTED", "TRICKY"]) expect(text).not.toContain(worker.env[key]);
+    }
+  });
+
+  it("on podman 4.7.0, whose env-file parser read quotes and comments, keeps non-plain values in the unit", () => {
+    const { file, unit } = splitEnv(worker.env, "4.7.0");
     expect(file.DATABASE_URL).toBe("postgres://u:p@db/shop");
-    expect(unit).toEqual({ QUOTED: '"kept"', MULTI: "line1\nline2" });
-    const text = renderContainerUnit(worker, { podmanVersion: "5.4.2", envFile });
-    expect(text).toContain('Environment="MULTI=line1\\nline2"\n');
+    expect(Object.keys(unit).sort()).toEqual(["QUOTED", "TRICKY"]);
+    const text = renderContainerUnit(worker, { podmanVersion: "4.7.0", envFile });
     expect(text).toContain('Environment="QUOTED=\\"kept\\""\n');
-    expect(renderEnvFile(worker.env)).toContain("\nDATABASE_URL=postgres://u:p@db/shop\n");
-    expect(renderEnvFile(worker.env)).not.toContain("MULTI");
+    expect(text).toContain(`Environment="TRICKY=  $$HOME $\${USER} %%h %%%% a\\\\b 'single' #hash "\n`);
+  });
+
+  it("refuses a value no env file line can hold (stored before values were checked), naming it", () => {
+    const multi: ContainerPlan = { ...web, env: { PEM: "line1\nline2" } };
+    expect(() => renderContainerUnit(multi, { podmanVersion: "5.4.2", envFile })).toThrow(
+      /the value of PEM contains a line feed \(U\+000A\)/,
+    );
+    expect(() => renderEnvFile({ NUL: "a\0b" })).toThrow(/NUL byte/);
   });
 
   it("refuses invalid variable names", () => {
