@@ -54,6 +54,7 @@ ensure_api_tls
 if write_server_env; then changed=1; fi
 start_server "$REPO_DIR" "$changed"
 configure_root_cli
+check_deploy_path
 
 if [ "$SAMPLE" -eq 1 ]; then deploy_sample; fi
 

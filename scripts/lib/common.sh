@@ -20,7 +20,7 @@ die() {
 }
 
 require_root() {
-  [ "$(id -u)" -eq 0 ] || die "run this as root (sudo $0)"
+  [ "$(id -u)" -eq 0 ] || die "run this as root: $0 (as a user with sudo rights: sudo $0)"
 }
 
 has_systemd() {

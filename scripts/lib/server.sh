@@ -325,6 +325,20 @@ configure_root_cli() {
   fi
 }
 
+# The path every deploy takes, proven before install.sh reports success: a rootless container on a network of
+# its own answering through its published port, and the router answering (hop doctor; POST /api/v1/system/check).
+# When it fails, the server names the missing piece (e.g. "netavark 1.4.0 needs iptables").
+check_deploy_path() {
+  step "Checking the deploy path (a container on its own network, its port, the router)"
+  local out
+  if out="$(cd / && "$HOP3_BIN_DIR/hop" doctor 2>&1)"; then
+    printf '%s\n' "$out" | sed -n 's/^check: \(.*\)/    \1/p'
+    return 0
+  fi
+  printf '%s\n' "$out" >&2
+  die "a deploy cannot work on this host (see above); fix it and run install.sh again"
+}
+
 deploy_sample() {
   local sample="$HOP3_PREFIX/samples/hello" domain port url
   step "Deploying the sample app (hello)"

@@ -17,6 +17,8 @@ export interface PlatformSettings {
   drainSeconds: number;
   /** How many releases keep their image (for rollback); older ones are pruned. */
   retention: number;
+  /** The image builds start FROM; the deploy-path check runs on it too. */
+  baseImage: string;
 }
 
 export interface Platform {

@@ -23,6 +23,7 @@ import { streamAppLogs } from "../runtime/logs.js";
 import { parseResizeRequest, parseRunRequest, RunSessions } from "../runtime/run-session.js";
 import { CronRunner, cronJobsOf } from "../runtime/scheduler.js";
 import type { Store } from "../store/store.js";
+import { checkDeployPath } from "../runtime/deploy-path-check.js";
 import { Hop3Error, toApiError } from "../util/errors.js";
 import { ndjsonOperation } from "./ndjson.js";
 import { extractSourceTarball, receiveUpload } from "./upload.js";
@@ -130,6 +131,11 @@ export function createApi(deps: ApiDeps): Hono<ApiEnv> {
       podman: version?.Version ?? null,
     });
   });
+
+  // The path every deploy takes, proven on this host (runtime/deploy-path-check.ts): install.sh and hop doctor.
+  api.post("/api/v1/system/check", async (c) =>
+    c.json(await checkDeployPath(p.docker, { image: p.settings.baseImage, routerPort: p.settings.httpPort })),
+  );
 
   api.get("/api/v1/apps", async (c) => {
     const apps = [];

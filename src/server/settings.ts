@@ -156,6 +156,7 @@ export function platformSettingsOf(s: ServerSettings): PlatformSettings {
     tls: s.HOP3_TLS,
     drainSeconds: s.HOP3_DRAIN_SECONDS,
     retention: s.HOP3_RELEASE_RETENTION,
+    baseImage: s.HOP3_BASE_IMAGE,
   };
 }
 
