@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import http from "node:http";
 import https from "node:https";
+import { isIPv4, isIPv6 } from "node:net";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
@@ -20,17 +21,30 @@ export interface Endpoint {
   token?: string;
   /** PEM file of the certificate (or CA) to trust for an https URL, e.g. the server's self-signed one. */
   ca?: string;
+  /** The user insists on plain http:// to a host that is not this machine (HOP3_INSECURE_HTTP=1). */
+  insecureHttp?: boolean;
 }
+
+/** The setting that lets the CLI talk plain http:// to another host (named in the refusal). */
+export const INSECURE_HTTP_ENV = "HOP3_INSECURE_HTTP";
 
 /** Where the server is: HOP3_URL/HOP3_TOKEN, then ~/.config/hop3/config.json, then the default socket. */
 export function resolveEndpoint(env: NodeJS.ProcessEnv = process.env): Endpoint {
   const ca = env.HOP3_CA_CERT ? { ca: env.HOP3_CA_CERT } : {};
-  if (env.HOP3_URL) return { url: env.HOP3_URL, token: env.HOP3_TOKEN, ...ca };
+  const insecure = /^(1|true|yes)$/i.test(env[INSECURE_HTTP_ENV] ?? "") ? { insecureHttp: true } : {};
+  if (env.HOP3_URL) return { url: env.HOP3_URL, token: env.HOP3_TOKEN, ...ca, ...insecure };
   try {
     const file = join(env.HOME ?? homedir(), ".config", "hop3", "config.json");
     const cfg = JSON.parse(readFileSync(file, "utf8")) as Partial<Endpoint>;
     if (cfg.url) {
-      return { url: cfg.url, token: env.HOP3_TOKEN ?? cfg.token, ...(cfg.ca ? { ca: cfg.ca } : {}), ...ca };
+      return {
+        url: cfg.url,
+        token: env.HOP3_TOKEN ?? cfg.token,
+        ...(cfg.ca ? { ca: cfg.ca } : {}),
+        ...ca,
+        ...(cfg.insecureHttp === true ? { insecureHttp: true } : {}),
+        ...insecure,
+      };
     }
   } catch {
     // no config file: fall through to the local socket
@@ -38,11 +52,36 @@ export function resolveEndpoint(env: NodeJS.ProcessEnv = process.env): Endpoint 
   return { url: `unix:${defaultSocketPath(env.HOP3_ROOT)}`, token: env.HOP3_TOKEN };
 }
 
+/** True for names and addresses of this machine: traffic to them never crosses a network. */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, "").toLowerCase();
+  if (host === "localhost" || host.endsWith(".localhost")) return true;
+  if (isIPv4(host)) return host.startsWith("127.");
+  if (isIPv6(host)) return host === "::1" || /^::ffff:127\./.test(host);
+  return false;
+}
+
+/**
+ * Plain http:// to another host carries the bearer token and every config value in clear over the network:
+ * refused unless the user insists. Loopback and the Unix socket never leave the machine.
+ */
+export function checkTransport(endpoint: Endpoint): void {
+  if (endpoint.url.startsWith("unix:") || endpoint.insecureHttp) return;
+  const u = new URL(endpoint.url);
+  if (u.protocol !== "http:" || isLoopbackHost(u.hostname)) return;
+  throw new Hop3Error(
+    `refusing to talk to ${u.host} over plain http://: the API token and config values would cross the network unencrypted (set ${INSECURE_HTTP_ENV}=1 to insist)`,
+    "usage",
+    "use https:// (HOP3_CA_CERT trusts the server's self-signed certificate)",
+  );
+}
+
 /** Transport and options of a request to a TCP endpoint, trusting `endpoint.ca` for https. */
 export function tcpRequestOptions(
   endpoint: Endpoint,
   path: string,
 ): { transport: typeof http | typeof https; options: https.RequestOptions } {
+  checkTransport(endpoint);
   const u = new URL(path, endpoint.url);
   const options: https.RequestOptions = {
     hostname: u.hostname,
