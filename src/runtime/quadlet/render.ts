@@ -3,9 +3,10 @@
  * ~/.config/containers/systemd/. Only keys the target Podman version knows are written; a key the plan
  * needs but the version lacks is an error, never a silently different container.
  */
+
+import { envValueProblem } from "../../app/env-vars.js";
 import type { ContainerPlan } from "../../deploy/plan.js";
 import { CHOWN_TO_CONTAINER_USER, type MountPlan, tmpfsOptions } from "../../deploy/volumes.js";
-import { envValueProblem } from "../../app/env-vars.js";
 import { Hop3Error } from "../../util/errors.js";
 import { LABEL } from "../labels.js";
 import { compareVersions, type QuadletSection, requireKeys } from "./keys.js";
