@@ -38,6 +38,23 @@ import { isReservedProcessType, PROCESS_TYPE_PATTERN } from "./procfile.js";
 
 export const UNSUPPORTED_SECTIONS = ["waf", "nix", "contexts", "cli", "probe"] as const;
 
+/**
+ * Keys Hop3 accepts (catalog apps and other tools write them) but does not act on: each gets a warning with its
+ * line, so nobody believes a setting protects or configures something it does not. Remove an entry when the
+ * key starts to work.
+ */
+const NOT_ACTED_ON: { path: string[]; why: string }[] = [
+  { path: ["ports"], why: "no extra port is published, and `source` restricts no one" },
+  { path: ["backup"], why: "Hop3 makes no backups of app data yet" },
+  { path: ["test"], why: "deploys run no validations; the health check is [healthcheck]" },
+  { path: ["build", "toolchain"], why: "the buildpacks detect the toolchain from the repository" },
+  { path: ["build", "test"], why: "builds run no tests; run them in [build] build or a Containerfile" },
+  { path: ["build", "packages"], why: "no system package is installed; use a Containerfile" },
+  { path: ["build", "pip-install"], why: "use requirements.txt" },
+  { path: ["build", "node-version"], why: 'the Node.js buildpack reads "engines.node" in package.json' },
+  { path: ["run", "packages"], why: "no system package is installed; use a Containerfile" },
+];
+
 /** Sections other tools or older Hop3 catalogs use, and where that setting lives here. */
 const SECTION_HINTS: Record<string, string> = {
   app: "the app name is [metadata] id; the builder is [build] builder",
@@ -310,6 +327,17 @@ export function parseHop3Toml(source: string, file = "hop3.toml"): { config: Hop
   }
 
   const raw = parsed.success ? parsed.data : {};
+  for (const { path, why } of NOT_ACTED_ON) {
+    if (hasPath(raw, path)) {
+      const name = path.length === 1 ? (path[0] === "ports" ? "[[ports]]" : `[${path[0]}]`) : path.join(".");
+      warnings.push(`${where(path)}: ${name} is not acted on yet, ignored: ${why}`);
+    }
+  }
+  if (raw.run?.healthcheck !== undefined && !raw.run.healthcheck.startsWith("/")) {
+    warnings.push(
+      `${where(["run", "healthcheck"])}: run.healthcheck is used only as a path ("/health"); a command is ignored: use [healthcheck] path`,
+    );
+  }
   const { port, ...others } = raw;
   const config: Hop3Toml = { ...others };
   if (port !== undefined) config.port = typeof port === "number" ? port : port.web;
@@ -547,6 +575,15 @@ function formatPath(path: (string | number)[]): string {
     if (typeof part === "number") return `${out}[${part}]`;
     return out === "" ? formatKey(part) : `${out}.${formatKey(part)}`;
   }, "");
+}
+
+function hasPath(value: unknown, path: string[]): boolean {
+  let at = value;
+  for (const key of path) {
+    if (!isTable(at) || !Object.hasOwn(at, key) || at[key] === undefined) return false;
+    at = at[key];
+  }
+  return true;
 }
 
 function isTable(value: unknown): value is Record<string, unknown> {

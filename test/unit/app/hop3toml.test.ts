@@ -15,8 +15,19 @@ const lineOf = (text: string, needle: string) => text.split("\n").findIndex((l) 
 describe("parseHop3Toml: a complete file", () => {
   const { config, warnings } = parseHop3Toml(FULL_HOP3_TOML);
 
-  it("accepts every section without warnings", () => {
-    expect(warnings).toEqual([]);
+  it("accepts every section, and warns about each key Hop3 does not act on, with its line", () => {
+    const at = (needle: string) => `hop3.toml:${lineOf(FULL_HOP3_TOML, needle)}`;
+    expect(warnings).toEqual([
+      `${at("[[ports]]")}: [[ports]] is not acted on yet, ignored: no extra port is published, and \`source\` restricts no one`,
+      `${at("[backup]")}: [backup] is not acted on yet, ignored: Hop3 makes no backups of app data yet`,
+      `${at("[test]")}: [test] is not acted on yet, ignored: deploys run no validations; the health check is [healthcheck]`,
+      `${at("toolchain =")}: build.toolchain is not acted on yet, ignored: the buildpacks detect the toolchain from the repository`,
+      `${at('test = "pytest')}: build.test is not acted on yet, ignored: builds run no tests; run them in [build] build or a Containerfile`,
+      `${at('packages = ["libpq-dev"]')}: build.packages is not acted on yet, ignored: no system package is installed; use a Containerfile`,
+      `${at("pip-install =")}: build.pip-install is not acted on yet, ignored: use requirements.txt`,
+      `${at("node-version =")}: build.node-version is not acted on yet, ignored: the Node.js buildpack reads "engines.node" in package.json`,
+      `${at('packages = ["libpq5"]')}: run.packages is not acted on yet, ignored: no system package is installed; use a Containerfile`,
+    ]);
   });
 
   it("keeps the keys as written, normalising port and durations", () => {
@@ -275,5 +286,45 @@ describe("locateKeys", () => {
     expect(lines.get("addons.1.type")).toBe(9);
     expect(lines.get("addons.1.env.FOO")).toBe(10);
     expect(lineOf(text, "fake")).toBe(3);
+  });
+});
+
+describe("parseHop3Toml: accepted but not acted on", () => {
+  it("warns about [[ports]] (its source restricts no one), [backup] and [test], naming the line", () => {
+    const text =
+      'port = 80\n\n[[ports]]\nnumber = 2222\nsource = "10.0.0.0/8"\n\n[backup]\npaths = ["/data"]\n\n[test]\n';
+    const { warnings } = parseHop3Toml(text);
+    expect(warnings).toEqual([
+      "hop3.toml:3: [[ports]] is not acted on yet, ignored: no extra port is published, and `source` restricts no one",
+      "hop3.toml:7: [backup] is not acted on yet, ignored: Hop3 makes no backups of app data yet",
+      "hop3.toml:10: [test] is not acted on yet, ignored: deploys run no validations; the health check is [healthcheck]",
+    ]);
+  });
+
+  it("warns that [run] healthcheck is only a path, and says nothing for one that is", () => {
+    expect(parseHop3Toml('[run]\nhealthcheck = "curl -f localhost"\n').warnings).toEqual([
+      'hop3.toml:2: run.healthcheck is used only as a path ("/health"); a command is ignored: use [healthcheck] path',
+    ]);
+    expect(parseHop3Toml('[run]\nhealthcheck = "/up"\n').warnings).toEqual([]);
+  });
+});
+
+describe("parseHop3Toml: [env] values the runtime cannot carry", () => {
+  it("refuses control characters in [env], [env.computed] and [admin], naming the key, line and character", () => {
+    const err = expectUsageError(() =>
+      parseHop3Toml(
+        '[env]\nOK = "fine"\nPEM = "a\\nb"\n\n[env.computed]\nURL = "x\\u0000${OK}"\n\n[admin]\nusername = "r\\u001boot"\n',
+      ),
+    );
+    expect(err.message).toContain("hop3.toml:3: env.PEM contains a line feed (U+000A) at character 2");
+    expect(err.message).toContain(
+      "hop3.toml:6: env.computed.URL contains a NUL byte (U+0000) at character 2",
+    );
+    expect(err.message).toContain("hop3.toml:9: admin.username contains an escape character (U+001B)");
+  });
+
+  it("keeps $, backslashes, quotes, % and spaces as they are", () => {
+    const { config } = parseHop3Toml('[env]\nA = \'$HOME a\\b "q" %h  \'\nTAB = "a\\tb"\n');
+    expect(config.env?.values).toEqual({ A: '$HOME a\\b "q" %h  ', TAB: "a\tb" });
   });
 });
