@@ -59,13 +59,22 @@ export interface ResolveEnvInput {
    * below every other layer, but not copied into the result (the deploy layers them itself).
    */
   platformEnv?: Record<string, string>;
+  /**
+   * The attached addons' variables (src/addons/app-env.ts): like config vars set by the platform, so they sit
+   * just below config:set values (which can override them) and above the ENV file and hop3.toml defaults;
+   * `resolveRefs` fills hop3.toml `{ from = "<addon>", key = "..." }` references.
+   */
+  addons?: {
+    env: Record<string, string>;
+    resolveRefs: (refs: Record<string, AddonRef>) => Record<string, string>;
+  };
 }
 
 export interface ResolvedEnv {
   env: Record<string, string>;
   /** Secrets created by this call: the caller must store them (encrypted) and pass them back as `generated`. */
   newlyGenerated: Record<string, string>;
-  /** Variables to fill from addons once they are attached. */
+  /** Variables to fill from addons once they are attached (empty when `addons` was given: resolved). */
   addonRefs: Record<string, AddonRef>;
 }
 
@@ -93,21 +102,23 @@ export function resolveAppEnv(input: ResolveEnvInput): ResolvedEnv {
     }
   }
 
-  const tomlLayer = { ...toml.values, ...secrets };
-  const layer = (tomlValues: Record<string, string>) =>
-    override
-      ? { ...envFile, ...configVars, ...tomlValues, ...deployEnv }
-      : { ...envFile, ...tomlValues, ...configVars, ...deployEnv };
-
-  const base = layer(tomlLayer);
-  const computed = evaluateComputed(toml.computed, { ...(input.platformEnv ?? {}), ...base });
-  const env = layer({ ...tomlLayer, ...computed });
-
   const addonRefs: Record<string, AddonRef> = {};
   for (const [key, ref] of Object.entries(toml.refs)) {
     if (!shadowed(key)) addonRefs[key] = { ...ref };
   }
-  return { env, newlyGenerated, addonRefs };
+  const refValues = input.addons ? input.addons.resolveRefs(addonRefs) : {};
+  const addonEnv = input.addons?.env ?? {};
+
+  const tomlLayer = { ...toml.values, ...secrets, ...refValues };
+  const layer = (tomlValues: Record<string, string>) =>
+    override
+      ? { ...envFile, ...addonEnv, ...configVars, ...tomlValues, ...deployEnv }
+      : { ...envFile, ...tomlValues, ...addonEnv, ...configVars, ...deployEnv };
+
+  const base = layer(tomlLayer);
+  const computed = evaluateComputed(toml.computed, { ...(input.platformEnv ?? {}), ...base });
+  const env = layer({ ...tomlLayer, ...computed });
+  return { env, newlyGenerated, addonRefs: input.addons ? {} : addonRefs };
 }
 
 const REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;

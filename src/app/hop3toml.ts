@@ -177,7 +177,7 @@ const healthcheckSchema = strict({
 const addonsSchema = z.array(
   z
     .object({
-      type: z.enum(["postgres", "mysql", "redis", "s3"]),
+      type: z.enum(["postgres", "mysql", "mariadb", "redis", "s3"]),
       name: resourceName.optional(),
     })
     .passthrough(),

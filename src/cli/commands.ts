@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { usageError } from "../util/errors.js";
 import { matchCommand } from "./args.js";
 import type { CommandSpec } from "./command-spec.js";
+import { ADDON_COMMANDS } from "./commands/addons.js";
 import { appsCommand, createCommand, destroyCommand, statusCommand } from "./commands/apps.js";
 import { configCommand, configGetCommand, configSetCommand, configUnsetCommand } from "./commands/config.js";
 import { deployCommand, purgeCacheCommand, releasesCommand } from "./commands/deploy.js";
@@ -96,6 +97,7 @@ export const COMMANDS: CommandSpec[] = [
   runCommand,
   cronListCommand,
   cronRunCommand,
+  ...ADDON_COMMANDS,
   setupSshCommand,
   doctorCommand,
   helpCommand,

@@ -4,6 +4,7 @@
  * removes only what this deploy created, so the previous release keeps serving.
  */
 import { createHash, randomBytes } from "node:crypto";
+import { addonEnvFor } from "../addons/app-env.js";
 import { resolveAppEnv } from "../app/env.js";
 import { loadAppSpec } from "../app/spec.js";
 import type { BuildContext, Builder, BuiltImage } from "../build/builder.js";
@@ -435,6 +436,8 @@ export class Deployer {
           ? { description: `Deploy ${opts.revision?.slice(0, 7) ?? "upload"} (${built.sourceRef})` }
           : {}),
       });
+      // hop3.toml [[addons]]: created (first deploy) and attached before the release's env is resolved
+      if (spec.addons?.length) await this.p.addons?.provision(app, spec.addons, logged);
       const result = await this.rollout(app, release, built.tag, built.imageId, spec, logged);
       await this.prune(app, logged);
       return result;
@@ -507,6 +510,8 @@ export class Deployer {
       envFile: spec.envDefaults,
       configVars: store.getConfig(app),
       generated: store.getGeneratedEnv(app),
+      // DATABASE_URL, REDIS_URL... of the attached addons, and [env] references to them
+      addons: addonEnvFor(store, app),
       // `${HOP3_PUBLIC_URL}` and friends in [env.computed]
       platformEnv: {
         ...platformEnv(app, this.p.settings, this.p.store.listDomains(app), spec.domains),

@@ -1,5 +1,6 @@
 /** Everything a deploy touches, wired once by the server and passed to the pipeline. */
 import type Docker from "dockerode";
+import type { AddonSpec } from "../app/hop3toml.js";
 import type { Builder } from "../build/builder.js";
 import type { Router } from "../router/routes.js";
 import type { Supervisor } from "../runtime/supervisor.js";
@@ -30,6 +31,11 @@ export interface Platform {
   /** Builders in the order they are tried for `builder = "auto"`: Containerfile, then buildpacks. */
   builders: Builder[];
   log: (msg: string) => void;
+  /** Backing services (src/addons/service.ts): hop3.toml [[addons]] at deploy time; leaving a destroyed app. */
+  addons?: {
+    provision(app: string, declared: readonly AddonSpec[], progress: Progress): Promise<void>;
+    releaseApp(app: string): Promise<void>;
+  };
   /**
    * Cron schedules that live outside the server (systemd timers on the quadlet path), brought in line with
    * the store wherever routes are re-applied: after every deploy, rollback, stop, start and destroy.

@@ -4,7 +4,7 @@
  */
 
 import type { TomlEnv } from "../app/env.js";
-import type { VolumeSpec } from "../app/hop3toml.js";
+import type { AddonSpec, VolumeSpec } from "../app/hop3toml.js";
 import type { CronJob } from "../app/procfile.js";
 import type { AppSpec, HealthcheckConfig } from "../app/spec.js";
 import { Hop3Error } from "../util/errors.js";
@@ -35,6 +35,8 @@ export interface ReleaseSpec {
   tomlEnv?: TomlEnv;
   /** hop3.toml `[[volumes]]`, mounted into every container of the release (deploy/volumes.ts). */
   volumes?: VolumeSpec[];
+  /** hop3.toml `[[addons]]`: created and attached at the first deploy that declares them (src/addons). */
+  addons?: AddonSpec[];
 }
 
 export const DEFAULT_WEB_PORT = 5000;
@@ -127,6 +129,7 @@ function specFromProcesses(
     envDefaults: spec.envDefaults,
     tomlEnv: spec.tomlEnv,
     ...(spec.volumes.length > 0 ? { volumes: spec.volumes } : {}),
+    ...(spec.addons.length > 0 ? { addons: spec.addons } : {}),
   };
 }
 

@@ -1,12 +1,19 @@
-import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type Docker from "dockerode";
 import { writeFileAtomic } from "../util/atomic-file.js";
 import { Hop3Error } from "../util/errors.js";
 import { caddyAdmin, isConnectionError } from "./caddy-admin.js";
 import { renderCaddyConfig } from "./caddy-config.js";
-import { buildImage, ensureSubdir, imageId, inspectContainer, normalizeId, sleep } from "./container-ops.js";
+import {
+  buildImage,
+  contextDigest,
+  ensureSubdir,
+  imageId,
+  inspectContainer,
+  normalizeId,
+  sleep,
+} from "./container-ops.js";
 import {
   PodmanRouterRunner,
   type RouterContainerSpec,
@@ -28,10 +35,7 @@ export const CADDY_IMAGE_REPO = "localhost/hop3/caddy";
 
 /** The image tag for the current images/caddy directory: a change there means a new image, built once. */
 export function caddyImageTag(imagesDir: string): string {
-  const dir = join(imagesDir, "caddy");
-  const hash = createHash("sha256");
-  for (const name of readdirSync(dir).sort()) hash.update(`${name}\0`).update(readFileSync(join(dir, name)));
-  return `${CADDY_IMAGE_REPO}:2-${hash.digest("hex").slice(0, 12)}`;
+  return `${CADDY_IMAGE_REPO}:2-${contextDigest(join(imagesDir, "caddy"))}`;
 }
 export const DEFAULT_ROUTER_CONTAINER = "hop3-router";
 

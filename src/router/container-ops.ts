@@ -2,7 +2,8 @@
  * The few Podman and file operations a router needs beyond the container plumbing it shares with apps
  * (runtime/containers.ts): images built or pulled for it, and its configuration files.
  */
-import { chownSync, mkdirSync, statSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { chownSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type Docker from "dockerode";
 import { pack } from "tar-fs";
@@ -58,6 +59,16 @@ export function followStream(
       },
     );
   });
+}
+
+/**
+ * A short digest of an image's build context (the files of one images/ directory): tags made from it change
+ * exactly when the directory does, so a new Hop3 builds a new image once and reuses it afterwards.
+ */
+export function contextDigest(dir: string): string {
+  const hash = createHash("sha256");
+  for (const name of readdirSync(dir).sort()) hash.update(`${name}\0`).update(readFileSync(join(dir, name)));
+  return hash.digest("hex").slice(0, 12);
 }
 
 export async function buildImage(

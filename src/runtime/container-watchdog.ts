@@ -100,7 +100,8 @@ export class ContainerWatchdog {
       const info = await this.docker.getContainer(id).inspect();
       if (info.State.Running || info.State.Restarting) return;
       const labels = info.Config.Labels ?? {};
-      if (!labels[LABEL.process] || !this.opts.shouldRun(labels)) return;
+      // shouldRun decides for every kind (process instances, addons); one-offs never qualify
+      if (!this.opts.shouldRun(labels)) return;
       this.opts.log(
         `${info.Name.replace(/^\//, "")} stopped (exit ${info.State.ExitCode}); starting it again`,
       );

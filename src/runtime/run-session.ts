@@ -252,6 +252,16 @@ export class RunSessions {
       await container.start();
       return { id: container.id, name, source };
     }
+    return { id: this.register(app, container, name, req), name, source };
+  }
+
+  /**
+   * Makes a created (not started) container a session the caller attaches to like a `hop run` (addon
+   * clients: `hop pg:psql`, `pg:dump`...); answers the session id. `owner` is the app (or addon) it is for.
+   */
+  register(owner: string, container: Docker.Container, name: string, req: RunRequest): string {
+    const { docker } = this.p;
+    const app = owner;
     const id = randomBytes(16).toString("hex");
     const session: Session = {
       id,
@@ -268,7 +278,7 @@ export class RunSessions {
     };
     session.abandonTimer.unref();
     this.sessions.set(id, session);
-    return { id, name, source };
+    return id;
   }
 
   private require(id: string): Session {

@@ -7,6 +7,7 @@ import type { IncomingMessage } from "node:http";
 import { dirname } from "node:path";
 import { type Duplex, PassThrough } from "node:stream";
 import { type Context, Hono } from "hono";
+import type { AddonService } from "../addons/service.js";
 import { validateAppName } from "../app/name.js";
 import { purgeCache } from "../build/buildpacks-builder.js";
 import type { Deployer } from "../deploy/deployer.js";
@@ -25,6 +26,7 @@ import { parseResizeRequest, parseRunRequest, RunSessions } from "../runtime/run
 import { CronRunner, cronJobsOf } from "../runtime/scheduler.js";
 import type { Store } from "../store/store.js";
 import { Hop3Error, toApiError } from "../util/errors.js";
+import { addonRoutes } from "./addons-api.js";
 import { ndjsonOperation } from "./ndjson.js";
 import { extractSourceTarball, receiveUpload } from "./upload.js";
 
@@ -42,6 +44,8 @@ export interface ApiDeps {
   runs?: RunSessions;
   /** Cron runs; shared with the scheduler so a job never runs twice at once. */
   cron?: CronRunner;
+  /** Backing services (src/addons); their routes are in addons-api.ts. */
+  addons?: AddonService;
 }
 
 /** The bearer token check of every TCP request (the HTTP API and the attach upgrade). */
@@ -497,6 +501,7 @@ export function createApi(deps: ApiDeps): Hono<ApiEnv> {
     return c.json({ removed: fp });
   });
 
+  if (deps.addons) addonRoutes(api, deps.addons);
   return api;
 }
 

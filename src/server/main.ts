@@ -10,6 +10,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { getRequestListener } from "@hono/node-server";
 import pino from "pino";
+import { AddonService } from "../addons/service.js";
 import { createBuildpacksBuilder } from "../build/buildpacks-builder.js";
 import { containerfileBuilder } from "../build/containerfile-builder.js";
 import { Deployer } from "../deploy/deployer.js";
@@ -123,12 +124,27 @@ async function main(): Promise<void> {
   }
   const deployer = new Deployer(platform);
   const lifecycle = new Lifecycle(platform, deployer);
+  const runs = new RunSessions(platform);
+  const addons = new AddonService({
+    platform,
+    rerelease: (app, progress, by, what) => deployer.rerelease(app, progress, by, what),
+    runs,
+    images: {
+      imagesDir: settings.HOP3_IMAGES_DIR,
+      baseImage: settings.HOP3_BASE_IMAGE,
+      // HOP3_ADDON_IMAGES=build: never ask a registry for the official images
+      tryRegistry: process.env.HOP3_ADDON_IMAGES !== "build",
+    },
+  });
+  platform.addons = addons;
+  // addons first: apps that start next find their databases
+  for (const note of await addons.reconcile()) say(`reconcile: ${note}`);
   for (const note of await lifecycle.reconcile()) say(`reconcile: ${note}`);
   // Without systemd, killed containers stay down: the watchdog starts them again (systemd does it for quadlets).
   const watchdog =
     supervisor instanceof PodmanSupervisor
       ? new ContainerWatchdog(docker, {
-          shouldRun: (labels) => isWanted(platform, labels),
+          shouldRun: (labels) => isWanted(platform, labels) || addons.wanted(labels),
           stopping: supervisor.stopping,
           log: (m) => say(`watchdog: ${m}`),
           onRevived: () => applyRoutes(platform),
@@ -147,7 +163,6 @@ async function main(): Promise<void> {
   };
   if (store.listSshKeys().length > 0 || existsSync(authorizedKeys)) await syncSshKeys();
 
-  const runs = new RunSessions(platform);
   const cron = new CronRunner(platform);
   // Cron: systemd timers under systemd (they run `hop cron:run`, so runs are one-off containers of the
   // server either way); without systemd, the server's own minute scheduler.
@@ -166,6 +181,7 @@ async function main(): Promise<void> {
     syncSshKeys,
     runs,
     cron,
+    addons,
   });
 
   const servers: Server[] = [];

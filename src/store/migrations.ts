@@ -122,6 +122,31 @@ CREATE TABLE settings (
       for (const row of rows) update.run(seal(row.spec, releaseSpecContext(row.id)), row.id);
     },
   },
+  {
+    id: 5,
+    name: "addons",
+    // Backing services (src/addons/): credentials sealed (store/addon-store.ts). An addon with attachments
+    // cannot be deleted (RESTRICT); an app's attachments go with the app.
+    sql: `
+CREATE TABLE addons (
+  name        TEXT PRIMARY KEY,
+  type        TEXT NOT NULL,
+  major       TEXT NOT NULL,
+  image       TEXT NOT NULL,
+  credentials TEXT NOT NULL,
+  options     TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(options)),
+  created_at  TEXT NOT NULL
+) STRICT;
+CREATE TABLE addon_attachments (
+  addon      TEXT NOT NULL REFERENCES addons(name) ON DELETE RESTRICT,
+  app        TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
+  prefix     TEXT NOT NULL DEFAULT '',
+  created_at TEXT NOT NULL,
+  PRIMARY KEY (addon, app)
+) STRICT;
+CREATE INDEX addon_attachments_app ON addon_attachments(app);
+`,
+  },
 ];
 
 /**

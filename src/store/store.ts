@@ -9,6 +9,7 @@ import { dirname } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import { checkEnvVar, ENV_KEY_PATTERN, ENV_KEY_RULE } from "../app/env-vars.js";
 import { conflict, Hop3Error, notFound, usageError } from "../util/errors.js";
+import { AddonStore } from "./addon-store.js";
 import { migrate, releaseSpecContext } from "./migrations.js";
 import { loadOrCreateKey, open, seal } from "./secret-box.js";
 import { constantTimeEqual, hashToken, newToken } from "./tokens.js";
@@ -154,10 +155,15 @@ const context = {
 };
 
 export class Store {
+  /** Backing services and their attachments (addon-store.ts). */
+  readonly addons: AddonStore;
+
   private constructor(
     private readonly db: Db,
     private readonly key: Buffer,
-  ) {}
+  ) {
+    this.addons = new AddonStore(db, key);
+  }
 
   /** Opens (creating if needed) the database at `dbPath` with the key at `keyPath`, and brings its schema up to date. */
   static open(dbPath: string, keyPath: string): Store {

@@ -73,12 +73,29 @@ export const runCommand: CommandSpec = {
       }
       return ExitCode.ok;
     }
-    const socket = await openUpgrade(client.endpoint, runPath(created.id, "/attach"));
-    const interrupted = await (tty ? pumpTty(ctx, created.id, socket) : pumpStreams(ctx, socket));
-    const { exitCode } = await client.json<{ exitCode: number }>(runPath(created.id, "/wait"));
-    return interrupted ? 130 : exitCode;
+    return attachSession(ctx, created.id, tty);
   },
 };
+
+/**
+ * Attaches to a created session (a `hop run`, an addon client such as `hop pg:psql`), pumps the terminal or
+ * the streams, and answers the session's exit code (130 when Ctrl-C ended it).
+ */
+export async function attachSession(ctx: CliContext, id: string, tty: boolean): Promise<number> {
+  const client = ctx.client();
+  const socket = await openUpgrade(client.endpoint, runPath(id, "/attach"));
+  const interrupted = await (tty ? pumpTty(ctx, id, socket) : pumpStreams(ctx, socket));
+  const { exitCode } = await client.json<{ exitCode: number }>(runPath(id, "/wait"));
+  return interrupted ? 130 : exitCode;
+}
+
+/** Whether this hop can give a session a terminal (stdin and stdout are terminals). */
+export function hasTerminal(ctx: CliContext): { tty: boolean; cols?: number; rows?: number } {
+  const stdin = ctx.io.stdin as TtyIn;
+  const stdout = ctx.io.stdout as TtyOut;
+  const tty = Boolean(stdin.isTTY && stdout.isTTY && stdin.setRawMode);
+  return tty && stdout.columns && stdout.rows ? { tty, cols: stdout.columns, rows: stdout.rows } : { tty };
+}
 
 /** Raw terminal both ways; Ctrl-C is a byte for the container's terminal. Answers false (never interrupted). */
 async function pumpTty(ctx: CliContext, id: string, socket: Duplex): Promise<boolean> {

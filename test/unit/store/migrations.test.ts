@@ -20,6 +20,8 @@ describe("migrate", () => {
     const db = new Database(join(tempDir(), "hop3.db"));
     expect(migrate(db)).toEqual(ALL_IDS);
     expect(tables(db)).toEqual([
+      "addon_attachments",
+      "addons",
       "apps",
       "config_vars",
       "deploy_logs",

@@ -1,0 +1,531 @@
+/**
+ * Addons end to end: create, attach, detach, destroy, describe, client sessions, and what deploys and the
+ * server's start need (hop3.toml [[addons]], reconciliation, the watchdog's question). Type-specific work is
+ * the plugins' (registry.ts); Podman work is containers.ts's; records are the store's (store/addon-store.ts).
+ */
+import { randomBytes } from "node:crypto";
+import type Docker from "dockerode";
+import { isValidAppName, quoteForMessage } from "../app/name.js";
+import { withAppLock } from "../deploy/app-lock.js";
+import type { Platform, Progress } from "../deploy/platform.js";
+import { LABEL } from "../runtime/labels.js";
+import type { RunRequest, RunSessions } from "../runtime/run-session.js";
+import type { AddonRow } from "../store/addon-store.js";
+import { conflict, Hop3Error, usageError } from "../util/errors.js";
+import {
+  ADDON_LABEL,
+  addonContainerName,
+  addonVolumeName,
+  connectAddon,
+  disconnectAddon,
+  execIn,
+  inspectAddonContainer,
+  listAddonContainers,
+  removeAddonContainer,
+  removeAddonVolume,
+  startAddonContainer,
+  waitAddonHealthy,
+} from "./containers.js";
+import { type AddonImageOptions, ensureAddonImage, isOfficialImage } from "./images.js";
+import type { AddonPlugin, ClientAction } from "./plugin.js";
+import { pluginFor } from "./registry.js";
+import { type AttachedAddon, choosePrefix, prefixedNames } from "./variables.js";
+
+/** A hop3.toml `[[addons]]` entry. */
+export interface AddonDeclaration {
+  type: string;
+  name?: string;
+  extensions?: unknown;
+  [extra: string]: unknown;
+}
+
+export interface AddonServiceDeps {
+  platform: Platform;
+  /** A new release of an app with its new variables (Deployer.rerelease). */
+  rerelease: (app: string, progress: Progress, createdBy?: string, description?: string) => Promise<unknown>;
+  runs: RunSessions;
+  images: Omit<AddonImageOptions, "log">;
+}
+
+export interface AddonSummary {
+  name: string;
+  type: string;
+  version: string;
+  state: string;
+  apps: { app: string; prefix: string }[];
+  createdAt: string;
+}
+
+const NAME_RULE = "2 to 63 characters: lowercase letters, digits and hyphens, starting with a letter";
+
+export function validateAddonName(name: string): string {
+  if (!isValidAppName(name))
+    throw usageError(`invalid addon name ${quoteForMessage(name)}: a name is ${NAME_RULE}`);
+  return name;
+}
+
+/** The name of a declared addon without one: the app's name and the type (`shop-postgres`). */
+export const declaredAddonName = (app: string, plugin: AddonPlugin) => `${app}-${plugin.type}`.slice(0, 63);
+
+/** Extensions asked for, checked against the type's allow-list. */
+export function checkExtensions(plugin: AddonPlugin, requested: unknown): string[] {
+  if (requested === undefined) return [];
+  if (!Array.isArray(requested) || requested.some((e) => typeof e !== "string")) {
+    throw usageError('extensions must be a list of names, e.g. extensions = ["pg_trgm"]');
+  }
+  if (requested.length > 0 && !plugin.extensions)
+    throw usageError(`${plugin.title} addons have no extensions`);
+  const unknown = (requested as string[]).filter((e) => !plugin.extensions!.includes(e));
+  if (unknown.length > 0) {
+    throw usageError(
+      `extension${unknown.length > 1 ? "s" : ""} not available: ${unknown.join(", ")}`,
+      `available: ${plugin.extensions!.join(", ")}`,
+    );
+  }
+  return [...new Set(requested as string[])].sort();
+}
+
+const addonLock = <T>(name: string, fn: () => Promise<T>) => withAppLock(`addon:${name}`, fn);
+
+export class AddonService {
+  constructor(private readonly d: AddonServiceDeps) {}
+
+  private get docker(): Docker {
+    return this.d.platform.docker;
+  }
+  private get store() {
+    return this.d.platform.store;
+  }
+
+  async list(): Promise<AddonSummary[]> {
+    const containers = await listAddonContainers(this.docker);
+    return this.store.addons.list().map((a) => this.summary(a, containers.get(a.name)?.State ?? "missing"));
+  }
+
+  private summary(a: AddonRow, state: string): AddonSummary {
+    return {
+      name: a.name,
+      type: a.type,
+      version: a.major,
+      state,
+      apps: this.store.addons.attachmentsOf(a.name).map((t) => ({ app: t.app, prefix: t.prefix })),
+      createdAt: a.createdAt,
+    };
+  }
+
+  /** The addon, its container and the variables each attached app gets (values of secrets left out). */
+  async describe(name: string) {
+    const a = this.store.addons.require(name);
+    const plugin = pluginFor(a.type);
+    const info = await inspectAddonContainer(this.docker, name);
+    const state = info ? (info.State.Running ? "running" : info.State.Status) : "missing";
+    return {
+      ...this.summary(a, state),
+      title: plugin.title,
+      image: a.image,
+      container: addonContainerName(name),
+      volume: addonVolumeName(name),
+      hostname: name,
+      port: plugin.port,
+      memoryLimit: plugin.memoryBytes,
+      extensions: a.options.extensions ?? [],
+      variables: this.store.addons.attachmentsOf(name).map((t) => ({
+        app: t.app,
+        names: prefixedNames(a.type, t.prefix),
+      })),
+    };
+  }
+
+  /** The variables an app attached without a prefix gets (secrets included: `pg:credentials`). */
+  credentials(
+    name: string,
+    type?: string,
+  ): { name: string; type: string; variables: Record<string, string> } {
+    const a = this.requireOfType(name, type);
+    return { name, type: a.type, variables: pluginFor(a.type).variables(a.credentials, name) };
+  }
+
+  /** `pg:info`, `redis:info`: what the server itself reports, asked inside its container. */
+  async report(name: string, type?: string): Promise<Record<string, string>> {
+    const a = this.requireOfType(name, type);
+    const plugin = pluginFor(a.type);
+    const id = await this.requireRunning(name);
+    const { cmd, env } = plugin.client("info", a.credentials, []);
+    const r = await execIn(this.docker, id, [
+      "env",
+      ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
+      ...cmd,
+    ]);
+    if (r.exitCode !== 0) throw new Hop3Error(`${plugin.title} did not answer: ${r.output.trim()}`);
+    const out: Record<string, string> = {};
+    for (const line of r.output.split("\n")) {
+      const m = /^([^\t:#]+)[\t:](.*)$/.exec(line.trim());
+      if (m) out[m[1]!.trim()] = m[2]!.trim();
+    }
+    return out;
+  }
+
+  async create(
+    typeName: string,
+    requestedName: string | undefined,
+    opts: { extensions?: unknown },
+    progress: Progress,
+  ): Promise<AddonSummary> {
+    const plugin = pluginFor(typeName);
+    const name = validateAddonName(requestedName ?? `${plugin.type}-${randomBytes(3).toString("hex")}`);
+    const extensions = checkExtensions(plugin, opts.extensions);
+    return addonLock(name, () => this.createLocked(plugin, name, extensions, progress));
+  }
+
+  private async createLocked(
+    plugin: AddonPlugin,
+    name: string,
+    extensions: string[],
+    progress: Progress,
+  ): Promise<AddonSummary> {
+    const { docker, store } = this;
+    if (store.addons.get(name)) throw conflict(`an addon named ${name} already exists`, "see: hop addons");
+    // data of an earlier addon of that name (a crash before it was recorded) is never taken over, nor erased
+    const volume = addonVolumeName(name);
+    if (
+      await docker
+        .getVolume(volume)
+        .inspect()
+        .then(
+          () => true,
+          () => false,
+        )
+    ) {
+      throw conflict(
+        `the volume ${volume} already exists (data of an earlier addon named ${name}?)`,
+        "choose another name, or remove that volume with podman as the hop3 user once you are sure",
+      );
+    }
+    progress.step(`Preparing the ${plugin.title} ${plugin.major} image`);
+    const image = await ensureAddonImage(docker, plugin, plugin.major, {
+      ...this.d.images,
+      log: progress.log,
+    });
+    const credentials = plugin.generateCredentials(name);
+    const row = store.addons.create({
+      name,
+      type: plugin.type,
+      major: plugin.major,
+      image: image.ref,
+      credentials,
+      options: extensions.length ? { extensions } : {},
+    });
+    progress.step(`Starting ${plugin.title} ${plugin.major} as ${name}`);
+    try {
+      const id = await this.startContainer(row, plugin, image.official);
+      await waitAddonHealthy(docker, id, plugin.health(credentials), `${plugin.title} (${name})`);
+      if (extensions.length) await this.enableExtensions(row, extensions, progress);
+    } catch (err) {
+      // nothing is left of a database that did not start: its container, volume and record go
+      await removeAddonContainer(docker, name).catch(() => {});
+      await removeAddonVolume(docker, name).catch(() => {});
+      store.addons.delete(name);
+      throw err;
+    }
+    progress.log(`${name} is ready`);
+    return this.summary(store.addons.require(name), "running");
+  }
+
+  private startContainer(
+    a: AddonRow,
+    plugin: AddonPlugin,
+    official = isOfficialImage(a.image),
+  ): Promise<string> {
+    const cmd = plugin.containerCmd?.(a.credentials, official);
+    return startAddonContainer(this.docker, {
+      name: a.name,
+      type: a.type,
+      image: a.image,
+      env: plugin.containerEnv(a.credentials),
+      ...(cmd ? { cmd } : {}),
+      memoryBytes: plugin.memoryBytes,
+      dataDir: plugin.dataDir,
+      apps: this.store.addons.attachmentsOf(a.name).map((t) => t.app),
+    });
+  }
+
+  private async enableExtensions(a: AddonRow, names: string[], progress: Progress): Promise<void> {
+    const plugin = pluginFor(a.type);
+    if (!plugin.enableExtensions || names.length === 0) return;
+    const id = await this.requireRunning(a.name);
+    const { cmd, env } = plugin.enableExtensions(a.credentials, names);
+    const r = await execIn(this.docker, id, [
+      "env",
+      ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
+      ...cmd,
+    ]);
+    if (r.exitCode !== 0) throw new Hop3Error(`enabling ${names.join(", ")} failed: ${r.output.trim()}`);
+    const known = new Set([...(a.options.extensions ?? []), ...names]);
+    this.store.addons.setOptions(a.name, { ...a.options, extensions: [...known].sort() });
+    progress.log(`Extensions enabled in ${a.name}: ${names.join(", ")}`);
+  }
+
+  /** Attaches and makes a new release of the app with the addon's variables (nothing changes if that fails). */
+  async attach(
+    name: string,
+    app: string,
+    prefix: string | undefined,
+    progress: Progress,
+    createdBy?: string,
+  ) {
+    const { store, docker } = this;
+    store.requireApp(app);
+    const attachment = await addonLock(name, async () => {
+      const a = store.addons.require(name);
+      const t = store.addons.attach(name, app, (existing) =>
+        choosePrefix(
+          existing.map((e) => ({
+            name: e.addon,
+            type: store.addons.get(e.addon)?.type ?? "",
+            prefix: e.prefix,
+          })),
+          a.type,
+          name,
+          prefix,
+        ),
+      );
+      try {
+        await connectAddon(docker, name, app);
+      } catch (err) {
+        store.addons.detach(name, app);
+        throw err;
+      }
+      return t;
+    });
+    const vars = prefixedNames(store.addons.require(name).type, attachment.prefix);
+    progress.step(`Attached ${name} to ${app} as ${vars.join(", ")}`);
+    try {
+      await this.d.rerelease(app, progress, createdBy, `Attach ${name}`);
+    } catch (err) {
+      store.addons.detach(name, app);
+      await disconnectAddon(docker, name, app).catch(() => {});
+      throw err;
+    }
+    return { addon: name, app, prefix: attachment.prefix, variables: vars };
+  }
+
+  async detach(name: string, app: string, progress: Progress, createdBy?: string) {
+    const { store, docker } = this;
+    store.requireApp(app);
+    store.addons.require(name);
+    const before = store.addons.attachmentsTo(app).find((t) => t.addon === name);
+    if (!before) throw new Hop3Error(`addon ${name} is not attached to ${app}`, "notFound");
+    store.addons.detach(name, app);
+    progress.step(`Detached ${name} from ${app}`);
+    try {
+      await this.d.rerelease(app, progress, createdBy, `Detach ${name}`);
+    } catch (err) {
+      store.addons.attach(name, app, () => before.prefix);
+      throw err;
+    }
+    // after the new release runs without its variables: the old instances kept the connection until drained
+    await addonLock(name, () => disconnectAddon(docker, name, app));
+    return { addon: name, app };
+  }
+
+  /** The only way an addon's data is removed: a confirmed destroy of a detached addon. */
+  async destroy(name: string, confirm: string | undefined, progress: Progress) {
+    if (confirm !== name) {
+      throw usageError(
+        `destroying addon ${name} deletes its data and needs confirmation`,
+        `pass --confirm ${name}`,
+      );
+    }
+    return addonLock(name, async () => {
+      this.store.addons.require(name);
+      const apps = this.store.addons.attachmentsOf(name).map((t) => t.app);
+      if (apps.length > 0) {
+        throw conflict(
+          `addon ${name} is attached to ${apps.join(", ")}`,
+          `detach it first: ${apps.map((a) => `hop addons:detach ${name} -a ${a}`).join("; ")}`,
+        );
+      }
+      progress.step(`Removing the container of ${name}`);
+      await removeAddonContainer(this.docker, name);
+      progress.step(`Removing its data (volume ${addonVolumeName(name)})`);
+      await removeAddonVolume(this.docker, name);
+      this.store.addons.delete(name);
+      return { destroyed: name };
+    });
+  }
+
+  /**
+   * A client of the addon (`pg:psql`, `pg:dump`, `pg:restore`, `redis:cli`...): a container of the addon's
+   * image in the addon's network namespace, attached to by the caller through the `hop run` channel. Data
+   * streams through that connection: a dump never sits in the server's memory.
+   */
+  async openSession(
+    name: string,
+    type: string | undefined,
+    action: ClientAction,
+    args: string[],
+    req: Pick<RunRequest, "tty" | "interactive" | "cols" | "rows">,
+  ): Promise<{ id: string; name: string }> {
+    const a = this.requireOfType(name, type);
+    const plugin = pluginFor(a.type);
+    if (action === "restore" && plugin.type === "redis") {
+      throw usageError(
+        "Redis addons cannot be restored from a stream",
+        "restore an RDB file with a backup (hop backup:restore)",
+      );
+    }
+    const addonId = await this.requireRunning(name);
+    const { cmd, env } = plugin.client(action, a.credentials, args);
+    const cname = `${addonContainerName(name)}-${action}-${randomBytes(3).toString("hex")}`;
+    const stdin = req.interactive;
+    const container = await this.docker.createContainer({
+      name: cname,
+      Image: a.image,
+      Entrypoint: [cmd[0]!],
+      Cmd: cmd.slice(1),
+      Env: Object.entries({ ...env, ...(req.tty ? { TERM: "xterm" } : {}) }).map(([k, v]) => `${k}=${v}`),
+      Labels: { [ADDON_LABEL]: name, [LABEL.role]: "addon-client" },
+      Tty: req.tty,
+      OpenStdin: stdin,
+      StdinOnce: stdin,
+      AttachStdin: stdin,
+      AttachStdout: true,
+      AttachStderr: true,
+      HostConfig: { NetworkMode: `container:${addonId}`, Init: true },
+    });
+    const run: RunRequest = { command: cmd, detach: false, ...req };
+    return { id: this.d.runs.register(`addon:${name}`, container, cname, run), name: cname };
+  }
+
+  /**
+   * hop3.toml `[[addons]]` at deploy time: each is created on the first deploy and attached (the deploy
+   * resolves the variables next); later deploys reuse it. Runs under the app's deploy lock.
+   */
+  async provision(app: string, declared: readonly AddonDeclaration[], progress: Progress): Promise<void> {
+    for (const d of declared) {
+      const plugin = pluginFor(d.type);
+      const name = validateAddonName(d.name ?? declaredAddonName(app, plugin));
+      const extensions = checkExtensions(plugin, d.extensions);
+      let a = this.store.addons.get(name);
+      if (a && a.type !== plugin.type) {
+        throw conflict(`hop3.toml declares a ${plugin.type} addon ${name}, but ${name} is a ${a.type} addon`);
+      }
+      if (!a) {
+        progress.step(`Creating the ${plugin.title} addon ${name} (hop3.toml [[addons]])`);
+        await this.create(plugin.type, name, { extensions }, progress);
+        a = this.store.addons.require(name);
+      } else {
+        const missing = extensions.filter((e) => !(a!.options.extensions ?? []).includes(e));
+        if (missing.length) await this.enableExtensions(a, missing, progress);
+      }
+      if (!this.store.addons.attachmentsTo(app).some((t) => t.addon === name)) {
+        await addonLock(name, async () => {
+          const t = this.store.addons.attach(name, app, (existing) =>
+            choosePrefix(
+              existing.map((e) => ({
+                name: e.addon,
+                type: this.store.addons.get(e.addon)?.type ?? "",
+                prefix: e.prefix,
+              })),
+              plugin.type,
+              name,
+            ),
+          );
+          await connectAddon(this.docker, name, app);
+          progress.log(`Attached ${name}${t.prefix ? ` (variables prefixed ${t.prefix}_)` : ""}`);
+        });
+      }
+    }
+  }
+
+  /** Before an app's network goes (hop destroy): its addons leave it; the attachments go with the app. */
+  async releaseApp(app: string): Promise<void> {
+    for (const t of this.store.addons.attachmentsTo(app)) {
+      await disconnectAddon(this.docker, t.addon, app).catch(() => {});
+    }
+  }
+
+  /** At the server's start: every recorded addon runs, on the networks of the apps it is attached to. */
+  async reconcile(): Promise<string[]> {
+    const notes: string[] = [];
+    for (const a of this.store.addons.list()) {
+      try {
+        const plugin = pluginFor(a.type);
+        const info = await inspectAddonContainer(this.docker, a.name);
+        if (info?.State.Running) {
+          for (const t of this.store.addons.attachmentsOf(a.name))
+            await connectAddon(this.docker, a.name, t.app);
+          continue;
+        }
+        if (info) {
+          await this.docker
+            .getContainer(info.Id)
+            .start()
+            .catch(async () => {
+              await this.startContainer(a, plugin);
+            });
+        } else {
+          const present = await this.docker
+            .getImage(a.image)
+            .inspect()
+            .then(
+              () => true,
+              () => false,
+            );
+          if (!present) {
+            const image = await ensureAddonImage(this.docker, plugin, a.major, {
+              ...this.d.images,
+              log: () => {},
+            });
+            this.store.addons.setImage(a.name, image.ref);
+            a.image = image.ref;
+          }
+          await this.startContainer(a, plugin);
+        }
+        for (const t of this.store.addons.attachmentsOf(a.name))
+          await connectAddon(this.docker, a.name, t.app);
+        notes.push(`addon ${a.name}: started`);
+      } catch (err) {
+        notes.push(`addon ${a.name}: could not start: ${(err as Error).message}`);
+      }
+    }
+    return notes;
+  }
+
+  /** The watchdog's question: is this an addon's server container that should run? */
+  wanted(labels: Record<string, string>): boolean {
+    const name = labels[ADDON_LABEL];
+    return labels[LABEL.role] === "addon" && !!name && !!this.store.addons.get(name);
+  }
+
+  /** The app's attached addons with their credentials, for its environment. */
+  attachedTo(app: string): AttachedAddon[] {
+    return this.store.addons.attachmentsTo(app).map((t) => {
+      const a = this.store.addons.require(t.addon);
+      return { name: a.name, type: a.type, prefix: t.prefix, credentials: a.credentials };
+    });
+  }
+
+  private requireOfType(name: string, type: string | undefined): AddonRow {
+    const a = this.store.addons.require(name);
+    if (type && pluginFor(type).type !== a.type) {
+      throw usageError(
+        `addon ${name} is a ${a.type} addon, not ${pluginFor(type).type}`,
+        `see: hop addons:info ${name}`,
+      );
+    }
+    return a;
+  }
+
+  private async requireRunning(name: string): Promise<string> {
+    const info = await inspectAddonContainer(this.docker, name);
+    if (!info?.State.Running) {
+      throw new Hop3Error(
+        `addon ${name} is not running`,
+        "error",
+        "the server starts it again; see the server log",
+      );
+    }
+    return info.Id;
+  }
+}
