@@ -1,10 +1,12 @@
 // A small static file server for hop3/static: serves one or more "URL-prefix=directory" mappings on $PORT.
 // Node's own streams and sendfile-free piping are fast enough for a site's assets; what matters here is
 // correctness: content types, index.html, ETag/Last-Modified revalidation, HEAD, ranges, and no path escapes.
+// It never serves what the platform reads (ENV, hop3.toml, Procfile, ...) nor dotfiles (.git, .env): a site
+// served from the app's root would otherwise hand its secrets to anyone (docs/security.md).
 import { createReadStream } from "node:fs";
-import { stat } from "node:fs/promises";
+import { realpath, stat } from "node:fs/promises";
 import { createServer } from "node:http";
-import { extname, join, resolve, sep } from "node:path";
+import { extname, join, relative, resolve, sep } from "node:path";
 
 const TYPES = {
   ".html": "text/html; charset=utf-8", ".htm": "text/html; charset=utf-8", ".css": "text/css; charset=utf-8",
@@ -19,6 +21,24 @@ const TYPES = {
   ".webmanifest": "application/manifest+json", ".rss": "application/rss+xml", ".atom": "application/atom+xml",
   ".yaml": "text/yaml; charset=utf-8", ".yml": "text/yaml; charset=utf-8", ".toml": "text/plain; charset=utf-8",
 };
+
+/**
+ * Names at the app's root that Hop3, Piku, Heroku, buildpacks or container builds read: never served, even
+ * when a mapping covers the root. Dotfiles and dot-directories (.git, .env*, .buildpacks, .static) are refused
+ * everywhere, except .well-known (security.txt, verification files).
+ */
+export const PRIVATE_ROOT_NAMES = new Set([
+  "ENV", "hop3.toml", "hop3", "Procfile", "app.json", "project.toml", "plan.toml", "Containerfile",
+  "Dockerfile",
+]);
+
+/** Whether a path relative to the app's root is private to the platform (or outside the app). */
+export function isPrivate(relToApp) {
+  const parts = relToApp.split(sep).filter((p) => p !== "");
+  if (parts[0] === "..") return true; // outside the app: never
+  if (parts.length > 0 && PRIVATE_ROOT_NAMES.has(parts[0])) return true;
+  return parts.some((p) => p.startsWith(".") && p !== ".well-known");
+}
 
 /** "/docs=site" -> { prefix: "/docs", root: "/abs/site" }, longest prefix first. */
 export function parseMappings(args, cwd = process.cwd()) {
@@ -56,10 +76,17 @@ function send(res, status, body, headers = {}) {
   res.end(res.req.method === "HEAD" ? undefined : body);
 }
 
-async function fileStat(file) {
+/**
+ * stat() of a file the server may serve, or null: its real path (symlinks resolved) must stay inside its
+ * mapping's root and must not be private to the platform, relative to the app's root.
+ */
+async function fileStat(file, root, appRoot) {
   try {
-    const s = await stat(file);
-    return s;
+    const real = await realpath(file);
+    const realRoot = await realpath(root);
+    if (real !== realRoot && !real.startsWith(realRoot + sep)) return null;
+    if (isPrivate(relative(await realpath(appRoot), real)) || isPrivate(relative(appRoot, file))) return null;
+    return await stat(real);
   } catch {
     return null;
   }
@@ -98,24 +125,26 @@ async function serveFile(req, res, file, s, status = 200) {
   createReadStream(file, { start, end }).on("error", () => res.destroy()).pipe(res);
 }
 
-export function createStaticServer(mappings) {
+export function createStaticServer(mappings, appRoot = process.cwd()) {
   return createServer(async (req, res) => {
     if (req.method !== "GET" && req.method !== "HEAD") return send(res, 405, "Method Not Allowed\n", { allow: "GET, HEAD" });
-    const url = new URL(req.url ?? "/", "http://localhost");
+    // "//ENV" is a path here, not a protocol-relative URL naming host "ENV" (which would serve "/" instead)
+    const url = new URL(`http://localhost/${(req.url ?? "/").replace(/^\/+/, "")}`);
     const target = resolvePath(mappings, url.pathname);
     if (target) {
       let file = target.file;
-      let s = await fileStat(file);
+      const root = target.mapping.root;
+      let s = await fileStat(file, root, appRoot);
       if (s?.isDirectory()) {
         if (!target.dirRequest) return send(res, 301, "Moved Permanently\n", { location: `${url.pathname}/${url.search}` });
         file = join(file, "index.html");
-        s = await fileStat(file);
+        s = await fileStat(file, root, appRoot);
       }
       if (s?.isFile()) return serveFile(req, res, file, s);
     }
     const root = mappings.find((m) => m.prefix === "/") ?? mappings[0];
     const notFound = root ? join(root.root, "404.html") : null;
-    const ns = notFound ? await fileStat(notFound) : null;
+    const ns = notFound ? await fileStat(notFound, root.root, appRoot) : null;
     if (ns?.isFile()) return serveFile(req, res, notFound, ns, 404);
     return send(res, 404, "Not Found\n");
   });

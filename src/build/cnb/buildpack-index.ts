@@ -2,6 +2,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { Hop3Error } from "../../util/errors.js";
+import { ContainedDir } from "./contained-files.js";
 import { type BuildpackDescriptor, type GroupEntry, parseBuildpackToml } from "./descriptors.js";
 
 export interface LocatedBuildpack {
@@ -49,15 +50,24 @@ const SKIP = new Set(["node_modules", ".git", "test", "tests", "fixtures"]);
 
 /**
  * Loads the buildpack in `hostDir` (when it has a buildpack.toml) or the buildpacks below it, down to
- * `depth` levels (`<id>/<version>/buildpack.toml` layouts need 2).
+ * `depth` levels (`<id>/<version>/buildpack.toml` layouts need 2). `untrusted` (how errors name it) marks a
+ * directory an app controls (its repository, a git buildpack it names): its buildpack.toml is read without
+ * following links (contained-files.ts), since a link there would resolve to a file of the server.
  */
 export function scanBuildpacks(
   hostDir: string,
   containerDir: string,
   depth = 2,
   warn: (m: string) => void = () => {},
+  untrusted?: string,
 ): LocatedBuildpack[] {
   const file = join(hostDir, "buildpack.toml");
+  if (untrusted !== undefined) {
+    const text = existsSync(hostDir)
+      ? new ContainedDir(hostDir, untrusted).readText("buildpack.toml")
+      : undefined;
+    return text === undefined ? [] : [{ descriptor: parseBuildpackToml(text, file), hostDir, containerDir }];
+  }
   if (existsSync(file)) {
     try {
       return [{ descriptor: parseBuildpackToml(readFileSync(file, "utf8"), file), hostDir, containerDir }];

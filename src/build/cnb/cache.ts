@@ -5,15 +5,16 @@
 import {
   cpSync,
   existsSync,
+  lstatSync,
   mkdirSync,
   readdirSync,
-  readFileSync,
   renameSync,
   rmSync,
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
 import { stringify } from "smol-toml";
+import { ContainedDir } from "./contained-files.js";
 import { parseLayerToml } from "./descriptors.js";
 
 export function appCacheDir(cacheRoot: string, app: string): string {
@@ -45,6 +46,8 @@ export function restoreLayers(cacheBpDir: string, layersBpDir: string): Restored
   if (!existsSync(cacheBpDir)) return [];
   mkdirSync(layersBpDir, { recursive: true });
   const restored: Restored[] = [];
+  // a build wrote these: read them as such (a cache made before links were refused may hold one)
+  const cache = new ContainedDir(cacheBpDir, "layer cache");
   for (const file of readdirSync(cacheBpDir)) {
     if (!file.endsWith(".toml")) continue;
     const layer = file.slice(0, -5);
@@ -52,7 +55,7 @@ export function restoreLayers(cacheBpDir: string, layersBpDir: string): Restored
     if (!existsSync(dir)) continue;
     let metadata: Record<string, unknown>;
     try {
-      metadata = parseLayerToml(readFileSync(join(cacheBpDir, file), "utf8"), file).metadata;
+      metadata = parseLayerToml(cache.readText(file) ?? "", file).metadata;
     } catch {
       continue; // a damaged cache entry is a cache miss
     }
@@ -81,10 +84,14 @@ export function saveLayers(layersBpDir: string, cacheBpDir: string, cached: stri
   const next = `${cacheBpDir}.next`;
   rmSync(next, { recursive: true, force: true });
   mkdirSync(next, { recursive: true });
+  const written = new ContainedDir(layersBpDir, "layers");
   for (const layer of cached) {
     const dir = join(layersBpDir, layer);
-    if (!existsSync(dir)) continue;
-    cpSync(join(layersBpDir, `${layer}.toml`), join(next, `${layer}.toml`));
+    // only a real directory and a regular .toml file: never a link the buildpack made
+    if (!existsSync(dir) || !lstatSync(dir).isDirectory()) continue;
+    const toml = written.readText(`${layer}.toml`);
+    if (toml === undefined) continue;
+    writeFileSync(join(next, `${layer}.toml`), toml);
     moveDir(dir, join(next, layer));
   }
   rmSync(cacheBpDir, { recursive: true, force: true });

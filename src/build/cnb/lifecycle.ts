@@ -25,12 +25,14 @@ import { join, relative, sep } from "node:path";
 import type Docker from "dockerode";
 import { stringify } from "smol-toml";
 import tar from "tar-fs";
+import { hostConfigLimits, type ResourceLimits } from "../../runtime/limits.js";
 import { Hop3Error } from "../../util/errors.js";
 import { lineSplitter } from "../../util/line-splitter.js";
 import { followProgress } from "../progress.js";
 import { type BuildNetwork, buildNetworkConfig } from "./build-network.js";
 import { BuildpackIndex, type LocatedBuildpack, scanBuildpacks } from "./buildpack-index.js";
 import { appCacheDir, type Restored, restoreLayers, saveLayers, unrestoreLayers } from "./cache.js";
+import { ContainedDir } from "./contained-files.js";
 import {
   escapeId,
   type GroupEntry,
@@ -80,6 +82,8 @@ export interface AppBuildInput {
   env: Record<string, string>;
   revision?: string;
   emit: (line: string) => void;
+  /** HOP3_BUILD_* limits of the build container (runtime/limits.ts). */
+  limits?: ResourceLimits;
 }
 
 export interface BuildResult {
@@ -192,7 +196,7 @@ export class CnbBuild {
       User: "0:0",
       WorkingDir: IN.workspace,
       Labels: { "io.hop3.role": "cnb-build", "io.hop3.app": this.input.app },
-      HostConfig: { Binds: binds, Init: true, AutoRemove: false },
+      HostConfig: { Binds: binds, Init: true, AutoRemove: false, ...hostConfigLimits(this.input.limits) },
     });
     await this.container.start();
 
@@ -230,12 +234,12 @@ export class CnbBuild {
 
   /** `.buildpacks` (one per line) or project.toml's [[io.buildpacks.group]]. */
   private appBuildpackRefs(): BuildpackRef[] {
-    const ws = this.path("workspace");
-    const listFile = join(ws, ".buildpacks");
-    if (existsSync(listFile)) return parseBuildpacksFile(readFileSync(listFile, "utf8"), ".buildpacks");
-    const project = join(ws, "project.toml");
-    if (existsSync(project)) {
-      const p = parseProjectToml(readFileSync(project, "utf8"), "project.toml");
+    const ws = new ContainedDir(this.path("workspace"), "the app");
+    const list = ws.readText(".buildpacks");
+    if (list !== undefined) return parseBuildpacksFile(list, ".buildpacks");
+    const project = ws.readText("project.toml");
+    if (project !== undefined) {
+      const p = parseProjectToml(project, "project.toml");
       this.appEnv = p.env;
       return p.refs;
     }
@@ -289,7 +293,10 @@ export class CnbBuild {
         );
         if (code !== 0)
           throw new Hop3Error(`cannot fetch buildpack ${ref.url} (git exited with ${code})`, "deployFailed");
-        return one(scanBuildpacks(this.path("git", String(n)), `${IN.git}/${n}`, 0), ref.url);
+        return one(
+          scanBuildpacks(this.path("git", String(n)), `${IN.git}/${n}`, 0, undefined, ref.url),
+          ref.url,
+        );
       }
       case "local": {
         const dir = join(this.path("workspace"), ref.name);
@@ -299,7 +306,13 @@ export class CnbBuild {
           if (!real.startsWith(`${ws}${sep}`))
             throw new Hop3Error(`${ref.name} points outside the app`, "deployFailed");
           return one(
-            scanBuildpacks(real, `${IN.workspace}/${relative(ws, real).split(sep).join("/")}`, 0),
+            scanBuildpacks(
+              real,
+              `${IN.workspace}/${relative(ws, real).split(sep).join("/")}`,
+              0,
+              undefined,
+              ref.name,
+            ),
             ref.name,
           );
         }
@@ -453,7 +466,9 @@ export class CnbBuild {
     const plan =
       code === 0
         ? parseDetectPlan(
-            readFileSync(this.path("tmp", dir, "plan.toml"), "utf8"),
+            new ContainedDir(this.path("tmp"), `buildpack ${bp.descriptor.id}`).readText(
+              `${dir}/plan.toml`,
+            ) ?? "",
             `${bp.descriptor.id} build plan`,
           )
         : [];
@@ -506,14 +521,16 @@ export class CnbBuild {
           "deployFailed",
         );
       }
-      const layers = readLayers(hostLayers, m.entry.id);
+      // What the buildpack wrote is read without following any link it made (contained-files.ts).
+      const written = new ContainedDir(this.path("layers"), `buildpack ${m.entry.id}`);
+      const layers = readLayers(written, esc, m.entry.id);
       for (const [name, l] of Object.entries(layers)) {
         if (l.types.build)
-          env = applyBuildLayer(env, layerSnapshot(hostLayers, `${layersDir}/${name}`, name));
+          env = applyBuildLayer(env, layerSnapshot(written, `${esc}/${name}`, `${layersDir}/${name}`));
       }
-      const launchFile = join(hostLayers, "launch.toml");
-      if (existsSync(launchFile)) {
-        const launch = parseLaunchToml(readFileSync(launchFile, "utf8"), `${m.entry.id} launch.toml`);
+      const launchText = written.readText(`${esc}/launch.toml`);
+      if (launchText !== undefined) {
+        const launch = parseLaunchToml(launchText, `${m.entry.id} launch.toml`);
         perBp.push({ buildpackId: m.entry.id, processes: launch.processes });
         for (const l of launch.labels) labels[l.key] = l.value;
       }
@@ -537,6 +554,9 @@ export class CnbBuild {
     }
     // Files a buildpack extracted with foreign owners would be unreadable or undeletable on the host.
     await this.exec(["chown", "-R", "0:0", IN.layers, IN.workspace], this.baseEnv, (l) => this.emit(l));
+    // Nothing of the build may still run while the host packs and caches its files: a process a buildpack
+    // left behind could swap a checked file for a link to a platform file between the check and the read.
+    await this.container!.stop({ t: 0 }).catch(() => {});
     return { exported, launch: mergeProcesses(perBp), labels, cached };
   }
 
@@ -625,37 +645,38 @@ export class CnbBuild {
   }
 }
 
-/** `<layer>.toml` files of a buildpack's layers dir (launch.toml, build.toml and store.toml are not layers). */
-function readLayers(hostLayers: string, bpId: string): Record<string, LayerContent> {
+/**
+ * `<layer>.toml` files of a buildpack's layers dir `esc` (launch.toml, build.toml and store.toml are not
+ * layers), read through `written` (never following a link the buildpack made).
+ */
+function readLayers(written: ContainedDir, esc: string, bpId: string): Record<string, LayerContent> {
   const out: Record<string, LayerContent> = {};
-  for (const file of readdirSync(hostLayers).sort()) {
+  for (const entry of written.list(esc) ?? []) {
+    const file = entry.name;
     if (!file.endsWith(".toml") || ["launch.toml", "build.toml", "store.toml"].includes(file)) continue;
     const name = file.slice(0, -5);
     if (!isValidLayerName(name))
       throw new Hop3Error(`buildpack ${bpId}: invalid layer name ${JSON.stringify(name)}`, "deployFailed");
-    out[name] = parseLayerToml(readFileSync(join(hostLayers, file), "utf8"), `${bpId} ${file}`);
+    out[name] = parseLayerToml(written.readText(`${esc}/${file}`) ?? "", `${bpId} ${file}`);
   }
   return out;
 }
 
-function layerSnapshot(hostLayers: string, containerPath: string, name: string) {
-  const dir = join(hostLayers, name);
-  const isDir = (p: string) => existsSync(p) && statSync(p).isDirectory();
-  const files = (sub: string) => {
-    const d = join(dir, sub);
-    if (!isDir(d)) return [];
-    return readdirSync(d)
-      .filter((f) => statSync(join(d, f)).isFile())
-      .map((f) => ({ name: f, value: readFileSync(join(d, f), "utf8") }));
-  };
+/**
+ * What a build layer changes in the environment of later buildpacks. The env files' values are read on the
+ * host, through `written`: a link among them fails the build (contained-files.ts). bin/, lib/... only
+ * name paths inside the container, so a link there is harmless and counts as present.
+ */
+function layerSnapshot(written: ContainedDir, rel: string, containerPath: string) {
+  const entries = written.list(rel) ?? [];
+  const has = (d: string) => entries.some((e) => e.name === d && (e.isDirectory() || e.isSymbolicLink()));
+  const files = (sub: string) =>
+    (written.list(`${rel}/${sub}`) ?? [])
+      .filter((e) => !e.isDirectory()) // env.launch/<process>/ directories are for the launcher
+      .map((e) => ({ name: e.name, value: written.readText(`${rel}/${sub}/${e.name}`) ?? "" }));
   return {
     path: containerPath,
-    dirs: {
-      bin: isDir(join(dir, "bin")),
-      lib: isDir(join(dir, "lib")),
-      include: isDir(join(dir, "include")),
-      pkgconfig: isDir(join(dir, "pkgconfig")),
-    },
+    dirs: { bin: has("bin"), lib: has("lib"), include: has("include"), pkgconfig: has("pkgconfig") },
     env: files("env"),
     envBuild: files("env.build"),
   };
