@@ -237,6 +237,13 @@ configure_podman() {
     info "chmod 666 /dev/net/tun"
     changed=1
   fi
+  # fuse-overlayfs opens /dev/fuse as the unprivileged user where the kernel refuses native rootless overlay
+  # (nested user namespaces, older kernels). udev makes it 0666 on most hosts; containers and minimal hosts may not.
+  if [ -e /dev/fuse ] && [ "$(stat -c %a /dev/fuse)" != "666" ]; then
+    chmod 666 /dev/fuse
+    info "chmod 666 /dev/fuse"
+    changed=1
+  fi
   if [ ! -e /dev/net/tun ]; then
     warn "/dev/net/tun is missing: rootless networking (slirp4netns) will not work"
   fi

@@ -194,25 +194,43 @@ server_answers() {
   timeout "${1:-10}" "$HOP3_BIN_DIR/hop" apps >/dev/null 2>&1
 }
 
+# How much the server has logged so far: its progress while it starts.
+server_log_size() {
+  if has_systemd; then
+    journalctl -u hop3-server -o cat --no-pager 2>/dev/null | wc -c
+  else
+    stat -c %s "$(server_log_file)" 2>/dev/null || echo 0
+  fi
+}
+
 wait_for_server() {
-  local limit="${HOP3_START_TIMEOUT:-120}" waited=0
-  info "waiting for the server to answer (up to ${limit}s)"
-  while [ "$waited" -lt "$limit" ]; do
+  # The limit is for a server that makes no progress: the first start on a new machine builds the router's image,
+  # which takes minutes on a slow or busy host, and its log grows all along. Hard cap: ten times the limit.
+  local limit="${HOP3_START_TIMEOUT:-120}" waited=0 stalled=0 size last_size=-1 started=$SECONDS
+  info "waiting for the server to answer (up to ${limit}s without progress in its log)"
+  while [ "$stalled" -lt "$limit" ] && [ $((SECONDS - started)) -lt $((limit * 10)) ]; do
     if server_answers 10; then
-      info "server is up (${waited}s)"
+      info "server is up ($((SECONDS - started))s)"
       return 0
     fi
     if ! has_systemd && ! server_pid >/dev/null; then
       break
     fi
     sleep 2
-    waited=$((waited + 2))
+    size="$(server_log_size)"
+    if [ "$size" != "$last_size" ]; then
+      stalled=0
+      last_size="$size"
+    else
+      stalled=$((stalled + 2))
+    fi
+    waited=$((SECONDS - started))
   done
-  if [ "$waited" -lt "$limit" ]; then
+  if ! has_systemd && ! server_pid >/dev/null; then
     printf 'ERROR: the Hop3 server exited during start-up. Last lines of its log:\n' >&2
   else
     # shellcheck disable=SC2016 # backquotes are literal
-    printf 'ERROR: the Hop3 server did not answer `hop apps` within %ss. Last lines of its log:\n' "$limit" >&2
+    printf 'ERROR: the Hop3 server did not answer `hop apps` (%ss, the last %ss without progress). Last lines of its log:\n' "$waited" "$stalled" >&2
   fi
   if has_systemd; then
     journalctl -u hop3-server --no-pager -n 40 >&2 || true
