@@ -4,6 +4,7 @@ import type { ContainerPlan } from "../deploy/plan.js";
 import { hostConfigMounts } from "../deploy/volumes.js";
 import { Hop3Error } from "../util/errors.js";
 import { LABEL } from "./labels.js";
+import { ensureNetworkIsolation } from "./network-isolation.js";
 import { freeLoopbackPort } from "./ports.js";
 import { ensureMounts } from "./volumes.js";
 
@@ -27,14 +28,17 @@ export async function ensureNetwork(
   labels: Record<string, string>,
 ): Promise<void> {
   const existing = await docker.listNetworks({ filters: { name: [name] } });
-  if (existing.some((n) => n.Name === name)) return;
-  try {
-    await docker.createNetwork({ Name: name, Driver: "bridge", Labels: labels });
-  } catch (err) {
-    // another deploy may have created it in between
-    const again = await docker.listNetworks({ filters: { name: [name] } });
-    if (!again.some((n) => n.Name === name)) throw err;
+  if (!existing.some((n) => n.Name === name)) {
+    try {
+      await docker.createNetwork({ Name: name, Driver: "bridge", Labels: labels });
+    } catch (err) {
+      // another deploy may have created it in between
+      const again = await docker.listNetworks({ filters: { name: [name] } });
+      if (!again.some((n) => n.Name === name)) throw err;
+    }
   }
+  // before anything starts on it: no container may come up able to reach another app (network-isolation.ts)
+  await ensureNetworkIsolation();
 }
 
 export async function removeNetwork(docker: Docker, name: string): Promise<void> {

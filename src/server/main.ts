@@ -21,6 +21,7 @@ import { renderAuthorizedKeys, writeAuthorizedKeys } from "../git/authorized-key
 import { createRouter, QuadletRouterRunner } from "../router/index.js";
 import { ContainerWatchdog } from "../runtime/container-watchdog.js";
 import { CronTimers } from "../runtime/cron-timers.js";
+import { NetworkIsolation, useNetworkIsolation } from "../runtime/network-isolation.js";
 import { defaultPodmanSocket, PodmanService } from "../runtime/podman-service.js";
 import { QuadletSupervisor } from "../runtime/quadlet-supervisor.js";
 import { RunSessions } from "../runtime/run-session.js";
@@ -75,6 +76,12 @@ async function main(): Promise<void> {
   );
   const docker = await podman.ensure();
   podman.watch();
+  // apps cannot reach each other: the platform's own rules in the rootless network namespace, in place before
+  // reconcile starts anything, and again whenever that namespace is re-created (runtime/network-isolation.ts)
+  const isolation = new NetworkIsolation(docker, { log: (m) => say(`isolation: ${m}`) });
+  useNetworkIsolation(isolation);
+  await isolation.ensure();
+  isolation.watch();
   // quadlets under systemd where the host has them (podman >= 4.4, cgroup v2), Podman alone otherwise
   const supervisor = await selectSupervisor(docker, settings.HOP3_SUPERVISOR, say);
   say(`supervisor: ${supervisor.kind} (${supervisor.reason})`);

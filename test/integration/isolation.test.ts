@@ -1,0 +1,162 @@
+/**
+ * Apps cannot reach each other (issue 9, "Apps reach each other"). The attack: from inside app A's container,
+ * open a TCP connection to app B's container, by address and by name, and to what the host publishes for B.
+ * Every attempt must fail fast, while both apps keep answering through the router. The netavark 1.4 bug that
+ * made isolation unreliable (stopping an app's network dropped the isolation of every app) is replayed by
+ * stopping and starting each app, and the attacks run again.
+ */
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  deployedUrl,
+  destroyQuietly,
+  fixture,
+  getThroughRouter,
+  hop,
+  podmanAsHop3,
+  uniqueApp,
+} from "./helpers.js";
+
+interface Web {
+  name: string;
+  ip: string;
+  hostPort?: string;
+}
+
+/** The running web containers of an app, with their address on the app's network. */
+async function webContainers(app: string): Promise<Web[]> {
+  const lines = (
+    await podmanAsHop3([
+      "ps",
+      "--filter",
+      `label=io.hop3.app=${app}`,
+      "--filter",
+      "label=io.hop3.process=web",
+      "--format",
+      "{{.Names}}",
+    ])
+  )
+    .split("\n")
+    .filter(Boolean);
+  const out: Web[] = [];
+  for (const name of lines) {
+    const ip = (
+      await podmanAsHop3([
+        "inspect",
+        name,
+        "--format",
+        "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
+      ])
+    ).trim();
+    const port = (await podmanAsHop3(["port", name])).match(/:(\d+)\s*$/m)?.[1];
+    out.push({ name, ip, ...(port ? { hostPort: port } : {}) });
+  }
+  return out;
+}
+
+/**
+ * Connects from inside `from` to host:port with Python (the fixture's image has it). Answers "OPEN" or the
+ * error's class name, and how long it took.
+ */
+async function connectFrom(
+  from: string,
+  host: string,
+  port: number | string,
+): Promise<{ result: string; ms: number }> {
+  const script = [
+    "import socket, time",
+    "t = time.time()",
+    "try:",
+    `    socket.create_connection((${JSON.stringify(host)}, ${Number(port)}), timeout=3).close(); r = 'OPEN'`,
+    "except Exception as e:",
+    "    r = type(e).__name__",
+    "print(r, int((time.time() - t) * 1000))",
+  ].join("\n");
+  const out = (await podmanAsHop3(["exec", from, "python3", "-c", script])).trim().split(/\s+/);
+  return { result: out[0] ?? "", ms: Number(out[1]) };
+}
+
+describe("apps cannot reach each other", () => {
+  const a = uniqueApp("it-iso-a");
+  const b = uniqueApp("it-iso-b");
+  const urls: Record<string, string> = {};
+
+  // built outside Hop3 and deployed by reference: this test is about the network, not the builders
+  const image = "localhost/hop3-test/greeter:isolation";
+
+  beforeAll(async () => {
+    const context = fixture("greeter");
+    await podmanAsHop3(["build", "-f", join(context, "Containerfile"), "-t", image, context]);
+    for (const app of [a, b]) {
+      const r = await hop(["deploy", "--image", image, "--app", app]);
+      expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+      urls[app] = deployedUrl(r.stdout);
+    }
+  });
+
+  afterAll(async () => {
+    await destroyQuietly(a);
+    await destroyQuietly(b);
+    await podmanAsHop3(["rmi", "-f", image]).catch(() => {});
+  });
+
+  async function bothAnswerThroughTheRouter(): Promise<void> {
+    for (const app of [a, b]) {
+      const res = await getThroughRouter(urls[app]!);
+      expect(res.status, app).toBe(200);
+      expect(res.body).toContain(app);
+    }
+  }
+
+  /** Every way from one app to the other fails, quickly; the app still reaches itself (the probe works). */
+  async function attack(from: string, to: string): Promise<void> {
+    const [src] = await webContainers(from);
+    const [dst] = await webContainers(to);
+    expect(src && dst, `web containers of ${from} and ${to}`).toBeTruthy();
+    expect((await connectFrom(src!.name, src!.ip, 5000)).result, "the probe reaches its own app").toBe(
+      "OPEN",
+    );
+    const targets: [string, number | string][] = [
+      [dst!.ip, 5000], // B's container by address
+      [dst!.name, 5000], // by container name
+      [to, 5000], // by app name
+      [`${to}.hop3.localhost`, 5000],
+    ];
+    if (dst!.hostPort) {
+      // what the host publishes for B (loopback only): not reachable from a container, neither through
+      // slirp4netns' host address nor through the network's gateway
+      targets.push(["10.0.2.2", dst!.hostPort], [src!.ip.replace(/\.\d+$/, ".1"), dst!.hostPort]);
+    }
+    for (const [host, port] of targets) {
+      const r = await connectFrom(src!.name, host, port);
+      expect(r.result, `${from} -> ${host}:${port}`).not.toBe("OPEN");
+      // refused or unresolvable at once, not a 3 s timeout
+      expect(r.ms, `${from} -> ${host}:${port} (${r.result})`).toBeLessThan(2_500);
+    }
+  }
+
+  it("both apps answer through the router", bothAnswerThroughTheRouter);
+
+  it("A cannot connect to B, nor B to A", async () => {
+    await attack(a, b);
+    await attack(b, a);
+  });
+
+  it("instances of one app still reach each other", async () => {
+    const r = await hop(["ps:scale", "web=2", "-a", a]);
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    const [one, two] = await webContainers(a);
+    expect(two, "two web instances").toBeTruthy();
+    expect((await connectFrom(one!.name, two!.ip, 5000)).result).toBe("OPEN");
+  });
+
+  it("stays isolated after an app's network is torn down and set up again (netavark 1.4 lost it there)", async () => {
+    for (const app of [b, a]) {
+      expect((await hop(["stop", "-a", app])).exitCode).toBe(0);
+      expect((await hop(["start", "-a", app])).exitCode).toBe(0);
+      await attack(a, b);
+      await attack(b, a);
+    }
+    await bothAnswerThroughTheRouter();
+  });
+});
