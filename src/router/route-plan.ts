@@ -17,38 +17,119 @@ export interface HostGroup {
   upstreams: Upstream[];
 }
 
+/** An entry of the route table left out because it is invalid or claimed by another app, and why. */
+export interface DroppedRoute {
+  app: string;
+  /** The hostname or upstream dropped; absent when the whole entry of the app was dropped. */
+  what?: string;
+  kind: "conflict" | "usage";
+  reason: string;
+}
+
+/**
+ * The route table cleaned of whatever cannot be served, entry by entry: an invalid hostname or upstream, a
+ * hostname already claimed, a second entry for the same app. What remains is valid as a whole, so one app's
+ * bad route never stops the others from being routed. Claims: an app's default hostname (`defaultHost`) is
+ * its own whatever else claims it; other hostnames go to the first app by name.
+ */
+export function resolveRoutes(routes: AppRoute[]): { routes: AppRoute[]; dropped: DroppedRoute[] } {
+  const dropped: DroppedRoute[] = [];
+  const kept: AppRoute[] = [];
+  const apps = new Set<string>();
+  for (const route of [...routes].sort((a, b) => compare(String(a.app), String(b.app)))) {
+    let app: string;
+    try {
+      app = validateAppName(route.app);
+    } catch (err) {
+      dropped.push({ app: String(route.app), kind: "usage", reason: (err as Error).message });
+      continue;
+    }
+    if (apps.has(app)) {
+      dropped.push({
+        app,
+        kind: "conflict",
+        reason: `app ${quoteForMessage(app)} appears twice in the route table`,
+      });
+      continue;
+    }
+    apps.add(app);
+    const hosts: string[] = [];
+    for (const h of route.hosts) {
+      try {
+        hosts.push(normalizeHostname(h));
+      } catch (err) {
+        dropped.push({
+          app,
+          what: String(h),
+          kind: "usage",
+          reason: `app ${quoteForMessage(app)}: ${(err as Error).message}`,
+        });
+      }
+    }
+    const upstreams: Upstream[] = [];
+    for (const u of route.upstreams) {
+      try {
+        upstreams.push(...normalizeUpstreams(app, [u]));
+      } catch (err) {
+        dropped.push({ app, what: `${u.host}:${u.port}`, kind: "usage", reason: (err as Error).message });
+      }
+    }
+    const defaultHost = route.defaultHost?.toLowerCase();
+    kept.push({
+      app,
+      hosts: [...new Set(hosts)],
+      upstreams: normalizeUpstreams(app, upstreams), // already valid: deduplicated and sorted
+      ...(defaultHost ? { defaultHost } : {}),
+    });
+  }
+  // Default hostnames first: they belong to their app by its name, whatever order the apps come in.
+  const owner = new Map<string, string>();
+  for (const r of kept) if (r.defaultHost && r.hosts.includes(r.defaultHost)) owner.set(r.defaultHost, r.app);
+  const out: AppRoute[] = [];
+  for (const r of kept) {
+    const hosts = r.hosts.filter((host) => {
+      const other = owner.get(host);
+      if (other === undefined) {
+        owner.set(host, r.app);
+        return true;
+      }
+      if (other === r.app) return true;
+      dropped.push({
+        app: r.app,
+        what: host,
+        kind: "conflict",
+        reason: `hostname ${quoteForMessage(host)} is claimed by both ${quoteForMessage(other)} and ${quoteForMessage(r.app)}`,
+      });
+      return false;
+    });
+    out.push({ ...r, hosts });
+  }
+  return { routes: out, dropped };
+}
+
 /**
  * Validates and orders routes for both renderers: every hostname checked, each claimed by one app only,
- * upstreams deduplicated, everything sorted so the rendered configuration is byte-stable.
+ * upstreams deduplicated, everything sorted so the rendered configuration is byte-stable. Strict: anything
+ * resolveRoutes would drop is an error here (the platform resolves its table before it reaches a router).
  */
 export function planRoutes(routes: AppRoute[]): HostGroup[] {
-  const owner = new Map<string, string>();
-  const apps = new Set<string>();
+  const resolved = resolveRoutes(routes);
+  const first = resolved.dropped[0];
+  if (first) {
+    throw first.kind === "conflict"
+      ? conflict(first.reason, "remove the hostname from one of the apps")
+      : usageError(first.reason);
+  }
   const groups: HostGroup[] = [];
-  for (const route of [...routes].sort((a, b) => compare(a.app, b.app))) {
-    const app = validateAppName(route.app);
-    if (apps.has(app)) throw conflict(`app ${quoteForMessage(app)} appears twice in the route table`);
-    apps.add(app);
-    const hosts = [...new Set(route.hosts.map(normalizeHostname))].sort(compare);
-    if (hosts.includes(CATCH_ALL_HOST) && hosts.length > 1) {
-      throw usageError(`app ${quoteForMessage(app)}: the catch-all host "_" must be the app's only hostname`);
-    }
-    for (const host of hosts) {
-      const other = owner.get(host);
-      if (other !== undefined) {
-        throw conflict(
-          `hostname ${quoteForMessage(host)} is claimed by both ${quoteForMessage(other)} and ${quoteForMessage(app)}`,
-          "remove the hostname from one of the apps",
-        );
-      }
-      owner.set(host, app);
-    }
-    const upstreams = normalizeUpstreams(app, route.upstreams);
+  for (const route of resolved.routes) {
+    const { app, upstreams } = route;
+    const hosts = [...route.hosts].sort(compare);
     const exact = hosts.filter((h) => h !== CATCH_ALL_HOST && !isWildcardHost(h));
     const wildcards = hosts.filter(isWildcardHost);
     if (exact.length > 0) groups.push({ app, kind: "exact", hosts: exact, upstreams });
     // One group per wildcard so that deeper wildcards can be ordered before shallower ones across apps.
     for (const w of wildcards) groups.push({ app, kind: "wildcard", hosts: [w], upstreams });
+    // The catch-all beside names: the app answers its names and every hostname no other app claims.
     if (hosts.includes(CATCH_ALL_HOST)) groups.push({ app, kind: "catch-all", hosts: [], upstreams });
   }
   const rank = { exact: 0, wildcard: 1, "catch-all": 2 } as const;

@@ -4,6 +4,8 @@ export interface AppRoute {
   /** Hostnames (lowercase DNS names, `*.example.com` wildcards, IPv4 literals, or `_` for every other host). */
   hosts: string[];
   upstreams: { host: string; port: number }[];
+  /** The app's default hostname (APP.BASE_DOMAIN): its own, whatever else claims it (route-plan.ts). */
+  defaultHost?: string;
 }
 
 export interface RouterSettings {
