@@ -10,6 +10,7 @@ import { withAppLock } from "./app-lock.js";
 import type { Deployer, DeployResult } from "./deployer.js";
 import type { Platform, Progress } from "./platform.js";
 import type { ReleaseSpec } from "./release-spec.js";
+import { fail, IN_PROGRESS, stateOf } from "./release-state.js";
 import { applyRoutes } from "./routing.js";
 
 export class Lifecycle {
@@ -96,12 +97,8 @@ export class Lifecycle {
     const all = await listInstances(docker);
     for (const app of store.listApps()) {
       for (const r of store.listReleases(app.name)) {
-        if (r.status === "pending" || r.status === "building" || r.status === "deploying") {
-          store.updateRelease(r.id, {
-            status: "failed",
-            error: "interrupted: the server stopped during this deploy",
-            finishedAt: new Date().toISOString(),
-          });
+        if (IN_PROGRESS.includes(stateOf(r))) {
+          fail(store, r, "interrupted: the server stopped during this deploy", "interrupted");
           notes.push(`${app.name}: v${r.number} was interrupted; marked failed`);
         }
       }

@@ -11,6 +11,7 @@ import type { AddonService } from "../addons/service.js";
 import { validateAppName } from "../app/name.js";
 import { purgeCache } from "../build/buildpacks-builder.js";
 import type { Deployer } from "../deploy/deployer.js";
+import { requireFreeHostnames } from "../deploy/domain-claims.js";
 import type { Lifecycle } from "../deploy/lifecycle.js";
 import { requireConfirmation } from "../deploy/lifecycle.js";
 import type { Platform } from "../deploy/platform.js";
@@ -27,7 +28,7 @@ import { CronRunner, cronJobsOf } from "../runtime/scheduler.js";
 import type { Store } from "../store/store.js";
 import { Hop3Error, toApiError } from "../util/errors.js";
 import { addonRoutes } from "./addons-api.js";
-import { ndjsonOperation } from "./ndjson.js";
+import { ndjsonOperation, operationContext } from "./ndjson.js";
 import { extractSourceTarball, receiveUpload } from "./upload.js";
 
 export interface ApiDeps {
@@ -66,6 +67,14 @@ export function createApi(deps: ApiDeps): Hono<ApiEnv> {
   const cron = deps.cron ?? new CronRunner(p);
   const api = new Hono<ApiEnv>();
 
+  // streamed operations log their failures with the request, the app and the step (ndjson.ts)
+  api.use("*", (c, next) => {
+    const app = /^\/api\/v1\/apps\/([^/]+)/.exec(c.req.path)?.[1];
+    return operationContext.run(
+      { log: p.log, what: `${c.req.method} ${c.req.path}`, ...(app ? { app: decodeURIComponent(app) } : {}) },
+      next,
+    );
+  });
   api.onError((err, c) => {
     const { status, body } = toApiError(err);
     if (status >= 500) p.log(`error on ${c.req.method} ${c.req.path}: ${(err as Error).stack ?? err}`);
@@ -245,6 +254,8 @@ export function createApi(deps: ApiDeps): Hono<ApiEnv> {
       createdAt: r.createdAt,
       finishedAt: r.finishedAt ?? null,
       error: r.error ?? null,
+      // the release's state while deploying, or the step that failed (src/deploy/release-state.ts)
+      step: r.step ?? null,
       description: r.description ?? null,
       current: r.status === "active",
     }));
@@ -450,13 +461,8 @@ export function createApi(deps: ApiDeps): Hono<ApiEnv> {
     const body = await c.req.json<{ hostname?: unknown }>().catch(() => ({}) as { hostname?: unknown });
     if (typeof body.hostname !== "string")
       throw new Hop3Error('give the hostname: { "hostname": "www.example.org" }', "usage");
-    for (const other of store.listApps()) {
-      if (other.name === name) continue;
-      const spec = store.currentRelease(other.name)?.spec as ReleaseSpec | undefined;
-      if (spec?.domains.includes(body.hostname.toLowerCase())) {
-        throw new Hop3Error(`${body.hostname} is used by app ${other.name} (its hop3.toml)`, "conflict");
-      }
-    }
+    // before anything is stored: a hostname another app answers to (its default one included) is refused
+    requireFreeHostnames(p, name, [body.hostname]);
     const hostname = store.addDomain(name, body.hostname);
     await applyRoutes(p);
     return c.json({ added: hostname, url: appUrl(hostname, p.settings) }, 201);

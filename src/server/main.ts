@@ -13,6 +13,7 @@ import pino from "pino";
 import { AddonService } from "../addons/service.js";
 import { createBuildpacksBuilder } from "../build/buildpacks-builder.js";
 import { containerfileBuilder } from "../build/containerfile-builder.js";
+import { cleanupAfterCrash } from "../deploy/crash-cleanup.js";
 import { Deployer } from "../deploy/deployer.js";
 import { isWanted, Lifecycle } from "../deploy/lifecycle.js";
 import type { Platform } from "../deploy/platform.js";
@@ -144,6 +145,9 @@ async function main(): Promise<void> {
     },
   });
   platform.addons = addons;
+  // nothing builds yet: whatever a build left in its scratch places was left by a crash
+  const scratch = { uploadsDir: where.uploads, buildWorkRoot: join(settings.HOP3_ROOT, "build") };
+  for (const note of await cleanupAfterCrash(docker, scratch)) say(`cleanup: ${note}`);
   // addons first: apps that start next find their databases
   for (const note of await addons.reconcile()) say(`reconcile: ${note}`);
   for (const note of await lifecycle.reconcile()) say(`reconcile: ${note}`);

@@ -2,8 +2,32 @@
  * Long operations answer a stream of NDJSON events (docs/api.md). The operation runs to its end even
  * when the client goes away: a deploy must never be left half-done because a terminal closed.
  */
+import { AsyncLocalStorage } from "node:async_hooks";
 import type { Progress } from "../deploy/platform.js";
-import { toApiError } from "../util/errors.js";
+import { Hop3Error, toApiError } from "../util/errors.js";
+
+/**
+ * Who is asking, for the server's log: set around each API request (api.ts), so that a streamed operation
+ * that fails after its response started is still logged with its request, its app and its last step.
+ */
+export interface OperationContext {
+  log: (line: string) => void;
+  what: string;
+  app?: string;
+}
+export const operationContext = new AsyncLocalStorage<OperationContext>();
+
+/** The server log line for a failed operation: internal errors with their stack, expected ones in a line. */
+export function failureLine(
+  ctx: Omit<OperationContext, "log">,
+  step: string | undefined,
+  err: unknown,
+): string {
+  const internal = !(err instanceof Hop3Error) || err.kind === "error";
+  const detail =
+    internal && err instanceof Error ? (err.stack ?? err.message) : ((err as Error)?.message ?? String(err));
+  return `${ctx.what}${ctx.app ? ` (app ${ctx.app})` : ""} failed at step ${JSON.stringify(step ?? "(before the first step)")}: ${detail}`;
+}
 
 /** Bytes of events kept for a client that reads slowly; beyond, log lines are dropped (and counted). */
 export const MAX_QUEUED_BYTES = 4 * 1024 * 1024;
@@ -13,6 +37,8 @@ export function ndjsonOperation(
   onError?: (err: unknown) => void,
 ): Response {
   const encoder = new TextEncoder();
+  const ctx = operationContext.getStore();
+  let lastStep: string | undefined;
   let closed = false;
   let controllerRef: ReadableStreamDefaultController<Uint8Array> | undefined;
   let dropped = 0;
@@ -41,13 +67,21 @@ export function ndjsonOperation(
       start(controller) {
         controllerRef = controller;
         const progress: Progress = {
-          step: (message) => send({ event: "step", message }),
+          step: (message) => {
+            lastStep = message;
+            send({ event: "step", message });
+          },
           log: (line) => send({ event: "log", line }, true),
         };
         run(progress)
           .then((result) => send({ event: "done", ok: true, result: result ?? {} }))
           .catch((err) => {
             onError?.(err);
+            try {
+              ctx?.log(failureLine(ctx, lastStep, err));
+            } catch {
+              // a log that cannot be written must not keep the client from its answer
+            }
             send({ event: "done", ok: false, error: toApiError(err).body.error });
           })
           .finally(() => {

@@ -107,6 +107,13 @@ CREATE TABLE settings (
     sql: "ALTER TABLE releases ADD COLUMN description TEXT;",
   },
   {
+    id: 3,
+    name: "release steps",
+    // The release's step (src/deploy/release-state.ts): the state reached while deploying, or the step that
+    // failed ("health", "route"...), beside the coarse status.
+    sql: "ALTER TABLE releases ADD COLUMN step TEXT;",
+  },
+  {
     id: 4,
     name: "sealed release specs",
     // A release's spec holds the ENV file's and hop3.toml [env]'s values (secrets, often): it is sealed like

@@ -65,6 +65,8 @@ export interface ReleaseRow {
   finishedAt?: string;
   error?: string;
   description?: string;
+  /** While deploying: the state reached (built, started, healthy, routed); when failed: the step that failed. */
+  step?: string;
 }
 
 export interface NewRelease {
@@ -75,8 +77,8 @@ export interface NewRelease {
   createdBy?: string;
 }
 
+/** Data of a release. Its status changes only through src/deploy/release-state.ts (setReleaseState). */
 export type ReleasePatch = Partial<{
-  status: ReleaseStatus;
   sourceKind: SourceKind;
   description: string;
   image: string;
@@ -132,6 +134,7 @@ interface ReleaseDbRow {
   finished_at: string | null;
   error: string | null;
   description: string | null;
+  step: string | null;
 }
 
 interface TokenDbRow {
@@ -296,22 +299,46 @@ export class Store {
     return this.toReleaseRow(row);
   }
 
-  /**
-   * Changes fields of release `id`. Setting status 'active' goes through markActive, so the previously active
-   * release is superseded in the same transaction.
-   */
+  /** Changes data fields of release `id` (never its status: see setReleaseState). */
   updateRelease(id: number, patch: ReleasePatch): void {
+    this.writeRelease(id, patch);
+  }
+
+  /**
+   * Writes a release's status and step with data, in one transaction. Only the release state machine
+   * (src/deploy/release-state.ts) calls this: it checks the transition first. 'active' goes through
+   * activateRelease, which supersedes the previous release at the same time.
+   */
+  setReleaseState(id: number, status: ReleaseStatus, step: string | null, patch: ReleasePatch = {}): void {
+    if (!RELEASE_STATUSES.includes(status)) {
+      throw usageError(`unknown release status ${JSON.stringify(status)}`);
+    }
+    if (status === "active") throw usageError("a release becomes active through activateRelease");
+    this.writeRelease(id, patch, { status, step });
+  }
+
+  /** Makes release `id` active with data, superseding the previous one, in one transaction. */
+  activateRelease(app: string, id: number, patch: ReleasePatch = {}): void {
+    this.db.transaction(() => {
+      this.writeRelease(id, patch);
+      this.markActive(app, id);
+    })();
+  }
+
+  private writeRelease(
+    id: number,
+    patch: ReleasePatch,
+    state?: { status: ReleaseStatus; step: string | null },
+  ): void {
     const sets: string[] = [];
     const values: (string | null)[] = [];
     const set = (column: string, value: string | null) => {
       sets.push(`${column} = ?`);
       values.push(value);
     };
-    if (patch.status !== undefined) {
-      if (!RELEASE_STATUSES.includes(patch.status)) {
-        throw usageError(`unknown release status ${JSON.stringify(patch.status)}`);
-      }
-      if (patch.status !== "active") set("status", patch.status);
+    if (state) {
+      set("status", state.status);
+      set("step", state.step);
     }
     if (patch.sourceKind !== undefined) {
       if (!SOURCE_KINDS.includes(patch.sourceKind)) {
@@ -343,7 +370,6 @@ export class Store {
       if (sets.length > 0) {
         this.db.prepare(`UPDATE releases SET ${sets.join(", ")} WHERE id = ?`).run(...values, id);
       }
-      if (patch.status === "active") this.markActive(found.app, id);
     })();
   }
 
@@ -383,7 +409,7 @@ export class Store {
       this.db
         .prepare("UPDATE releases SET status = 'superseded' WHERE app = ? AND status = 'active' AND id != ?")
         .run(app, id);
-      this.db.prepare("UPDATE releases SET status = 'active' WHERE id = ?").run(id);
+      this.db.prepare("UPDATE releases SET status = 'active', step = NULL WHERE id = ?").run(id);
     })();
   }
 
@@ -412,6 +438,7 @@ export class Store {
     if (row.finished_at !== null) release.finishedAt = row.finished_at;
     if (row.error !== null) release.error = row.error;
     if (row.description !== null) release.description = row.description;
+    if (row.step !== null && row.step !== undefined) release.step = row.step;
     return release;
   }
 

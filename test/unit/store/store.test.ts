@@ -229,9 +229,8 @@ describe("releases", () => {
     store.createApp("web");
     const { id } = store.createRelease("web", { sourceKind: "image", sourceRef: "nginx:1" });
     const spec = { processes: { web: "nginx -g 'daemon off;'" }, port: 80 };
-    store.updateRelease(id, { status: "building" });
-    store.updateRelease(id, {
-      status: "failed",
+    store.setReleaseState(id, "building", null);
+    store.setReleaseState(id, "failed", "health", {
       image: "localhost/hop3/web:1",
       imageId: "sha256:abc",
       spec,
@@ -251,13 +250,15 @@ describe("releases", () => {
       spec,
       configSnapshot: { DATABASE_URL: "postgres://x" },
       error: "health check failed",
+      step: "health",
       createdAt: expect.stringMatching(ISO),
       finishedAt: "2024-01-02T03:04:05.000Z",
     });
     expect(store.getReleaseById(id)).toEqual(store.getRelease("web", 1));
     expect(store.getRelease("web", 2)).toBeUndefined();
-    expect(hop3Error(() => store.updateRelease(9999, { status: "failed" })).kind).toBe("notFound");
-    expect(hop3Error(() => store.updateRelease(id, { status: "bogus" as "failed" })).kind).toBe("usage");
+    expect(hop3Error(() => store.setReleaseState(9999, "failed", null)).kind).toBe("notFound");
+    expect(hop3Error(() => store.setReleaseState(id, "bogus" as "failed", null)).kind).toBe("usage");
+    expect(hop3Error(() => store.setReleaseState(id, "active", null)).kind).toBe("usage");
     store.close();
   });
 
@@ -288,13 +289,13 @@ describe("releases", () => {
     store.close();
   });
 
-  it("updateRelease with status active also supersedes the previous release", () => {
+  it("activateRelease writes data and supersedes the previous release", () => {
     const { store } = openStore();
     store.createApp("web");
     const r1 = store.createRelease("web", { sourceKind: "image" });
     const r2 = store.createRelease("web", { sourceKind: "image" });
-    store.updateRelease(r1.id, { status: "active" });
-    store.updateRelease(r2.id, { status: "active", finishedAt: "2024-01-01T00:00:00.000Z" });
+    store.activateRelease("web", r1.id);
+    store.activateRelease("web", r2.id, { finishedAt: "2024-01-01T00:00:00.000Z" });
     expect(store.getRelease("web", 1)?.status).toBe("superseded");
     expect(store.getRelease("web", 2)).toMatchObject({
       status: "active",
