@@ -2,11 +2,12 @@
  * `hop deploy --image`: a registry reference (pulled), an image already in the hop3 user's storage, or a
  * `podman save` archive uploaded by the CLI (for hosts with no registry at all).
  */
-import { createReadStream } from "node:fs";
+import { createReadStream, rmSync } from "node:fs";
 import type Docker from "dockerode";
 import { statusOf } from "../runtime/containers.js";
 import { Hop3Error } from "../util/errors.js";
 import type { BuiltImage } from "./builder.js";
+import { type ArchiveNames, copyWithoutNames } from "./image-archive.js";
 import { followProgress } from "./progress.js";
 
 /** Image references as Docker and Podman accept them; anything else is refused before touching Podman. */
@@ -68,7 +69,11 @@ export async function imageFromReference(
   return { tag, imageId: id, sourceKind: "image", sourceRef: ref };
 }
 
-/** Loads a `podman save`/`docker save` archive and tags the (single) image it holds. */
+/**
+ * Loads a `podman save`/`docker save` archive and tags the (single) image it holds as `tag`, and nothing
+ * else: what is loaded is a copy without the archive's names (image-archive.ts), so an archive cannot
+ * replace another app's release or a platform image by naming it.
+ */
 export async function imageFromArchive(
   docker: Docker,
   archivePath: string,
@@ -76,31 +81,38 @@ export async function imageFromArchive(
   emit: (line: string) => void,
 ): Promise<BuiltImage> {
   emit("Loading image archive");
-  const before = new Set((await docker.listImages({ all: false })).map((i) => i.Id));
+  const unnamed = `${archivePath}.unnamed.tar`;
+  let found: ArchiveNames;
   let loaded: string[] = [];
   try {
-    const res = (await docker.loadImage(createReadStream(archivePath))) as NodeJS.ReadableStream;
-    const text = await streamText(res);
-    // Podman answers {"stream":"Loaded image: REF\n"} lines (or a single JSON object)
-    loaded = [...text.matchAll(/Loaded image(?:\(s\))?: ([^\s"\\]+)/g)].map((m) => m[1]!.replace(/,$/, ""));
-    if (/"error"|errorDetail/.test(text) && loaded.length === 0) throw new Error(text.slice(0, 300));
-  } catch (err) {
-    throw new Hop3Error(
-      `the uploaded file is not an image archive podman can load: ${(err as Error).message.split("\n")[0]}`,
-      "deployFailed",
-      "create it with `podman save -o app.tar IMAGE` (or `docker save`)",
-    );
+    found = await copyWithoutNames(archivePath, unnamed);
+    try {
+      const res = (await docker.loadImage(createReadStream(unnamed))) as NodeJS.ReadableStream;
+      const text = await streamText(res);
+      // Podman answers {"stream":"Loaded image: REF\n"} lines (or a single JSON object)
+      loaded = [...text.matchAll(/Loaded image(?:\(s\))?: ([^\s"\\]+)/g)].map((m) => m[1]!.replace(/,$/, ""));
+      if (/"error"|errorDetail/.test(text) && loaded.length === 0) throw new Error(text.slice(0, 300));
+    } catch (err) {
+      throw new Hop3Error(
+        `the uploaded file is not an image archive podman can load: ${(err as Error).message.split("\n")[0]}`,
+        "deployFailed",
+        "create it with `podman save -o app.tar IMAGE` (or `docker save`)",
+      );
+    }
+  } finally {
+    rmSync(unnamed, { force: true });
   }
+  // loaded without names, Podman reports the image by ID; docker-archives also say it in manifest.json
   let id: string | undefined;
-  for (const ref of loaded) id ??= await imageExists(docker, ref);
-  if (!id) {
-    const fresh = (await docker.listImages({ all: false })).filter((i) => !before.has(i.Id));
-    id = fresh[0]?.Id;
-  }
+  for (const ref of [...loaded, ...(found.imageId ? [found.imageId] : [])])
+    id ??= await imageExists(docker, ref);
   if (!id) throw new Hop3Error("the archive loaded but no image could be found in it", "deployFailed");
-  emit(`Loaded ${loaded.join(", ") || id.slice(0, 19)}`);
+  if (found.names.length > 0) {
+    emit(`The archive named its image ${found.names.join(", ")}: names from an archive are not kept`);
+  }
+  emit(`Loaded ${id.replace(/^sha256:/, "").slice(0, 12)} (${found.format})`);
   await tagAs(docker, id, tag);
-  return { tag, imageId: id, sourceKind: "image", sourceRef: loaded[0] ?? "archive" };
+  return { tag, imageId: id, sourceKind: "image", sourceRef: found.names[0] ?? "archive" };
 }
 
 async function streamText(s: NodeJS.ReadableStream): Promise<string> {

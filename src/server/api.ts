@@ -8,7 +8,7 @@ import { dirname } from "node:path";
 import { type Duplex, PassThrough } from "node:stream";
 import { type Context, Hono } from "hono";
 import type { AddonService } from "../addons/service.js";
-import { validateAppName } from "../app/name.js";
+import { validateAppName, validateNewAppName } from "../app/name.js";
 import { purgeCache } from "../build/buildpacks-builder.js";
 import type { Deployer } from "../deploy/deployer.js";
 import { requireFreeHostnames } from "../deploy/domain-claims.js";
@@ -163,7 +163,7 @@ export function createApi(deps: ApiDeps): Hono<ApiEnv> {
     const body = await c.req.json<{ name?: unknown }>().catch(() => ({}) as { name?: unknown });
     if (typeof body.name !== "string")
       throw new Hop3Error('give the app\'s name: { "name": "myapp" }', "usage");
-    const name = validateAppName(body.name);
+    const name = validateNewAppName(body.name);
     store.createApp(name);
     return c.json({ app: await describeApp(name) }, 201);
   });
@@ -191,7 +191,7 @@ export function createApi(deps: ApiDeps): Hono<ApiEnv> {
   api.post("/api/v1/apps/:app/deploy", async (c) => {
     const name = appParam(c);
     if (!store.getApp(name)) {
-      if (c.req.query("create") === "1") store.createApp(name);
+      if (c.req.query("create") === "1") store.createApp(validateNewAppName(name));
       else throw new Hop3Error(`no app named ${name}`, "notFound", `create it with: hop create ${name}`);
     }
     const revision = c.req.query("revision");
