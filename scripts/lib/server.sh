@@ -2,11 +2,8 @@
 # Installing and running the Hop3 server (root only). Sourced after common.sh.
 
 HOP3_ENV_FILE="${HOP3_ENV_FILE:-/etc/hop3/hop3.env}"
-HOP3_ENV_KEYS=(
-  HOP3_BASE_DOMAIN HOP3_HTTP_PORT HOP3_HTTPS_PORT HOP3_TLS HOP3_ACME_EMAIL HOP3_ACME_CA HOP3_ROUTER HOP3_LISTEN
-  HOP3_ROUTER_CONTAINER HOP3_ROUTER_UPSTREAMS HOP3_MAX_UPLOAD HOP3_LOG_LEVEL HOP3_SUPERVISOR HOP3_DRAIN_SECONDS HOP3_RELEASE_RETENTION NODE_EXTRA_CA_CERTS
-  HOP3_API_TLS_CERT HOP3_API_TLS_KEY
-)
+# What hop3.env carries besides the server's own settings.
+HOP3_ENV_EXTRA_KEYS=(NODE_EXTRA_CA_CERTS)
 HOP3_API_TLS_DIR="${HOP3_API_TLS_DIR:-/etc/hop3/api-tls}"
 
 # Current value of KEY: the environment wins, then the env file, then the default.
@@ -26,14 +23,26 @@ env_setting() {
   printf '%s' "$default"
 }
 
+# Every server setting, from the server's own schema (src/server/settings.ts, settingNames) in the installed
+# runtime: install.sh saves exactly what the server reads, never a list of its own that drifts.
+server_setting_names() {
+  local settings="${1:-$HOP3_PREFIX/dist/server/settings.js}"
+  node --input-type=module -e \
+    "const m = await import(process.argv[1]); console.log(m.settingNames.filter((n) => n !== 'HOP3_ROOT').join(' '))" \
+    "$settings"
+}
+
 server_env_content() {
-  local uid key value
+  local uid key value names
   uid="$(hop3_uid)"
+  names="$(server_setting_names)" || die "cannot read the server's settings from $HOP3_PREFIX/dist/server/settings.js"
   printf '# Hop3 server settings, read by hop3-server.service and by install.sh. Edit, then restart the server.\n'
   printf 'HOP3_ROOT=%s\n' "$HOP3_ROOT"
   printf 'HOME=%s\n' "$HOP3_HOME"
   printf 'XDG_RUNTIME_DIR=/run/user/%s\n' "$uid"
-  for key in "${HOP3_ENV_KEYS[@]}"; do
+  # shellcheck disable=SC2206 # one word per name
+  local keys=($names "${HOP3_ENV_EXTRA_KEYS[@]}")
+  for key in "${keys[@]}"; do
     case "$key" in
     HOP3_BASE_DOMAIN) value="$(env_setting "$key" hop3.localhost)" ;;
     HOP3_HTTP_PORT) value="$(env_setting "$key" 80)" ;;
