@@ -144,6 +144,8 @@ const runSchema = strict({
   packages: stringList,
   healthcheck: nonEmpty,
   "healthcheck-timeout": seconds,
+  // the release phase's own bound, at most the server's HOP3_RELEASE_TIMEOUT
+  "release-timeout": seconds,
 }).partial();
 
 const domainsSchema = strict({ list: z.array(hostname) }).partial();

@@ -63,6 +63,8 @@ export interface RunSpec {
   healthcheck?: string;
   /** Seconds. */
   healthcheckTimeout?: number;
+  /** Seconds the release phase may take (at most the server's HOP3_RELEASE_TIMEOUT). */
+  releaseTimeout?: number;
 }
 
 export interface HealthcheckConfig {
@@ -208,6 +210,7 @@ export function mergeAppSpec(input: MergeInput): AppSpec {
   if (toml.run?.healthcheck !== undefined) run.healthcheck = toml.run.healthcheck;
   if (toml.run?.["healthcheck-timeout"] !== undefined)
     run.healthcheckTimeout = toml.run["healthcheck-timeout"];
+  if (toml.run?.["release-timeout"] !== undefined) run.releaseTimeout = toml.run["release-timeout"];
 
   const processes: Record<string, string> = {};
   let wsgi: WsgiSpec | undefined;

@@ -3,6 +3,7 @@
  * Containerfile builds come first; Cloud Native Buildpacks register here the same way.
  */
 import type Docker from "dockerode";
+import type { ResourceLimits } from "../runtime/limits.js";
 
 export interface BuildContext {
   app: string;
@@ -22,6 +23,10 @@ export interface BuildContext {
   revision?: string;
   /** Build-time environment for buildpacks (`<platform>/env/`), e.g. the app's config vars. */
   buildEnv?: Record<string, string>;
+  /** HOP3_BUILD_* limits for the build's containers (runtime/limits.ts). */
+  limits?: ResourceLimits;
+  /** Marks the build's RUN steps so that a cancel or timeout can stop them (build-processes.ts). */
+  buildId?: string;
 }
 
 export interface BuiltImage {

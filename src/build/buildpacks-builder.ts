@@ -80,6 +80,7 @@ export function createBuildpacksBuilder(settings: BuildpacksSettings): Builder {
         tag: ctx.tag,
         env: platformEnv(ctx),
         ...(ctx.revision ? { revision: ctx.revision } : {}),
+        ...(ctx.limits ? { limits: ctx.limits } : {}),
         emit: ctx.emit,
       });
       if (Object.keys(result.processes).length === 0) {

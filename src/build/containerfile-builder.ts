@@ -2,7 +2,9 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join, relative, sep } from "node:path";
 import tar from "tar-fs";
+import { buildLimitOptions } from "../runtime/limits.js";
 import { Hop3Error } from "../util/errors.js";
+import { buildMarkerOption } from "./build-processes.js";
 import type { BuildContext, Builder, BuiltImage } from "./builder.js";
 import { isIgnored, parseDockerignore } from "./dockerignore.js";
 import { followProgress } from "./progress.js";
@@ -53,6 +55,9 @@ export const containerfileBuilder: Builder = {
       ...(ctx.noCache ? { nocache: true } : {}),
       rm: true,
       forcerm: true,
+      // HOP3_BUILD_* limits, and a mark that lets a cancel or timeout stop the RUN steps
+      ...buildLimitOptions(ctx.limits),
+      ...(ctx.buildId ? buildMarkerOption(ctx.buildId) : {}),
     } as Record<string, unknown>);
     await followProgress(ctx.docker, stream, ctx.emit, `build of ${containerfile}`);
     // The stream's last ID is not reliable on every Podman version: ask the store what the tag points at.

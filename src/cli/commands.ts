@@ -6,7 +6,7 @@ import type { CommandSpec } from "./command-spec.js";
 import { ADDON_COMMANDS } from "./commands/addons.js";
 import { appsCommand, createCommand, destroyCommand, statusCommand } from "./commands/apps.js";
 import { configCommand, configGetCommand, configSetCommand, configUnsetCommand } from "./commands/config.js";
-import { deployCommand, purgeCacheCommand, releasesCommand } from "./commands/deploy.js";
+import { deployCancelCommand, deployCommand, purgeCacheCommand, releasesCommand } from "./commands/deploy.js";
 import { domainsAddCommand, domainsCommand, domainsRemoveCommand } from "./commands/domains.js";
 import {
   logsCommand,
@@ -77,6 +77,7 @@ export const COMMANDS: CommandSpec[] = [
   statusCommand,
   destroyCommand,
   deployCommand,
+  deployCancelCommand,
   releasesCommand,
   purgeCacheCommand,
   configCommand,

@@ -5,10 +5,12 @@
  */
 import { createHash } from "node:crypto";
 import { loadAppSpec } from "../app/spec.js";
+import { killBuildProcesses, newBuildId, removeBuildContainers } from "../build/build-processes.js";
 import type { BuildContext, Builder, BuiltImage } from "../build/builder.js";
 import { imageFromArchive, imageFromReference } from "../build/image-source.js";
 import type { ReleaseRow } from "../store/store.js";
 import { Hop3Error } from "../util/errors.js";
+import { abortable, deadline, deploySignal } from "./cancel.js";
 import { requireFreeHostnames } from "./domain-claims.js";
 import type { Platform, Progress } from "./platform.js";
 import { imageFacts, type ReleaseSpec, releaseSpecFromApp, releaseSpecFromImage } from "./release-spec.js";
@@ -84,8 +86,25 @@ export async function buildRelease(
     ...(appSpec.files.containerfile ? { containerfile: appSpec.files.containerfile } : {}),
     docker,
     emit: progress.log,
+    ...(p.settings.limits?.build ? { limits: p.settings.limits.build } : {}),
+    buildId: newBuildId(),
   };
-  const built = await builder.build(ctx);
+  // HOP3_BUILD_TIMEOUT and deploy:cancel end the build at once: its RUN steps are killed (build-processes.ts)
+  const signal = deadline(p.settings.timeouts?.buildSeconds ?? 3600, "the build", deploySignal(app));
+  const building = builder.build(ctx);
+  const built = await abortable(building, signal, async () => {
+    killBuildProcesses(ctx.buildId!);
+    await removeBuildContainers(docker, app, release.number);
+    // an image that still appears after the abort belongs to no release
+    building.then(
+      (b) =>
+        docker
+          .getImage(b.tag)
+          .remove()
+          .catch(() => {}),
+      () => {},
+    );
+  });
   onImage(built);
   const info = await docker.getImage(built.tag).inspect();
   const spec = { ...releaseSpecFromApp(appSpec, imageFacts(info), config.PORT), buildArgsDigest };

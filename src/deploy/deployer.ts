@@ -12,6 +12,7 @@ import type { ReleaseRow } from "../store/store.js";
 import { Hop3Error } from "../util/errors.js";
 import { withAppLock } from "./app-lock.js";
 import { buildRelease, type DeploySource } from "./build-step.js";
+import { abortable, beginDeploy, deploySignal, stopIfAborted } from "./cancel.js";
 import type { Platform, Progress } from "./platform.js";
 import { resolveReleaseEnv } from "./release-env.js";
 import { runReleasePhase } from "./release-phase.js";
@@ -34,7 +35,15 @@ export class Deployer {
   constructor(private readonly p: Platform) {}
 
   deploy(app: string, source: DeploySource, opts: DeployOptions, progress: Progress): Promise<DeployResult> {
-    return withAppLock(app, () => this.deployLocked(app, source, opts, progress));
+    return withAppLock(app, () => {
+      // deploy:cancel and the timeouts (cancel.ts): the lock is released as soon as the deploy is aborted, while
+      // the aborted step unwinds (it removes what it created; later steps see the abort and do not run)
+      const run = beginDeploy(app);
+      return abortable(
+        this.deployLocked(app, source, opts, progress, run.signal).finally(run.end),
+        run.signal,
+      );
+    });
   }
 
   /** A new release with the current image and a new configuration (config:set, config:unset). */
@@ -215,6 +224,7 @@ export class Deployer {
     source: DeploySource,
     opts: DeployOptions,
     progress: Progress,
+    signal?: AbortSignal,
   ): Promise<DeployResult> {
     const { store, docker } = this.p;
     store.requireApp(app);
@@ -248,6 +258,7 @@ export class Deployer {
         built = b;
       });
       built = outcome.built;
+      stopIfAborted(signal);
       transition(
         store,
         release,
@@ -317,6 +328,7 @@ export class Deployer {
         fail(store, release, err, "release");
         throw err;
       }
+      stopIfAborted(deploySignal(app));
       return await startSet(this.p, app, { release: row, spec, env, isNew: true }, progress);
     } catch (err) {
       const message = fail(store, release, err);

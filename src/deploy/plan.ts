@@ -3,6 +3,7 @@
  * must run. The supervisor only executes what this returns.
  */
 import { appNetworkName, containerName, LABEL } from "../runtime/labels.js";
+import type { ResourceLimits } from "../runtime/limits.js";
 import type { MountPlan } from "./volumes.js";
 
 export interface ReleasePlanInput {
@@ -23,6 +24,8 @@ export interface ReleasePlanInput {
   generation: string;
   /** hop3.toml `[[volumes]]`, planned (deploy/volumes.ts): every instance gets them. */
   mounts?: MountPlan[];
+  /** `[limits]` over the platform's defaults (runtime/limits.ts): every instance gets them. */
+  limits?: ResourceLimits;
 }
 
 export interface ContainerPlan {
@@ -40,6 +43,7 @@ export interface ContainerPlan {
   /** Container port published on 127.0.0.1 (web only). */
   publishPort?: number;
   mounts?: MountPlan[];
+  limits?: ResourceLimits;
 }
 
 /** Default instances per type when the app has no explicit scale: one web, one of each worker. */
@@ -85,6 +89,7 @@ export function planRelease(input: ReleasePlanInput): ContainerPlan[] {
         network: appNetworkName(input.app),
         ...(type === "web" ? { publishPort: input.webPort } : {}),
         ...(input.mounts?.length ? { mounts: input.mounts } : {}),
+        ...(input.limits && Object.keys(input.limits).length ? { limits: input.limits } : {}),
       });
     }
   }

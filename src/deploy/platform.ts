@@ -3,6 +3,7 @@ import type Docker from "dockerode";
 import type { AddonSpec } from "../app/hop3toml.js";
 import type { Builder } from "../build/builder.js";
 import type { Router } from "../router/routes.js";
+import type { LimitDefaults } from "../runtime/limits.js";
 import type { Supervisor } from "../runtime/supervisor.js";
 import type { Store } from "../store/store.js";
 
@@ -20,6 +21,10 @@ export interface PlatformSettings {
   retention: number;
   /** The image builds start FROM; the deploy-path check runs on it too. */
   baseImage: string;
+  /** Default resource limits (HOP3_APP_*, HOP3_BUILD_*): hop3.toml [limits] overrides the app's. */
+  limits?: LimitDefaults;
+  /** HOP3_BUILD_TIMEOUT, HOP3_RELEASE_TIMEOUT, HOP3_PODMAN_TIMEOUT. */
+  timeouts?: { buildSeconds: number; releaseSeconds: number; podmanSeconds: number };
 }
 
 export interface Platform {

@@ -2,9 +2,11 @@
  * The release phase: one-off containers of the new image and config that must succeed before any traffic
  * moves. Procfile `preflight:` checks first (Piku: a variable set, a service reachable), then `release:`.
  */
+import { releaseLimits } from "../runtime/limits.js";
 import { runOneOff } from "../runtime/one-off.js";
 import type { ReleaseRow } from "../store/store.js";
 import { Hop3Error } from "../util/errors.js";
+import { deploySignal } from "./cancel.js";
 import type { Platform, Progress } from "./platform.js";
 import type { ReleaseSpec } from "./release-spec.js";
 import { platformEnv } from "./urls.js";
@@ -57,6 +59,13 @@ async function oneOff(
     },
     purpose: "release",
     mounts: releaseMounts(app, spec, p.settings.root),
+    limits: releaseLimits(spec, p.settings.limits),
+    // [run] release-timeout, never above the server's bound; deploy:cancel aborts it too
+    timeoutSeconds: Math.min(
+      spec.releaseTimeout ?? Number.POSITIVE_INFINITY,
+      p.settings.timeouts?.releaseSeconds ?? 1800,
+    ),
+    ...(deploySignal(app) ? { signal: deploySignal(app)! } : {}),
     onLine: (l) => progress.log(l),
   });
   if (code !== 0) throw new Hop3Error(`${phase.failed} exited with code ${code}`, "deployFailed");

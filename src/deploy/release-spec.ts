@@ -7,6 +7,7 @@ import type { TomlEnv } from "../app/env.js";
 import type { AddonSpec, VolumeSpec } from "../app/hop3toml.js";
 import type { CronJob } from "../app/procfile.js";
 import type { AppSpec, HealthcheckConfig } from "../app/spec.js";
+import type { AppLimits } from "../runtime/limits.js";
 import { Hop3Error } from "../util/errors.js";
 
 export interface ReleaseSpec {
@@ -35,6 +36,10 @@ export interface ReleaseSpec {
   tomlEnv?: TomlEnv;
   /** hop3.toml `[[volumes]]`, mounted into every container of the release (deploy/volumes.ts). */
   volumes?: VolumeSpec[];
+  /** hop3.toml `[limits]`: over the platform's defaults for every container of the release (runtime/limits.ts). */
+  limits?: AppLimits;
+  /** `[run] release-timeout`, seconds (the server's HOP3_RELEASE_TIMEOUT bounds it). */
+  releaseTimeout?: number;
   /** hop3.toml `[[addons]]`: created and attached at the first deploy that declares them (src/addons). */
   addons?: AddonSpec[];
 }
@@ -129,6 +134,8 @@ function specFromProcesses(
     envDefaults: spec.envDefaults,
     tomlEnv: spec.tomlEnv,
     ...(spec.volumes.length > 0 ? { volumes: spec.volumes } : {}),
+    ...(Object.keys(spec.limits).length > 0 ? { limits: spec.limits } : {}),
+    ...(spec.run.releaseTimeout !== undefined ? { releaseTimeout: spec.run.releaseTimeout } : {}),
     ...(spec.addons.length > 0 ? { addons: spec.addons } : {}),
   };
 }

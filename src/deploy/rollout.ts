@@ -6,6 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { ensureNetwork, listInstances, type RunningInstance, tailLogs } from "../runtime/containers.js";
 import { appNetworkName, LABEL } from "../runtime/labels.js";
+import { releaseLimits } from "../runtime/limits.js";
 import type { ReleaseRow } from "../store/store.js";
 import { passHealthGate } from "./health-gate.js";
 import { type ContainerPlan, planRelease } from "./plan.js";
@@ -208,6 +209,7 @@ function plansFor(
     generation: randomBytes(3).toString("hex"),
     ...(spec.prerun ? { prerun: spec.prerun } : {}),
     mounts: releaseMounts(app, spec, p.settings.root),
+    limits: releaseLimits(spec, p.settings.limits),
   });
 }
 

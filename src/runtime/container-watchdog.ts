@@ -20,8 +20,51 @@ export interface WatchdogOptions {
   sweepMs?: number;
 }
 
+/**
+ * When the watchdog may start a container again: at once the first time, then after a delay that doubles
+ * with each restart that did not last (1 s, 2 s, 4 s ... up to a minute), never giving up; a run of a minute
+ * or more forgets the failures. The same policy as the quadlet units (RestartSteps=, quadlet/render.ts).
+ */
+export class RestartBackoff {
+  private readonly state = new Map<string, { failures: number; notBefore: number }>();
+
+  constructor(
+    private readonly baseMs = 1_000,
+    private readonly maxMs = 60_000,
+    /** A run at least this long counts as healthy. */
+    private readonly healthyMs = 60_000,
+  ) {}
+
+  /** Delay before the next restart after `failures` restarts in a row that did not last. */
+  delayFor(failures: number): number {
+    if (failures <= 0) return 0;
+    return Math.min(this.maxMs, this.baseMs * 2 ** (failures - 1));
+  }
+
+  /** Whether `id` may be started now; when not, the sweep asks again later. */
+  mayStart(id: string, now = Date.now()): boolean {
+    return (this.state.get(id)?.notBefore ?? 0) <= now;
+  }
+
+  /** Records a restart of `id`, whose last run lasted `ranMs`; answers the wait before the next one. */
+  restarted(id: string, ranMs: number, now = Date.now()): number {
+    const failures = ranMs >= this.healthyMs ? 1 : (this.state.get(id)?.failures ?? 0) + 1;
+    const delay = this.delayFor(failures);
+    this.state.set(id, { failures, notBefore: now + delay });
+    return delay;
+  }
+
+  forget(id: string): void {
+    this.state.delete(id);
+  }
+}
+
+/** Longest event line kept while waiting for its newline (events are small JSON objects). */
+const MAX_EVENT_LINE = 64 * 1024;
+
 export class ContainerWatchdog {
   private stopped = false;
+  private readonly backoff = new RestartBackoff();
   private events?: NodeJS.ReadableStream;
   private sweepTimer?: NodeJS.Timeout;
   private readonly pending = new Set<string>();
@@ -54,6 +97,7 @@ export class ContainerWatchdog {
         await new Promise<void>((resolve) => {
           stream.on("data", (chunk: Buffer) => {
             buffered += chunk.toString("utf8");
+            if (buffered.length > MAX_EVENT_LINE && !buffered.includes("\n")) buffered = "";
             let nl = buffered.indexOf("\n");
             while (nl >= 0) {
               const line = buffered.slice(0, nl).trim();
@@ -101,9 +145,17 @@ export class ContainerWatchdog {
       if (info.State.Running || info.State.Restarting) return;
       const labels = info.Config.Labels ?? {};
       // shouldRun decides for every kind (process instances, addons); one-offs never qualify
-      if (!this.opts.shouldRun(labels)) return;
+      if (!this.opts.shouldRun(labels)) {
+        this.backoff.forget(id);
+        return;
+      }
+      // backing off: the sweep schedules it again once the delay is over
+      if (!this.backoff.mayStart(id)) return;
+      const ranMs = Date.parse(info.State.FinishedAt) - Date.parse(info.State.StartedAt);
+      const next = this.backoff.restarted(id, Number.isFinite(ranMs) ? ranMs : 0);
       this.opts.log(
-        `${info.Name.replace(/^\//, "")} stopped (exit ${info.State.ExitCode}); starting it again`,
+        `${info.Name.replace(/^\//, "")} stopped (exit ${info.State.ExitCode}); starting it again` +
+          (next > 1000 ? ` (if it stops again, next try in ${Math.round(next / 1000)} s)` : ""),
       );
       await this.docker.getContainer(id).start();
       await this.opts.onRevived?.();

@@ -4,7 +4,9 @@ import type { ContainerPlan } from "../deploy/plan.js";
 import { hostConfigMounts } from "../deploy/volumes.js";
 import { Hop3Error } from "../util/errors.js";
 import { LABEL } from "./labels.js";
+import { hostConfigLimits } from "./limits.js";
 import { ensureNetworkIsolation } from "./network-isolation.js";
+import { podmanCall } from "./podman-deadline.js";
 import { freeLoopbackPort } from "./ports.js";
 import { ensureMounts } from "./volumes.js";
 
@@ -61,44 +63,49 @@ export async function startContainer(docker: Docker, plan: ContainerPlan): Promi
   const exposed = plan.publishPort ? { [`${plan.publishPort}/tcp`]: {} } : undefined;
   // a fixed host port survives a restart of the container (a random one would change under the router)
   const hostPort = plan.publishPort ? await freeLoopbackPort() : undefined;
-  const container = await docker.createContainer({
-    name: plan.name,
-    Image: plan.image,
-    ...(plan.cmd ? { Cmd: plan.cmd } : {}),
-    Env: Object.entries(plan.env).map(([k, v]) => `${k}=${v}`),
-    Labels: plan.labels,
-    ...(exposed ? { ExposedPorts: exposed } : {}),
-    HostConfig: {
-      NetworkMode: plan.network,
-      RestartPolicy: { Name: "always" },
-      // catatonit as PID 1: reaps zombies and forwards signals for apps that do not.
-      Init: true,
-      ...hostConfigMounts(plan.mounts ?? []),
-      ...(plan.publishPort
-        ? {
-            PortBindings: {
-              [`${plan.publishPort}/tcp`]: [{ HostIp: "127.0.0.1", HostPort: String(hostPort) }],
-            },
-          }
-        : {}),
-    },
-  });
-  await container.start();
-  const info = await container.inspect();
+  const container = await podmanCall(
+    docker.createContainer({
+      name: plan.name,
+      Image: plan.image,
+      ...(plan.cmd ? { Cmd: plan.cmd } : {}),
+      Env: Object.entries(plan.env).map(([k, v]) => `${k}=${v}`),
+      Labels: plan.labels,
+      ...(exposed ? { ExposedPorts: exposed } : {}),
+      HostConfig: {
+        NetworkMode: plan.network,
+        RestartPolicy: { Name: "always" },
+        // catatonit as PID 1: reaps zombies and forwards signals for apps that do not.
+        Init: true,
+        ...hostConfigMounts(plan.mounts ?? []),
+        // [limits] and the platform's defaults (ignored by Podman where cgroups cannot enforce them)
+        ...hostConfigLimits(plan.limits),
+        ...(plan.publishPort
+          ? {
+              PortBindings: {
+                [`${plan.publishPort}/tcp`]: [{ HostIp: "127.0.0.1", HostPort: String(hostPort) }],
+              },
+            }
+          : {}),
+      },
+    }),
+    `create ${plan.name}`,
+  );
+  await podmanCall(container.start(), `start ${plan.name}`);
+  const info = await podmanCall(container.inspect(), `inspect ${plan.name}`);
   return toInstance(info);
 }
 
 export async function removeContainer(docker: Docker, nameOrId: string, stopTimeoutS = 10): Promise<void> {
   const c = docker.getContainer(nameOrId);
   try {
-    await c.stop({ t: stopTimeoutS });
+    await podmanCall(c.stop({ t: stopTimeoutS }), `stop ${nameOrId}`);
   } catch (err) {
     const s = statusOf(err);
     if (s === 404) return;
     if (s !== 304) throw err; // 304: already stopped
   }
   try {
-    await c.remove({ force: true });
+    await podmanCall(c.remove({ force: true }), `remove ${nameOrId}`);
   } catch (err) {
     if (statusOf(err) !== 404) throw err;
   }

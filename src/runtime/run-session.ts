@@ -18,6 +18,7 @@ import type { ReleaseRow } from "../store/store.js";
 import { Hop3Error, usageError } from "../util/errors.js";
 import { ensureNetwork, listOneOffs, removeContainer, statusOf } from "./containers.js";
 import { appNetworkName, LABEL, type OneOffRole } from "./labels.js";
+import { hostConfigLimits, type ResourceLimits, releaseLimits } from "./limits.js";
 import { ensureMounts } from "./volumes.js";
 
 export interface RunRequest {
@@ -115,6 +116,8 @@ export interface OneOffContainerSpec {
   stdin?: boolean;
   /** The release's `[[volumes]]`: a one-off sees the data its app's processes see. */
   mounts?: MountPlan[];
+  /** The release's limits (runtime/limits.ts releaseLimits): a one-off gets what its processes get. */
+  limits?: ResourceLimits;
 }
 
 /** Creates (does not start) a one-off container on the app's network, with Hop3's labels. */
@@ -144,7 +147,12 @@ export async function createOneOffContainer(
     AttachStdout: true,
     AttachStderr: true,
     // catatonit as PID 1: reaps zombies and forwards signals (Ctrl-C reaches the process)
-    HostConfig: { NetworkMode: appNetworkName(spec.app), Init: true, ...hostConfigMounts(spec.mounts ?? []) },
+    HostConfig: {
+      NetworkMode: appNetworkName(spec.app),
+      Init: true,
+      ...hostConfigMounts(spec.mounts ?? []),
+      ...hostConfigLimits(spec.limits),
+    },
   });
 }
 
@@ -237,6 +245,7 @@ export class RunSessions {
       cmd: req.command,
       env,
       mounts: releaseMounts(app, current.spec as ReleaseSpec | undefined, this.p.settings.root),
+      limits: releaseLimits(current.spec as ReleaseSpec | undefined, this.p.settings.limits),
       role: "run",
       source,
       tty: req.tty,

@@ -13,6 +13,7 @@ import { Hop3Error } from "../util/errors.js";
 import { lineSplitter } from "../util/line-splitter.js";
 import { listOneOffs, statusOf } from "./containers.js";
 import { cronJobCommand, cronJobEnv, cronSource, dueJobs, minuteOf } from "./cron.js";
+import { releaseLimits } from "./limits.js";
 import { createOneOffContainer, oneOffEnv, pruneFinished, requireCurrentRelease } from "./run-session.js";
 
 /** Finished runs kept per job. */
@@ -70,6 +71,7 @@ export class CronRunner {
         cmd: cronJobCommand(job),
         env: oneOffEnv(this.p, app, release, cronJobEnv(job)),
         mounts: releaseMounts(app, release.spec as ReleaseSpec | undefined, this.p.settings.root),
+        limits: releaseLimits(release.spec as ReleaseSpec | undefined, this.p.settings.limits),
         role: "cron",
         source: cronSource(job.name),
         cron: job.name,

@@ -10,6 +10,7 @@ import { type Context, Hono } from "hono";
 import type { AddonService } from "../addons/service.js";
 import { validateAppName, validateNewAppName } from "../app/name.js";
 import { purgeCache } from "../build/buildpacks-builder.js";
+import { cancelDeploy } from "../deploy/cancel.js";
 import type { Deployer } from "../deploy/deployer.js";
 import { requireFreeHostnames } from "../deploy/domain-claims.js";
 import type { Lifecycle } from "../deploy/lifecycle.js";
@@ -22,14 +23,15 @@ import { parsePublicKey } from "../git/public-key.js";
 import { listInstances, listOneOffs, removeContainer } from "../runtime/containers.js";
 import { nextCronRun } from "../runtime/cron.js";
 import { checkDeployPath } from "../runtime/deploy-path-check.js";
-import { streamAppLogs } from "../runtime/logs.js";
+import { describeLimits, detectEnforcement } from "../runtime/limits.js";
+import { pullStream, streamAppLogs } from "../runtime/logs.js";
 import { parseResizeRequest, parseRunRequest, RunSessions } from "../runtime/run-session.js";
 import { CronRunner, cronJobsOf } from "../runtime/scheduler.js";
 import type { Store } from "../store/store.js";
 import { Hop3Error, toApiError } from "../util/errors.js";
 import { addonRoutes } from "./addons-api.js";
 import { ndjsonOperation, operationContext } from "./ndjson.js";
-import { extractSourceTarball, receiveUpload } from "./upload.js";
+import { type ExtractLimits, extractSourceTarball, receiveUpload } from "./upload.js";
 
 export interface ApiDeps {
   platform: Platform;
@@ -39,6 +41,8 @@ export interface ApiDeps {
   supervisor: string;
   uploadsDir: string;
   maxUpload: number;
+  /** HOP3_MAX_EXTRACTED_SIZE / _ENTRIES: bounds of an extracted source tree (tar bombs). */
+  extractLimits?: ExtractLimits;
   /** Rewrites ~hop3/.ssh/authorized_keys from the store. */
   syncSshKeys: () => Promise<void>;
   /** `hop run` sessions; shared with the upgrade handler (createUpgradeHandler). */
@@ -133,6 +137,8 @@ export function createApi(deps: ApiDeps): Hono<ApiEnv> {
   api.get("/api/v1/info", async (c) => {
     const version = await p.docker.version().catch(() => undefined);
     const router = await p.router.status().catch((err: Error) => ({ running: false, detail: err.message }));
+    // [limits] and HOP3_APP_*: asked for everywhere, enforced only where the host can (runtime/limits.ts)
+    const enforced = await detectEnforcement(p.docker).catch(() => undefined);
     return c.json({
       version: deps.version,
       baseDomain: p.settings.baseDomain,
@@ -142,6 +148,12 @@ export function createApi(deps: ApiDeps): Hono<ApiEnv> {
       cron: p.schedules ? "systemd timers of the hop3 user" : "the server's minute scheduler",
       releaseRetention: p.settings.retention,
       podman: version?.Version ?? null,
+      limits: {
+        app: describeLimits(p.settings.limits?.app),
+        build: describeLimits(p.settings.limits?.build),
+        enforced: enforced ? { memory: enforced.memory, cpu: enforced.cpu, pids: enforced.pids } : null,
+        ...(enforced?.reason ? { notEnforced: enforced.reason } : {}),
+      },
     });
   });
 
@@ -228,7 +240,7 @@ export function createApi(deps: ApiDeps): Hono<ApiEnv> {
     const upload = await receiveUpload(c.req.raw.body, deps.uploadsDir, "source.tar.gz", deps.maxUpload);
     let dir: string;
     try {
-      dir = await extractSourceTarball(upload.path, deps.uploadsDir);
+      dir = await extractSourceTarball(upload.path, deps.uploadsDir, deps.extractLimits);
     } finally {
       rmSync(dirname(upload.path), { recursive: true, force: true });
     }
@@ -238,6 +250,12 @@ export function createApi(deps: ApiDeps): Hono<ApiEnv> {
         .deploy(name, { kind: "tree", dir }, opts, progress)
         .finally(() => rmSync(dir, { recursive: true, force: true }));
     });
+  });
+
+  // not behind the app's lock (the deploy holds it): aborts the running deploy at its current step
+  api.post("/api/v1/apps/:app/deploy/cancel", (c) => {
+    const name = requireApp(c);
+    return c.json({ cancelled: cancelDeploy(name) });
   });
 
   api.get("/api/v1/apps/:app/releases", (c) => {
@@ -329,15 +347,8 @@ export function createApi(deps: ApiDeps): Hono<ApiEnv> {
     streamAppLogs(p.docker, { app: name, ...(process ? { process } : {}), lines, follow }, out, abort.signal)
       .catch((err) => out.write(`error: ${(err as Error).message}\n`))
       .finally(() => out.end());
-    const body = new ReadableStream<Uint8Array>({
-      start(controller) {
-        out.on("data", (d: Buffer) => controller.enqueue(new Uint8Array(d)));
-        out.on("end", () => controller.close());
-      },
-      cancel() {
-        abort.abort();
-      },
-    });
+    // pulled by the response: a slow reader pauses the Podman log streams (runtime/logs.ts)
+    const body = pullStream(out, () => abort.abort());
     return new Response(body, {
       headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" },
     });

@@ -23,6 +23,7 @@ import { createRouter, QuadletRouterRunner } from "../router/index.js";
 import { ContainerWatchdog } from "../runtime/container-watchdog.js";
 import { CronTimers } from "../runtime/cron-timers.js";
 import { NetworkIsolation, useNetworkIsolation } from "../runtime/network-isolation.js";
+import { setPodmanTimeout } from "../runtime/podman-deadline.js";
 import { defaultPodmanSocket, PodmanService } from "../runtime/podman-service.js";
 import { QuadletSupervisor } from "../runtime/quadlet-supervisor.js";
 import { RunSessions } from "../runtime/run-session.js";
@@ -32,8 +33,10 @@ import { selectSupervisor } from "../runtime/supervisor-select.js";
 import { Store } from "../store/store.js";
 import { Hop3Error } from "../util/errors.js";
 import { createApi, createUpgradeHandler } from "./api.js";
+import { installCrashGuard } from "./crash-guard.js";
 import {
   buildpacksSettingsOf,
+  extractLimitsOf,
   installDir,
   loadSettings,
   paths,
@@ -52,6 +55,8 @@ async function main(): Promise<void> {
   const tcpPlan = settings.HOP3_LISTEN ? planTcpListener(settings.HOP3_LISTEN, tls) : undefined;
   const log = pino({ level: settings.HOP3_LOG_LEVEL, base: undefined });
   const say = (msg: string) => log.info(msg);
+  installCrashGuard(log);
+  setPodmanTimeout(settings.HOP3_PODMAN_TIMEOUT);
   const where = paths(settings.HOP3_ROOT);
   for (const dir of [
     settings.HOP3_ROOT,
@@ -189,6 +194,7 @@ async function main(): Promise<void> {
     supervisor: `${supervisor.kind} (${supervisor.reason})`,
     uploadsDir: where.uploads,
     maxUpload: settings.HOP3_MAX_UPLOAD,
+    extractLimits: extractLimitsOf(settings),
     syncSshKeys,
     runs,
     cron,

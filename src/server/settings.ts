@@ -11,7 +11,9 @@ import type { BuildpacksSettings } from "../build/buildpacks-builder.js";
 import type { BuildNetwork } from "../build/cnb/build-network.js";
 import type { PlatformSettings } from "../deploy/platform.js";
 import type { RouterSettings } from "../router/routes.js";
+import { parseSize } from "../runtime/limits.js";
 import { Hop3Error } from "../util/errors.js";
+import type { ExtractLimits } from "./upload.js";
 
 /** The installed tree (dist/.. ): images/, buildpacks/, samples/ live beside dist/. */
 export const installDir = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -20,6 +22,16 @@ export const DEFAULT_ROOT = "/var/lib/hop3";
 export const DEFAULT_BASE_IMAGE = "localhost/hop3/base:bookworm";
 
 const port = z.coerce.number().int().min(1).max(65535);
+/** Bytes: "512M", "2G" or a number; "0" = no limit. */
+const size = z.union([z.number(), z.string()]).transform((v, ctx) => {
+  if (v === 0 || v === "0") return 0;
+  try {
+    return parseSize(v);
+  } catch (err) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: (err as Error).message });
+    return z.NEVER;
+  }
+});
 /** A word setting: case and surrounding spaces do not matter (`HOP3_TLS=" Off"`). */
 const word = <const T extends [string, ...string[]]>(values: T) =>
   z.preprocess((v) => (typeof v === "string" ? v.trim().toLowerCase() : v), z.enum(values));
@@ -65,6 +77,21 @@ const schema = z.object({
     .int()
     .positive()
     .default(512 * 1024 * 1024),
+  // Bounds of an extracted source tree (uploads and git pushes): a 65 KB tar bomb must not fill the disk.
+  HOP3_MAX_EXTRACTED_SIZE: size.default("2G"),
+  HOP3_MAX_EXTRACTED_ENTRIES: z.coerce.number().int().positive().default(200_000),
+  // Default resource limits of app containers (processes, release phase, `hop run`, cron) where hop3.toml
+  // [limits] says nothing; 0 = none. Builds get their own. Not enforced where the host cannot (hop doctor).
+  HOP3_APP_MEMORY: size.default("1G"),
+  HOP3_APP_CPUS: z.coerce.number().min(0).default(0),
+  HOP3_APP_PIDS: z.coerce.number().int().min(0).default(2048),
+  HOP3_BUILD_MEMORY: size.default("4G"),
+  HOP3_BUILD_CPUS: z.coerce.number().min(0).default(0),
+  HOP3_BUILD_PIDS: z.coerce.number().int().min(0).default(4096),
+  // Timeouts, seconds: a build or release phase that hangs fails and releases the app's lock.
+  HOP3_BUILD_TIMEOUT: z.coerce.number().int().positive().default(3600),
+  HOP3_RELEASE_TIMEOUT: z.coerce.number().int().positive().default(1800),
+  HOP3_PODMAN_TIMEOUT: z.coerce.number().int().positive().default(120),
   HOP3_DRAIN_SECONDS: z.coerce.number().min(0).max(300).default(2),
   HOP3_RELEASE_RETENTION: z.coerce.number().int().min(1).max(1000).default(10),
   HOP3_BASE_IMAGE: z.string().default(DEFAULT_BASE_IMAGE),
@@ -157,8 +184,22 @@ export function platformSettingsOf(s: ServerSettings): PlatformSettings {
     drainSeconds: s.HOP3_DRAIN_SECONDS,
     retention: s.HOP3_RELEASE_RETENTION,
     baseImage: s.HOP3_BASE_IMAGE,
+    limits: {
+      app: { memoryBytes: s.HOP3_APP_MEMORY, cpus: s.HOP3_APP_CPUS, pids: s.HOP3_APP_PIDS },
+      build: { memoryBytes: s.HOP3_BUILD_MEMORY, cpus: s.HOP3_BUILD_CPUS, pids: s.HOP3_BUILD_PIDS },
+    },
+    timeouts: {
+      buildSeconds: s.HOP3_BUILD_TIMEOUT,
+      releaseSeconds: s.HOP3_RELEASE_TIMEOUT,
+      podmanSeconds: s.HOP3_PODMAN_TIMEOUT,
+    },
   };
 }
+
+export const extractLimitsOf = (s: ServerSettings): ExtractLimits => ({
+  maxBytes: s.HOP3_MAX_EXTRACTED_SIZE,
+  maxEntries: s.HOP3_MAX_EXTRACTED_ENTRIES,
+});
 
 export const paths = (root: string) => ({
   db: join(root, "hop3.db"),

@@ -196,3 +196,26 @@ export const purgeCacheCommand: CommandSpec = {
     return 0;
   },
 };
+
+export const deployCancelCommand: CommandSpec = {
+  name: "deploy:cancel",
+  aliases: ["deploy cancel", "deploys:cancel"],
+  group: "Deploy",
+  summary: "stop the app's deploy in progress (the previous release keeps serving)",
+  maxArgs: 0,
+  usesApp: true,
+  description:
+    "Aborts the deploy running for the app at its current step (build, release phase, rollout): what it " +
+    "created is removed, the release is marked failed, and the app's lock is released so config changes and " +
+    "restarts proceed at once.",
+  examples: ["hop deploy:cancel -a myapp"],
+  async run(ctx) {
+    const app = await ctx.app();
+    const body = await ctx
+      .client()
+      .json<{ cancelled: boolean }>(appPath(app, "/deploy/cancel"), { method: "POST" });
+    if (ctx.json) ctx.printJson(body);
+    else ctx.out(body.cancelled ? `Deploy of ${app} cancelled` : `${app} has no deploy in progress`);
+    return 0;
+  },
+};

@@ -15,6 +15,12 @@ interface Info {
   cron?: string;
   releaseRetention?: number;
   podman: string | null;
+  limits?: {
+    app: string;
+    build: string;
+    enforced: { memory: boolean; cpu: boolean; pids: boolean } | null;
+    notEnforced?: string;
+  };
 }
 
 interface DeployPathReport {
@@ -55,6 +61,19 @@ export const doctorCommand: CommandSpec = {
           ? [["releases kept", String(info.releaseRetention)] as [string, string]]
           : []),
         ["podman", info.podman ?? "NOT REACHABLE"],
+        ...(info.limits
+          ? ([
+              ["default limits", `apps: ${info.limits.app}; builds: ${info.limits.build}`],
+              [
+                "limits enforced",
+                info.limits.notEnforced
+                  ? `NO: ${info.limits.notEnforced}`
+                  : info.limits.enforced
+                    ? "yes (memory, CPU, processes)"
+                    : "unknown",
+              ],
+            ] as [string, string][])
+          : []),
         ...(check
           ? check.steps.map(
               (st) =>

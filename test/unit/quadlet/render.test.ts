@@ -36,6 +36,11 @@ const plans = planRelease({
   generation: "a1b2c3",
 });
 const web = plans.find((p) => p.process === "web")!;
+/** A web instance with every limit set (hop3.toml [limits] memory = "512M", cpu = 0.5, processes = 64). */
+const limited: ContainerPlan = {
+  ...web,
+  limits: { memoryBytes: 512 * 1024 * 1024, cpus: 0.5, pids: 64 },
+};
 const worker = plans.find((p) => p.process === "worker")!;
 const envFile = "/home/hop3/.config/containers/systemd/x.env";
 
@@ -193,7 +198,7 @@ describe("keys against the official key list", () => {
     }
   });
 
-  for (const version of ["4.4", "4.9", "5.4"]) {
+  for (const version of ["4.4", "4.9", "5.4", "5.5"]) {
     it(`every key of every generated unit exists in podman ${version}`, () => {
       const fromFixture = (section: string) =>
         new Set(
@@ -205,7 +210,9 @@ describe("keys against the official key list", () => {
             })
             .map(([k]) => k),
         );
-      const units = plans.map((p) => renderContainerUnit(p, { podmanVersion: version, envFile }));
+      const units = [...plans, limited].map((p) =>
+        renderContainerUnit(p, { podmanVersion: version, envFile }),
+      );
       units.push(renderRouterUnit(caddy.containerSpec(), version));
       units.push(renderRouterUnit(traefik.containerSpec(), version));
       if (version !== "4.4") {
@@ -267,5 +274,63 @@ describe("renderRouterUnit", () => {
     const unit = renderRouterUnit(traefik.containerSpec(), "5.4.2");
     expect(unit).toContain("Exec=--configFile=/etc/hop3-router/traefik.yml\n");
     expect(unit).toContain("Image=docker.io/library/traefik:v3.3\n");
+  });
+});
+
+describe("resource limits in units", () => {
+  const mem = String(512 * 1024 * 1024);
+  it("uses Memory= (5.5+) and PidsLimit= (4.7+), PodmanArgs= for the rest", () => {
+    const unit = renderContainerUnit(limited, { podmanVersion: "5.5.0", envFile });
+    expect(unit).toContain(`Memory=${mem}\n`);
+    expect(unit).toContain("PidsLimit=64\n");
+    expect(unit).toContain(`PodmanArgs=--memory-swap=${mem}b --cpus=0.5\n`);
+  });
+
+  it("falls back to PodmanArgs= where the keys do not exist yet", () => {
+    const unit = renderContainerUnit(limited, { podmanVersion: "4.4.0", envFile });
+    expect(unit).not.toMatch(/^Memory=|^PidsLimit=/m);
+    expect(unit).toContain(`PodmanArgs=--memory=${mem}b --memory-swap=${mem}b --pids-limit=64 --cpus=0.5\n`);
+    const v49 = renderContainerUnit(limited, { podmanVersion: "4.9.3", envFile });
+    expect(v49).toContain("PidsLimit=64\n");
+    expect(v49).toContain(`PodmanArgs=--memory=${mem}b --memory-swap=${mem}b --cpus=0.5\n`);
+  });
+
+  it("writes no limit keys for a plan without limits", () => {
+    expect(renderContainerUnit(web, { podmanVersion: "5.5.0", envFile })).not.toMatch(
+      /Memory=|PidsLimit|--cpus/,
+    );
+  });
+});
+
+describe("restart policy: back off, never give up", () => {
+  it("lifts the start limit and grows the delay up to a minute (systemd 254+, or unknown)", () => {
+    for (const unit of [
+      renderContainerUnit(web, { podmanVersion: "5.4.2", envFile }),
+      renderContainerUnit(web, { podmanVersion: "5.4.2", envFile, systemdVersion: 257 }),
+      renderRouterUnit(caddy.containerSpec(), "5.4.2", 254),
+    ]) {
+      expect(unit).toMatch(/\[Unit\][^[]*StartLimitIntervalSec=0\n/);
+      expect(unit).toMatch(
+        /\[Service\]\nRestart=always\nRestartSec=1\nRestartSteps=10\nRestartMaxDelaySec=60\n/,
+      );
+    }
+  });
+
+  it("keeps a fixed, longer delay where systemd cannot grow it (before 254), still never giving up", () => {
+    for (const unit of [
+      renderContainerUnit(web, { podmanVersion: "4.9.3", envFile, systemdVersion: 252 }),
+      renderRouterUnit(caddy.containerSpec(), "4.9.3", 252),
+    ]) {
+      expect(unit).toContain("StartLimitIntervalSec=0\n");
+      expect(unit).toContain("RestartSec=5\n");
+      expect(unit).not.toContain("RestartSteps");
+    }
+  });
+
+  it("the shipped hop3-server.service backs off and never gives up either", () => {
+    const unit = readFileSync(new URL("../../../systemd/hop3-server.service", import.meta.url), "utf8");
+    expect(unit).toMatch(/\[Unit\][^[]*StartLimitIntervalSec=0\n/);
+    expect(unit).toMatch(/RestartSteps=\d+\n/);
+    expect(unit).toMatch(/RestartMaxDelaySec=\d+\n/);
   });
 });
