@@ -14,6 +14,7 @@ import {
   tailLogs,
 } from "../runtime/containers.js";
 import { appNetworkName, LABEL } from "../runtime/labels.js";
+import { ensureNetworkIsolation } from "../runtime/network-isolation.js";
 import { conflict, Hop3Error } from "../util/errors.js";
 
 export const ADDON_LABEL = "io.hop3.addon";
@@ -135,19 +136,17 @@ async function ensureAddonNetwork(
   labels: Record<string, string>,
 ): Promise<void> {
   const existing = await docker.listNetworks({ filters: { name: [name] } });
-  if (existing.some((n) => n.Name === name)) return;
-  try {
-    await docker.createNetwork({
-      Name: name,
-      Driver: "bridge",
-      Internal: true,
-      Labels: labels,
-      Options: { isolate: "true" },
-    });
-  } catch (err) {
-    const again = await docker.listNetworks({ filters: { name: [name] } });
-    if (!again.some((n) => n.Name === name)) throw err;
+  if (!existing.some((n) => n.Name === name)) {
+    try {
+      // internal: no route out. Not netavark's `isolate` option: the platform's own rules isolate networks
+      // (runtime/network-isolation.ts), and this one is managed, so its subnet is covered by them
+      await docker.createNetwork({ Name: name, Driver: "bridge", Internal: true, Labels: labels });
+    } catch (err) {
+      const again = await docker.listNetworks({ filters: { name: [name] } });
+      if (!again.some((n) => n.Name === name)) throw err;
+    }
   }
+  await ensureNetworkIsolation();
 }
 
 /** Puts the addon on an app's network under its name (the hostname in the app's variables). */
