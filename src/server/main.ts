@@ -165,8 +165,13 @@ async function main(): Promise<void> {
           log: (m) => say(`watchdog: ${m}`),
           onRevived: () => applyRoutes(platform),
         })
-      : undefined;
-  watchdog?.start();
+      : // under systemd apps are units; addons are not quadlets (yet): the watchdog keeps them running
+        new ContainerWatchdog(docker, {
+          shouldRun: (labels) => addons.wanted(labels),
+          stopping: new Set(),
+          log: (m) => say(`watchdog: ${m}`),
+        });
+  watchdog.start();
 
   const gitShell = `${process.execPath} ${join(installDir, "dist", "git", "git-shell.js")} --root ${settings.HOP3_ROOT}`;
   const authorizedKeys = join(process.env.HOME ?? homedir(), ".ssh", "authorized_keys");
