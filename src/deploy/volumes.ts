@@ -8,6 +8,17 @@
  * - `tmpfs`: memory-backed, empty at every start; `size` and `mode` apply.
  * - `bind`: a directory of the app's own data directory on the host (HOP3_ROOT/data/APP/SOURCE). Any other host
  *   path is refused: an app must never mount the platform's files or another app's.
+ *
+ * Why a bind source is one directory directly in the app's data directory (`uploads`, not `files/uploads`):
+ * Podman resolves a bind source path again at every start, including the restarts that Hop3 does not drive
+ * (systemd, conmon's restart policy, the watchdog), and follows any symbolic link on the way. So no directory
+ * on that path may ever be writable from a container of the app, or the app could swap `files/uploads` for a
+ * link to /var/lib/hop3 and get the platform's secrets mounted at its next restart. Ownership cannot protect
+ * such a directory under rootless Podman (a container's root *is* the hop3 user on the host); only never
+ * mounting it can. With one level, the only directory on the way is the app's data directory itself, which
+ * no container of the app ever mounts, whatever its releases (an older release's `files` would otherwise be
+ * the parent of a newer release's `files/uploads` while both run during a deploy). Nested sources (`a` and
+ * `a/b`) are refused naming both entries, since that is the mistake this most often catches.
  */
 import { isAbsolute, join, normalize, relative, sep } from "node:path";
 import type { VolumeSpec } from "../app/hop3toml.js";
@@ -56,6 +67,7 @@ function checkMode(mode: string, where: string): string {
 }
 
 export function planMounts(app: string, volumes: readonly VolumeSpec[], root: string): MountPlan[] {
+  refuseNestedBinds(app, volumes, root);
   const out: MountPlan[] = [];
   const seen = new Set<string>();
   volumes.forEach((v, i) => {
@@ -95,8 +107,8 @@ export function planMounts(app: string, volumes: readonly VolumeSpec[], root: st
   return out;
 }
 
-/** The host path of a bind volume: inside the app's data directory, or an error. */
-function bindSource(app: string, source: string, root: string, where: string): string {
+/** A bind source relative to the app's data directory, or an error when it is outside. */
+function bindRel(app: string, source: string, root: string, where: string): string {
   const base = appDataDir(root, app);
   const path = isAbsolute(source) ? normalize(source) : join(base, source);
   const rel = relative(base, path);
@@ -107,7 +119,41 @@ function bindSource(app: string, source: string, root: string, where: string): s
       'give a path relative to that directory (e.g. source = "uploads"); other host paths are never mounted',
     );
   }
-  return path;
+  return rel;
+}
+
+/** The host path of a bind volume: one directory directly in the app's data directory, or an error. */
+function bindSource(app: string, source: string, root: string, where: string): string {
+  const rel = bindRel(app, source, root, where);
+  if (rel.includes(sep)) {
+    throw new Hop3Error(
+      `${where}: bind source ${JSON.stringify(source)} must be one directory directly in the app's data directory`,
+      "usage",
+      `use a single name such as ${JSON.stringify(rel.split(sep).join("-"))}: a directory holding a bind source must never be writable by the app, or a link it made there would be followed at the next restart`,
+    );
+  }
+  return join(appDataDir(root, app), rel);
+}
+
+/** Two bind sources of which one holds the other: refused before anything is built, naming both. */
+function refuseNestedBinds(app: string, volumes: readonly VolumeSpec[], root: string): void {
+  const binds: { n: number; target: string; rel: string }[] = [];
+  volumes.forEach((v, i) => {
+    if (v.type !== "bind") return;
+    const where = `hop3.toml [[volumes]] #${i + 1} (${v.target})`;
+    binds.push({ n: i + 1, target: v.target, rel: bindRel(app, v.source ?? "", root, where) });
+  });
+  for (const a of binds) {
+    for (const b of binds) {
+      if (a !== b && b.rel.startsWith(`${a.rel}${sep}`)) {
+        throw new Hop3Error(
+          `hop3.toml [[volumes]] #${a.n} (${a.target}, source "${a.rel}") holds #${b.n} (${b.target}, source "${b.rel}"): bind sources must not nest`,
+          "usage",
+          "the app could replace the inner directory by a link through the outer mount, and the link would be followed at the next restart; give each bind volume a directory of its own",
+        );
+      }
+    }
+  }
 }
 
 /** The mounts of a release's containers (none for releases recorded before volumes). */

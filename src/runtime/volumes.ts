@@ -20,7 +20,9 @@ export async function ensureMounts(
       // 0755: after Podman's U option gives it to the container's user, the server must still look inside to
       // check the next mount (HOP3_ROOT itself is 0750, so no other host user gets in)
       mkdirSync(m.source, { recursive: true, mode: 0o755 });
-      // The app writes into its data directory: a symlink it made there must not lead a later mount out of it.
+      // No container of the app can write in its data directory itself (deploy/volumes.ts keeps bind sources one
+      // level deep), so what follows is a second line: a link left there by an older Hop3, whose sources could
+      // nest, or by hand, must not lead a mount out of it.
       let real: string;
       try {
         real = realpathSync(m.source);

@@ -3,7 +3,7 @@
  * one-off containers (`hop run`), a tmpfs is a tmpfs, a bind volume lives in the app's data directory, and
  * only `hop destroy` (confirmed) removes the data.
  */
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -88,10 +88,17 @@ describe("[[volumes]]", () => {
     expect(out).not.toContain("Building the image");
   });
 
-  it("refuses a bind source that a symlink made by the app leads out of its data directory", async () => {
+  it("refuses a bind source below a directory the app can write, such as a link it made there", async () => {
     const link = await hop(["run", "--app", app, "ln", "-s", "/etc", "/uploads/escape"]);
     expect(link.exitCode, link.stdout + link.stderr).toBe(0);
     const out = await refusedDeploy('[[volumes]]\ntype = "bind"\nsource = "uploads/escape"\ntarget = "/x"\n');
+    expect(out).toContain("must be one directory directly in the app's data directory");
+  });
+
+  it("refuses a bind source that a link in the data directory leads out of it", async () => {
+    // no container of the app can write there: this link stands for one left by hand or by an older Hop3
+    symlinkSync("/etc", join(root, "data", app, "escape"));
+    const out = await refusedDeploy('[[volumes]]\ntype = "bind"\nsource = "escape"\ntarget = "/x"\n');
     expect(out).toMatch(/leads to \/etc, outside the app's data directory/);
   });
 

@@ -55,6 +55,41 @@ describe("planMounts", () => {
     ]);
   });
 
+  it("refuses nested bind sources, naming both entries, whatever their order", () => {
+    const nested = (a: string, b: string) => () =>
+      planMounts(
+        "shop",
+        [
+          { target: "/media", type: "bind", source: a },
+          { target: "/thumbs", type: "bind", source: b },
+        ],
+        root,
+      );
+    expect(nested("media", "media/thumbs")).toThrow(
+      'hop3.toml [[volumes]] #1 (/media, source "media") holds #2 (/thumbs, source "media/thumbs"): bind sources must not nest',
+    );
+    expect(nested("a/b/c", "./a")).toThrow(
+      /#2 \(\/thumbs, source "a"\) holds #1 \(\/media, source "a\/b\/c"\)/,
+    );
+    // siblings and names that only share a prefix do not nest
+    expect(nested("media", "media-thumbs")()).toHaveLength(2);
+  });
+
+  it("takes a bind source only as one directory directly in the app's data directory", () => {
+    for (const source of ["files/uploads", "/var/lib/hop3/data/shop/a/b", "a/./b/"]) {
+      expect(() => planMounts("shop", [{ target: "/x", type: "bind", source }], root), source).toThrow(
+        /must be one directory directly in the app's data directory/,
+      );
+    }
+    let hint = "";
+    try {
+      planMounts("shop", [{ target: "/x", type: "bind", source: "files/uploads" }], root);
+    } catch (err) {
+      hint = (err as { hint?: string }).hint ?? "";
+    }
+    expect(hint).toMatch(/"files-uploads"/);
+  });
+
   it("refuses a target mounted twice, the root, and size/mode on a persist volume", () => {
     expect(() =>
       planMounts(
