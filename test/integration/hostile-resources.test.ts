@@ -1,0 +1,280 @@
+/**
+ * Issue 9, "Resources and limits", attacked as a hostile app author would, against the installed server:
+ * a build printing 700 MB without a newline, a tar bomb, a release phase and a build that never end, and
+ * `[limits]` asked for. Each test proves the attack failed cleanly, the server kept its pid, and another
+ * app kept answering. (Backpressure of `hop logs -f` is proven with real streams in
+ * test/unit/runtime/logs.test.ts; restart back-off in the quadlet golden tests and watchdog-backoff.test.ts.)
+ */
+import { execFileSync } from "node:child_process";
+import {
+  chmodSync,
+  cpSync,
+  createWriteStream,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import http from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pipeline } from "node:stream/promises";
+import { createGzip } from "node:zlib";
+import tarStream from "tar-stream";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  deployedUrl,
+  destroyQuietly,
+  fixture,
+  getThroughRouter,
+  hop,
+  podmanAsHop3,
+  uniqueApp,
+} from "./helpers.js";
+
+const root = process.env.HOP3_TEST_SERVER_ROOT ?? process.env.HOP3_ROOT ?? "/var/lib/hop3";
+const serverPid = () => Number(readFileSync(join(root, "run", "server.pid"), "utf8").trim());
+const GREETER_IMAGE = "localhost/hop3-test/routing-greeter:1";
+
+const apps: string[] = [];
+const dirs: string[] = [];
+let bystanderUrl = "";
+
+function appDir(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), "hop3-hostile-res-"));
+  dirs.push(dir);
+  for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
+  chmodSync(dir, 0o755);
+  return dir;
+}
+
+async function deploy(app: string, dir: string) {
+  apps.push(app);
+  return hop(["deploy", dir, "--app", app]);
+}
+
+async function bystanderAnswers(): Promise<void> {
+  const r = await getThroughRouter(bystanderUrl);
+  expect(r.status).toBe(200);
+}
+
+beforeAll(async () => {
+  const ctx = mkdtempSync(join(tmpdir(), "hop3-res-img-"));
+  cpSync(fixture("greeter"), ctx, { recursive: true });
+  chmodSync(ctx, 0o755);
+  try {
+    await podmanAsHop3([
+      "build",
+      "-q",
+      "-t",
+      GREETER_IMAGE,
+      "--build-arg",
+      "BASE_IMAGE=localhost/hop3/base:bookworm",
+      ctx,
+    ]);
+  } finally {
+    rmSync(ctx, { recursive: true, force: true });
+  }
+  // an unrelated app that must keep answering whatever the others do
+  const app = uniqueApp("bystander");
+  const dir = appDir({ Containerfile: `FROM ${GREETER_IMAGE}\n` });
+  cpSync(join(fixture("greeter"), "server.py"), join(dir, "server.py"));
+  const r = await deploy(app, dir);
+  expect(r.exitCode, r.stderr + r.stdout).toBe(0);
+  bystanderUrl = deployedUrl(r.stdout + r.stderr);
+}, 600_000);
+
+afterAll(async () => {
+  for (const a of apps) await destroyQuietly(a);
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+}, 300_000);
+
+describe("unbounded output", () => {
+  it("a RUN step printing 700 MB without a newline: the line is cut with a marker, the server keeps its pid", async () => {
+    const pid = serverPid();
+    const app = uniqueApp("bigline");
+    const dir = appDir({
+      Containerfile: `FROM ${GREETER_IMAGE}\nRUN head -c 700000000 /dev/zero | tr '\\0' a\n`,
+    });
+    cpSync(join(fixture("greeter"), "server.py"), join(dir, "server.py"));
+    const r = await deploy(app, dir);
+    const out = r.stdout + r.stderr;
+    expect(r.exitCode, out.slice(-2000)).toBe(0);
+    expect(out).toMatch(/a{1000,} \[\.\.\. line truncated by Hop3: \d+ more bytes\]/);
+    expect(out.length).toBeLessThan(5 * 1024 * 1024);
+    expect(serverPid()).toBe(pid);
+    process.kill(pid, 0); // still alive
+    await bystanderAnswers();
+    const url = deployedUrl(out);
+    expect((await getThroughRouter(url)).status).toBe(200);
+  }, 900_000);
+});
+
+describe("upload bombs", () => {
+  /** POSTs a gzip'd tarball to the deploy endpoint over the server's Unix socket; answers the NDJSON events. */
+  async function postSource(app: string, file: string): Promise<{ status: number; body: string }> {
+    const body = readFileSync(file);
+    return new Promise((resolve, reject) => {
+      const req = http.request(
+        {
+          socketPath: join(root, "run", "hop3.sock"),
+          method: "POST",
+          path: `/api/v1/apps/${app}/deploy?create=1`,
+          headers: { "content-type": "application/gzip", "content-length": body.length },
+        },
+        (res) => {
+          let text = "";
+          res.setEncoding("utf8");
+          res.on("data", (d) => {
+            text += d;
+          });
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
+        },
+      );
+      req.on("error", reject);
+      req.end(body);
+    });
+  }
+
+  it("a 3 GB tar bomb (a few MB uploaded) is refused with a clear error and leaves nothing on disk", async () => {
+    const pid = serverPid();
+    const dir = mkdtempSync(join(tmpdir(), "hop3-bomb-"));
+    dirs.push(dir);
+    const file = join(dir, "bomb.tar.gz");
+    const pack = tarStream.pack();
+    const size = 3 * 1024 ** 3; // over the default HOP3_MAX_EXTRACTED_SIZE (2G)
+    const entry = pack.entry({ name: "zeros.bin", size }, () => {});
+    const done = pipeline(pack, createGzip({ level: 9 }), createWriteStream(file));
+    const chunk = Buffer.alloc(4 * 1024 * 1024);
+    for (let left = size; left > 0; left -= chunk.length) {
+      if (!entry.write(left >= chunk.length ? chunk : chunk.subarray(0, left)))
+        await new Promise<void>((r) => entry.once("drain", () => r()));
+    }
+    (entry as unknown as { end(): void }).end();
+    pack.finalize();
+    await done;
+    const before = readdirSync(join(root, "tmp")).sort();
+    const app = uniqueApp("bomb");
+    apps.push(app);
+    const started = Date.now();
+    const res = await postSource(app, file);
+    expect(res.status).toBeGreaterThanOrEqual(400);
+    expect(res.body).toMatch(/too large once extracted: more than 2048 MiB of files/);
+    expect(res.body).toMatch(/HOP3_MAX_EXTRACTED_SIZE/);
+    // refused from the header, before 3 GB were inflated
+    expect(Date.now() - started).toBeLessThan(20_000);
+    expect(readdirSync(join(root, "tmp")).sort()).toEqual(before);
+    expect(serverPid()).toBe(pid);
+    await bystanderAnswers();
+  }, 300_000);
+});
+
+describe("timeouts and deploy:cancel", () => {
+  it("a release phase `sleep infinity` is stopped by [run] release-timeout with a clear message; the lock is free", async () => {
+    const app = uniqueApp("relhang");
+    const dir = appDir({
+      Containerfile: `FROM ${GREETER_IMAGE}\n`,
+      Procfile: "web: python3 /app/server.py\nrelease: sleep infinity\n",
+      "hop3.toml": '[run]\nrelease-timeout = "5s"\n',
+    });
+    const started = Date.now();
+    const r = await deploy(app, dir);
+    expect(r.exitCode).not.toBe(0);
+    expect(r.stdout + r.stderr).toMatch(/the release command did not finish within 5 s and was stopped/);
+    expect(Date.now() - started).toBeLessThan(120_000);
+    // nothing of the release phase is left running, and the app takes the next operation at once
+    const left = await podmanAsHop3([
+      "ps",
+      "-a",
+      "--filter",
+      `label=io.hop3.app=${app}`,
+      "--format",
+      "{{.Names}}",
+    ]);
+    expect(left.trim()).toBe("");
+    const set = await hop(["config:set", "--app", app, "X=1"]);
+    expect(set.stdout + set.stderr).not.toMatch(/timed out|waiting/);
+    await bystanderAnswers();
+  }, 300_000);
+
+  it("deploy:cancel of a hanging build returns in seconds; the build's processes are gone; config:set then works", async () => {
+    const app = uniqueApp("buildhang");
+    const token = `hang-${Math.random().toString(36).slice(2, 8)}`;
+    const dir = appDir({ Containerfile: `FROM ${GREETER_IMAGE}\nRUN echo ${token} && sleep infinity\n` });
+    apps.push(app);
+    const deploying = hop(["deploy", dir, "--app", app]);
+    // wait for the RUN step to be running
+    const until = Date.now() + 120_000;
+    while (Date.now() < until) {
+      const ps = execFileSync("ps", ["-eo", "args"], { encoding: "utf8" });
+      if (ps.includes(`echo ${token} && sleep infinity`)) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const t0 = Date.now();
+    const cancel = await hop(["deploy:cancel", "--app", app]);
+    expect(cancel.exitCode, cancel.stderr).toBe(0);
+    expect(cancel.stdout).toMatch(/Deploy of .* cancelled/);
+    const d = await deploying;
+    expect(Date.now() - t0).toBeLessThan(15_000);
+    expect(d.exitCode).not.toBe(0);
+    expect(d.stdout + d.stderr).toMatch(/the deploy was cancelled \(hop deploy:cancel\)/);
+    // the build's RUN step was killed, not left running in Podman's build service
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(execFileSync("ps", ["-eo", "args"], { encoding: "utf8" })).not.toContain(`echo ${token} && sleep`);
+    const t1 = Date.now();
+    const set = await hop(["config:set", "--app", app, "AFTER_CANCEL=1"]);
+    expect(Date.now() - t1).toBeLessThan(15_000);
+    expect(set.stdout + set.stderr).not.toMatch(/internal error/i);
+    const get = await hop(["config:get", "--app", app, "AFTER_CANCEL"]);
+    expect(get.stdout.trim()).toBe("1");
+    const again = await hop(["deploy:cancel", "--app", app]);
+    expect(again.stdout).toMatch(/no deploy in progress/);
+    await bystanderAnswers();
+  }, 300_000);
+});
+
+describe("[limits]", () => {
+  it("are applied to the app's containers where the host enforces them, and hop doctor says when it does not", async () => {
+    const app = uniqueApp("limited");
+    const dir = appDir({
+      Containerfile: `FROM ${GREETER_IMAGE}\n`,
+      "hop3.toml": '[limits]\nmemory = "96M"\ncpu = 0.5\nprocesses = 64\n',
+    });
+    cpSync(join(fixture("greeter"), "server.py"), join(dir, "server.py"));
+    const r = await deploy(app, dir);
+    expect(r.exitCode, r.stderr + r.stdout).toBe(0);
+    const info = JSON.parse((await hop(["doctor", "--json"])).stdout) as {
+      limits: { enforced: { memory: boolean; pids: boolean } | null; notEnforced?: string };
+    };
+    const name = (
+      await podmanAsHop3(["ps", "--filter", `label=io.hop3.app=${app}`, "--format", "{{.Names}}"])
+    ).trim();
+    const host = JSON.parse(await podmanAsHop3(["inspect", name, "--format", "{{json .HostConfig}}"])) as {
+      Memory: number;
+      PidsLimit: number;
+      NanoCpus: number;
+    };
+    if (info.limits.enforced?.memory) {
+      expect(host.Memory).toBe(96 * 1024 * 1024);
+      expect(host.PidsLimit).toBe(64);
+      // a process allocating beyond the limit is killed; the app and its neighbours keep answering
+      const hog = await hop([
+        "run",
+        "--app",
+        app,
+        "--",
+        "python3",
+        "-c",
+        "x = bytearray(400 * 1024 * 1024); print('allocated')",
+      ]);
+      expect(hog.stdout).not.toContain("allocated");
+      await bystanderAnswers();
+    } else {
+      // rootless Podman on cgroup v1 (this build host) drops limits: it must be said, never a failed deploy
+      expect(info.limits.notEnforced).toMatch(/cgroup v1|not delegated/);
+      expect((await hop(["doctor"])).stdout).toMatch(/limits enforced: +NO: /);
+    }
+    expect((await getThroughRouter(deployedUrl(r.stdout + r.stderr))).status).toBe(200);
+  }, 300_000);
+});
