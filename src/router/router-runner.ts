@@ -82,6 +82,8 @@ export class PodmanRouterRunner implements RouterRunner {
 
 export interface QuadletRouterRunnerOptions {
   podmanVersion: string;
+  /** systemd on the host: decides the unit's restart back-off (quadlet/render.ts restartPolicy). */
+  systemdVersion?: number;
   /** ~/.config/containers/systemd of the hop3 user. */
   unitDir: string;
   /** systemctl --user, as an argument array (the adapter's one side effect besides files). */
@@ -109,12 +111,19 @@ export class QuadletRouterRunner implements RouterRunner {
 
   isCurrent(spec: RouterContainerSpec): boolean {
     const path = this.unitPath(spec.name);
-    return existsSync(path) && readFileSync(path, "utf8") === renderRouterUnit(spec, this.opts.podmanVersion);
+    return (
+      existsSync(path) &&
+      readFileSync(path, "utf8") === renderRouterUnit(spec, this.opts.podmanVersion, this.opts.systemdVersion)
+    );
   }
 
   async start(spec: RouterContainerSpec): Promise<void> {
     mkdirSync(this.opts.unitDir, { recursive: true, mode: 0o700 });
-    writeFileIfChanged(this.unitPath(spec.name), renderRouterUnit(spec, this.opts.podmanVersion), 0o600);
+    writeFileIfChanged(
+      this.unitPath(spec.name),
+      renderRouterUnit(spec, this.opts.podmanVersion, this.opts.systemdVersion),
+      0o600,
+    );
     // A container of the same name made by the Podman runner (before systemd was there) has a restart
     // policy of its own: quadlet's --replace would remove it, but not before it fights the new one.
     const info = await inspectContainer(this.docker, spec.name);

@@ -3,6 +3,7 @@ import type Docker from "dockerode";
 import type { ContainerPlan } from "../deploy/plan.js";
 import { hostConfigMounts } from "../deploy/volumes.js";
 import { Hop3Error } from "../util/errors.js";
+import { MAX_LINE, truncationMarker } from "../util/line-splitter.js";
 import { LABEL } from "./labels.js";
 import { hostConfigLimits } from "./limits.js";
 import { ensureNetworkIsolation } from "./network-isolation.js";
@@ -231,8 +232,19 @@ export async function tailLogs(docker: Docker, nameOrId: string, lines = 20): Pr
 
 /** Non-TTY logs come multiplexed: 8-byte frame headers (stream, 0, 0, 0, size32). */
 export function demuxBuffer(buf: Buffer): string[] {
-  return demuxPayload(buf).toString("utf8").split("\n").filter(Boolean);
+  // the end of what was printed is what explains a failure: a 700 MB line must not become one string
+  const payload = demuxPayload(buf);
+  const tail = payload.length > MAX_TAIL_BYTES ? payload.subarray(payload.length - MAX_TAIL_BYTES) : payload;
+  return tail
+    .toString("utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((l) =>
+      l.length > MAX_LINE ? `${l.slice(0, MAX_LINE)}${truncationMarker(l.length - MAX_LINE)}` : l,
+    );
 }
+
+const MAX_TAIL_BYTES = 1024 * 1024;
 
 /** The bytes a container wrote, without the frame headers (unframed TTY output is returned as is). */
 export function demuxPayload(buf: Buffer): Buffer {

@@ -39,6 +39,8 @@ export const defaultUnitDir = (home = process.env.HOME ?? homedir()) =>
 
 export interface QuadletSupervisorOptions {
   podmanVersion: string;
+  /** systemd on the host: from 254 the units' restart delay grows (quadlet/render.ts restartPolicy). */
+  systemdVersion?: number;
   reason: string;
   /** ~/.config/containers/systemd of the user running the server. */
   unitDir?: string;
@@ -53,6 +55,7 @@ export class QuadletSupervisor implements Supervisor {
   readonly unitDir: string;
   /** Podman on the host: decides which quadlet keys may be written. */
   readonly version: string;
+  readonly systemdVersion: number | undefined;
   private readonly startTimeoutMs: number;
   private readonly log: (msg: string) => void;
   /** daemon-reload re-runs every generator: serialise them (parallel starts of several instances). */
@@ -65,6 +68,7 @@ export class QuadletSupervisor implements Supervisor {
     opts: QuadletSupervisorOptions,
   ) {
     this.version = opts.podmanVersion;
+    this.systemdVersion = opts.systemdVersion;
     this.reason = opts.reason;
     this.unitDir = opts.unitDir ?? defaultUnitDir();
     this.startTimeoutMs = opts.startTimeoutMs ?? 180_000;
@@ -98,6 +102,7 @@ export class QuadletSupervisor implements Supervisor {
     const hostPort = plan.publishPort ? await this.allocatePort() : undefined;
     const unit = renderContainerUnit(plan, {
       podmanVersion: this.version,
+      ...(this.systemdVersion ? { systemdVersion: this.systemdVersion } : {}),
       ...(hasFileEnv ? { envFile: envPath } : {}),
       ...(hostPort ? { hostPort } : {}),
     });

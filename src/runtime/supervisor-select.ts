@@ -22,6 +22,8 @@ export interface HostFacts {
   podmanVersion?: string;
   /** "1" or "2" as Podman reports it. */
   cgroupVersion?: string;
+  /** systemd's version (`systemctl --version`): decides the units' restart back-off (quadlet/render.ts). */
+  systemdVersion?: number;
 }
 
 export interface SupervisorChoice {
@@ -76,6 +78,9 @@ export async function hostFacts(docker: Docker): Promise<HostFacts> {
     if (/^(initializing|starting|running|degraded|maintenance|stopping)$/.test(state))
       facts.userManager = state;
     else facts.userManagerError = (r.stderr || state).trim().split("\n")[0];
+    const v = await execa("systemctl", ["--version"], { reject: false, timeout: 10_000 });
+    const m = /^systemd (\d+)/.exec(v.stdout.trim());
+    if (m) facts.systemdVersion = Number(m[1]);
   }
   try {
     const v = (await docker.version()) as Docker.DockerVersion & {
@@ -101,6 +106,7 @@ export async function selectSupervisor(
   if (choice.kind === "podman") return new PodmanSupervisor(docker, choice.reason);
   const supervisor = new QuadletSupervisor(docker, {
     podmanVersion: facts.podmanVersion!,
+    ...(facts.systemdVersion ? { systemdVersion: facts.systemdVersion } : {}),
     reason: choice.reason,
     log,
   });

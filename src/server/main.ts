@@ -103,6 +103,7 @@ async function main(): Promise<void> {
       ? {
           runner: new QuadletRouterRunner(docker, {
             podmanVersion: supervisor.version,
+            ...(supervisor.systemdVersion ? { systemdVersion: supervisor.systemdVersion } : {}),
             unitDir: supervisor.unitDir,
           }),
         }

@@ -109,8 +109,16 @@ describe("demuxBuffer", () => {
   });
 
   it("reads frames larger than 255 bytes (size is 32-bit big-endian)", () => {
-    const long = "x".repeat(70_000);
+    const long = "x".repeat(60_000);
     expect(demuxBuffer(frame(1, `${long}\n`))).toEqual([long]);
+  });
+
+  it("keeps the last MiB of a huge output, each line cut at MAX_LINE with the marker", () => {
+    const huge = Buffer.alloc(3 * 1024 * 1024, "y");
+    const lines = demuxBuffer(frame(1, `${huge.toString()}\nend\n`));
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/^y{65536} \[\.\.\. line truncated by Hop3: \d+ more bytes\]$/);
+    expect(lines[1]).toBe("end");
   });
 
   it("keeps what it can of a truncated last frame", () => {
