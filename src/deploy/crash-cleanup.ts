@@ -11,6 +11,8 @@ import type Docker from "dockerode";
 export interface BuildScratch {
   uploadsDir: string;
   buildWorkRoot: string;
+  /** Build containers whose name starts with this are removed (tests narrow it to their own). */
+  containerPrefix?: string;
 }
 
 /** The label every buildpacks build container carries (src/build/cnb/lifecycle.ts). */
@@ -26,7 +28,7 @@ export async function cleanupAfterCrash(docker: Docker, scratch: BuildScratch): 
   }
   for (const c of containers) {
     const name = c.Names?.[0]?.replace(/^\//, "") ?? c.Id.slice(0, 12);
-    if (!name.startsWith("hop3-cnb-")) continue;
+    if (!name.startsWith(scratch.containerPrefix ?? "hop3-cnb-")) continue;
     try {
       await docker.getContainer(c.Id).remove({ force: true });
       notes.push(`removed build container ${name} left by an interrupted build`);
