@@ -42,12 +42,14 @@ export class TestHost {
       ...(opts.input !== undefined ? { input: opts.input } : {}),
       timeout: opts.timeout ?? 60_000,
     });
-    if (r.exitCode !== 0 && !opts.allowFail) {
+    // a timed-out command may leave its exit code unset or 0: never count it as a success
+    const code = r.timedOut ? -1 : (r.exitCode ?? -1);
+    if (code !== 0 && !opts.allowFail) {
       throw new Error(
         `in test host ${this.name}: \`${argv.join(" ")}\` failed (exit ${r.exitCode}${r.timedOut ? ", timed out" : ""}):\n${tail(String(r.all))}`,
       );
     }
-    return { code: r.exitCode ?? -1, out: String(r.stdout), all: String(r.all) };
+    return { code, out: String(r.stdout), all: String(r.all) };
   }
 
   /** Runs argv as the hop3 user with its rootless podman/systemd environment. */
