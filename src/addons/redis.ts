@@ -27,7 +27,8 @@ export const redisPlugin: AddonPlugin = {
     expect: "PONG",
   }),
   variables: (c, host) => ({
-    REDIS_URL: `redis://:${c.password}@${host}:6379/0`,
+    // the user "default" (Redis ACLs): redis-cli sends an empty user name as is and fails to authenticate
+    REDIS_URL: `redis://default:${c.password}@${host}:6379/0`,
     REDIS_HOST: host,
     REDIS_PORT: "6379",
     REDIS_DB: "0",

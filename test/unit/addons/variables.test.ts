@@ -59,7 +59,7 @@ describe("addon variables (UPSTREAM.md names)", () => {
 
   it("gives redis REDIS_URL, REDIS_HOST, REDIS_PORT and REDIS_DB", () => {
     expect(addonVariables([redis])).toEqual({
-      REDIS_URL: "redis://:rpw@cache:6379/0",
+      REDIS_URL: "redis://default:rpw@cache:6379/0",
       REDIS_HOST: "cache",
       REDIS_PORT: "6379",
       REDIS_DB: "0",
@@ -69,8 +69,8 @@ describe("addon variables (UPSTREAM.md names)", () => {
   it("prefixes every variable of a prefixed attachment", () => {
     const second = { ...redis, name: "sessions", prefix: "SESSIONS" };
     const vars = addonVariables([redis, second]);
-    expect(vars.REDIS_URL).toBe("redis://:rpw@cache:6379/0");
-    expect(vars.SESSIONS_REDIS_URL).toBe("redis://:rpw@sessions:6379/0");
+    expect(vars.REDIS_URL).toBe("redis://default:rpw@cache:6379/0");
+    expect(vars.SESSIONS_REDIS_URL).toBe("redis://default:rpw@sessions:6379/0");
     expect(Object.keys(vars).filter((k) => k.startsWith("SESSIONS_"))).toEqual([
       "SESSIONS_REDIS_URL",
       "SESSIONS_REDIS_HOST",
@@ -116,7 +116,7 @@ describe("[env] references to addons", () => {
       DB_HOST: "shop-db",
     });
     expect(resolveAddonRefs({ R: { from: "redis", key: "REDIS_URL" } }, [pg, redis])).toEqual({
-      R: "redis://:rpw@cache:6379/0",
+      R: "redis://default:rpw@cache:6379/0",
     });
     // references read the addon's own (unprefixed) variables, whatever the attachment's prefix
     expect(
