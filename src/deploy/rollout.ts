@@ -8,6 +8,7 @@ import { ensureNetwork, listInstances, type RunningInstance, tailLogs } from "..
 import { appNetworkName, LABEL } from "../runtime/labels.js";
 import { releaseLimits } from "../runtime/limits.js";
 import type { ReleaseRow } from "../store/store.js";
+import { abortable, deploySignal, stopIfAborted } from "./cancel.js";
 import { passHealthGate } from "./health-gate.js";
 import { type ContainerPlan, planRelease } from "./plan.js";
 import type { Platform, Progress } from "./platform.js";
@@ -46,6 +47,8 @@ export async function startSet(
 ): Promise<RolloutResult> {
   const { store, docker, settings } = p;
   const { release, spec, env } = target;
+  // deploy:cancel up to the switch: the new instances are removed like after any failed check (cancel.ts)
+  const cancelled = deploySignal(app);
   const hosts = appHostnames(app, settings, store.listDomains(app), spec.domains);
   const all = plansFor(p, app, release, spec, env, hosts);
   const plans = only === undefined ? all : all.filter((pl) => pl.process === only);
@@ -57,9 +60,16 @@ export async function startSet(
   const started: RunningInstance[] = [];
   let switched = false;
   try {
-    for (const plan of plans) started.push(await p.supervisor.start(plan));
+    for (const plan of plans) {
+      stopIfAborted(cancelled);
+      started.push(await p.supervisor.start(plan));
+    }
     if (target.isNew) transition(store, release, { type: "started" });
-    await Promise.all(started.map((inst) => passHealthGate(p, inst, spec, hosts[0]!, progress)));
+    await abortable(
+      Promise.all(started.map((inst) => passHealthGate(p, inst, spec, hosts[0]!, progress))),
+      cancelled,
+    );
+    stopIfAborted(cancelled);
     if (target.isNew) transition(store, release, { type: "healthy" });
     store.setDesiredState(app, "running");
     progress.step("Switching traffic to the new instances");
