@@ -88,7 +88,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const a of apps) await destroyQuietly(a);
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
-}, 300_000);
+}, 900_000);
 
 describe("unbounded output", () => {
   it("a RUN step printing 700 MB without a newline: the line is cut with a marker, the server keeps its pid", async () => {
@@ -232,6 +232,54 @@ describe("timeouts and deploy:cancel", () => {
     expect(again.stdout).toMatch(/no deploy in progress/);
     await bystanderAnswers();
   }, 300_000);
+});
+
+describe("deploy:cancel during the health gate", () => {
+  it("removes the new instances; the previous release keeps serving; the lock is free", async () => {
+    const app = uniqueApp("gatehang");
+    const v1 = appDir({ Containerfile: `FROM ${GREETER_IMAGE}\n` });
+    cpSync(join(fixture("greeter"), "server.py"), join(v1, "server.py"));
+    const first = await deploy(app, v1);
+    expect(first.exitCode, first.stderr + first.stdout).toBe(0);
+    const url = deployedUrl(first.stdout + first.stderr);
+    // v2 never answers on its port, and may wait ten minutes for it
+    const v2 = appDir({
+      Containerfile: `FROM ${GREETER_IMAGE}\n`,
+      Procfile: "web: sleep infinity\n",
+      "hop3.toml": '[run]\nstart-timeout = "10m"\n',
+    });
+    const deploying = hop(["deploy", v2, "--app", app]);
+    const until = Date.now() + 180_000;
+    for (;;) {
+      const r = await hop(["releases", "--app", app, "--json"]);
+      const rel = (
+        JSON.parse(r.stdout) as { releases: { number: number; status: string; step: string | null }[] }
+      ).releases;
+      // instances started, waiting at the health gate
+      if (rel.some((x) => x.number === 2 && x.status === "deploying" && x.step === "started")) break;
+      expect(Date.now()).toBeLessThan(until);
+      await new Promise((res) => setTimeout(res, 500));
+    }
+    const t0 = Date.now();
+    expect((await hop(["deploy:cancel", "--app", app])).stdout).toMatch(/cancelled/);
+    const d = await deploying;
+    expect(Date.now() - t0).toBeLessThan(20_000);
+    expect(d.stdout + d.stderr).toMatch(/the deploy was cancelled/);
+    expect((await getThroughRouter(url)).status).toBe(200);
+    await new Promise((res) => setTimeout(res, 3000));
+    const names = await podmanAsHop3([
+      "ps",
+      "-a",
+      "--filter",
+      `label=io.hop3.app=${app}`,
+      "--format",
+      "{{.Names}}",
+    ]);
+    expect(names.split("\n").filter((n) => n.includes("-r2-"))).toEqual([]);
+    const set = await hop(["config:set", "--app", app, "AFTER=1"]);
+    expect(set.exitCode, set.stderr + set.stdout).toBe(0);
+    expect((await getThroughRouter(url)).status).toBe(200);
+  }, 600_000);
 });
 
 describe("[limits]", () => {
