@@ -166,7 +166,6 @@ export function migrate(db: Database, list: readonly Migration[] = migrations, s
     (() => {
       throw new Hop3Error("this migration seals stored values: open the database through Store.open");
     });
-
   db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
     id         INTEGER PRIMARY KEY,
     name       TEXT NOT NULL,

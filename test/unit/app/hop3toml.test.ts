@@ -162,7 +162,11 @@ describe("parseHop3Toml: errors name the file, the key and the line", () => {
       3,
     ],
     ["[build]\nbuilder = 'heroku'", 'build.builder: expected one of "auto"', 2],
-    ["[[addons]]\ntype = 'mongodb'", 'addons[0].type: expected one of "postgres", "mysql", "mariadb", "redis", "s3"', 2],
+    [
+      "[[addons]]\ntype = 'mongodb'",
+      'addons[0].type: expected one of "postgres", "mysql", "mariadb", "redis", "s3"',
+      2,
+    ],
     ["[[addons]]\nname = 'db'", 'addons[0]: missing required key "type" (one of "postgres" | "mysql"', 1],
     ["[[volumes]]\ntarget = 'data'", "volumes[0].target: must be an absolute path", 2],
     ["[metadata]\ntags = 'a'", "metadata.tags: expected a list, got a string", 2],

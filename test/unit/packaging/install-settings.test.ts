@@ -46,14 +46,14 @@ describe("install.sh's hop3.env", { timeout: 60_000 }, () => {
   });
 
   const names = settingNames.filter((n) => n !== "HOP3_ROOT");
-  const valueOf = (name: string) => `value-of-${name.toLowerCase()}`;
+  const settingValue = (name: string) => `value-of-${name.toLowerCase()}`;
   // one run of the shell functions with every setting given (each run costs a bash and a node start)
   let all: string | undefined;
-  const withAll = () => (all ??= envFileFor(Object.fromEntries(names.map((n) => [n, valueOf(n)]))));
+  const withAll = () => (all ??= envFileFor(Object.fromEntries(names.map((n) => [n, settingValue(n)]))));
   it.each(names)(
     "saves %s when install.sh is given it",
     (name) => {
-      expect(withAll()).toContain(`\n${name}=${valueOf(name)}\n`);
+      expect(withAll()).toContain(`\n${name}=${settingValue(name)}\n`);
     },
     60_000,
   );
