@@ -37,6 +37,7 @@ export interface AddonContainerSpec {
   image: string;
   env: Record<string, string>;
   cmd?: string[];
+  /** 0: none (the host cannot enforce one). */
   memoryBytes: number;
   dataDir: string;
   /** The apps it is attached to (it joins their private networks). */
@@ -121,7 +122,7 @@ export async function startAddonContainer(docker: Docker, spec: AddonContainerSp
     HostConfig: {
       NetworkMode: own,
       RestartPolicy: { Name: "always" },
-      Memory: spec.memoryBytes,
+      ...(spec.memoryBytes ? { Memory: spec.memoryBytes } : {}),
       Binds: [`${volume}:${spec.dataDir}`],
     },
   });

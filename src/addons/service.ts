@@ -9,6 +9,7 @@ import { isValidAppName, quoteForMessage } from "../app/name.js";
 import { withAppLock } from "../deploy/app-lock.js";
 import type { Platform, Progress } from "../deploy/platform.js";
 import { LABEL } from "../runtime/labels.js";
+import { enforceable } from "../runtime/limits.js";
 import type { RunRequest, RunSessions } from "../runtime/run-session.js";
 import type { AddonRow } from "../store/addon-store.js";
 import { conflict, Hop3Error, usageError } from "../util/errors.js";
@@ -243,7 +244,10 @@ export class AddonService {
       image: a.image,
       env: plugin.containerEnv(a.credentials),
       ...(cmd ? { cmd } : {}),
-      memoryBytes: plugin.memoryBytes,
+      // a limit the host cannot enforce would stop the container from starting (runtime/limits.ts enforceable)
+      memoryBytes:
+        enforceable({ memoryBytes: plugin.memoryBytes }, this.d.platform.settings.limits?.enforced)
+          .memoryBytes ?? 0,
       dataDir: plugin.dataDir,
       apps: this.store.addons.attachmentsOf(a.name).map((t) => t.app),
     });

@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join, relative, sep } from "node:path";
 import tar from "tar-fs";
-import { buildLimitOptions, detectEnforcement, type ResourceLimits } from "../runtime/limits.js";
+import { buildLimitOptions } from "../runtime/limits.js";
 import { Hop3Error } from "../util/errors.js";
 import { buildMarkerOption } from "./build-processes.js";
 import type { BuildContext, Builder, BuiltImage } from "./builder.js";
@@ -56,7 +56,8 @@ export const containerfileBuilder: Builder = {
       rm: true,
       forcerm: true,
       // HOP3_BUILD_* limits, and a mark that lets a cancel or timeout stop the RUN steps
-      ...buildLimitOptions(await enforceableLimits(ctx)),
+      // only what the host enforces (deploy/build-step.ts: runtime/limits.ts buildLimits)
+      ...buildLimitOptions(ctx.limits),
       ...(ctx.buildId ? buildMarkerOption(ctx.buildId) : {}),
     } as Record<string, unknown>);
     await followProgress(ctx.docker, stream, ctx.emit, `build of ${containerfile}`);
@@ -70,19 +71,3 @@ export const containerfileBuilder: Builder = {
     return { tag: ctx.tag, imageId, sourceKind: "containerfile", sourceRef: containerfile };
   },
 };
-
-/**
- * The build limits the host can enforce. Where it cannot (rootless cgroup v1), Podman 4.3's builder does not
- * ignore a memory or CPU limit like `podman run` does: every RUN step fails ("cannot set memory limit").
- */
-async function enforceableLimits(ctx: BuildContext): Promise<ResourceLimits | undefined> {
-  if (!ctx.limits) return undefined;
-  const enforced = await detectEnforcement(ctx.docker).catch(() => undefined);
-  if (!enforced) return undefined;
-  const { memoryBytes, cpus, ...rest } = ctx.limits;
-  return {
-    ...rest,
-    ...(enforced.memory && memoryBytes ? { memoryBytes } : {}),
-    ...(enforced.cpu && cpus ? { cpus } : {}),
-  };
-}

@@ -3,11 +3,13 @@
  * and the release spec read from it. Refuses, before anything runs, what would fail later: bad [[volumes]],
  * hostnames in hop3.toml [domains] that another app answers to.
  */
+
 import { createHash } from "node:crypto";
 import { loadAppSpec } from "../app/spec.js";
 import { killBuildProcesses, newBuildId, removeBuildContainers } from "../build/build-processes.js";
 import type { BuildContext, Builder, BuiltImage } from "../build/builder.js";
 import { imageFromArchive, imageFromReference } from "../build/image-source.js";
+import { buildLimits } from "../runtime/limits.js";
 import type { ReleaseRow } from "../store/store.js";
 import { Hop3Error } from "../util/errors.js";
 import { abortable, deadline, deploySignal } from "./cancel.js";
@@ -86,7 +88,7 @@ export async function buildRelease(
     ...(appSpec.files.containerfile ? { containerfile: appSpec.files.containerfile } : {}),
     docker,
     emit: progress.log,
-    ...(p.settings.limits?.build ? { limits: p.settings.limits.build } : {}),
+    limits: buildLimits(p.settings.limits),
     buildId: newBuildId(),
   };
   // HOP3_BUILD_TIMEOUT and deploy:cancel end the build at once: its RUN steps are killed (build-processes.ts)

@@ -154,17 +154,37 @@ export function enforcementOf(info: {
     : out;
 }
 
+/**
+ * Only the limits this host enforces. Asking for one it cannot enforce is not harmless: runc fails the container
+ * ("cannot set memory limit", or a pids limit where the pids controller is not delegated to the user), and
+ * Podman 4.3's builder fails every RUN step. Unknown enforcement: no limit is asked for.
+ */
+export function enforceable(l: ResourceLimits, e: LimitsEnforcement | undefined): ResourceLimits {
+  if (!e) return {};
+  return {
+    ...(e.memory && l.memoryBytes ? { memoryBytes: l.memoryBytes } : {}),
+    ...(e.cpu && l.cpus ? { cpus: l.cpus } : {}),
+    ...(e.pids && l.pids ? { pids: l.pids } : {}),
+  };
+}
+
 /** The platform's defaults, as PlatformSettings carries them (settings HOP3_APP_* and HOP3_BUILD_*). */
 export interface LimitDefaults {
   app?: ResourceLimits;
   build?: ResourceLimits;
+  /** What this host enforces (detectEnforcement, once at server start); limits it cannot are never asked for. */
+  enforced?: LimitsEnforcement;
 }
 
 /** The limits of every container of a release (process instances, release phase, `hop run`, cron). */
 export const releaseLimits = (
   spec: { limits?: AppLimits } | undefined,
   defaults: LimitDefaults | undefined,
-): ResourceLimits => effectiveLimits(spec?.limits, defaults?.app ?? {});
+): ResourceLimits => enforceable(effectiveLimits(spec?.limits, defaults?.app ?? {}), defaults?.enforced);
+
+/** The limits of a build's containers (Containerfile RUN steps, buildpack phases). */
+export const buildLimits = (defaults: LimitDefaults | undefined): ResourceLimits =>
+  enforceable(defaults?.build ?? {}, defaults?.enforced);
 
 /** Adapter: asks Podman (libpod's own info: the compat one claims every limit works) what it can enforce. */
 export async function detectEnforcement(docker: {

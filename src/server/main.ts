@@ -22,6 +22,7 @@ import { renderAuthorizedKeys, writeAuthorizedKeys } from "../git/authorized-key
 import { createRouter, QuadletRouterRunner } from "../router/index.js";
 import { ContainerWatchdog } from "../runtime/container-watchdog.js";
 import { CronTimers } from "../runtime/cron-timers.js";
+import { detectEnforcement } from "../runtime/limits.js";
 import { NetworkIsolation, useNetworkIsolation } from "../runtime/network-isolation.js";
 import { setPodmanTimeout } from "../runtime/podman-deadline.js";
 import { defaultPodmanSocket, PodmanService } from "../runtime/podman-service.js";
@@ -113,12 +114,20 @@ async function main(): Promise<void> {
   say(`starting the ${router.kind} router`);
   await router.ensureRunning();
 
+  // Limits are asked for only where this host enforces them (runtime/limits.ts enforceable): detected once.
+  const platformSettings = platformSettingsOf(settings);
+  const enforced = await detectEnforcement(docker).catch((err: Error) => {
+    log.warn(`cannot tell which resource limits this host enforces (${err.message}): none will be set`);
+    return undefined;
+  });
+  if (enforced?.reason) say(`resource limits: ${enforced.reason}`);
+  if (platformSettings.limits && enforced) platformSettings.limits.enforced = enforced;
   const platform: Platform = {
     store,
     docker,
     router,
     supervisor,
-    settings: platformSettingsOf(settings),
+    settings: platformSettings,
     builders: [containerfileBuilder, createBuildpacksBuilder(buildpacksSettingsOf(settings))],
     log: say,
   };

@@ -2,7 +2,9 @@ import { describe, expect, it } from "vitest";
 import { planRelease } from "../../../src/deploy/plan.js";
 import {
   buildLimitOptions,
+  buildLimits,
   effectiveLimits,
+  enforceable,
   enforcementOf,
   hostConfigLimits,
   parseSize,
@@ -41,7 +43,11 @@ describe("effectiveLimits", () => {
     expect(effectiveLimits({}, { memoryBytes: 0, cpus: 0, pids: 0 })).toEqual({});
   });
   it("every container of a release gets them: process instances (the plan) and one-offs alike", () => {
-    const limits = releaseLimits({ limits: { memory: "256M", processes: 50 } }, { app: defaults });
+    const all = { memory: true, cpu: true, pids: true };
+    const limits = releaseLimits(
+      { limits: { memory: "256M", processes: 50 } },
+      { app: defaults, enforced: all },
+    );
     expect(limits).toEqual({ memoryBytes: 256 * MiB, pids: 50 });
     const plans = planRelease({
       app: "a",
@@ -97,5 +103,29 @@ describe("enforcementOf (hop doctor)", () => {
     });
     expect(partial.cpu).toBe(false);
     expect(partial.reason).toMatch(/cpu are not delegated/);
+  });
+});
+
+describe("enforceable", () => {
+  const asked = { memoryBytes: 256 * MiB, cpus: 0.5, pids: 50 };
+  it("asks only for the limits the host enforces: runc fails a container for one it cannot", () => {
+    // the systemd test host: cgroup v2 with no controller delegated to the user (pids limit: "openat2 ... failed")
+    const none = enforcementOf({ cgroupVersion: "2", cgroupControllers: [] });
+    expect(enforceable(asked, none)).toEqual({});
+    expect(releaseLimits({ limits: { processes: 50 } }, { app: asked, enforced: none })).toEqual({});
+    // rootless cgroup v1 (this build machine): Podman 4.3's builder fails every RUN step with a memory limit
+    expect(
+      buildLimits({ build: asked, enforced: enforcementOf({ cgroupVersion: "1", rootless: true }) }),
+    ).toEqual({});
+    const memoryOnly = enforcementOf({ cgroupVersion: "2", cgroupControllers: ["memory"] });
+    expect(enforceable(asked, memoryOnly)).toEqual({ memoryBytes: 256 * MiB });
+  });
+  it("asks for none while enforcement is unknown", () => {
+    expect(enforceable(asked, undefined)).toEqual({});
+    expect(buildLimits({ build: asked })).toEqual({});
+  });
+  it("keeps every limit where all are enforced", () => {
+    const all = enforcementOf({ cgroupVersion: "2", cgroupControllers: ["cpu", "memory", "pids"] });
+    expect(enforceable(asked, all)).toEqual(asked);
   });
 });
