@@ -14,7 +14,6 @@ import {
   tailLogs,
 } from "../runtime/containers.js";
 import { appNetworkName, LABEL } from "../runtime/labels.js";
-import { ensureNetworkIsolation } from "../runtime/network-isolation.js";
 import { conflict, Hop3Error } from "../util/errors.js";
 
 export const ADDON_LABEL = "io.hop3.addon";
@@ -111,7 +110,7 @@ export async function startAddonContainer(docker: Docker, spec: AddonContainerSp
   }
   const own = addonNetworkName(spec.name);
   // internal: the database needs no way out; apps reach it through their own networks
-  await ensureAddonNetwork(docker, own, addonLabels(spec.name, spec.type));
+  await ensureNetwork(docker, own, addonLabels(spec.name, spec.type), { internal: true });
   const volume = await ensureAddonVolume(docker, spec.name, spec.type);
   const container = await docker.createContainer({
     name,
@@ -129,25 +128,6 @@ export async function startAddonContainer(docker: Docker, spec: AddonContainerSp
   await container.start();
   for (const app of spec.apps) await connectAddon(docker, spec.name, app);
   return container.id;
-}
-
-async function ensureAddonNetwork(
-  docker: Docker,
-  name: string,
-  labels: Record<string, string>,
-): Promise<void> {
-  const existing = await docker.listNetworks({ filters: { name: [name] } });
-  if (!existing.some((n) => n.Name === name)) {
-    try {
-      // internal: no route out. Not netavark's `isolate` option: the platform's own rules isolate networks
-      // (runtime/network-isolation.ts), and this one is managed, so its subnet is covered by them
-      await docker.createNetwork({ Name: name, Driver: "bridge", Internal: true, Labels: labels });
-    } catch (err) {
-      const again = await docker.listNetworks({ filters: { name: [name] } });
-      if (!again.some((n) => n.Name === name)) throw err;
-    }
-  }
-  await ensureNetworkIsolation();
 }
 
 /** Puts the addon on an app's network under its name (the hostname in the app's variables). */

@@ -25,15 +25,25 @@ export interface RunningInstance {
   hostPort?: number;
 }
 
+/**
+ * A bridge network of Hop3's, created once. `internal`: no route out (an addon's own network). Never netavark's
+ * `isolate` option: the platform's own rules isolate networks (network-isolation.ts).
+ */
 export async function ensureNetwork(
   docker: Docker,
   name: string,
   labels: Record<string, string>,
+  opts: { internal?: boolean } = {},
 ): Promise<void> {
   const existing = await docker.listNetworks({ filters: { name: [name] } });
   if (!existing.some((n) => n.Name === name)) {
     try {
-      await docker.createNetwork({ Name: name, Driver: "bridge", Labels: labels });
+      await docker.createNetwork({
+        Name: name,
+        Driver: "bridge",
+        Labels: labels,
+        ...(opts.internal ? { Internal: true } : {}),
+      });
     } catch (err) {
       // another deploy may have created it in between
       const again = await docker.listNetworks({ filters: { name: [name] } });
