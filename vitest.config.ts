@@ -7,6 +7,9 @@ export default defineConfig({
         test: {
           name: "unit",
           include: ["test/unit/**/*.test.ts"],
+          // Some unit tests run real shell scripts (buildpacks' bin/detect and bin/build, install.sh's functions):
+          // under 1.5 s alone, but vitest runs files side by side on 2 cores, and 5 s (its default) was missed.
+          testTimeout: 20_000,
         },
       },
       {
