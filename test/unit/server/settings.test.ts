@@ -209,4 +209,10 @@ describe("the documentation", () => {
     const unknown = names.filter((n) => !settingNames.includes(n));
     expect(unknown, "documented as server settings, but not in src/server/settings.ts").toEqual([]);
   });
+
+  it("documents every setting the server reads", () => {
+    const names = documented("operations.md", /## Changing settings/);
+    const undocumented = settingNames.filter((n) => n !== "HOP3_ROOT" && !names.includes(n));
+    expect(undocumented, "read by src/server/settings.ts, missing from docs/operations.md").toEqual([]);
+  });
 });
