@@ -92,6 +92,9 @@ export async function startSet(
     if (target.isNew) {
       transition(store, release, { type: "routed" });
       transition(store, release, { type: "activate" });
+      // cron timers follow the current release, which only now is this one (the route switch synced them
+      // while the previous release was still current); a timer that cannot be written never fails the deploy
+      await p.schedules?.sync().catch((err) => p.log(`cron timers: ${(err as Error).message}`));
     }
   } catch (err) {
     if (switched) await revertRoutes(p, app);
