@@ -87,7 +87,7 @@ describe.skipIf(cannot)("pristine Debian 12 host: ./install.sh as the README say
       /container networks: netavark 1\.4\.\d+ drives iptables, which is missing: installing iptables/,
     );
     // the deploy path was proven before the sample deploy
-    expect(firstRun).toMatch(/Checking the deploy path[\s\S]*router +ok/);
+    expect(firstRun).toMatch(/Checking the deploy path[\s\S]*router: +ok/);
     url = /The sample app is at (http:\/\/\S+)/.exec(firstRun)?.[1] ?? "";
     expect(url).toBe("http://hello.hop3.localhost/");
     // *.localhost needs no DNS: curl on the host itself, as the README says
