@@ -4,8 +4,10 @@
  * the router with a Host header.
  */
 import { randomBytes } from "node:crypto";
+import { chmodSync, cpSync, mkdtempSync, rmSync } from "node:fs";
 import http from "node:http";
-import { resolve } from "node:path";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { execa } from "execa";
 
 export const repoRoot = resolve(import.meta.dirname, "..", "..");
@@ -35,7 +37,10 @@ export async function hop(
 }
 
 /** GET through the router: connect to 127.0.0.1 on the URL's port, with the URL's host as Host header. */
-export function getThroughRouter(url: string, path = "/"): Promise<{ status: number; body: string }> {
+export function getThroughRouter(
+  url: string,
+  path = "/",
+): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
   const u = new URL(url);
   return new Promise((resolvePromise, reject) => {
     const req = http.get(
@@ -46,7 +51,7 @@ export function getThroughRouter(url: string, path = "/"): Promise<{ status: num
         res.on("data", (d) => {
           body += d;
         });
-        res.on("end", () => resolvePromise({ status: res.statusCode ?? 0, body }));
+        res.on("end", () => resolvePromise({ status: res.statusCode ?? 0, body, headers: res.headers }));
       },
     );
     req.on("timeout", () => req.destroy(new Error(`timeout on ${url}${path}`)));
@@ -93,4 +98,27 @@ export async function leftovers(app: string): Promise<string[]> {
 
 export async function destroyQuietly(app: string): Promise<void> {
   await hop(["destroy", "--app", app, "--confirm", app]);
+}
+
+/**
+ * Builds a fixture's Containerfile into the hop3 user's storage once (FROM the base image), for tests whose
+ * apps start FROM it and so run no RUN step of their own.
+ */
+export async function buildFixtureImage(name: string, tag: string): Promise<void> {
+  const ctx = mkdtempSync(join(tmpdir(), `hop3-${name}-img-`));
+  cpSync(fixture(name), ctx, { recursive: true });
+  chmodSync(ctx, 0o755);
+  try {
+    await podmanAsHop3([
+      "build",
+      "-q",
+      "-t",
+      tag,
+      "--build-arg",
+      "BASE_IMAGE=localhost/hop3/base:bookworm",
+      ctx,
+    ]);
+  } finally {
+    rmSync(ctx, { recursive: true, force: true });
+  }
 }

@@ -24,6 +24,7 @@ import { createGzip } from "node:zlib";
 import tarStream from "tar-stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  buildFixtureImage,
   deployedUrl,
   destroyQuietly,
   fixture,
@@ -60,22 +61,7 @@ async function bystanderAnswers(): Promise<void> {
 }
 
 beforeAll(async () => {
-  const ctx = mkdtempSync(join(tmpdir(), "hop3-res-img-"));
-  cpSync(fixture("greeter"), ctx, { recursive: true });
-  chmodSync(ctx, 0o755);
-  try {
-    await podmanAsHop3([
-      "build",
-      "-q",
-      "-t",
-      GREETER_IMAGE,
-      "--build-arg",
-      "BASE_IMAGE=localhost/hop3/base:bookworm",
-      ctx,
-    ]);
-  } finally {
-    rmSync(ctx, { recursive: true, force: true });
-  }
+  await buildFixtureImage("greeter", GREETER_IMAGE);
   // an unrelated app that must keep answering whatever the others do
   const app = uniqueApp("bystander");
   const dir = appDir({ Containerfile: `FROM ${GREETER_IMAGE}\n` });

@@ -19,12 +19,12 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  buildFixtureImage,
   deployedUrl,
   destroyQuietly,
   fixture,
   getThroughRouter,
   hop as hopOnce,
-  podmanAsHop3,
   uniqueApp,
 } from "./helpers.js";
 
@@ -80,22 +80,7 @@ const onRouter = (deployed: string, host: string) => {
 const GREETER_IMAGE = "localhost/hop3-test/routing-greeter:1";
 
 beforeAll(async () => {
-  const ctx = mkdtempSync(join(tmpdir(), "hop3-routing-img-"));
-  cpSync(fixture("greeter"), ctx, { recursive: true });
-  chmodSync(ctx, 0o755);
-  try {
-    await podmanAsHop3([
-      "build",
-      "-q",
-      "-t",
-      GREETER_IMAGE,
-      "--build-arg",
-      "BASE_IMAGE=localhost/hop3/base:bookworm",
-      ctx,
-    ]);
-  } finally {
-    rmSync(ctx, { recursive: true, force: true });
-  }
+  await buildFixtureImage("greeter", GREETER_IMAGE);
 }, 600_000);
 
 function greeterCopy(extraToml = ""): string {
