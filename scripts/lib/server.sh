@@ -366,23 +366,33 @@ check_deploy_path() {
   die "a deploy cannot work on this host (see above); fix it and run install.sh again"
 }
 
+# The URL the server gives an app (deploy/urls.ts appUrl: https on the HTTPS port for names that get a
+# certificate, http otherwise): one rule, never recomputed here.
+app_url() {
+  (cd / && "$HOP3_BIN_DIR/hop" apps --json) |
+    node -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
+      const a = JSON.parse(s).apps.find((x) => x.name === process.argv[1]);
+      if (a && a.url) console.log(a.url);
+    });' "$1"
+}
+
 deploy_sample() {
-  local sample="$HOP3_PREFIX/samples/hello" domain port url
+  local sample="$HOP3_PREFIX/samples/hello" url
   step "Deploying the sample app (hello)"
   if [ ! -d "$sample" ]; then
     warn "$sample not found: skipping the sample deploy"
     return 0
   fi
-  domain="$(env_setting HOP3_BASE_DOMAIN hop3.localhost)"
+  local host port
+  host="hello.$(env_setting HOP3_BASE_DOMAIN hop3.localhost)"
   port="$(env_setting HOP3_HTTP_PORT 80)"
-  local host="hello.$domain" port_suffix=""
-  if [ "$port" != "80" ]; then port_suffix=":$port"; fi
-  url="http://$host$port_suffix/"
+  # the router answers for it on its HTTP port (a redirect to HTTPS counts: the name is routed)
   if "$HOP3_BIN_DIR/hop" apps 2>/dev/null | grep -qw hello &&
     curl -fsS -o /dev/null --max-time 5 -H "Host: $host" "http://127.0.0.1:$port/"; then
     skip "hello is deployed and answers"
   else
     (cd / && "$HOP3_BIN_DIR/hop" deploy "$sample" --app hello) || die "the sample deploy failed (see above)"
   fi
-  printf "\nThe sample app is at %s\nTry it:  curl -H 'Host: %s' http://127.0.0.1%s/\n" "$url" "$host" "$port_suffix"
+  url="$(app_url hello)"
+  printf "\nThe sample app is at %s\n" "$url"
 }
