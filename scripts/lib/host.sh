@@ -329,9 +329,11 @@ configure_ssh() {
       warn "sshd has AllowUsers/AllowGroups without $HOP3_USER: add it, or git push will be refused"
     fi
   fi
+  local port_changed=0
   if [ "$port" != "22" ]; then
     if printf '# Written by hop3 install.sh\nPort %s\n' "$port" | write_if_changed /etc/ssh/sshd_config.d/60-hop3.conf; then
       info "sshd port $port (/etc/ssh/sshd_config.d/60-hop3.conf)"
+      port_changed=1
     fi
   fi
   if has_systemd; then
@@ -341,8 +343,13 @@ configure_ssh() {
     return 0
   fi
   if [ -f /run/sshd.pid ] && kill -0 "$(cat /run/sshd.pid)" 2>/dev/null; then
-    skip "sshd running (pid $(cat /run/sshd.pid))"
-    return 0
+    if [ "$port_changed" -eq 0 ]; then
+      skip "sshd running (pid $(cat /run/sshd.pid))"
+      return 0
+    fi
+    # a new port takes effect only in a new listener (open sessions are other processes and stay)
+    kill "$(cat /run/sshd.pid)"
+    sleep 1
   fi
   mkdir -p /run/sshd
   [ -f /etc/ssh/ssh_host_ed25519_key ] || ssh-keygen -A
