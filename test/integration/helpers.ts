@@ -122,3 +122,17 @@ export async function buildFixtureImage(name: string, tag: string): Promise<void
     rmSync(ctx, { recursive: true, force: true });
   }
 }
+
+/** Names of an app's running web containers, as the hop3 user's Podman lists them. */
+export async function webContainerNames(app: string): Promise<string[]> {
+  const out = await podmanAsHop3([
+    "ps",
+    "--filter",
+    `label=io.hop3.app=${app}`,
+    "--filter",
+    "label=io.hop3.process=web",
+    "--format",
+    "{{.Names}}",
+  ]);
+  return out.split("\n").filter(Boolean);
+}

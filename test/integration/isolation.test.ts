@@ -15,6 +15,7 @@ import {
   hop,
   podmanAsHop3,
   uniqueApp,
+  webContainerNames,
 } from "./helpers.js";
 
 interface Web {
@@ -25,19 +26,7 @@ interface Web {
 
 /** The running web containers of an app, with their address on the app's network. */
 async function webContainers(app: string): Promise<Web[]> {
-  const lines = (
-    await podmanAsHop3([
-      "ps",
-      "--filter",
-      `label=io.hop3.app=${app}`,
-      "--filter",
-      "label=io.hop3.process=web",
-      "--format",
-      "{{.Names}}",
-    ])
-  )
-    .split("\n")
-    .filter(Boolean);
+  const lines = await webContainerNames(app);
   const out: Web[] = [];
   for (const name of lines) {
     const ip = (

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { destroyQuietly, fixture, hop, podmanAsHop3, uniqueApp } from "./helpers.js";
+import { destroyQuietly, fixture, hop, podmanAsHop3, uniqueApp, webContainerNames } from "./helpers.js";
 
 const app = uniqueApp("it-secrets");
 const scratch = mkdtempSync(join(tmpdir(), "hop3-it-secrets-"));
@@ -128,19 +128,7 @@ describe("values byte for byte", () => {
   });
 
   it("the app's own web process gets them unchanged", async () => {
-    const names = (
-      await podmanAsHop3([
-        "ps",
-        "--filter",
-        `label=io.hop3.app=${app}`,
-        "--filter",
-        "label=io.hop3.process=web",
-        "--format",
-        "{{.Names}}",
-      ])
-    )
-      .split("\n")
-      .filter(Boolean);
+    const names = await webContainerNames(app);
     expect(names.length).toBeGreaterThan(0);
     const script = `import json, os; print(json.dumps({k: os.environ.get(k) for k in ${JSON.stringify(Object.keys(tricky))}}))`;
     const out = await podmanAsHop3(["exec", names[0]!, "python3", "-c", script]);
