@@ -74,8 +74,12 @@ if (opts.help) {
 if (!opts.app.startsWith("bench-"))
   throw new Error("--app must start with bench- (it is destroyed at the end)");
 
+// The stack's tags carry their Containerfile's digest (src/build/cnb/stack.ts): ask the same function.
+const { stackImages } = await import(join(repoRoot, "dist/build/cnb/stack.js"));
+const STACK = stackImages(undefined, join(repoRoot, "images"));
+
 const CONTAINERFILE = `# The hand-written equivalent of the hop3/nodejs buildpack for this app (bench/buildpacks.mjs).
-FROM localhost/hop3/cnb-build:bookworm AS build
+FROM ${STACK.build} AS build
 # The extra CA bundle Hop3 gives its build containers (HOP3_BUILD_CA_FILE), mounted by the bench.
 ARG NODE_EXTRA_CA_CERTS
 WORKDIR /workspace
@@ -84,7 +88,7 @@ RUN npm ci --no-audit --no-fund --include=dev
 COPY . .
 RUN npm run build
 
-FROM localhost/hop3/cnb-run:bookworm
+FROM ${STACK.run}
 WORKDIR /workspace
 COPY --from=build --chown=1000:1000 /workspace /workspace
 ENV NODE_ENV=production PORT=5000

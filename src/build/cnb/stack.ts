@@ -5,6 +5,7 @@
 import { join } from "node:path";
 import type Docker from "dockerode";
 import tar from "tar-fs";
+import { contextDigest } from "../../router/container-ops.js";
 import { Hop3Error } from "../../util/errors.js";
 import { followProgress } from "../progress.js";
 
@@ -17,13 +18,20 @@ export interface StackImages {
   run: string;
 }
 
-export function stackImages(stack = DEFAULT_STACK): StackImages {
+/**
+ * The stack's image names. Given the images/ directory, each tag carries the digest of its Containerfile's
+ * directory (`bookworm-1a2b3c4d5e6f`): a Hop3 whose stack gained packages (PHP, Ruby...) builds the new images
+ * once instead of reusing older ones that lack them; apps built on the old run image keep their own layers.
+ */
+export function stackImages(stack = DEFAULT_STACK, imagesDir?: string): StackImages {
   if (!/^[a-z0-9][a-z0-9._-]*$/.test(stack)) throw new Hop3Error(`invalid stack name ${stack}`, "usage");
+  const tag = (kind: "build" | "run") =>
+    imagesDir ? `${stack}-${contextDigest(join(imagesDir, "cnb", kind))}` : stack;
   return {
     stack,
     stackId: `io.hop3.stacks.${stack}`,
-    build: `localhost/hop3/cnb-build:${stack}`,
-    run: `localhost/hop3/cnb-run:${stack}`,
+    build: `localhost/hop3/cnb-build:${tag("build")}`,
+    run: `localhost/hop3/cnb-run:${tag("run")}`,
   };
 }
 
@@ -50,7 +58,7 @@ export async function imageExists(docker: Docker, ref: string): Promise<boolean>
 
 /** Builds whichever stack image is missing; answers the images to use. */
 export async function ensureStackImages(docker: Docker, opts: EnsureStackOptions): Promise<StackImages> {
-  const images = { ...stackImages(opts.stack), ...opts.images };
+  const images = { ...stackImages(opts.stack, opts.imagesDir), ...opts.images };
   const log = opts.log ?? (() => {});
   for (const kind of ["build", "run"] as const) {
     const tag = images[kind];
