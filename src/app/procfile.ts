@@ -5,8 +5,9 @@ import { quoteForMessage } from "./name.js";
  * Procfile parsing, compatible with Heroku, Piku and Hop3 repositories.
  *
  * Special types (UPSTREAM.md): `web`, `wsgi`/`jwsgi`/`rwsgi` (the platform supplies the server), `static`
- * (served by the platform), `release` (once per deploy), `cron*` (scheduled one-shot runs) and the hooks
- * `preflight`, `prebuild`, `postbuild`, `prerun`. Every other type is a long-running, scalable worker.
+ * (served by the platform), `release` (once per deploy), `cron*` with a schedule (scheduled one-shot runs) and
+ * the hooks `preflight`, `prebuild`, `postbuild`, `prerun`. Every other type, a `cron*` type without a
+ * schedule included (Heroku and Dokku apps name workers `cron`), is a long-running, scalable worker.
  */
 
 export interface ProcfileEntry {
@@ -50,6 +51,8 @@ export interface ProcessTypes {
   hooks: ProcfileHooks;
   cron: CronJob[];
   workers: Record<string, string>;
+  /** What the deploy log should tell about how a line was read (a `cron*` type run as a plain process). */
+  notes?: string[];
 }
 
 export const HOOK_TYPES = ["preflight", "prebuild", "postbuild", "prerun"] as const;
@@ -163,10 +166,17 @@ export function classifyProcesses(entries: readonly ProcfileEntry[], file = "Pro
         break;
       default:
         if (isCronType(type)) {
-          result.cron.push(parseCronEntry(type, command, `${file}:${line}`));
-        } else {
-          result.workers[type] = command;
+          const job = parseCronEntry(type, command, `${file}:${line}`);
+          if (job) {
+            result.cron.push(job);
+            break;
+          }
+          result.notes = result.notes ?? [];
+          result.notes.push(
+            `${file}:${line}: "${type}" has no schedule, so it runs as an ordinary process (a cron job's command starts with five schedule fields or a macro such as @daily)`,
+          );
         }
+        result.workers[type] = command;
     }
   }
   return result;
@@ -232,10 +242,17 @@ function checkRelativePath(path: string, where: string): void {
   }
 }
 
-const CRON_FIELDS = [
-  { name: "minute", min: 0, max: 59, names: [] as string[] },
-  { name: "hour", min: 0, max: 23, names: [] as string[] },
-  { name: "day of month", min: 1, max: 31, names: [] as string[] },
+interface CronFieldSpec {
+  name: string;
+  min: number;
+  max: number;
+  names: string[];
+}
+
+const CRON_FIELDS: CronFieldSpec[] = [
+  { name: "minute", min: 0, max: 59, names: [] },
+  { name: "hour", min: 0, max: 23, names: [] },
+  { name: "day of month", min: 1, max: 31, names: [] },
   {
     name: "month",
     min: 1,
@@ -245,28 +262,103 @@ const CRON_FIELDS = [
   { name: "day of week", min: 0, max: 7, names: ["sun", "mon", "tue", "wed", "thu", "fri", "sat"] },
 ];
 
-export function parseCronEntry(name: string, value: string, where: string): CronJob {
-  const fields = value.trim().split(/\s+/);
-  if (fields.length < 6) {
+/** The `@` shorthands of Vixie cron, as the five fields they stand for. */
+export const CRON_MACROS: Readonly<Record<string, string>> = {
+  "@yearly": "0 0 1 1 *",
+  "@annually": "0 0 1 1 *",
+  "@monthly": "0 0 1 * *",
+  "@weekly": "0 0 * * 0",
+  "@daily": "0 0 * * *",
+  "@midnight": "0 0 * * *",
+  "@hourly": "0 * * * *",
+};
+
+const allowedValues = (f: CronFieldSpec) =>
+  `${f.min}-${f.max}${f.names.length ? ` or ${f.names[0]}-${f.names[f.names.length - 1]}` : ""}`;
+
+/** A token made only of what a numeric cron field is made of: digits, `*`, `,`, `-`, `/`. */
+const NUMERIC_FIELD = /^[\d*][\d*,/-]*$/;
+
+/** Whether `token` reads as the schedule field at `index` (numbers, or that field's names), valid or not. */
+function looksLikeField(token: string, index: number): boolean {
+  if (NUMERIC_FIELD.test(token)) return true;
+  const names = CRON_FIELDS[index]?.names ?? [];
+  if (names.length === 0 || !/^[A-Za-z0-9*,/-]+$/.test(token)) return false;
+  return (token.match(/[A-Za-z]+/g) ?? []).every((word) => names.includes(word.toLowerCase()));
+}
+
+const SCHEDULE_EXAMPLE =
+  "e.g. `cron: */5 * * * * python tasks.py` (minute hour day-of-month month day-of-week command) or `cron: @daily ./backup.sh`";
+
+/**
+ * A `cron*` entry: a scheduled job when its value starts with a schedule, `undefined` when it is a plain
+ * command (Heroku and Dokku name ordinary processes `cron`, `crontab`, ...).
+ *
+ * The boundary: a value whose first word is a macro (`@...`) or made only of digits, `*`, `,`, `-` and `/`
+ * is meant as a schedule, and must then be a valid one: no command starts with `30` or a step, and a schedule
+ * that is almost right (four fields, `61`, a zero step, `@dayly`) is an error naming the field rather than a
+ * process that would fail at every start. Any other first word starts a command.
+ */
+export function parseCronEntry(name: string, value: string, where: string): CronJob | undefined {
+  const text = value.trim();
+  const tokens = text.split(/\s+/);
+  const first = tokens[0] ?? "";
+  const entry = `cron entry "${name}"`;
+
+  if (first.startsWith("@")) {
+    const macro = first.toLowerCase();
+    if (macro === "@reboot") {
+      throw usageError(
+        `${where}: ${entry}: @reboot is not a schedule Hop3 runs`,
+        `a command to run once at each start belongs in the process itself, or in [run].before-run; ${SCHEDULE_EXAMPLE}`,
+      );
+    }
+    const fields = CRON_MACROS[macro];
+    if (fields === undefined) {
+      throw usageError(
+        `${where}: ${entry}: unknown schedule macro ${quoteForMessage(first)} (allowed ${Object.keys(CRON_MACROS).join(", ")})`,
+      );
+    }
+    const command = text.slice(first.length).trim();
+    if (command === "") throw usageError(`${where}: ${entry} has a schedule (${first}) but no command`);
+    return { name, schedule: fields, command };
+  }
+  if (!NUMERIC_FIELD.test(first)) return undefined;
+
+  let count = 0;
+  while (count < tokens.length && count < 6 && looksLikeField(tokens[count]!, count)) count++;
+  if (count < 5) {
+    const missing = CRON_FIELDS.slice(count)
+      .map((f) => `${f.name} (${allowedValues(f)})`)
+      .join(", ");
     throw usageError(
-      `${where}: cron entry "${name}" needs five schedule fields and a command, got ${quoteForMessage(value)}`,
-      "e.g. `cron: */5 * * * * python tasks.py` (minute hour day-of-month month day-of-week command)",
+      `${where}: ${entry} has ${count} schedule field${count === 1 ? "" : "s"} (${quoteForMessage(tokens.slice(0, count).join(" "))}) where cron needs five: missing the ${missing} field${count === 4 ? "" : "s"}`,
+      `${SCHEDULE_EXAMPLE}; a cron* line whose command does not start with a schedule runs as an ordinary process`,
     );
   }
-  const schedule = fields.slice(0, 5);
+  if (count === 6 && NUMERIC_FIELD.test(tokens[5]!)) {
+    throw usageError(
+      `${where}: ${entry} has six schedule fields (${quoteForMessage(tokens.slice(0, 6).join(" "))}) where cron has five: there is no seconds or year field`,
+      SCHEDULE_EXAMPLE,
+    );
+  }
+  const schedule = tokens.slice(0, 5);
   schedule.forEach((field, i) => {
     const spec = CRON_FIELDS[i]!;
     if (!isValidCronField(field, spec.min, spec.max, spec.names)) {
       throw usageError(
-        `${where}: cron entry "${name}": invalid ${spec.name} field ${quoteForMessage(field)} (allowed ${spec.min}-${spec.max}, "*", ranges, lists and "/step")`,
+        `${where}: ${entry}: invalid ${spec.name} field ${quoteForMessage(field)} (allowed ${allowedValues(spec)}, "*", ranges, lists and "/step" with a step of 1 or more)`,
       );
     }
   });
   // The command keeps its original spacing: only the schedule prefix is cut.
-  const command = value
-    .trim()
-    .replace(/^(\S+\s+){5}/, "")
-    .trim();
+  const command = text.replace(/^(\S+\s+){5}/, "").trim();
+  if (tokens.length === 5 || command === "") {
+    throw usageError(
+      `${where}: ${entry} has a schedule (${schedule.join(" ")}) but no command`,
+      SCHEDULE_EXAMPLE,
+    );
+  }
   return { name, schedule: schedule.join(" "), command };
 }
 

@@ -118,6 +118,8 @@ export interface AppSpec {
   tests: { path: string; status?: number; contains?: string }[];
   files: AppSpecFiles;
   warnings: string[];
+  /** How a line was read where another reading was possible (a `cron*` Procfile type run as a process). */
+  notes?: string[];
 }
 
 /** Configuration files are small; anything bigger is a mistake or an attack on the server's memory. */
@@ -278,6 +280,7 @@ export function mergeAppSpec(input: MergeInput): AppSpec {
   if (toml.metadata?.id !== undefined) spec.name = toml.metadata.id;
   if (wsgi) spec.wsgi = wsgi;
   if (procfile.release !== undefined) spec.release = procfile.release;
+  if (procfile.notes?.length) spec.notes = procfile.notes;
   if (toml.docker?.port !== undefined) spec.docker.port = toml.docker.port;
   const port = toml.port ?? toml.docker?.port;
   if (port !== undefined) spec.port = port;

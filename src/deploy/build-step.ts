@@ -57,6 +57,7 @@ export async function buildRelease(
   progress.step("Reading the app's configuration");
   const appSpec = await loadAppSpec(source.dir);
   for (const w of appSpec.warnings) progress.log(`warning: ${w}`);
+  for (const n of appSpec.notes ?? []) progress.log(`note: ${n}`);
   // a bad [[volumes]] entry or a hostname of another app fails now, not after a build
   planMounts(app, appSpec.volumes, p.settings.root);
   requireFreeHostnames(p, app, appSpec.domains);

@@ -44,6 +44,17 @@ describe("loadAppSpec: finding files", () => {
     expect(spec.warnings).toEqual([]);
   });
 
+  it("a Heroku `cron:` process is a process, with the note the deploy log shows", async () => {
+    const spec = await loadAppSpec(
+      await repo({ "hop3/Procfile": "web: node web.js\ncron: python3 -u clock.py\n" }),
+    );
+    expect(spec.processes).toEqual({ web: "node web.js", cron: "python3 -u clock.py" });
+    expect(spec.cron).toEqual([]);
+    expect(spec.notes).toEqual([
+      expect.stringMatching(/^hop3\/Procfile:2: "cron" has no schedule, so it runs as an ordinary process/),
+    ]);
+  });
+
   it("prefers hop3/ over the root and says the root copies are ignored", async () => {
     const dir = await repo({
       "hop3/hop3.toml": '[metadata]\nid = "inner"\n',
