@@ -38,9 +38,17 @@ export const redisPlugin: AddonPlugin = {
     switch (action) {
       case "cli":
         return { cmd: ["redis-cli", ...connect, ...args], env };
-      // an RDB snapshot of the live server, streamed to stdout
+      // an RDB snapshot of the live server. Through a file: redis-cli 7.0 writing to stdout (`--rdb -`) leaves
+      // the 40-byte EOF mark of the diskless transfer at the end, which Redis then refuses to load
       case "dump":
-        return { cmd: ["redis-cli", ...connect, "--no-auth-warning", "--rdb", "-"], env };
+        return {
+          cmd: [
+            "sh",
+            "-c",
+            `f=$(mktemp); redis-cli ${connect.join(" ")} --no-auth-warning --rdb "$f" >&2 && cat "$f"; s=$?; rm -f "$f"; exit $s`,
+          ],
+          env,
+        };
       case "restore":
         throw new Error("unreachable: redis restore is refused by the service");
       case "info":

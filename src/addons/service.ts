@@ -496,6 +496,26 @@ export class AddonService {
     return notes;
   }
 
+  /**
+   * Replaces an addon's data with its server down (a backup's Redis RDB): the container is removed, so that
+   * neither the server nor the watchdog writes to the volume meanwhile, `write` fills the volume, and the
+   * addon starts again on its apps' networks and must pass its health check.
+   */
+  async replaceData(name: string, write: () => Promise<void>): Promise<void> {
+    await addonLock(name, async () => {
+      const a = this.store.addons.require(name);
+      const plugin = pluginFor(a.type);
+      await removeAddonContainer(this.docker, name);
+      try {
+        await write();
+      } finally {
+        const id = await this.startContainer(a, plugin);
+        // startContainer puts it back on its apps' networks
+        await waitAddonHealthy(this.docker, id, plugin.health(a.credentials), `${plugin.title} (${name})`);
+      }
+    });
+  }
+
   /** The watchdog's question: is this an addon's server container that should run? */
   wanted(labels: Record<string, string>): boolean {
     const name = labels[ADDON_LABEL];

@@ -5,6 +5,7 @@ import { matchCommand } from "./args.js";
 import type { CommandSpec } from "./command-spec.js";
 import { ADDON_COMMANDS } from "./commands/addons.js";
 import { appsCommand, createCommand, destroyCommand, statusCommand } from "./commands/apps.js";
+import { BACKUP_COMMANDS } from "./commands/backups.js";
 import { configCommand, configGetCommand, configSetCommand, configUnsetCommand } from "./commands/config.js";
 import { deployCancelCommand, deployCommand, purgeCacheCommand, releasesCommand } from "./commands/deploy.js";
 import { domainsAddCommand, domainsCommand, domainsRemoveCommand } from "./commands/domains.js";
@@ -99,6 +100,7 @@ export const COMMANDS: CommandSpec[] = [
   cronListCommand,
   cronRunCommand,
   ...ADDON_COMMANDS,
+  ...BACKUP_COMMANDS,
   setupSshCommand,
   doctorCommand,
   helpCommand,

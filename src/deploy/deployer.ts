@@ -75,6 +75,33 @@ export class Deployer {
   }
 
   /**
+   * A release from a backup (src/backup): its image is loaded under the new release's tag by `load`, and it
+   * runs with the spec the backup recorded (a source tree is not kept, so nothing is built again).
+   */
+  restoreRelease(
+    app: string,
+    load: (tag: string) => Promise<{ imageId: string }>,
+    spec: ReleaseSpec,
+    progress: Progress,
+    description: string,
+  ): Promise<DeployResult> {
+    return withAppLock(app, async () => {
+      const release = this.p.store.createRelease(app, { sourceKind: "image", description });
+      const tag = releaseImageTag(app, release.number);
+      let imageId: string;
+      try {
+        transition(this.p.store, release, { type: "build" });
+        imageId = (await load(tag)).imageId;
+        transition(this.p.store, release, { type: "built" }, { image: tag, imageId, spec });
+      } catch (err) {
+        fail(this.p.store, release, err);
+        throw err;
+      }
+      return this.rollout(app, release, tag, imageId, spec, progress);
+    });
+  }
+
+  /**
    * Starts a fresh set of the current release's instances beside the running ones, then switches.
    * With `only`, just the instances of that process type are replaced.
    */

@@ -9,6 +9,7 @@ import { type Duplex, PassThrough } from "node:stream";
 import { type Context, Hono } from "hono";
 import type { AddonService } from "../addons/service.js";
 import { validateAppName, validateNewAppName } from "../app/name.js";
+import type { BackupService } from "../backup/service.js";
 import { purgeCache } from "../build/buildpacks-builder.js";
 import { cancelDeploy } from "../deploy/cancel.js";
 import type { Deployer } from "../deploy/deployer.js";
@@ -30,6 +31,7 @@ import { CronRunner, cronJobsOf } from "../runtime/scheduler.js";
 import type { Store } from "../store/store.js";
 import { Hop3Error, toApiError } from "../util/errors.js";
 import { addonRoutes } from "./addons-api.js";
+import { backupRoutes } from "./backups-api.js";
 import { ndjsonOperation, operationContext } from "./ndjson.js";
 import { type ExtractLimits, extractSourceTarball, receiveUpload } from "./upload.js";
 
@@ -51,6 +53,8 @@ export interface ApiDeps {
   cron?: CronRunner;
   /** Backing services (src/addons); their routes are in addons-api.ts. */
   addons?: AddonService;
+  /** Backups (src/backup); their routes are in backups-api.ts. */
+  backups?: BackupService;
 }
 
 /** The bearer token check of every TCP request (the HTTP API and the attach upgrade). */
@@ -166,7 +170,16 @@ export function createApi(deps: ApiDeps): Hono<ApiEnv> {
     const apps = [];
     for (const a of store.listApps()) {
       const d = await describeApp(a.name);
-      apps.push({ name: d.name, state: d.state, url: d.url, release: d.release, createdAt: d.createdAt });
+      // a failed scheduled backup is never silent (src/backup)
+      const backupFailure = deps.backups?.lastScheduledFailure(a.name);
+      apps.push({
+        name: d.name,
+        state: d.state,
+        url: d.url,
+        release: d.release,
+        createdAt: d.createdAt,
+        ...(backupFailure ? { backupFailed: backupFailure } : {}),
+      });
     }
     return c.json({ apps });
   });
@@ -519,6 +532,7 @@ export function createApi(deps: ApiDeps): Hono<ApiEnv> {
   });
 
   if (deps.addons) addonRoutes(api, deps.addons);
+  if (deps.backups) backupRoutes(api, deps.backups, requireApp);
   return api;
 }
 

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { getRequestListener } from "@hono/node-server";
 import pino from "pino";
 import { AddonService } from "../addons/service.js";
+import { BackupService } from "../backup/service.js";
 import { createBuildpacksBuilder } from "../build/buildpacks-builder.js";
 import { containerfileBuilder } from "../build/containerfile-builder.js";
 import { cleanupAfterCrash } from "../deploy/crash-cleanup.js";
@@ -200,6 +201,16 @@ async function main(): Promise<void> {
   const scheduler = supervisor instanceof QuadletSupervisor ? undefined : new CronScheduler(platform, cron);
   scheduler?.start();
   const upgrade = createUpgradeHandler({ platform, runs });
+  // backups: the key that seals their secrets is created on first use, to be copied off the server
+  const backups = new BackupService({
+    platform,
+    deployer,
+    lifecycle,
+    addons,
+    version,
+    keyFile: process.env.HOP3_BACKUP_KEY_FILE || join(settings.HOP3_ROOT, "backup.key"),
+  });
+  backups.startScheduler();
 
   const api = createApi({
     platform,
@@ -214,6 +225,7 @@ async function main(): Promise<void> {
     runs,
     cron,
     addons,
+    backups,
   });
 
   const servers: Server[] = [];
@@ -242,6 +254,7 @@ async function main(): Promise<void> {
   const shutdown = (signal: string) => {
     say(`received ${signal}; stopping (apps and the router keep running)`);
     scheduler?.stop();
+    backups.stopScheduler();
     watchdog?.stop();
     for (const s of servers) s.close();
     store.close();

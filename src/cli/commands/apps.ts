@@ -12,6 +12,8 @@ interface AppSummary {
   url?: string;
   release?: unknown;
   createdAt?: string;
+  /** The last scheduled backup failed (src/backup). */
+  backupFailed?: { at: string; error: string };
 }
 
 export const appsCommand: CommandSpec = {
@@ -41,6 +43,16 @@ export const appsCommand: CommandSpec = {
       relativeTime(a.createdAt),
     ]);
     ctx.out(formatTable(["NAME", "STATE", "RELEASE", "URL", "CREATED"], rows));
+    // a failed scheduled backup is never silent (docs/backups.md)
+    for (const a of body.apps) {
+      if (a.backupFailed) {
+        ctx.err(
+          ctx.paintErr.red(
+            `!      ${a.name}: scheduled backup FAILED ${relativeTime(a.backupFailed.at)}: ${a.backupFailed.error}`,
+          ),
+        );
+      }
+    }
     return 0;
   },
 };

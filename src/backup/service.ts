@@ -1,0 +1,788 @@
+/**
+ * Backups end to end (docs/backups.md): create, list, show (re-verified), restore, destroy, export, import,
+ * and scheduled runs. The format and every decision are format.ts's pure functions; this file does the I/O:
+ * podman save of the release's image, the addons' own dump tools run in their containers, a helper container
+ * that archives the app's volumes, and the sealed env.json. A backup is written in a temporary directory and
+ * renamed into place when complete, so a server killed mid-backup never leaves one listed.
+ */
+import { randomBytes } from "node:crypto";
+import {
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import tar from "tar-stream";
+import { addonVolumeName, inspectAddonContainer } from "../addons/containers.js";
+import { pluginFor } from "../addons/registry.js";
+import type { AddonService } from "../addons/service.js";
+import { imageFromArchive } from "../build/image-source.js";
+import { withAppLock } from "../deploy/app-lock.js";
+import type { Deployer, DeployResult } from "../deploy/deployer.js";
+import type { Lifecycle } from "../deploy/lifecycle.js";
+import type { Platform, Progress } from "../deploy/platform.js";
+import type { ReleaseSpec } from "../deploy/release-spec.js";
+import { appDataDir, planMounts } from "../deploy/volumes.js";
+import { cronMatches, parseSchedule } from "../runtime/cron.js";
+import { ensureMounts } from "../runtime/volumes.js";
+import { conflict, Hop3Error, notFound, usageError } from "../util/errors.js";
+import {
+  addonFileName,
+  type BackupAddon,
+  type BackupMetadata,
+  type BackupVolume,
+  backupId,
+  checkArchiveEntry,
+  checksumProblems,
+  expiredBackups,
+  type FileDigest,
+  FORMAT_VERSION,
+  type ImportLimits,
+  isBackupId,
+  parseMetadata,
+  planRestore,
+  validateBackupId,
+} from "./format.js";
+import { backupKey, openEnv, sealEnv } from "./secrets.js";
+import { commandToFile, fileDigest, fileToCommand } from "./streams.js";
+
+export interface BackupServiceDeps {
+  platform: Platform;
+  deployer: Deployer;
+  lifecycle: Lifecycle;
+  addons: AddonService;
+  version: string;
+  /** HOP3_BACKUP_KEY_FILE: created on first use, to be copied off the server by the operator. */
+  keyFile: string;
+  importLimits?: ImportLimits;
+}
+
+/** What env.json holds (sealed). */
+interface BackupEnv {
+  config: Record<string, string>;
+  generated: Record<string, string>;
+  scale: Record<string, number>;
+  domains: string[];
+  spec: ReleaseSpec;
+  addons: {
+    name: string;
+    type: string;
+    options: Record<string, unknown>;
+    credentials: Record<string, string>;
+  }[];
+}
+
+export interface BackupSummary {
+  id: string;
+  app: string;
+  createdAt: string;
+  size: number;
+  release: number;
+  addons: string[];
+  trigger: string;
+}
+
+export interface ScheduledFailure {
+  app: string;
+  at: string;
+  error: string;
+}
+
+export interface BackupSchedule {
+  app: string;
+  cron: string;
+  keep: number;
+}
+
+const DEFAULT_IMPORT_LIMITS: ImportLimits = {
+  maxEntryBytes: 64 * 1024 ** 3,
+  maxTotalBytes: 128 * 1024 ** 3,
+  maxEntries: 100,
+};
+const FAILURES_KEPT = 20;
+const SCHEDULES_SETTING = "backup-schedules";
+const VOLUMES_ROOT = "/hop3-backup";
+
+export class BackupService {
+  private readonly root: string;
+  private readonly failures: ScheduledFailure[] = [];
+  private timer?: NodeJS.Timeout;
+
+  constructor(private readonly d: BackupServiceDeps) {
+    this.root = join(d.platform.settings.root, "backups");
+  }
+
+  private get p() {
+    return this.d.platform;
+  }
+
+  private tmpDir(): string {
+    const dir = join(this.root, ".tmp", `${Date.now()}-${randomBytes(4).toString("hex")}`);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    return dir;
+  }
+
+  /** A backup's directory: found by its id under any app (ids are unique: second + random suffix). */
+  private locate(id: string): { app: string; dir: string } {
+    validateBackupId(id);
+    if (existsSync(this.root)) {
+      for (const app of readdirSync(this.root)) {
+        if (app.startsWith(".")) continue;
+        const dir = join(this.root, app, id);
+        if (existsSync(join(dir, "metadata.json"))) return { app, dir };
+      }
+    }
+    throw notFound(`no backup ${id}`, "see: hop backup:list");
+  }
+
+  private readMetadata(id: string): { meta: BackupMetadata; dir: string } {
+    const { dir } = this.locate(id);
+    return { meta: parseMetadata(readFileSync(join(dir, "metadata.json"), "utf8"), id), dir };
+  }
+
+  /** Every file of the backup against metadata.json; a list of problems (empty when intact). */
+  private async verify(dir: string, meta: BackupMetadata): Promise<string[]> {
+    const actual: Record<string, FileDigest | undefined> = {};
+    const walk = (rel: string) => {
+      for (const e of readdirSync(join(dir, rel), { withFileTypes: true })) {
+        const name = rel ? `${rel}/${e.name}` : e.name;
+        if (e.isDirectory()) walk(name);
+        else if (name !== "metadata.json") actual[name] = undefined;
+      }
+    };
+    walk("");
+    for (const name of Object.keys(actual)) {
+      const st = statSync(join(dir, name), { throwIfNoEntry: false });
+      actual[name] = st?.isFile() ? await fileDigest(join(dir, name)) : { sha256: "", size: -1 };
+    }
+    // lstat-free: a file's absence shows as missing in checksumProblems
+    return checksumProblems(meta.files, Object.fromEntries(Object.entries(actual).filter(([, v]) => v)));
+  }
+
+  async list(
+    app?: string,
+  ): Promise<{ backups: BackupSummary[]; failures: ScheduledFailure[]; schedules: BackupSchedule[] }> {
+    const backups: BackupSummary[] = [];
+    const apps = app
+      ? [app]
+      : existsSync(this.root)
+        ? readdirSync(this.root).filter((a) => !a.startsWith("."))
+        : [];
+    for (const a of apps) {
+      const appDir = join(this.root, a);
+      if (!existsSync(appDir)) continue;
+      for (const id of readdirSync(appDir).filter(isBackupId).sort()) {
+        try {
+          const meta = parseMetadata(readFileSync(join(appDir, id, "metadata.json"), "utf8"), id);
+          backups.push({
+            id,
+            app: meta.app,
+            createdAt: meta.created_at,
+            size: Object.values(meta.files).reduce((n, f) => n + f.size, 0),
+            release: meta.release.number,
+            addons: meta.addons.map((x) => `${x.type}:${x.name}`),
+            trigger: meta.trigger,
+          });
+        } catch {
+          // not listed as a backup: a directory without valid metadata is not one
+        }
+      }
+    }
+    const failures = this.failures.filter((f) => !app || f.app === app);
+    const schedules = this.schedules().filter((s) => !app || s.app === app);
+    return { backups, failures, schedules };
+  }
+
+  /** The last scheduled run of the app failed (for `hop apps`). */
+  lastScheduledFailure(app: string): ScheduledFailure | undefined {
+    const mine = this.failures.filter((f) => f.app === app);
+    return mine.at(-1);
+  }
+
+  async show(id: string): Promise<{ metadata: BackupMetadata; problems: string[]; intact: boolean }> {
+    const { meta, dir } = this.readMetadata(id);
+    const problems = await this.verify(dir, meta);
+    return { metadata: meta, problems, intact: problems.length === 0 };
+  }
+
+  async destroy(id: string, confirm: string | undefined): Promise<{ destroyed: string }> {
+    if (confirm !== id)
+      throw usageError(`destroying backup ${id} needs confirmation`, `pass --confirm ${id}`);
+    const { dir } = this.locate(id);
+    // renamed away first: the backup disappears from listings at once, whatever remains to delete
+    const trash = join(this.tmpDir(), id);
+    renameSync(dir, trash);
+    rmSync(trash, { recursive: true, force: true });
+    return { destroyed: id };
+  }
+
+  // ---- create ----
+
+  async create(
+    app: string,
+    progress: Progress,
+    trigger: "manual" | "scheduled" = "manual",
+  ): Promise<BackupSummary> {
+    const { store } = this.p;
+    store.requireApp(app);
+    // under the app's lock: a deploy would prune the image being saved, or change the release mid-backup
+    return withAppLock(app, async () => {
+      const current = store.currentRelease(app);
+      if (!current?.image || !current.imageId) {
+        throw conflict(
+          `${app} has no release yet: there is nothing to back up`,
+          `deploy it first: hop deploy -a ${app}`,
+        );
+      }
+      const spec = current.spec as ReleaseSpec;
+      const at = new Date();
+      const id = backupId(at, randomBytes(6));
+      const tmp = this.tmpDir();
+      const files: Record<string, FileDigest> = {};
+      try {
+        progress.step(`Backing up ${app} (v${current.number}) as ${id}`);
+        const attached = this.d.addons.attachedTo(app);
+        const env: BackupEnv = {
+          config: store.getConfig(app),
+          generated: store.getGeneratedEnv(app),
+          scale: store.requireApp(app).scale,
+          domains: store.listDomains(app),
+          spec,
+          addons: attached.map((a) => ({
+            name: a.name,
+            type: a.type,
+            options: store.addons.require(a.name).options as Record<string, unknown>,
+            credentials: a.credentials,
+          })),
+        };
+        const key = backupKey(this.d.keyFile);
+        writeFileSync(join(tmp, "env.json"), sealEnv(key, id, env), { mode: 0o600 });
+        files["env.json"] = await fileDigest(join(tmp, "env.json"));
+
+        progress.step(`Saving the release's image ${current.image}`);
+        files["image.tar.gz"] = await commandToFile(
+          {
+            cmd: "podman",
+            args: ["save", "--format", "docker-archive", current.imageId],
+            what: "podman save",
+          },
+          join(tmp, "image.tar.gz"),
+          { gzip: true },
+        );
+
+        const addons: BackupAddon[] = [];
+        if (attached.length) mkdirSync(join(tmp, "addons"));
+        for (const a of attached) {
+          const row = store.addons.require(a.name);
+          const file = addonFileName(a.type, a.name);
+          progress.step(`Dumping ${pluginFor(a.type).title} ${a.name} (live)`);
+          files[file] = await this.dumpAddon(a.name, a.type, row.credentials, join(tmp, file));
+          addons.push({ name: a.name, type: a.type, major: row.major, prefix: a.prefix, file });
+        }
+
+        const { volumes, binds } = this.dataPlan(app, spec);
+        if (volumes.length || binds) {
+          progress.step(`Archiving ${volumes.length} volume(s)${binds ? " and the bind directories" : ""}`);
+          files["data.tar.gz"] = await this.archiveData(app, spec, join(tmp, "data.tar.gz"));
+        }
+
+        const meta: BackupMetadata = {
+          app,
+          id,
+          created_at: at.toISOString(),
+          format_version: FORMAT_VERSION,
+          hop3_version: this.d.version,
+          trigger,
+          release: {
+            number: current.number,
+            image: current.image,
+            image_id: current.imageId,
+            revision: current.revision ?? null,
+          },
+          addons,
+          volumes: volumes.map((v) => ({ dir: v.dir, target: v.target })),
+          binds,
+          files,
+          consistency:
+            "databases: their own consistent dump of the live server; volumes: archived while the app runs (each file as it was when read)",
+        };
+        writeFileSync(join(tmp, "metadata.json"), `${JSON.stringify(meta, null, 2)}\n`, { mode: 0o600 });
+        // complete: only now does it appear under its app
+        mkdirSync(join(this.root, app), { recursive: true, mode: 0o700 });
+        renameSync(tmp, join(this.root, app, id));
+        const size = Object.values(files).reduce((n, f) => n + f.size, 0);
+        progress.log(`${id}: ${(size / 1024 / 1024).toFixed(1)} MiB`);
+        return {
+          id,
+          app,
+          createdAt: meta.created_at,
+          size,
+          release: current.number,
+          addons: addons.map((x) => `${x.type}:${x.name}`),
+          trigger,
+        };
+      } catch (err) {
+        rmSync(tmp, { recursive: true, force: true });
+        throw err;
+      }
+    });
+  }
+
+  /** The app's persist volumes (in data.tar.gz as volumes/N) and whether it has bind directories. */
+  private dataPlan(
+    app: string,
+    spec: ReleaseSpec,
+  ): { volumes: (BackupVolume & { volume: string })[]; binds: boolean } {
+    const mounts = planMounts(app, spec.volumes ?? [], this.p.settings.root);
+    const volumes = mounts.flatMap((m, i) =>
+      m.kind === "volume" ? [{ dir: `volumes/${i}`, target: m.target, volume: m.volume }] : [],
+    );
+    const binds = mounts.some((m) => m.kind === "bind") && existsSync(appDataDir(this.p.settings.root, app));
+    return { volumes, binds };
+  }
+
+  /** A helper container of the base image with the volumes read-only, archiving them to stdout. */
+  private archiveData(app: string, spec: ReleaseSpec, path: string): Promise<FileDigest> {
+    const { volumes, binds } = this.dataPlan(app, spec);
+    const mounts = [
+      ...volumes.map((v) => ["-v", `${v.volume}:${VOLUMES_ROOT}/${v.dir}:ro`]),
+      ...(binds ? [["-v", `${appDataDir(this.p.settings.root, app)}:${VOLUMES_ROOT}/binds:ro`]] : []),
+    ].flat();
+    return commandToFile(
+      {
+        cmd: "podman",
+        args: [
+          "run",
+          "--rm",
+          "--network=none",
+          "--pull=never",
+          "--user=0:0",
+          ...mounts,
+          "--entrypoint",
+          "tar",
+          this.p.settings.baseImage,
+          "--numeric-owner",
+          "-C",
+          VOLUMES_ROOT,
+          "-czf",
+          "-",
+          ".",
+        ],
+        what: "the volume archive",
+      },
+      path,
+    );
+  }
+
+  private async dumpAddon(
+    name: string,
+    type: string,
+    creds: Record<string, string>,
+    path: string,
+  ): Promise<FileDigest> {
+    const plugin = pluginFor(type);
+    const info = await inspectAddonContainer(this.p.docker, name);
+    if (!info?.State.Running) throw new Hop3Error(`addon ${name} is not running: it cannot be dumped`);
+    const { cmd, env } = plugin.client("dump", creds, []);
+    return commandToFile(
+      {
+        cmd: "podman",
+        args: ["exec", ...Object.keys(env).flatMap((k) => ["-e", k]), info.Id, ...cmd],
+        env,
+        what: `the dump of ${name}`,
+      },
+      path,
+    );
+  }
+
+  // ---- restore ----
+
+  async restore(
+    id: string,
+    opts: { to?: string; force: boolean; key?: Buffer },
+    progress: Progress,
+  ): Promise<DeployResult & { app: string; backup: string }> {
+    const { store } = this.p;
+    const { meta, dir } = this.readMetadata(id);
+    progress.step(`Verifying the checksums of ${Object.keys(meta.files).length} files`);
+    const problems = await this.verify(dir, meta);
+    if (problems.length) {
+      throw new Hop3Error(
+        `backup ${id} is damaged, nothing was restored: ${problems.join("; ")}`,
+        "conflict",
+        "restore another backup (hop backup:list)",
+      );
+    }
+    const env = openEnv<BackupEnv>(
+      opts.key ?? backupKey(this.d.keyFile),
+      id,
+      readFileSync(join(dir, "env.json"), "utf8"),
+    );
+    const target = planRestore(meta, {
+      ...(opts.to ? { to: opts.to } : {}),
+      force: opts.force,
+      appExists: !!store.getApp(opts.to ?? meta.app),
+      addonExists: (n) => !!store.addons.get(n),
+    });
+    for (const a of target.addons) pluginFor(a.from.type); // an unknown type is refused before anything changes
+    const app = target.app;
+    return withAppLock(`backup-restore:${app}`, async () => {
+      const fresh = !store.getApp(app);
+      const createdAddons: string[] = [];
+      try {
+        if (fresh) {
+          progress.step(`Creating the app ${app}`);
+          store.createApp(app);
+        } else {
+          progress.step(`Stopping ${app} (--force: its release, config and data are replaced)`);
+          await this.d.lifecycle.stop(app, progress);
+        }
+        store.setDesiredState(app, "stopped");
+        const keep = new Set(Object.keys(env.config));
+        const stale = Object.keys(store.getConfig(app)).filter((k) => !keep.has(k));
+        if (Object.keys(env.config).length || stale.length) store.changeConfig(app, env.config, stale);
+        store.setGeneratedEnv(app, env.generated);
+        store.setScale(app, env.scale);
+        if (app === meta.app) {
+          for (const h of env.domains) {
+            if (!store.listDomains(app).includes(h) && !store.domainOwner(h)) store.addDomain(app, h);
+          }
+        }
+
+        for (const a of target.addons) {
+          const saved = env.addons.find((x) => x.name === a.from.name);
+          if (a.action === "create") {
+            await this.d.addons.create(
+              a.from.type,
+              a.name,
+              { extensions: saved?.options.extensions },
+              progress,
+            );
+            createdAddons.push(a.name);
+          }
+          if (!store.addons.attachmentsTo(app).some((t) => t.addon === a.name)) {
+            await this.d.addons.attach(a.name, app, a.from.prefix || undefined, progress);
+          }
+          progress.step(`Restoring the data of ${a.name} from ${a.from.file}`);
+          await this.restoreAddon(a.name, join(dir, a.from.file));
+        }
+
+        if (meta.files["data.tar.gz"]) {
+          progress.step("Restoring the volumes");
+          await this.restoreData(app, env.spec, meta, join(dir, "data.tar.gz"));
+        }
+
+        progress.step(`Loading the image of v${meta.release.number} and starting ${app}`);
+        store.setDesiredState(app, "running");
+        const link = this.tmpDir();
+        try {
+          symlinkSync(join(dir, "image.tar.gz"), join(link, "image.tar.gz"));
+          const result = await this.d.deployer.restoreRelease(
+            app,
+            (tag) => imageFromArchive(this.p.docker, join(link, "image.tar.gz"), tag, progress.log),
+            env.spec,
+            progress,
+            `Restore backup ${id}`,
+          );
+          return { ...result, app, backup: id };
+        } finally {
+          rmSync(link, { recursive: true, force: true });
+        }
+      } catch (err) {
+        if (fresh) {
+          // a restore into a new app leaves nothing behind: no half-restored app, no orphan addon
+          progress.log(`Restore failed: removing ${app} and the addons it created`);
+          await this.d.addons.releaseApp(app).catch(() => {});
+          await this.d.lifecycle.destroy(app, { step: () => {}, log: () => {} }).catch(() => {});
+          if (store.getApp(app)) store.deleteApp(app);
+          for (const n of createdAddons) {
+            for (const t of store.addons.attachmentsOf(n)) store.addons.detach(n, t.app);
+            await this.d.addons.destroy(n, n, { step: () => {}, log: () => {} }).catch(() => {});
+          }
+        }
+        throw err;
+      }
+    });
+  }
+
+  /** pg_restore / mariadb into the live addon; Redis: its RDB as the append-only base, the server stopped. */
+  private async restoreAddon(name: string, file: string): Promise<void> {
+    const row = this.p.store.addons.require(name);
+    const plugin = pluginFor(row.type);
+    if (row.type === "redis") {
+      await this.d.addons.replaceData(name, async () => {
+        await fileToCommand(file, {
+          cmd: "podman",
+          args: [
+            "run",
+            "--rm",
+            "-i",
+            "--network=none",
+            "--pull=never",
+            "--user=0:0",
+            "-v",
+            `${addonVolumeName(name)}:/data`,
+            "--entrypoint",
+            "sh",
+            row.image,
+            "-c",
+            // Redis runs with appendonly: at start it reads the AOF, never dump.rdb. An RDB is a valid AOF base.
+            "set -e; rm -rf /data/appendonlydir /data/dump.rdb; mkdir /data/appendonlydir; " +
+              "cat > /data/appendonlydir/appendonly.aof.1.base.rdb; " +
+              "printf 'file appendonly.aof.1.base.rdb seq 1 type b\\n' > /data/appendonlydir/appendonly.aof.manifest; " +
+              "chown -R redis:redis /data 2>/dev/null || chown -R 999:999 /data",
+          ],
+          what: `the restore of ${name}`,
+        });
+      });
+      return;
+    }
+    const info = await inspectAddonContainer(this.p.docker, name);
+    if (!info?.State.Running) throw new Hop3Error(`addon ${name} is not running`);
+    const { cmd, env } = plugin.client("restore", row.credentials, []);
+    await fileToCommand(file, {
+      cmd: "podman",
+      args: ["exec", "-i", ...Object.keys(env).flatMap((k) => ["-e", k]), info.Id, ...cmd],
+      env,
+      what: `the restore of ${name}`,
+    });
+  }
+
+  /** The volumes of the restored release (found by their mount point), emptied and filled from data.tar.gz. */
+  private async restoreData(
+    app: string,
+    spec: ReleaseSpec,
+    meta: BackupMetadata,
+    file: string,
+  ): Promise<void> {
+    const mounts = planMounts(app, spec.volumes ?? [], this.p.settings.root);
+    await ensureMounts(this.p.docker, app, mounts);
+    const args: string[] = [];
+    const dirs: string[] = [];
+    for (const v of meta.volumes) {
+      const m = mounts.find((x) => x.kind === "volume" && x.target === v.target);
+      if (m?.kind !== "volume") continue;
+      args.push("-v", `${m.volume}:${VOLUMES_ROOT}/${v.dir}`);
+      dirs.push(v.dir);
+    }
+    if (meta.binds) {
+      const data = appDataDir(this.p.settings.root, app);
+      mkdirSync(data, { recursive: true, mode: 0o755 });
+      args.push("-v", `${data}:${VOLUMES_ROOT}/binds`);
+      dirs.push("binds");
+    }
+    // only the mounted directories survive the helper: an entry elsewhere lands in its discarded filesystem
+    const clear = dirs.map((d) => `find ${VOLUMES_ROOT}/${d} -mindepth 1 -delete`).join("; ");
+    await fileToCommand(file, {
+      cmd: "podman",
+      args: [
+        "run",
+        "--rm",
+        "-i",
+        "--network=none",
+        "--pull=never",
+        "--user=0:0",
+        ...args,
+        "--entrypoint",
+        "sh",
+        this.p.settings.baseImage,
+        "-c",
+        `set -e; ${clear || "true"}; tar --numeric-owner -C ${VOLUMES_ROOT} -xzf -`,
+      ],
+      what: "the volume restore",
+    });
+  }
+
+  // ---- export / import ----
+
+  /** `backup:export`: a tar of ID/metadata.json then every file, streamed from disk. */
+  exportStream(id: string): Readable {
+    const { meta, dir } = this.readMetadata(id);
+    const pack = tar.pack();
+    const names = ["metadata.json", ...Object.keys(meta.files).sort()];
+    void (async () => {
+      try {
+        for (const name of names) {
+          const path = join(dir, name);
+          const size = statSync(path).size;
+          await new Promise<void>((resolve, reject) => {
+            const entry = pack.entry(
+              { name: `${id}/${name}`, size, mode: 0o600, mtime: new Date(meta.created_at) },
+              (err) => (err ? reject(err) : resolve()),
+            );
+            createReadStream(path).on("error", reject).pipe(entry);
+          });
+        }
+        pack.finalize();
+      } catch (err) {
+        pack.destroy(err as Error);
+      }
+    })();
+    // tar-stream's pack is a streamx stream: as a Node stream for the HTTP response
+    return Readable.from(pack);
+  }
+
+  /** `backup:import`: a hostile tar until proven otherwise (format.ts checkArchiveEntry), then every checksum. */
+  async import(body: Readable): Promise<{ id: string; app: string }> {
+    const limits = this.d.importLimits ?? DEFAULT_IMPORT_LIMITS;
+    const tmp = this.tmpDir();
+    try {
+      let id: string | undefined;
+      let total = 0;
+      let entries = 0;
+      const seen = new Set<string>();
+      const extract = tar.extract();
+      const done = new Promise<void>((resolve, reject) => {
+        extract.on("entry", (header, stream, next) => {
+          // destroying the extract errors the current entry's stream too: that is reported once, below
+          stream.on("error", () => {});
+          const fail = (err: unknown) => {
+            stream.resume();
+            reject(err);
+            extract.destroy(err as Error);
+          };
+          try {
+            if (++entries > limits.maxEntries)
+              throw usageError(`the archive has more than ${limits.maxEntries} entries`);
+            const r = checkArchiveEntry(header, limits);
+            if ("skip" in r) {
+              stream.resume();
+              next();
+              return;
+            }
+            if (id !== undefined && r.id !== id) throw usageError("the archive holds more than one backup");
+            if (id === undefined && r.file !== "metadata.json")
+              throw usageError("the archive must begin with metadata.json");
+            id = r.id;
+            if (seen.has(r.file)) throw usageError(`the archive holds ${r.file} twice`);
+            seen.add(r.file);
+            total += header.size ?? 0;
+            if (total > limits.maxTotalBytes)
+              throw usageError(`the archive is larger than ${limits.maxTotalBytes} bytes`);
+            const path = join(tmp, r.file);
+            mkdirSync(join(path, ".."), { recursive: true });
+            // wx: an entry never replaces a file (nor follows a link) already in the import's own directory
+            const out = createWriteStream(path, { flags: "wx", mode: 0o600 });
+            stream.on("error", fail);
+            out.on("error", fail);
+            out.on("finish", () => next());
+            stream.pipe(out);
+          } catch (err) {
+            fail(err);
+          }
+        });
+        extract.on("finish", resolve);
+        extract.on("error", (err) => reject(err));
+        body.on("error", (err) => reject(err));
+      });
+      body.pipe(extract);
+      try {
+        await done;
+      } catch (err) {
+        if (err instanceof Hop3Error) throw err;
+        throw usageError(
+          `the archive could not be read (${(err as Error).message}): truncated or not a tar; nothing was imported`,
+          "make it again with hop backup:export ID > file.tar",
+        );
+      }
+      if (!id || !existsSync(join(tmp, "metadata.json"))) throw usageError("the archive holds no backup");
+      const meta = parseMetadata(readFileSync(join(tmp, "metadata.json"), "utf8"), id);
+      const problems = await this.verify(tmp, meta);
+      if (problems.length) {
+        throw new Hop3Error(
+          `the imported backup is damaged, nothing was imported: ${problems.join("; ")}`,
+          "conflict",
+        );
+      }
+      if (existsSync(join(this.root, meta.app, id))) throw conflict(`backup ${id} is already on this server`);
+      mkdirSync(join(this.root, meta.app), { recursive: true, mode: 0o700 });
+      renameSync(tmp, join(this.root, meta.app, id));
+      return { id, app: meta.app };
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  }
+
+  // ---- schedules ----
+
+  schedules(): BackupSchedule[] {
+    const raw = this.p.store.getSetting(SCHEDULES_SETTING);
+    if (!raw) return [];
+    try {
+      return JSON.parse(raw) as BackupSchedule[];
+    } catch {
+      return [];
+    }
+  }
+
+  schedule(app: string, cron: string, keep: number): BackupSchedule {
+    this.p.store.requireApp(app);
+    parseSchedule(cron);
+    expiredBackups([], keep);
+    const s = { app, cron, keep };
+    this.p.store.setSetting(
+      SCHEDULES_SETTING,
+      JSON.stringify([...this.schedules().filter((x) => x.app !== app), s]),
+    );
+    return s;
+  }
+
+  unschedule(app: string): { app: string; removed: boolean } {
+    const before = this.schedules();
+    const after = before.filter((x) => x.app !== app);
+    this.p.store.setSetting(SCHEDULES_SETTING, JSON.stringify(after));
+    return { app, removed: after.length !== before.length };
+  }
+
+  /** The server's minute tick: due schedules run one after the other; then retention; failures are kept. */
+  async tick(at: Date): Promise<void> {
+    for (const s of this.schedules()) {
+      if (!cronMatches(s.cron, at)) continue;
+      try {
+        if (!this.p.store.getApp(s.app)) throw new Error(`the app ${s.app} no longer exists`);
+        const b = await this.create(s.app, { step: () => {}, log: () => {} }, "scheduled");
+        this.p.log(`backup: scheduled backup of ${s.app}: ${b.id}`);
+        const ids = readdirSync(join(this.root, s.app)).filter(isBackupId);
+        for (const old of expiredBackups(ids, s.keep)) {
+          await this.destroy(old, old);
+          this.p.log(`backup: ${s.app}: ${old} removed (--keep ${s.keep})`);
+        }
+        // a success clears the app's earlier failures from `hop apps`
+        for (let i = this.failures.length - 1; i >= 0; i--)
+          if (this.failures[i]!.app === s.app) this.failures.splice(i, 1);
+      } catch (err) {
+        const error = (err as Error).message;
+        this.failures.push({ app: s.app, at: at.toISOString(), error });
+        if (this.failures.length > FAILURES_KEPT) this.failures.shift();
+        this.p.log(`backup: scheduled backup of ${s.app} FAILED: ${error}`);
+      }
+    }
+  }
+
+  startScheduler(): void {
+    const arm = () => {
+      const now = Date.now();
+      this.timer = setTimeout(
+        () => {
+          void this.tick(new Date(Math.round(Date.now() / 60_000) * 60_000)).finally(arm);
+        },
+        60_000 - (now % 60_000) + 500,
+      );
+      this.timer.unref();
+    };
+    arm();
+  }
+
+  stopScheduler(): void {
+    if (this.timer) clearTimeout(this.timer);
+  }
+}
