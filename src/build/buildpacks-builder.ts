@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { Hop3Error } from "../util/errors.js";
 import type { BuildContext, Builder, BuiltImage } from "./builder.js";
 import type { BuildNetwork } from "./cnb/build-network.js";
+import { scanBuildpacks } from "./cnb/buildpack-index.js";
 import { purgeCache as purgeCacheDir } from "./cnb/cache.js";
 import { detectOnly, type LifecycleOptions, runLifecycle } from "./cnb/lifecycle.js";
 import { ensureStackImages } from "./cnb/stack.js";
@@ -20,6 +21,8 @@ export interface BuildpacksSettings {
   allowedBuildpackRoots: string[];
   /** Extra CA certificates and proxies for build steps. */
   network: BuildNetwork;
+  /** The operator's buildpack URL mappings (`hop buildpacks:map`), read at each build. */
+  maps?: () => Record<string, string>;
 }
 
 export const cacheRootOf = (root: string) => join(root, "cache");
@@ -39,6 +42,15 @@ async function lifecycleOptions(ctx: BuildContext, s: BuildpacksSettings): Promi
     cacheRoot: cacheRootOf(s.root),
     network: s.network,
     allowedBuildpackRoots: s.allowedBuildpackRoots,
+    ...(s.maps ? { buildpackMaps: s.maps } : {}),
+  };
+}
+
+/** The server's buildpacks and the directories apps and mappings may name: `hop buildpacks:map` checks targets. */
+export function buildpackCatalogOf(s: BuildpacksSettings): { ids(): string[]; allowedRoots: string[] } {
+  return {
+    ids: () => [...new Set(scanBuildpacks(s.buildpacksDir, "/cnb/buildpacks").map((b) => b.descriptor.id))],
+    allowedRoots: [s.buildpacksDir, ...s.allowedBuildpackRoots],
   };
 }
 

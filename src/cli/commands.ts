@@ -6,6 +6,11 @@ import type { CommandSpec } from "./command-spec.js";
 import { ADDON_COMMANDS } from "./commands/addons.js";
 import { appsCommand, createCommand, destroyCommand, statusCommand } from "./commands/apps.js";
 import { BACKUP_COMMANDS } from "./commands/backups.js";
+import {
+  buildpacksMapCommand,
+  buildpacksMapsCommand,
+  buildpacksUnmapCommand,
+} from "./commands/buildpacks.js";
 import { configCommand, configGetCommand, configSetCommand, configUnsetCommand } from "./commands/config.js";
 import { deployCancelCommand, deployCommand, purgeCacheCommand, releasesCommand } from "./commands/deploy.js";
 import { domainsAddCommand, domainsCommand, domainsRemoveCommand } from "./commands/domains.js";
@@ -101,6 +106,9 @@ export const COMMANDS: CommandSpec[] = [
   cronRunCommand,
   ...ADDON_COMMANDS,
   ...BACKUP_COMMANDS,
+  buildpacksMapsCommand,
+  buildpacksMapCommand,
+  buildpacksUnmapCommand,
   setupSshCommand,
   doctorCommand,
   helpCommand,

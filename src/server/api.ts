@@ -32,6 +32,7 @@ import type { Store } from "../store/store.js";
 import { Hop3Error, toApiError } from "../util/errors.js";
 import { addonRoutes } from "./addons-api.js";
 import { backupRoutes } from "./backups-api.js";
+import { type BuildpackCatalog, buildpackRoutes } from "./buildpacks-api.js";
 import { ndjsonOperation, operationContext } from "./ndjson.js";
 import { type ExtractLimits, extractSourceTarball, receiveUpload } from "./upload.js";
 
@@ -55,6 +56,8 @@ export interface ApiDeps {
   addons?: AddonService;
   /** Backups (src/backup); their routes are in backups-api.ts. */
   backups?: BackupService;
+  /** The server's buildpacks, to check the targets of `hop buildpacks:map` (buildpacks-api.ts). */
+  buildpacks?: BuildpackCatalog;
 }
 
 /** The bearer token check of every TCP request (the HTTP API and the attach upgrade). */
@@ -533,6 +536,7 @@ export function createApi(deps: ApiDeps): Hono<ApiEnv> {
 
   if (deps.addons) addonRoutes(api, deps.addons);
   if (deps.backups) backupRoutes(api, deps.backups, requireApp);
+  buildpackRoutes(api, store, deps.buildpacks);
   return api;
 }
 

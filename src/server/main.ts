@@ -12,7 +12,7 @@ import { getRequestListener } from "@hono/node-server";
 import pino from "pino";
 import { AddonService } from "../addons/service.js";
 import { BackupService } from "../backup/service.js";
-import { createBuildpacksBuilder } from "../build/buildpacks-builder.js";
+import { buildpackCatalogOf, createBuildpacksBuilder } from "../build/buildpacks-builder.js";
 import { containerfileBuilder } from "../build/containerfile-builder.js";
 import { cleanupAfterCrash } from "../deploy/crash-cleanup.js";
 import { Deployer } from "../deploy/deployer.js";
@@ -32,6 +32,7 @@ import { RunSessions } from "../runtime/run-session.js";
 import { CronRunner, CronScheduler, cronJobsOf } from "../runtime/scheduler.js";
 import { PodmanSupervisor } from "../runtime/supervisor.js";
 import { selectSupervisor } from "../runtime/supervisor-select.js";
+import { operatorBuildpackMaps } from "../store/buildpack-maps.js";
 import { Store } from "../store/store.js";
 import { Hop3Error } from "../util/errors.js";
 import { createApi, createUpgradeHandler } from "./api.js";
@@ -123,13 +124,15 @@ async function main(): Promise<void> {
   });
   if (enforced?.reason) say(`resource limits: ${enforced.reason}`);
   if (platformSettings.limits && enforced) platformSettings.limits.enforced = enforced;
+  // `hop buildpacks:map` mappings are read at each build: a new mapping needs no restart
+  const buildpacks = { ...buildpacksSettingsOf(settings), maps: () => operatorBuildpackMaps(store) };
   const platform: Platform = {
     store,
     docker,
     router,
     supervisor,
     settings: platformSettings,
-    builders: [containerfileBuilder, createBuildpacksBuilder(buildpacksSettingsOf(settings))],
+    builders: [containerfileBuilder, createBuildpacksBuilder(buildpacks)],
     log: say,
   };
   if (supervisor instanceof QuadletSupervisor) {
@@ -226,6 +229,7 @@ async function main(): Promise<void> {
     cron,
     addons,
     backups,
+    buildpacks: buildpackCatalogOf(buildpacks),
   });
 
   const servers: Server[] = [];

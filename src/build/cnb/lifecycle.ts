@@ -31,6 +31,13 @@ import { lineSplitter } from "../../util/line-splitter.js";
 import { followProgress } from "../progress.js";
 import { type BuildNetwork, buildNetworkConfig } from "./build-network.js";
 import { BuildpackIndex, type LocatedBuildpack, scanBuildpacks } from "./buildpack-index.js";
+import {
+  findBuildpackMapping,
+  mapHint,
+  mappingLogLine,
+  parseMapTarget,
+  unreachableBuildpackError,
+} from "./buildpack-urls.js";
 import { appCacheDir, type Restored, restoreLayers, saveLayers, unrestoreLayers } from "./cache.js";
 import { ContainedDir } from "./contained-files.js";
 import {
@@ -68,6 +75,8 @@ export interface LifecycleOptions {
   network: BuildNetwork;
   /** Host directories from which apps may name buildpacks by absolute path (operators' buildpacks). */
   allowedBuildpackRoots?: string[];
+  /** The operator's buildpack URL mappings (`hop buildpacks:map`): canonical URL -> target. */
+  buildpackMaps?: () => Record<string, string>;
   /** CNB user of the stack images. */
   userId?: number;
   groupId?: number;
@@ -105,6 +114,14 @@ const IN = {
   git: "/cnb/git",
 } as const;
 
+/** An app's buildpack after the URL mappings: `server` refs name a buildpack of the server, never of the app. */
+interface AppBuildpack {
+  ref: BuildpackRef;
+  server?: boolean;
+  /** The URL a mirror stands for (for the error when the mirror cannot be fetched either). */
+  mirrorOf?: string;
+}
+
 interface GroupMember {
   bp: LocatedBuildpack;
   entry: GroupEntry & { version: string };
@@ -129,6 +146,8 @@ export class CnbBuild {
   private readonly index = new BuildpackIndex();
   private order: Order = [];
   private appEnv: Env = {};
+  /** Where the app listed its buildpacks (`.buildpacks` or project.toml), for log lines. */
+  private refsFile = ".buildpacks";
   private restored: Restored[] = [];
   readonly timings: Record<string, number> = {};
 
@@ -166,7 +185,13 @@ export class CnbBuild {
       verbatimSymlinks: true,
       filter: (src) => relative(this.input.sourceDir, src) !== ".git",
     });
-    const appRefs = this.appBuildpackRefs();
+    // The server's buildpacks first: a name the server knows is never looked up in the URL mappings.
+    for (const bp of scanBuildpacks(this.o.buildpacksDir, IN.buildpacks, 2, (m) =>
+      this.emit(`warning: ${m}`),
+    )) {
+      this.index.add(bp);
+    }
+    const appRefs = this.appBuildpackRefs().map((r) => this.mapped(r));
     for (const f of platformEnvFiles({ ...this.appEnv, ...this.input.env })) {
       writeFileSync(this.path("platform", "env", f.name), f.value);
     }
@@ -182,7 +207,7 @@ export class CnbBuild {
       ...net.binds,
     ];
     if (existsSync(this.o.buildpacksDir)) binds.push(`${this.o.buildpacksDir}:${IN.buildpacks}:ro`);
-    const extra = appRefs.filter((r): r is Extract<BuildpackRef, { kind: "path" }> => r.kind === "path");
+    const extra = appRefs.flatMap((r) => (r.ref.kind === "path" ? [r.ref] : []));
     for (const [i, r] of extra.entries()) binds.push(`${this.allowedPath(r.path)}:${IN.extra}/${i}:ro`);
 
     const info = await this.o.docker.getImage(this.o.stack.build).inspect();
@@ -200,12 +225,7 @@ export class CnbBuild {
     });
     await this.container.start();
 
-    // The server's buildpacks, then the app's own (which form the only group when given).
-    for (const bp of scanBuildpacks(this.o.buildpacksDir, IN.buildpacks, 2, (m) =>
-      this.emit(`warning: ${m}`),
-    )) {
-      this.index.add(bp);
-    }
+    // The app's own buildpacks form the only group when given.
     if (appRefs.length > 0) {
       const group: GroupEntry[] = [];
       let extraN = 0;
@@ -239,11 +259,50 @@ export class CnbBuild {
     if (list !== undefined) return parseBuildpacksFile(list, ".buildpacks");
     const project = ws.readText("project.toml");
     if (project !== undefined) {
+      this.refsFile = "project.toml";
       const p = parseProjectToml(project, "project.toml");
       this.appEnv = p.env;
       return p.refs;
     }
     return [];
+  }
+
+  /**
+   * Applies the URL mappings (buildpack-urls.ts): a git URL or a registry name (`heroku/nodejs`) that the app
+   * does not ship and the server does not have becomes the buildpack, directory or mirror it is mapped to, and
+   * the build log says so.
+   */
+  private mapped(ref: BuildpackRef): AppBuildpack {
+    let name: string;
+    if (ref.kind === "git") name = ref.url;
+    else if (ref.kind === "local") {
+      const own = existsSync(join(this.path("workspace"), ref.name, "buildpack.toml"));
+      if (own || this.index.find({ id: ref.name, ...(ref.version ? { version: ref.version } : {}) }))
+        return { ref };
+      name = ref.name;
+    } else return { ref };
+    const m = findBuildpackMapping(name, this.o.buildpackMaps?.() ?? {});
+    if (!m) return { ref };
+    const shown =
+      ref.kind === "git"
+        ? `${ref.url}${ref.ref ? `#${ref.ref}` : ""}`
+        : `${ref.name}${ref.version ? `@${ref.version}` : ""}`;
+    this.emit(mappingLogLine(this.refsFile, shown, m));
+    const t = parseMapTarget(m.target);
+    switch (t.kind) {
+      case "id":
+        return {
+          ref: { kind: "local", name: t.id, ...(t.version ? { version: t.version } : {}) },
+          server: true,
+        };
+      case "path":
+        return { ref: { kind: "path", path: t.path } };
+      case "url": {
+        // a mirror of a pinned URL is fetched at the same ref unless the mapping pins its own
+        const pinned = t.ref ?? (ref.kind === "git" ? ref.ref : undefined);
+        return { ref: { kind: "git", url: t.url, ...(pinned ? { ref: pinned } : {}) }, mirrorOf: name };
+      }
+    }
   }
 
   private allowedPath(path: string): string {
@@ -262,7 +321,7 @@ export class CnbBuild {
   }
 
   private async locate(
-    ref: BuildpackRef,
+    { ref, server, mirrorOf }: AppBuildpack,
     nextExtra: () => number,
     nextGit: () => number,
   ): Promise<LocatedBuildpack[]> {
@@ -291,16 +350,30 @@ export class CnbBuild {
           this.baseEnv,
           (l) => this.emit(`       ${l}`),
         );
-        if (code !== 0)
-          throw new Hop3Error(`cannot fetch buildpack ${ref.url} (git exited with ${code})`, "deployFailed");
-        return one(
-          scanBuildpacks(this.path("git", String(n)), `${IN.git}/${n}`, 0, undefined, ref.url),
-          ref.url,
-        );
+        if (code !== 0) {
+          if (mirrorOf) {
+            throw new Hop3Error(
+              `cannot fetch buildpack ${ref.url}, the mirror mapped for ${mirrorOf} (git exited with ${code})`,
+              "deployFailed",
+              `check the mirror, or map ${mirrorOf} elsewhere: hop buildpacks:map ${mirrorOf} TARGET`,
+            );
+          }
+          throw unreachableBuildpackError(ref.url, `git exited with ${code}`, this.index.ids());
+        }
+        const fetched = scanBuildpacks(this.path("git", String(n)), `${IN.git}/${n}`, 0, undefined, ref.url);
+        if (fetched.length === 0) {
+          // typically a classic Heroku buildpack (bin/compile): not something the CNB lifecycle runs
+          throw new Hop3Error(
+            `${ref.url} holds no buildpack.toml: it is not a Cloud Native Buildpack (a classic Heroku buildpack?)`,
+            "deployFailed",
+            mapHint(mirrorOf ?? ref.url, this.index.ids()),
+          );
+        }
+        return fetched;
       }
       case "local": {
         const dir = join(this.path("workspace"), ref.name);
-        if (existsSync(join(dir, "buildpack.toml"))) {
+        if (!server && existsSync(join(dir, "buildpack.toml"))) {
           const real = realpathSync(dir);
           const ws = realpathSync(this.path("workspace"));
           if (!real.startsWith(`${ws}${sep}`))

@@ -24,6 +24,10 @@ export function parseBuildpackRef(line: string, where: string): BuildpackRef {
     return { kind: "git", url, ...(ref ? { ref } : {}) };
   }
   if (s.startsWith("/")) return { kind: "path", path: s };
+  // a registry id is looked up as the id of a buildpack the server has (or a mapping names: buildpack-urls.ts)
+  const registry = /^urn:cnb:registry:([\w./-]+?)(?:@([\w.+-]+))?$/.exec(s);
+  if (registry)
+    return { kind: "local", name: registry[1]!, ...(registry[2] ? { version: registry[2] } : {}) };
   if (s.startsWith("urn:cnb:registry:") || s.startsWith("docker://") || s.includes("://")) {
     throw bad(where, `${s}: only directories and git URLs are supported (no buildpack registry here)`);
   }
