@@ -71,6 +71,7 @@ describe("order.toml", () => {
   it("puts the languages before static and the Procfile alone last", () => {
     const required = order.map((g) => g.group.find((e) => !e.optional)?.id);
     expect(required).toEqual([
+      "hop3/build-plan",
       "hop3/nodejs",
       "hop3/python",
       "hop3/go",
