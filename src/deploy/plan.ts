@@ -20,6 +20,8 @@ export interface ReleasePlanInput {
   publicUrl?: string;
   /** Commands run before each process command (hop3.toml `[run].before-run`, Procfile `prerun:`). */
   prerun?: string[];
+  /** The image's ENTRYPOINT + CMD: with prerun hooks, what a process that runs the image's command execs. */
+  imageCommand?: string[];
   /** Distinguishes container sets of the same release (a restart starts a new set beside the old). */
   generation: string;
   /** hop3.toml `[[volumes]]`, planned (deploy/volumes.ts): every instance gets them. */
@@ -37,6 +39,8 @@ export interface ContainerPlan {
   image: string;
   /** `undefined`: keep the image's CMD. Procfile commands are the app author's shell lines, run by sh. */
   cmd?: string[];
+  /** Replaces the image's ENTRYPOINT (only to run prerun hooks before the image's own command). */
+  entrypoint?: string[];
   env: Record<string, string>;
   labels: Record<string, string>;
   network: string;
@@ -76,7 +80,9 @@ export function planRelease(input: ReleasePlanInput): ContainerPlan[] {
         process: type,
         instance: i,
         image: input.image,
-        ...(command !== undefined ? { cmd: processCommand(command, input.prerun) } : {}),
+        ...(command !== undefined
+          ? { cmd: processCommand(command, input.prerun) }
+          : imageCommandWithPrerun(input.imageCommand, input.prerun)),
         env,
         labels: {
           [LABEL.managed]: "true",
@@ -100,6 +106,23 @@ export function planRelease(input: ReleasePlanInput): ContainerPlan[] {
  * The container command for a Procfile line. With prerun hooks, they run first (any failure stops the
  * process from starting) and the process then replaces the shell, so signals reach it.
  */
+/** The hooks, then `exec "$@"`: the process replaces the shell, so signals reach it. */
+const PRERUN_THEN_EXEC = (prerun: string[]) => `set -e\n${prerun.join("\n")}\nexec "$@"`;
+
+/**
+ * A process that runs the image's own command, with prerun hooks: the entry point becomes /bin/sh, which runs
+ * the hooks and then execs ENTRYPOINT + CMD as they were, word for word (they are arguments, never parsed by a
+ * shell). Without hooks, or without the image's command recorded (releases from before it was), the image
+ * runs unchanged.
+ */
+export function imageCommandWithPrerun(
+  imageCommand: string[] | undefined,
+  prerun: string[] = [],
+): { entrypoint?: string[]; cmd?: string[] } {
+  if (prerun.length === 0 || !imageCommand?.length) return {};
+  return { entrypoint: ["/bin/sh"], cmd: ["-c", PRERUN_THEN_EXEC(prerun), "prerun", ...imageCommand] };
+}
+
 export function processCommand(command: string, prerun: string[] = []): string[] {
   if (prerun.length === 0) return ["/bin/sh", "-c", command];
   return ["/bin/sh", "-c", `set -e\n${prerun.join("\n")}\nexec /bin/sh -c "$1"`, "prerun", command];

@@ -31,6 +31,11 @@ export interface ReleaseSpec {
   buildArgsDigest?: string;
   /** `[run].before-run` / Procfile `prerun:`: run before each process command, in its container. */
   prerun?: string[];
+  /**
+   * The image's ENTRYPOINT + CMD, recorded when a process runs the image's own command (`null`) and there are
+   * `prerun` hooks: the hooks then run first and `exec` it (deploy/plan.ts imageCommandWithPrerun).
+   */
+  imageCommand?: string[];
   domains: string[];
   envDefaults: Record<string, string>;
   tomlEnv?: TomlEnv;
@@ -50,6 +55,8 @@ export const DEFAULT_START_TIMEOUT = 60;
 export interface ImageFacts {
   exposedPorts: number[];
   hasCmd: boolean;
+  /** ENTRYPOINT followed by CMD, as the container runtime would run them. */
+  command?: string[];
   /** Set for images exported by the buildpacks lifecycle: the process types its launch.toml declared. */
   buildpacks?: { processes: string[]; defaultProcess?: string };
 }
@@ -121,8 +128,13 @@ function specFromProcesses(
   image: ImageFacts,
   configPort?: string,
 ): ReleaseSpec {
+  const prerun = spec.hooks.prerun ?? [];
+  const runsImageCommand = Object.values(processes).some((c) => c === null);
   return {
     processes,
+    ...(prerun.length > 0 && runsImageCommand && image.command?.length
+      ? { imageCommand: image.command }
+      : {}),
     ...("web" in processes ? { webPort: pickWebPort(spec.port ?? spec.docker.port, configPort, image) } : {}),
     ...(spec.healthcheck ? { healthcheck: spec.healthcheck } : {}),
     startTimeout: spec.run.startTimeout ?? DEFAULT_START_TIMEOUT,
@@ -182,8 +194,14 @@ export function imageFacts(info: {
   const cmd = info.Config?.Cmd;
   const ep = info.Config?.Entrypoint;
   const hasCmd = (Array.isArray(cmd) && cmd.length > 0) || (Array.isArray(ep) ? ep.length > 0 : !!ep);
+  const command = [...(Array.isArray(ep) ? ep : ep ? [ep] : []), ...(Array.isArray(cmd) ? cmd : [])];
   const buildpacks = buildpackFacts(info.Config?.Labels ?? undefined);
-  return { exposedPorts, hasCmd, ...(buildpacks ? { buildpacks } : {}) };
+  return {
+    exposedPorts,
+    hasCmd,
+    ...(command.length > 0 ? { command } : {}),
+    ...(buildpacks ? { buildpacks } : {}),
+  };
 }
 
 /** Reads io.buildpacks.build.metadata (and Hop3's default-process label) of a buildpack image. */

@@ -221,6 +221,7 @@ function plansFor(
     publicUrl: appUrl(hosts[0]!, p.settings).replace(/\/$/, ""),
     generation: randomBytes(3).toString("hex"),
     ...(spec.prerun ? { prerun: spec.prerun } : {}),
+    ...(spec.imageCommand ? { imageCommand: spec.imageCommand } : {}),
     mounts: releaseMounts(app, spec, p.settings.root),
     limits: releaseLimits(spec, p.settings.limits),
   });

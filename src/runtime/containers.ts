@@ -79,6 +79,7 @@ export async function startContainer(docker: Docker, plan: ContainerPlan): Promi
       name: plan.name,
       Image: plan.image,
       ...(plan.cmd ? { Cmd: plan.cmd } : {}),
+      ...(plan.entrypoint ? { Entrypoint: plan.entrypoint } : {}),
       Env: Object.entries(plan.env).map(([k, v]) => `${k}=${v}`),
       Labels: plan.labels,
       ...(exposed ? { ExposedPorts: exposed } : {}),

@@ -191,6 +191,14 @@ export function renderContainerUnit(plan: ContainerPlan, opts: ContainerUnitOpti
     ["Image", plan.image],
     ["ContainerName", plan.name],
   ];
+  if (plan.entrypoint) {
+    // one word (/bin/sh, to run prerun hooks before the image's own command: deploy/plan.ts)
+    if (plan.entrypoint.length !== 1)
+      throw new Hop3Error(`renderContainerUnit(${plan.name}): one-word entrypoint`);
+    const [entry] = plan.entrypoint as [string];
+    if (compareVersions(v, "5.0") >= 0) c.push(["Entrypoint", entry]);
+    else c.push(["PodmanArgs", `--entrypoint=${commandWord(entry)}`]);
+  }
   if (plan.cmd && plan.cmd.length > 0) c.push(["Exec", plan.cmd.map(commandWord).join(" ")]);
   if (Object.keys(file).length > 0) {
     if (!opts.envFile) throw new Hop3Error(`renderContainerUnit(${plan.name}): envFile is required`);

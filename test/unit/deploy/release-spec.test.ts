@@ -36,6 +36,37 @@ function thrown(fn: () => unknown): Hop3Error {
   throw new Error("expected an error, nothing was thrown");
 }
 
+describe("before-run for processes that run the image's own command", () => {
+  const image: ImageFacts = imageFacts({
+    Config: { Entrypoint: ["/docker-entrypoint.sh"], Cmd: ["nginx", "-g", "daemon off;"] },
+  });
+
+  it("reads ENTRYPOINT then CMD as the command the runtime would run", () => {
+    expect(image.command).toEqual(["/docker-entrypoint.sh", "nginx", "-g", "daemon off;"]);
+    expect(imageFacts({ Config: { Entrypoint: "/run.sh" } }).command).toEqual(["/run.sh"]);
+  });
+
+  it("records the image's command with [run].before-run when the web process is the image's", () => {
+    const rs = releaseSpecFromApp(appSpec({ toml: '[run]\nbefore-run = "echo ready > /tmp/r"\n' }), image);
+    expect(rs.processes).toEqual({ web: null });
+    expect(rs.prerun).toEqual(["echo ready > /tmp/r"]);
+    expect(rs.imageCommand).toEqual(["/docker-entrypoint.sh", "nginx", "-g", "daemon off;"]);
+  });
+
+  it("and with a Procfile prerun: beside a worker", () => {
+    const rs = releaseSpecFromApp(appSpec({ procfile: "prerun: ./wait-db\nworker: ./work\n" }), image);
+    expect(rs.processes).toEqual({ worker: "./work", web: null });
+    expect(rs.imageCommand).toEqual(image.command);
+  });
+
+  it("records nothing when no process runs the image's command, or there is no hook", () => {
+    expect(
+      releaseSpecFromApp(appSpec({ procfile: "prerun: x\nweb: ./serve\n" }), image).imageCommand,
+    ).toBeUndefined();
+    expect(releaseSpecFromApp(appSpec({}), image).imageCommand).toBeUndefined();
+  });
+});
+
 describe("imageFacts", () => {
   it("reads TCP ports (with or without /tcp), ignores UDP and junk, sorts them", () => {
     const facts = imageFacts({
@@ -51,7 +82,7 @@ describe("imageFacts", () => {
         Cmd: ["node", "server.js"],
       },
     });
-    expect(facts).toEqual({ exposedPorts: [3000, 8080], hasCmd: true });
+    expect(facts).toEqual({ exposedPorts: [3000, 8080], hasCmd: true, command: ["node", "server.js"] });
   });
 
   it("counts an Entrypoint alone (array or string) as something to run", () => {

@@ -334,3 +334,31 @@ describe("restart policy: back off, never give up", () => {
     expect(unit).toMatch(/RestartMaxDelaySec=\d+\n/);
   });
 });
+
+describe("renderContainerUnit: before-run hooks before the image's own command", () => {
+  const hooked = planRelease({
+    app: "shop",
+    release: 3,
+    image: "localhost/hop3/shop:r3",
+    processes: { web: undefined },
+    scale: {},
+    env: {},
+    webPort: 8080,
+    hostNames: ["shop.example.test"],
+    generation: "a1b2c3",
+    prerun: ["echo ready > /tmp/ready"],
+    imageCommand: ["/docker-entrypoint.sh", "nginx", "-g", "daemon off;"],
+  })[0]!;
+
+  it("sets Entrypoint= on Podman 5, where quadlet has the key", () => {
+    const unit = renderContainerUnit(hooked, { podmanVersion: "5.4.2", envFile });
+    expect(unit).toMatch(/^Entrypoint=\/bin\/sh$/m);
+    expect(unit).toMatch(/^Exec=-c .*prerun \/docker-entrypoint\.sh nginx -g "daemon off;"$/m);
+  });
+
+  it("passes --entrypoint through PodmanArgs= before it", () => {
+    const unit = renderContainerUnit(hooked, { podmanVersion: "4.4.0", envFile });
+    expect(unit).not.toMatch(/^Entrypoint=/m);
+    expect(unit).toMatch(/^PodmanArgs=--entrypoint=\/bin\/sh$/m);
+  });
+});
