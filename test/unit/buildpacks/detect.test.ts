@@ -44,6 +44,8 @@ describe("detection of the fixture apps", () => {
     "failing-build": ["hop3/nodejs"],
     "failing-release": ["hop3/nodejs", "hop3/procfile"],
     "ruby-app": ["hop3/ruby"],
+    "dokku-ruby": ["hop3/ruby", "hop3/procfile"],
+    "ruby-postgres": ["hop3/ruby", "hop3/procfile"],
     "php-app": ["hop3/php"],
   };
   for (const [app, group] of Object.entries(cases)) {
