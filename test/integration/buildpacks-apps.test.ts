@@ -290,9 +290,42 @@ describe("hop3.toml with build hooks and generated env (hop3toml-hooks)", () => 
     expect(res.body).toMatch(answer);
     expect(res.body.match(answer)![1]).toBe(firstSecret);
   });
+});
 
-  // [run].before-run (the prerun hook) is parsed (src/app/spec.ts) but no part of the deploy runs it yet.
-  it.todo("runs [run].before-run before the new release's processes start");
+describe("[run].before-run for every process, also one that runs the image's own ENTRYPOINT + CMD", () => {
+  it("runs before-run before the new release's processes start, then the image's command word for word", async () => {
+    const app = newApp("beforerun");
+    const dir = mkdtempSync(join(scratch, "before-run-"));
+    const greeter = readFileSync(join(fixture("greeter"), "Containerfile"), "utf8");
+    // the greeter's first layers (python3 on the base image), then an entry point that must still run
+    writeFileSync(
+      join(dir, "Containerfile"),
+      `${greeter.slice(0, greeter.indexOf("WORKDIR"))}WORKDIR /app\nCOPY entry.sh serve.py ./\nEXPOSE 5000\n` +
+        'ENTRYPOINT ["/bin/sh", "/app/entry.sh"]\nCMD ["python3", "/app/serve.py", "two words"]\n',
+    );
+    writeFileSync(join(dir, "entry.sh"), 'echo "entrypoint ran" > /tmp/entry\nexec "$@"\n');
+    writeFileSync(
+      join(dir, "serve.py"),
+      [
+        "import http.server, os, sys",
+        "class H(http.server.BaseHTTPRequestHandler):",
+        "    def do_GET(self):",
+        "        read = lambda p: open(p).read().strip() if os.path.exists(p) else 'missing'",
+        "        body = f\"{read('/tmp/before-run')}; {read('/tmp/entry')}; arg={sys.argv[1]}\\n\".encode()",
+        "        self.send_response(200); self.end_headers(); self.wfile.write(body)",
+        "http.server.HTTPServer(('0.0.0.0', int(os.environ['PORT'])), H).serve_forever()",
+        "",
+      ].join("\n"),
+    );
+    writeFileSync(
+      join(dir, "hop3.toml"),
+      '[run]\nbefore-run = ["echo \\"before-run ran for $PROC_TYPE\\" > /tmp/before-run", "test -s /tmp/before-run"]\n',
+    );
+    const r = await hop(["deploy", dir, "--app", app]);
+    expect(r.exitCode, all(r)).toBe(0);
+    const res = await getThroughRouter(deployedUrl(r.stdout));
+    expect(res.body).toBe("before-run ran for web; entrypoint ran; arg=two words\n");
+  });
 });
 
 describe("a third-party-style shell buildpack named in .buildpacks (hello-cnb)", () => {
