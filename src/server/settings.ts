@@ -105,6 +105,8 @@ const schema = z.object({
   HOP3_BUILD_HTTP_PROXY: optionalText,
   HOP3_BUILD_HTTPS_PROXY: optionalText,
   HOP3_BUILD_NO_PROXY: optionalText,
+  /** Default PIP_INDEX_URL of Python builds (a PyPI mirror for hosts without PyPI); an app's config var wins. */
+  HOP3_BUILD_PIP_INDEX_URL: z.preprocess((v) => (v === "" ? undefined : v), z.string().url().optional()),
   HOP3_PODMAN_SOCKET: z.string().optional(),
   HOP3_LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
 });
@@ -155,6 +157,7 @@ export function buildNetworkOf(s: ServerSettings, hostBundle = SYSTEM_CA_BUNDLE)
     ...(s.HOP3_BUILD_HTTP_PROXY ? { httpProxy: s.HOP3_BUILD_HTTP_PROXY } : {}),
     ...(s.HOP3_BUILD_HTTPS_PROXY ? { httpsProxy: s.HOP3_BUILD_HTTPS_PROXY } : {}),
     ...(s.HOP3_BUILD_NO_PROXY ? { noProxy: s.HOP3_BUILD_NO_PROXY } : {}),
+    ...(s.HOP3_BUILD_PIP_INDEX_URL ? { pipIndexUrl: s.HOP3_BUILD_PIP_INDEX_URL } : {}),
   };
 }
 

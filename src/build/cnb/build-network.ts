@@ -13,6 +13,8 @@ export interface BuildNetwork {
   httpProxy?: string;
   httpsProxy?: string;
   noProxy?: string;
+  /** The package index Python builds use unless the app sets PIP_INDEX_URL (its platform env is applied later). */
+  pipIndexUrl?: string;
 }
 
 /** Binds and environment for a build container, and the shell line that builds the combined bundle. */
@@ -25,6 +27,7 @@ export function buildNetworkConfig(n: BuildNetwork): {
   if (n.httpProxy) Object.assign(env, { HTTP_PROXY: n.httpProxy, http_proxy: n.httpProxy });
   if (n.httpsProxy) Object.assign(env, { HTTPS_PROXY: n.httpsProxy, https_proxy: n.httpsProxy });
   if (n.noProxy) Object.assign(env, { NO_PROXY: n.noProxy, no_proxy: n.noProxy });
+  if (n.pipIndexUrl) env.PIP_INDEX_URL = n.pipIndexUrl;
   if (!n.caFile) return { binds: [], env };
   Object.assign(env, {
     SSL_CERT_FILE: COMBINED_CA_PATH,

@@ -178,6 +178,11 @@ describe("each setting takes effect", () => {
     expect(
       buildNetworkConfig(buildpacksSettingsOf(loadSettings({ HOP3_BUILD_CA_FILE: "none" })).network).binds,
     ).toEqual([]);
+    const mirror = loadSettings({ HOP3_BUILD_PIP_INDEX_URL: "https://pypi.example.org/simple" });
+    expect(buildNetworkConfig(buildpacksSettingsOf(mirror).network).env.PIP_INDEX_URL).toBe(
+      "https://pypi.example.org/simple",
+    );
+    expect(() => loadSettings({ HOP3_BUILD_PIP_INDEX_URL: "not a url" })).toThrow(/HOP3_BUILD_PIP_INDEX_URL/);
   });
 });
 
