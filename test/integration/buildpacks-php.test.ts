@@ -157,6 +157,29 @@ describe("a Heroku Procfile: web: heroku-php-nginx public/", () => {
   });
 });
 
+describe("Dokku's PHP Procfile: web: vendor/bin/heroku-php-apache2 web/", () => {
+  it("runs the nginx server, says .htaccess is not read, and serves web/ through its front controller", async () => {
+    const app = newApp("apache2");
+    // the Procfile and check of Dokku's tests/apps/php, with an index.php that needs no Packagist package
+    const dir = appDir({
+      Procfile: "web: vendor/bin/heroku-php-apache2 web/\n",
+      "composer.json": '{"require": {"php": ">=8.1"}}',
+      "web/index.php": "<?php echo '<html><h3>php</h3></html>';",
+      "web/.htaccess": "RewriteEngine On\n",
+    });
+    const { url, log } = await deployOk(dir, app);
+    expect(log).toContain("heroku-php-apache2 runs nginx + php-fpm here: .htaccess files are not read");
+    expect((await getThroughRouter(url)).body).toBe("<html><h3>php</h3></html>");
+    expect((await getThroughRouter(url, "/some/route")).body).toBe("<html><h3>php</h3></html>");
+    expect((await getThroughRouter(url, "/.htaccess")).status).toBe(404);
+    const logs = await hop(["logs", "--app", app, "-n", "200"]);
+    expect(logs.stdout).toContain(
+      "heroku-php-apache2: Hop3 runs this app with nginx and php-fpm: .htaccess files are not read",
+    );
+    expect(logs.stdout).toMatch(/"GET \/some\/route HTTP\/1\.1" 200/); // nginx's access log on stdout
+  });
+});
+
 describe("dependencies this host cannot get, and missing extensions", () => {
   it("Paketo's composer sample with no vendor/ and no Packagist: exit 8 naming the package and the ways out", async () => {
     const app = newApp("nopkg");
