@@ -119,6 +119,9 @@ export class BackupService {
 
   constructor(private readonly d: BackupServiceDeps) {
     this.root = join(d.platform.settings.root, "backups");
+    // built once at the server's start, when no backup, restore or import runs: what .tmp holds was left by a
+    // server killed mid-way (never listed: a backup is renamed out of .tmp only when complete)
+    rmSync(join(this.root, ".tmp"), { recursive: true, force: true });
   }
 
   private get p() {
@@ -197,7 +200,9 @@ export class BackupService {
         }
       }
     }
-    const failures = this.failures.filter((f) => !app || f.app === app);
+    // the latest failure of each app: one line per app that needs attention
+    const latest = new Map(this.failures.filter((f) => !app || f.app === app).map((f) => [f.app, f]));
+    const failures = [...latest.values()];
     const schedules = this.schedules().filter((s) => !app || s.app === app);
     return { backups, failures, schedules };
   }
@@ -748,7 +753,12 @@ export class BackupService {
     for (const s of this.schedules()) {
       if (!cronMatches(s.cron, at)) continue;
       try {
-        if (!this.p.store.getApp(s.app)) throw new Error(`the app ${s.app} no longer exists`);
+        if (!this.p.store.getApp(s.app)) {
+          // a destroyed app takes its schedule with it (its backups stay)
+          this.unschedule(s.app);
+          this.p.log(`backup: ${s.app} no longer exists: its backup schedule is removed`);
+          continue;
+        }
         const b = await this.create(s.app, { step: () => {}, log: () => {} }, "scheduled");
         this.p.log(`backup: scheduled backup of ${s.app}: ${b.id}`);
         const ids = readdirSync(join(this.root, s.app)).filter(isBackupId);

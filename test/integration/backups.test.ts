@@ -249,4 +249,51 @@ describe("backups", () => {
     expect(sha(served.body)).toBe(sha(fileBody));
     expect((await getThroughRouter(copyUrl, "/sub/n.txt")).body).toBe("nested\n");
   });
+
+  it("runs scheduled backups with retention; a failed run shows in backup:list, hop apps and the server log", async () => {
+    const empty = uniqueApp("it-bk-empty");
+    expect((await hop(["create", empty])).exitCode).toBe(0);
+    try {
+      for (const [a, keep] of [
+        [copy, "1"],
+        [empty, "3"],
+      ] as const) {
+        const s = await hop(["backup:schedule", "-a", a, "* * * * *", "--keep", keep]);
+        expect(s.exitCode, s.stderr).toBe(0);
+      }
+      const bad = await hop(["backup:schedule", "-a", copy, "61 * * * *"]);
+      expect(bad.exitCode).not.toBe(0);
+      // two scheduled runs of the copy: with --keep 1 only the second remains
+      const seen = new Set<string>();
+      let listed: { id: string; trigger: string }[] = [];
+      for (let i = 0; i < 200 && seen.size < 2; i++) {
+        const l = await hop(["backup:list", "-a", copy, "--json"]);
+        listed = (JSON.parse(l.stdout) as { backups: { id: string; trigger: string }[] }).backups;
+        for (const b of listed) seen.add(b.id);
+        if (seen.size < 2) await new Promise((r) => setTimeout(r, 1000));
+      }
+      expect(seen.size).toBeGreaterThanOrEqual(2);
+      expect(listed.length).toBe(1);
+      expect(listed[0]!.trigger).toBe("scheduled");
+
+      const list = await hop(["backup:list"]);
+      expect(list.exitCode).toBe(1);
+      expect(list.stderr).toContain(`scheduled backup of ${empty} FAILED`);
+      expect(list.stderr).toContain("nothing to back up");
+      const apps = await hop(["apps"]);
+      expect(apps.stderr).toContain(`${empty}: scheduled backup FAILED`);
+      expect(readFileSync(join(ROOT, "log", "server.log"), "utf8")).toContain(
+        `scheduled backup of ${empty} FAILED`,
+      );
+    } finally {
+      await hop(["backup:unschedule", "-a", copy]);
+      await hop(["backup:unschedule", "-a", empty]);
+      await destroyQuietly(empty);
+    }
+    for (const b of (
+      JSON.parse((await hop(["backup:list", "-a", copy, "--json"])).stdout) as { backups: { id: string }[] }
+    ).backups) {
+      await hop(["backup:destroy", b.id, "--confirm", b.id]);
+    }
+  });
 });
