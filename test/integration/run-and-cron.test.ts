@@ -167,3 +167,36 @@ describe("cron", () => {
     expect(await leftovers(app)).toEqual([]);
   });
 });
+
+describe("Procfiles written for Heroku and Dokku", () => {
+  const heroku = uniqueApp("it-run-heroku");
+  afterAll(() => destroyQuietly(heroku));
+
+  it("a cron: line without a schedule runs as a process (noted in the deploy log), @daily is a job, Windows line ends and a BOM are fine", async () => {
+    const dir = join(scratch, "heroku");
+    cpSync(fixture("greeter"), dir, { recursive: true });
+    writeFileSync(
+      join(dir, "Procfile"),
+      "\uFEFFweb: python3 /app/server.py   # the site\r\ncron: sleep 600\r\n\r\ncron-nightly: @daily echo nightly\r\n",
+    );
+    const r = await hop(["deploy", dir, "--app", heroku]);
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain('note: Procfile:2: "cron" has no schedule, so it runs as an ordinary process');
+    const ps = JSON.parse((await hop(["ps", "--app", heroku, "--json"])).stdout) as {
+      processes: { type: string; state: string }[];
+    };
+    expect(ps.processes.map((p) => `${p.type}:${p.state}`).sort()).toEqual(["cron:running", "web:running"]);
+    const { jobs } = JSON.parse((await hop(["cron:list", "--app", heroku, "--json"])).stdout) as {
+      jobs: { name: string; schedule: string }[];
+    };
+    expect(jobs.map((j) => [j.name, j.schedule])).toEqual([["cron-nightly", "0 0 * * *"]]);
+
+    // an almost-right schedule is refused before any build, naming the line, the field and its range
+    writeFileSync(join(dir, "Procfile"), "web: python3 /app/server.py\ncron: 61 * * * * ./report\n");
+    const bad = await hop(["deploy", dir, "--app", heroku]);
+    expect(bad.exitCode).not.toBe(0);
+    expect(bad.stdout + bad.stderr).toContain(
+      'Procfile:2: cron entry "cron": invalid minute field "61" (allowed 0-59',
+    );
+  });
+});
