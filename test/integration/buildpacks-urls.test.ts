@@ -99,6 +99,22 @@ describe("buildpacks named by URL", () => {
     expect(all(r)).toContain("and no mapping names it");
   });
 
+  it("registry spellings map too: `heroku/nodejs` in .buildpacks, a registry tarball as a project.toml uri", async () => {
+    const app = newApp("registry");
+    let r = await hop(["deploy", appNaming("heroku/nodejs"), "--app", app]);
+    expect(r.exitCode, all(r)).toBe(0);
+    expect(r.stdout).toContain("-----> .buildpacks: heroku/nodejs -> hop3/nodejs (built-in mapping)");
+
+    const dir = mkdtempSync(join(scratch, "project-"));
+    cpSync(fixture("bare-server-js"), dir, { recursive: true });
+    const tarball = "https://buildpack-registry.s3.amazonaws.com/buildpacks/heroku/nodejs.tgz";
+    writeFileSync(join(dir, "project.toml"), `[[io.buildpacks.group]]\nuri = "${tarball}"\n`);
+    r = await hop(["deploy", dir, "--app", app]);
+    expect(r.exitCode, all(r)).toBe(0);
+    expect(r.stdout).toContain(`-----> project.toml: ${tarball} -> hop3/nodejs (built-in mapping)`);
+    expect((await getThroughRouter(deployedUrl(r.stdout))).body).toMatch(/^bare-server-js ok on node v/);
+  });
+
   it("a target the server does not have is refused when the mapping is made (exit 2)", async () => {
     const r = await hop(["buildpacks:map", UNKNOWN, "hop3/nodjs"]);
     expect(r.exitCode).toBe(2);
