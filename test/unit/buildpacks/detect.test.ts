@@ -9,13 +9,22 @@ const order = (
   parse(readFileSync(join(BUILDPACKS, "order.toml"), "utf8")) as { order: Array<{ group: Group }> }
 ).order;
 
-/** Order resolution as the spec describes it: the first group whose required buildpacks all pass. */
+/**
+ * Order resolution as the spec describes it: the first group whose required buildpacks all pass. Like the
+ * lifecycle, a buildpack's detect runs once per app however many groups name it (each costs a bash and often
+ * a python3 start: run again for every group, the slowest cases took over 20 s on a loaded machine).
+ */
 async function resolveGroup(appDir: string): Promise<string[] | null> {
+  const codes = new Map<string, Promise<number>>();
+  const detectOnce = (id: string) => {
+    if (!codes.has(id)) codes.set(id, detect(id.replace("hop3/", ""), appDir));
+    return codes.get(id) as Promise<number>;
+  };
   for (const { group } of order) {
     const chosen: string[] = [];
     let ok = true;
     for (const e of group) {
-      const code = await detect(e.id.replace("hop3/", ""), appDir);
+      const code = await detectOnce(e.id);
       if (code === 0) chosen.push(e.id);
       else if (code === 100 && e.optional) continue;
       else if (code === 100) {
