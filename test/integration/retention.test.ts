@@ -145,7 +145,10 @@ describe("release retention", () => {
     const oldest = total - retention + 1;
     const r = await hop(["rollback", `v${oldest}`, "--app", app]);
     expect(r.exitCode, r.stdout + r.stderr).toBe(0);
-    expect(await getThroughRouter(url)).toMatchObject({ status: 200, body: `hello from ${app} (v${oldest})` });
+    expect(await getThroughRouter(url)).toMatchObject({
+      status: 200,
+      body: `hello from ${app} (v${oldest})`,
+    });
     const list = await releases(app);
     expect(list[0]).toMatchObject({
       number: total + 1,
