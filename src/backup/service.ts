@@ -14,6 +14,7 @@ import {
   readdirSync,
   readFileSync,
   renameSync,
+  rmdirSync,
   rmSync,
   statSync,
   symlinkSync,
@@ -134,6 +135,19 @@ export class BackupService {
     return dir;
   }
 
+  /** A complete backup into its place (once more if a destroy removed the app's emptied directory meanwhile). */
+  private moveIntoPlace(tmp: string, app: string, id: string): void {
+    for (let attempt = 0; ; attempt++) {
+      mkdirSync(join(this.root, app), { recursive: true, mode: 0o700 });
+      try {
+        renameSync(tmp, join(this.root, app, id));
+        return;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "ENOENT" || attempt > 0) throw err;
+      }
+    }
+  }
+
   /** A backup's directory: found by its id under any app (ids are unique: second + random suffix). */
   private locate(id: string): { app: string; dir: string } {
     validateBackupId(id);
@@ -222,11 +236,16 @@ export class BackupService {
   async destroy(id: string, confirm: string | undefined): Promise<{ destroyed: string }> {
     if (confirm !== id)
       throw usageError(`destroying backup ${id} needs confirmation`, `pass --confirm ${id}`);
-    const { dir } = this.locate(id);
+    const { app, dir } = this.locate(id);
     // renamed away first: the backup disappears from listings at once, whatever remains to delete
-    const trash = join(this.tmpDir(), id);
-    renameSync(dir, trash);
+    const trash = this.tmpDir();
+    renameSync(dir, join(trash, id));
     rmSync(trash, { recursive: true, force: true });
+    try {
+      rmdirSync(join(this.root, app)); // the app's directory goes with its last backup
+    } catch {
+      // not empty: other backups of the app
+    }
     return { destroyed: id };
   }
 
@@ -322,8 +341,7 @@ export class BackupService {
         };
         writeFileSync(join(tmp, "metadata.json"), `${JSON.stringify(meta, null, 2)}\n`, { mode: 0o600 });
         // complete: only now does it appear under its app
-        mkdirSync(join(this.root, app), { recursive: true, mode: 0o700 });
-        renameSync(tmp, join(this.root, app, id));
+        this.moveIntoPlace(tmp, app, id);
         const size = Object.values(files).reduce((n, f) => n + f.size, 0);
         progress.log(`${id}: ${(size / 1024 / 1024).toFixed(1)} MiB`);
         return {
@@ -709,8 +727,7 @@ export class BackupService {
         );
       }
       if (existsSync(join(this.root, meta.app, id))) throw conflict(`backup ${id} is already on this server`);
-      mkdirSync(join(this.root, meta.app), { recursive: true, mode: 0o700 });
-      renameSync(tmp, join(this.root, meta.app, id));
+      this.moveIntoPlace(tmp, meta.app, id);
       return { id, app: meta.app };
     } finally {
       rmSync(tmp, { recursive: true, force: true });
@@ -745,6 +762,9 @@ export class BackupService {
     const before = this.schedules();
     const after = before.filter((x) => x.app !== app);
     this.p.store.setSetting(SCHEDULES_SETTING, JSON.stringify(after));
+    // its failures no longer call for attention once nothing is scheduled
+    for (let i = this.failures.length - 1; i >= 0; i--)
+      if (this.failures[i]!.app === app) this.failures.splice(i, 1);
     return { app, removed: after.length !== before.length };
   }
 
