@@ -15,10 +15,10 @@ const order = (
  * a python3 start: run again for every group, the slowest cases took over 20 s on a loaded machine).
  */
 async function resolveGroup(appDir: string): Promise<string[] | null> {
-  const codes = new Map<string, Promise<number>>();
+  const codes = new Map<string, Promise<number | undefined>>();
   const detectOnce = (id: string) => {
     if (!codes.has(id)) codes.set(id, detect(id.replace("hop3/", ""), appDir));
-    return codes.get(id) as Promise<number>;
+    return codes.get(id) as Promise<number | undefined>;
   };
   for (const { group } of order) {
     const chosen: string[] = [];
