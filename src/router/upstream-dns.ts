@@ -13,9 +13,8 @@
  * an absolute name such as "localhost." against /etc/hosts only when the entry itself has dots.
  */
 import { createHash } from "node:crypto";
-import { usageError } from "../util/errors.js";
 import { planRoutes } from "./route-plan.js";
-import type { AppRoute, UpstreamsMode } from "./routes.js";
+import type { AppRoute } from "./routes.js";
 
 export const UPSTREAM_ZONE = "upstreams.hop3.internal";
 export const LOOPBACK_NAME = "loopback.hop3.internal";
