@@ -51,18 +51,20 @@ const TARGET_COLD = 1.2;
 const TARGET_WARM = 1.0;
 const USAGE = `Usage: node bench/buildpacks.mjs [options]
 
+  --lang L      node (default), php or ruby: the sample app, the file the one-line change edits and
+                 the hand-written Containerfile of the manual side (see LANGS below)
   --rounds N     measured rounds (each: a cold and a warm build on both sides; default 3)
-  --sample DIR   the Node app (default test/fixtures/apps/npm-lockfile); its server.js must hold
-                 the string 'npm-lockfile ok:' (the line the one-line change edits)
-  --app NAME     the Hop3 app name (default bench-bp-node; must start with bench-)
+  --sample DIR   another app of that language holding the same marker text in the same file
+  --app NAME     the Hop3 app name (default bench-bp-LANG; must start with bench-)
   --hop PATH     the hop CLI's main.js (default /opt/hop3/dist/cli/main.js, else dist/cli/main.js)
   --verbose      show hop deploy's output, timed from the start of the command
   --json FILE    also write the figures as JSON to FILE`;
 
 const opts = parseArgs(process.argv.slice(2), {
+  lang: "node",
   rounds: 3,
-  sample: join(repoRoot, "test/fixtures/apps/npm-lockfile"),
-  app: "bench-bp-node",
+  sample: "",
+  app: "",
   hop: "",
   json: "",
   verbose: false,
@@ -71,14 +73,22 @@ if (opts.help) {
   console.log(USAGE);
   process.exit(0);
 }
-if (!opts.app.startsWith("bench-"))
-  throw new Error("--app must start with bench- (it is destroyed at the end)");
-
 // The stack's tags carry their Containerfile's digest (src/build/cnb/stack.ts): ask the same function.
 const { stackImages } = await import(join(repoRoot, "dist/build/cnb/stack.js"));
 const STACK = stackImages(undefined, join(repoRoot, "images"));
 
-const CONTAINERFILE = `# The hand-written equivalent of the hop3/nodejs buildpack for this app (bench/buildpacks.mjs).
+/**
+ * Per language: a real sample (a fixture), the file and text the one-line change edits, what a warm build's log
+ * says when the dependencies came from the cache, and the fairest hand-written Containerfile we know on the
+ * same stack images (offline, like the buildpack: the npm registry, or Debian's packages).
+ */
+const LANGS = {
+  node: {
+    sample: "test/fixtures/apps/npm-lockfile",
+    file: "server.js",
+    marker: "npm-lockfile ok:",
+    reused: /Reusing node_modules from the cache/,
+    containerfile: `# The hand-written equivalent of the hop3/nodejs buildpack for this app (bench/buildpacks.mjs).
 FROM ${STACK.build} AS build
 # The extra CA bundle Hop3 gives its build containers (HOP3_BUILD_CA_FILE), mounted by the bench.
 ARG NODE_EXTRA_CA_CERTS
@@ -93,7 +103,48 @@ WORKDIR /workspace
 COPY --from=build --chown=1000:1000 /workspace /workspace
 ENV NODE_ENV=production PORT=5000
 CMD ["node", "server.js"]
-`;
+`,
+  },
+  // Paketo's PHP webserver sample; the manual side serves it with PHP's built-in server (the build is what is
+  // compared: hop3/php's nginx + php-fpm configuration is written at start, not at build).
+  php: {
+    sample: "test/fixtures/apps/paketo-php-webserver",
+    file: "htdocs/index.php",
+    marker: "Powered By Paketo Buildpacks",
+    containerfile: `# The hand-written equivalent of the hop3/php buildpack for this app (bench/buildpacks.mjs).
+FROM ${STACK.run}
+WORKDIR /workspace
+COPY --chown=1000:1000 . /workspace
+CMD ["php", "-S", "0.0.0.0:5000", "-t", "htdocs"]
+`,
+  },
+  // Dokku's Ruby test app (Sinatra + thin): offline, its gems come from Debian's packages on both sides.
+  ruby: {
+    sample: "test/fixtures/apps/dokku-ruby",
+    file: "web.rb",
+    marker: "Hello, world",
+    reused: /Reusing the (Debian )?gems from the cache/,
+    containerfile: `# The hand-written equivalent of the hop3/ruby buildpack for this app, offline (bench/buildpacks.mjs).
+FROM ${STACK.run}
+USER root
+RUN apt-get update \\
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ruby-sinatra thin \\
+ && rm -rf /var/lib/apt/lists/*
+USER 1000:1000
+WORKDIR /workspace
+COPY --chown=1000:1000 . /workspace
+CMD ["ruby", "web.rb", "-o", "0.0.0.0", "-p", "5000"]
+`,
+  },
+};
+const LANG = LANGS[opts.lang];
+if (!LANG) throw new Error(`--lang must be one of ${Object.keys(LANGS).join(", ")}`);
+opts.sample ||= join(repoRoot, LANG.sample);
+opts.app ||= `bench-bp-${opts.lang}`;
+if (!opts.app.startsWith("bench-"))
+  throw new Error("--app must start with bench- (it is destroyed at the end)");
+
+const CONTAINERFILE = LANG.containerfile;
 
 const host = hostSetup();
 const cli = hopCli(opts.hop || undefined);
@@ -105,11 +156,11 @@ let appDir;
 let fileDir;
 let serverSource;
 
-/** The one-line change: the response line of server.js (`npm-lockfile ok:`) carries the marker. */
+/** The one-line change: the language's marker text (`npm-lockfile ok:` in server.js...) carries the marker. */
 function setMarker(marker) {
-  const text = serverSource.replace("npm-lockfile ok:", `npm-lockfile ok (${marker}):`);
-  if (text === serverSource) throw new Error("server.js has no 'npm-lockfile ok:' line to change");
-  writeFileSync(join(appDir, "server.js"), text);
+  const text = serverSource.replace(LANG.marker, `${LANG.marker} (${marker})`);
+  if (text === serverSource) throw new Error(`${LANG.file} has no '${LANG.marker}' to change`);
+  writeFileSync(join(appDir, LANG.file), text);
 }
 
 async function destroyApp() {
@@ -167,7 +218,7 @@ function phases(lines) {
     buildpacks: bps,
     export: num(/Exported \S+ in ([\d.]+)s/),
     restored: lines.some((l) => /Restored from cache/.test(l.text)),
-    reused: lines.some((l) => /Reusing node_modules from the cache/.test(l.text)),
+    reused: LANG.reused ? lines.some((l) => LANG.reused.test(l.text)) : undefined,
   };
   // prepare (source copy, build container start), the chown pass and the cache save are not reported
   // one by one: they are what the lifecycle total leaves over.
@@ -271,7 +322,7 @@ async function main() {
   fileDir = mkdtempSync(join(tmpdir(), "hop3-bench-bpfile-"));
   chmodSync(fileDir, 0o755);
   writeFileSync(join(fileDir, "Containerfile"), CONTAINERFILE);
-  serverSource = readFileSync(join(appDir, "server.js"), "utf8");
+  serverSource = readFileSync(join(appDir, LANG.file), "utf8");
 
   // Warm-up, not measured: creates the app (and the stack images if missing) and fills podman's cache.
   await destroyApp();
@@ -400,9 +451,24 @@ async function main() {
   console.log("");
   console.log("hop3 build steps, median seconds (from the deploy log; 0.1 s resolution):");
   console.log(table(stepRows));
-  const reusedAll = rounds.every((r) => r.hop_warm.reused);
+  if (LANG.reused) {
+    const reusedAll = rounds.every((r) => r.hop_warm.reused);
+    console.log(
+      `warm builds reused the dependencies from the cache: ${reusedAll ? "yes, every round" : "NOT every round"}`,
+    );
+  }
+  // Image sizes: the app's last image against the last manual one (both share the stack's layers on disk).
+  const size = async (ref) =>
+    Number((await podman(["image", "inspect", "--format", "{{.Size}}", ref])).trim());
+  const hopImage = (
+    await podman(["images", "--format", "{{.Repository}}:{{.Tag}}", `localhost/hop3/${opts.app}`])
+  )
+    .trim()
+    .split("\n")[0];
+  const sizes = { hop: await size(hopImage), manual: await size(lastManual.tag) };
+  const mb = (b) => `${(b / 1e6).toFixed(1)} MB`;
   console.log(
-    `warm builds reused node_modules from the cache: ${reusedAll ? "yes, every round" : "NOT every round"}`,
+    `image size: hop3 ${mb(sizes.hop)} (${hopImage}), manual ${mb(sizes.manual)}, ratio ${(sizes.hop / sizes.manual).toFixed(2)}`,
   );
 
   const verdict = (v, t) => (v <= t ? "PASS" : "ABOVE TARGET");
@@ -420,7 +486,7 @@ async function main() {
   if (opts.json) {
     writeFileSync(
       opts.json,
-      `${JSON.stringify({ benchmark: "buildpacks", machine: info, containerfile: CONTAINERFILE, warmUp, rounds, medians, targets: { warmCold: TARGET_WARM_COLD, cold: TARGET_COLD, warm: TARGET_WARM } }, null, 2)}\n`,
+      `${JSON.stringify({ benchmark: "buildpacks", lang: opts.lang, machine: info, sizes, containerfile: CONTAINERFILE, warmUp, rounds, medians, targets: { warmCold: TARGET_WARM_COLD, cold: TARGET_COLD, warm: TARGET_WARM } }, null, 2)}\n`,
     );
   }
 }
