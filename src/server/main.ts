@@ -211,7 +211,7 @@ async function main(): Promise<void> {
     lifecycle,
     addons,
     version,
-    keyFile: process.env.HOP3_BACKUP_KEY_FILE || join(settings.HOP3_ROOT, "backup.key"),
+    keyFile: settings.HOP3_BACKUP_KEY_FILE ?? join(settings.HOP3_ROOT, "backup.key"),
   });
   backups.startScheduler();
 

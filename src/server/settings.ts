@@ -107,6 +107,8 @@ const schema = z.object({
   HOP3_BUILD_NO_PROXY: optionalText,
   /** Default PIP_INDEX_URL of Python builds (a PyPI mirror for hosts without PyPI); an app's config var wins. */
   HOP3_BUILD_PIP_INDEX_URL: z.preprocess((v) => (v === "" ? undefined : v), z.string().url().optional()),
+  /** The key that seals backups' secrets (created on first backup); default HOP3_ROOT/backup.key. */
+  HOP3_BACKUP_KEY_FILE: optionalText,
   HOP3_PODMAN_SOCKET: z.string().optional(),
   HOP3_LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
 });
