@@ -111,11 +111,12 @@ const DEFAULT_IMPORT_LIMITS: ImportLimits = {
 };
 const FAILURES_KEPT = 20;
 const SCHEDULES_SETTING = "backup-schedules";
+// kept in the store, not in memory: a failed scheduled backup must still call for attention after a restart
+const FAILURES_SETTING = "backup-failures";
 const VOLUMES_ROOT = "/hop3-backup";
 
 export class BackupService {
   private readonly root: string;
-  private readonly failures: ScheduledFailure[] = [];
   private timer?: NodeJS.Timeout;
 
   constructor(private readonly d: BackupServiceDeps) {
@@ -215,7 +216,11 @@ export class BackupService {
       }
     }
     // the latest failure of each app: one line per app that needs attention
-    const latest = new Map(this.failures.filter((f) => !app || f.app === app).map((f) => [f.app, f]));
+    const latest = new Map(
+      this.failures()
+        .filter((f) => !app || f.app === app)
+        .map((f) => [f.app, f]),
+    );
     const failures = [...latest.values()];
     const schedules = this.schedules().filter((s) => !app || s.app === app);
     return { backups, failures, schedules };
@@ -223,7 +228,7 @@ export class BackupService {
 
   /** The last scheduled run of the app failed (for `hop apps`). */
   lastScheduledFailure(app: string): ScheduledFailure | undefined {
-    const mine = this.failures.filter((f) => f.app === app);
+    const mine = this.failures().filter((f) => f.app === app);
     return mine.at(-1);
   }
 
@@ -763,9 +768,28 @@ export class BackupService {
     const after = before.filter((x) => x.app !== app);
     this.p.store.setSetting(SCHEDULES_SETTING, JSON.stringify(after));
     // its failures no longer call for attention once nothing is scheduled
-    for (let i = this.failures.length - 1; i >= 0; i--)
-      if (this.failures[i]!.app === app) this.failures.splice(i, 1);
+    this.forgetFailures(app);
     return { app, removed: after.length !== before.length };
+  }
+
+  private failures(): ScheduledFailure[] {
+    const raw = this.p.store.getSetting(FAILURES_SETTING);
+    if (!raw) return [];
+    try {
+      return JSON.parse(raw) as ScheduledFailure[];
+    } catch {
+      return [];
+    }
+  }
+
+  private saveFailures(list: ScheduledFailure[]): void {
+    this.p.store.setSetting(FAILURES_SETTING, JSON.stringify(list.slice(-FAILURES_KEPT)));
+  }
+
+  private forgetFailures(app: string): void {
+    const list = this.failures();
+    const kept = list.filter((f) => f.app !== app);
+    if (kept.length !== list.length) this.saveFailures(kept);
   }
 
   /** The server's minute tick: due schedules run one after the other; then retention; failures are kept. */
@@ -787,12 +811,10 @@ export class BackupService {
           this.p.log(`backup: ${s.app}: ${old} removed (--keep ${s.keep})`);
         }
         // a success clears the app's earlier failures from `hop apps`
-        for (let i = this.failures.length - 1; i >= 0; i--)
-          if (this.failures[i]!.app === s.app) this.failures.splice(i, 1);
+        this.forgetFailures(s.app);
       } catch (err) {
         const error = (err as Error).message;
-        this.failures.push({ app: s.app, at: at.toISOString(), error });
-        if (this.failures.length > FAILURES_KEPT) this.failures.shift();
+        this.saveFailures([...this.failures(), { app: s.app, at: at.toISOString(), error }]);
         this.p.log(`backup: scheduled backup of ${s.app} FAILED: ${error}`);
       }
     }
