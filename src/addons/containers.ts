@@ -1,7 +1,8 @@
 /**
  * Thin adapter: an addon's container, volume and networks on the Podman API. The container is on a network
  * of its own (internal: no way out) and on the private network of each app it is attached to, with its name
- * as network alias; no port is ever published on the host. Podman's restart policy and the watchdog
+ * as network alias; no port is published on the host unless the operator asks (`addons:expose`: 127.0.0.1 only,
+ * for an SSH tunnel). Podman's restart policy and the watchdog
  * (runtime/container-watchdog.ts, through the `io.hop3.addon` label) keep it running.
  */
 import type Docker from "dockerode";
@@ -41,6 +42,8 @@ export interface AddonContainerSpec {
   dataDir: string;
   /** The apps it is attached to (it joins their private networks). */
   apps: string[];
+  /** `addons:expose`: the server's port published on the host's loopback only, at this port. */
+  expose?: { hostPort: number; containerPort: number };
 }
 
 /**
@@ -123,7 +126,17 @@ export async function startAddonContainer(docker: Docker, spec: AddonContainerSp
       RestartPolicy: { Name: "always" },
       ...(spec.memoryBytes ? { Memory: spec.memoryBytes } : {}),
       Binds: [`${volume}:${spec.dataDir}`],
+      ...(spec.expose
+        ? {
+            PortBindings: {
+              [`${spec.expose.containerPort}/tcp`]: [
+                { HostIp: "127.0.0.1", HostPort: String(spec.expose.hostPort) },
+              ],
+            },
+          }
+        : {}),
     },
+    ...(spec.expose ? { ExposedPorts: { [`${spec.expose.containerPort}/tcp`]: {} } } : {}),
   });
   await container.start();
   for (const app of spec.apps) await connectAddon(docker, spec.name, app);

@@ -65,6 +65,21 @@ export function validateAddonName(name: string): string {
   return name;
 }
 
+/**
+ * `addons:expose --port P`: an unprivileged port (rootless Podman cannot bind below 1024), published on 127.0.0.1
+ * only, so the database is reached through an SSH tunnel, never from the network.
+ */
+export function parseExposePort(value: unknown): number {
+  const port = typeof value === "string" && /^\d+$/.test(value) ? Number(value) : value;
+  if (typeof port !== "number" || !Number.isInteger(port) || port < 1024 || port > 65535) {
+    throw usageError(
+      `invalid port ${quoteForMessage(String(value))}: give a port from 1024 to 65535`,
+      "for example: hop addons:expose shop-db --port 15432",
+    );
+  }
+  return port;
+}
+
 /** The name of a declared addon without one: the app's name and the type (`shop-postgres`). */
 export const declaredAddonName = (app: string, plugin: AddonPlugin) => `${app}-${plugin.type}`.slice(0, 63);
 
@@ -128,6 +143,7 @@ export class AddonService {
       volume: addonVolumeName(name),
       hostname: name,
       port: plugin.port,
+      exposed: a.options.exposePort ? `127.0.0.1:${a.options.exposePort}` : null,
       memoryLimit: plugin.memoryBytes,
       extensions: a.options.extensions ?? [],
       variables: this.store.addons.attachmentsOf(name).map((t) => ({
@@ -250,6 +266,48 @@ export class AddonService {
           .memoryBytes ?? 0,
       dataDir: plugin.dataDir,
       apps: this.store.addons.attachmentsOf(a.name).map((t) => t.app),
+      ...(a.options.exposePort
+        ? { expose: { hostPort: a.options.exposePort, containerPort: plugin.port } }
+        : {}),
+    });
+  }
+
+  /**
+   * `addons:expose` (a port) and `addons:unexpose` (undefined): Podman publishes ports only when a container is
+   * created, so the addon's container is made again (its data is in the volume; attached apps reconnect, as after
+   * a restart). A port that cannot be bound (in use) leaves the addon as it was, running, and says why.
+   */
+  async expose(name: string, port: number | undefined, progress: Progress) {
+    return addonLock(name, async () => {
+      const a = this.store.addons.require(name);
+      const plugin = pluginFor(a.type);
+      const before = a.options;
+      const restart = async (options: AddonRow["options"]) => {
+        this.store.addons.setOptions(name, options);
+        const row = { ...a, options };
+        await removeAddonContainer(this.docker, name);
+        const id = await this.startContainer(row, plugin);
+        await waitAddonHealthy(this.docker, id, plugin.health(a.credentials), `${plugin.title} (${name})`);
+      };
+      const { exposePort: _old, ...rest } = before;
+      progress.step(port ? `Publishing ${name} on 127.0.0.1:${port}` : `Unpublishing ${name}`);
+      try {
+        await restart(port ? { ...rest, exposePort: port } : rest);
+      } catch (err) {
+        progress.log(`could not restart ${name} that way: putting it back as it was`);
+        await restart(before);
+        throw new Hop3Error(
+          `${name} could not be published on 127.0.0.1:${port}: ${(err as Error).message}`,
+          "conflict",
+          "choose another port (hop addons:expose NAME --port P)",
+        );
+      }
+      progress.log(
+        port
+          ? `${name} answers on 127.0.0.1:${port} (this host only; from elsewhere: ssh -L ${port}:127.0.0.1:${port} HOST)`
+          : `${name} is no longer published on the host`,
+      );
+      return { name, exposed: port ? `127.0.0.1:${port}` : null };
     });
   }
 

@@ -1,7 +1,7 @@
 /** The addons' HTTP API (docs/api.md, docs/addons.md): thin handlers over the AddonService. */
 import type { Context, Hono } from "hono";
 import type { ClientAction } from "../addons/plugin.js";
-import { type AddonService, validateAddonName } from "../addons/service.js";
+import { type AddonService, parseExposePort, validateAddonName } from "../addons/service.js";
 import { validateAppName } from "../app/name.js";
 import { usageError } from "../util/errors.js";
 import type { ApiEnv } from "./api.js";
@@ -63,6 +63,19 @@ export function addonRoutes(api: Hono<ApiEnv>, addons: AddonService): void {
     const name = nameParam(c);
     const confirm = c.req.query("confirm");
     return ndjsonOperation((progress) => addons.destroy(name, confirm, progress));
+  });
+
+  // addons:expose / addons:unexpose: published on 127.0.0.1 only (for an SSH tunnel)
+  api.put("/api/v1/addons/:name/expose", async (c) => {
+    const name = nameParam(c);
+    const b = await jsonBody(c, '{ "port": 15432 }');
+    const port = parseExposePort(b.port);
+    return ndjsonOperation((progress) => addons.expose(name, port, progress));
+  });
+
+  api.delete("/api/v1/addons/:name/expose", (c) => {
+    const name = nameParam(c);
+    return ndjsonOperation((progress) => addons.expose(name, undefined, progress));
   });
 
   api.post("/api/v1/addons/:name/attachments", async (c) => {

@@ -14,7 +14,8 @@ export interface AddonRow {
   /** The image it runs (kept, so a new Hop3 image never replaces a running database's silently). */
   image: string;
   credentials: Record<string, string>;
-  options: { extensions?: string[] };
+  /** extensions: enabled Postgres extensions; exposePort: `addons:expose`, published on 127.0.0.1 only. */
+  options: { extensions?: string[]; exposePort?: number };
   createdAt: string;
 }
 

@@ -5,6 +5,7 @@
  * gets a prefix; and another app, not attached, cannot reach the database by name or by address.
  */
 import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
@@ -128,6 +129,41 @@ describe("addons", () => {
     expect(await read()).toBe(`rows=alpha,beta last=beta host=${pg}`);
     const cli = await hop(["redis:cli", redis, "GET", "last"]);
     expect(cli.stdout.trim()).toBe("beta");
+  }, 600_000);
+
+  it("addons:expose publishes on 127.0.0.1 only; unexpose takes it away; the data and the app stay", async () => {
+    // Redis answers any client at once (+PONG, or -NOAUTH without the password): proof enough of a listener
+    const ping = (port: number) =>
+      new Promise<string>((resolve, reject) => {
+        const sock = connect({ host: "127.0.0.1", port }, () => sock.write("PING\r\n"));
+        sock.setTimeout(5000, () => sock.destroy(new Error("timeout")));
+        sock.once("data", (d) => {
+          resolve(d.toString());
+          sock.end();
+        });
+        sock.once("error", reject);
+      });
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const bad = await hop(["addons:expose", redis, "--port", "80"]);
+    expect(bad.exitCode, bad.stdout + bad.stderr).toBe(2);
+    expect(bad.stderr).toMatch(/1024 to 65535/);
+    const r = await hop(["addons:expose", redis, "--port", String(port)]);
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain(`127.0.0.1:${port}`);
+    expect(await ping(port)).toMatch(/^(\+PONG|-NOAUTH)/);
+    const published = await podmanAsHop3(["port", `hop3-addon-${redis}`]);
+    expect(published.trim()).toBe(`6379/tcp -> 127.0.0.1:${port}`);
+    const info = await hop(["addons:info", redis, "--json"]);
+    expect(JSON.parse(info.stdout)).toMatchObject({ exposed: `127.0.0.1:${port}` });
+    // the restart kept the data, and the app reaches the addon again
+    await settled();
+    expect((await hop(["redis:cli", redis, "GET", "last"])).stdout.trim()).toBe("beta");
+    const un = await hop(["addons:unexpose", redis]);
+    expect(un.exitCode, un.stdout + un.stderr).toBe(0);
+    await expect(ping(port)).rejects.toThrow(/ECONNREFUSED|timeout/);
+    expect((await podmanAsHop3(["port", `hop3-addon-${redis}`])).trim()).toBe("");
+    await settled();
+    expect((await getThroughRouter(url, "/read")).status).toBe(200);
   }, 600_000);
 
   it("gives a second addon of the same type its name as prefix; detaching takes the variables away", async () => {

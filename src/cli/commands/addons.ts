@@ -194,6 +194,52 @@ export const addonsDetachCommand: CommandSpec = {
   },
 };
 
+export const addonsExposeCommand: CommandSpec = {
+  name: "addons:expose",
+  aliases: ["addon expose"],
+  group: "Addons",
+  summary: "publish an addon on this host's 127.0.0.1 only, at a port, for an SSH tunnel (restarts it)",
+  args: "NAME",
+  minArgs: 1,
+  maxArgs: 1,
+  options: [{ name: "port", type: "string", value: "PORT", description: "host port, 1024-65535 (required)" }],
+  description:
+    "Never on the network: reach it from your machine with ssh -L PORT:127.0.0.1:PORT HOST. Podman publishes " +
+    "ports only when a container is created, so the addon restarts (a few seconds); its data stays.",
+  examples: ["hop addons:expose shop-db --port 15432", "hop addons:unexpose shop-db"],
+  async run(ctx) {
+    const name = ctx.args[0]!;
+    const port = ctx.opt("port");
+    if (!port) throw usageError("give the host port: hop addons:expose NAME --port 15432");
+    return runOperation(
+      ctx,
+      addonPath(name, "/expose"),
+      { method: "PUT", json: { port } },
+      (r) => `${name} answers on ${String(r.exposed)} (this host only)`,
+    );
+  },
+};
+
+export const addonsUnexposeCommand: CommandSpec = {
+  name: "addons:unexpose",
+  aliases: ["addon unexpose"],
+  group: "Addons",
+  summary: "stop publishing an addon on the host (restarts it)",
+  args: "NAME",
+  minArgs: 1,
+  maxArgs: 1,
+  examples: ["hop addons:unexpose shop-db"],
+  async run(ctx) {
+    const name = ctx.args[0]!;
+    return runOperation(
+      ctx,
+      addonPath(name, "/expose"),
+      { method: "DELETE" },
+      () => `${name} is no longer published on the host`,
+    );
+  },
+};
+
 export const addonsInfoCommand: CommandSpec = {
   name: "addons:info",
   aliases: ["addon show", "addon info", "addons:show"],
@@ -218,6 +264,7 @@ export const addonsInfoCommand: CommandSpec = {
         ["Type", `${addon.title} ${addon.version}`],
         ["State", addon.state],
         ["Hostname", `${addon.hostname}:${addon.port} (on the attached apps' networks only)`],
+        ["Exposed", addon.exposed ? `${String(addon.exposed)} (this host only)` : "no"],
         ["Image", String(addon.image)],
         ["Volume", String(addon.volume)],
         ["Memory limit", formatMiB(Number(addon.memoryLimit))],
@@ -457,6 +504,8 @@ export const ADDON_COMMANDS: CommandSpec[] = [
   addonsAttachCommand,
   addonsDetachCommand,
   addonsInfoCommand,
+  addonsExposeCommand,
+  addonsUnexposeCommand,
   addonsDestroyCommand,
   clientCommand(pg, "psql", "psql"),
   infoCommand(pg),
