@@ -41,11 +41,25 @@ export async function ensureMounts(
         );
       }
     } else if (m.kind === "volume") {
+      let labels: Record<string, string> | undefined;
       try {
-        await docker.getVolume(m.volume).inspect();
+        const info = (await docker.getVolume(m.volume).inspect()) as {
+          Labels?: Record<string, string> | null;
+        };
+        labels = info.Labels ?? {};
       } catch (err) {
         if (statusOf(err) !== 404) throw err;
         await docker.createVolume({ Name: m.volume, Labels: { [LABEL.managed]: "true", [LABEL.app]: app } });
+      }
+      // `hop3-APP-NAME` is not unique across apps (app `shop` volume `data-x`, app `shop-data` volume `x`): a
+      // volume is only ever mounted into the app its label names, never another app's data under a shared name
+      if (labels && labels[LABEL.app] !== app) {
+        const owner = labels[LABEL.app];
+        throw new Hop3Error(
+          `the volume ${m.volume} (for ${m.target}) belongs to ${owner ? `app ${owner}` : "something that is not this app"}`,
+          "conflict",
+          "give this [[volumes]] entry another name in hop3.toml (name = ...)",
+        );
       }
     }
   }

@@ -137,3 +137,47 @@ describe("bind volumes cannot be turned into a way to the platform's files", () 
     expect((await getThroughRouter(bystanderUrl)).body).toMatch(/^data=/);
   });
 });
+
+describe("a persist volume name shared by two apps never mounts the other app's data", () => {
+  // `hop3-APP-NAME`: app A's volume `data-x` and app `A-data`'s volume `x` have the same Podman name
+  const attacker = uniqueApp("it-hvc");
+  const victim = `${attacker}-data`;
+  const dirs: string[] = [];
+
+  afterAll(async () => {
+    await destroyQuietly(attacker);
+    await destroyQuietly(victim);
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  function withVolumeName(name: string): string {
+    const dir = mkdtempSync(join(tmpdir(), "hop3-it-hvc-"));
+    dirs.push(dir);
+    cpSync(fixture("volumes"), dir, { recursive: true });
+    const toml = readFileSync(join(dir, "hop3.toml"), "utf8");
+    writeFileSync(join(dir, "hop3.toml"), toml.replace('name = "data"', `name = "${name}"`));
+    return dir;
+  }
+
+  it("refuses to start the second app on the first one's volume; the first keeps its data and serves", async () => {
+    const v = await hop(["deploy", withVolumeName("x"), "--app", victim]);
+    expect(v.exitCode, all(v)).toBe(0);
+    const victimUrl = deployedUrl(v.stdout);
+    const volume = `hop3-${victim}-x`;
+    expect(volume).toBe(`hop3-${attacker}-data-x`);
+    const id = await webContainer(victim);
+    await podmanAsHop3(["exec", id, "sh", "-c", "echo victim-secret > /data/note"]);
+    expect((await getThroughRouter(victimUrl)).body).toContain("data=victim-secret");
+
+    const a = await hop(["deploy", withVolumeName("data-x"), "--app", attacker]);
+    expect(a.exitCode, all(a)).not.toBe(0);
+    expect(all(a)).toContain(`the volume ${volume} (for /data) belongs to app ${victim}`);
+    expect(all(a)).not.toContain("victim-secret");
+    // no container of the attacker ever got the volume
+    const users = await podmanAsHop3(["ps", "-a", "--filter", `volume=${volume}`, "--format", "{{.Labels}}"]);
+    // (the victim's own name starts with the attacker's: match the whole label value)
+    expect(users).not.toMatch(new RegExp(`io\\.hop3\\.app:${attacker}[\\s\\]]`));
+    expect(users).toMatch(new RegExp(`io\\.hop3\\.app:${victim}[\\s\\]]`));
+    expect((await getThroughRouter(victimUrl)).body).toContain("data=victim-secret");
+  }, 900_000);
+});
