@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import {
-  type CliResult,
+  cliOutput,
   deployedUrl,
   destroyQuietly,
   fixture,
@@ -41,11 +41,9 @@ function copyOf(name: string): string {
   return dir;
 }
 
-const all = (r: CliResult) => `${r.stdout}\n${r.stderr}`;
-
 async function deployOk(dir: string, app: string): Promise<{ url: string; log: string }> {
   const r = await hop(["deploy", dir, "--app", app]);
-  expect(r.exitCode, all(r)).toBe(0);
+  expect(r.exitCode, cliOutput(r)).toBe(0);
   expect(r.stdout).toContain("-----> Building with Cloud Native Buildpacks");
   return { url: deployedUrl(r.stdout), log: r.stdout };
 }
@@ -75,7 +73,7 @@ function getFull(
 
 async function processTypes(app: string): Promise<string[]> {
   const r = await hop(["ps", "--app", app, "--json"]);
-  expect(r.exitCode, all(r)).toBe(0);
+  expect(r.exitCode, cliOutput(r)).toBe(0);
   const { processes } = JSON.parse(r.stdout) as { processes: { type: string; state: string }[] };
   expect(processes.every((p) => p.state === "running")).toBe(true);
   return processes.map((p) => p.type).sort();
@@ -322,7 +320,7 @@ describe("[run].before-run for every process, also one that runs the image's own
       '[run]\nbefore-run = ["echo \\"before-run ran for $PROC_TYPE\\" > /tmp/before-run", "test -s /tmp/before-run"]\n',
     );
     const r = await hop(["deploy", dir, "--app", app]);
-    expect(r.exitCode, all(r)).toBe(0);
+    expect(r.exitCode, cliOutput(r)).toBe(0);
     const res = await getThroughRouter(deployedUrl(r.stdout));
     expect(res.body).toBe("before-run ran for web; entrypoint ran; arg=two words\n");
   });
@@ -368,9 +366,9 @@ describe("a failing build (failing-build)", () => {
   it("fails with exit 8 and the build script's own error", async () => {
     const app = newApp("fbuild");
     const r = await hop(["deploy", fixture("failing-build"), "--app", app]);
-    expect(r.exitCode, all(r)).toBe(8);
+    expect(r.exitCode, cliOutput(r)).toBe(8);
     expect(r.stdout).toContain("failing-build: this build fails on purpose");
-    expect(all(r)).toContain("The 'build' script failed");
+    expect(cliOutput(r)).toContain("The 'build' script failed");
     expect(r.stderr).toMatch(/buildpack hop3\/nodejs failed/);
     expect((await getThroughRouter(`http://${app}.hop3.localhost/`)).status).toBe(404);
   });
@@ -379,7 +377,7 @@ describe("a failing build (failing-build)", () => {
     const app = newApp("fbuild2");
     const url = await goodRelease(app);
     const r = await hop(["deploy", fixture("failing-build"), "--app", app]);
-    expect(r.exitCode, all(r)).toBe(8);
+    expect(r.exitCode, cliOutput(r)).toBe(8);
     expect(r.stdout).toContain("failing-build: this build fails on purpose");
     expect(r.stderr).toContain("v1 is still serving");
     expect((await getThroughRouter(url)).body).toMatch(/^bare-server-js ok/);
@@ -394,7 +392,7 @@ describe("a failing release command (failing-release)", () => {
   it("fails with exit 8 and the release command's output", async () => {
     const app = newApp("frel");
     const r = await hop(["deploy", fixture("failing-release"), "--app", app]);
-    expect(r.exitCode, all(r)).toBe(8);
+    expect(r.exitCode, cliOutput(r)).toBe(8);
     expect(r.stdout).toContain("failing-release: this release fails on purpose");
     expect(r.stderr).toContain("the release command exited with code 1");
     expect((await getThroughRouter(`http://${app}.hop3.localhost/`)).status).toBe(404);
@@ -405,7 +403,7 @@ describe("a failing release command (failing-release)", () => {
     const app = newApp("frel2");
     const url = await goodRelease(app);
     const r = await hop(["deploy", fixture("failing-release"), "--app", app]);
-    expect(r.exitCode, all(r)).toBe(8);
+    expect(r.exitCode, cliOutput(r)).toBe(8);
     expect(r.stdout).toContain("failing-release: this release fails on purpose");
     expect(r.stdout).not.toContain("-----> Starting");
     expect(r.stderr).toContain("the release command exited with code 1");
@@ -425,7 +423,7 @@ describe("destroy", () => {
     for (const app of created.filter((a) => existing.has(a))) {
       await hop(["builds:purge-cache", "--app", app]);
       const r = await hop(["destroy", "--app", app, "--confirm", app]);
-      expect(r.exitCode, all(r)).toBe(0);
+      expect(r.exitCode, cliOutput(r)).toBe(0);
       expect(await leftovers(app), app).toEqual([]);
     }
   });

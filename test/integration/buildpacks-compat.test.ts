@@ -11,7 +11,7 @@
  */
 import { afterAll, describe, expect, it } from "vitest";
 import {
-  type CliResult,
+  cliOutput,
   deployedUrl,
   destroyQuietly,
   fixture,
@@ -30,11 +30,9 @@ function newApp(prefix: string): string {
   return app;
 }
 
-const all = (r: CliResult) => `${r.stdout}\n${r.stderr}`;
-
 async function deployOk(name: string, app: string): Promise<{ url: string; log: string }> {
   const r = await hop(["deploy", fixture(name), "--app", app]);
-  expect(r.exitCode, all(r)).toBe(0);
+  expect(r.exitCode, cliOutput(r)).toBe(0);
   expect(r.stdout).toContain("-----> Building with Cloud Native Buildpacks");
   return { url: deployedUrl(r.stdout), log: r.stdout };
 }
@@ -60,7 +58,7 @@ describe("Paketo's build-plan convention (plan.toml)", () => {
       expect(r.body).toContain("Hello World!");
       // the process really is `go run`, with the toolchain from the launch layer
       const run = await hop(["run", "--app", app, "sh", "-c", "command -v go; go version"]);
-      expect(run.exitCode, all(run)).toBe(0);
+      expect(run.exitCode, cliOutput(run)).toBe(0);
       expect(run.stdout).toMatch(/\/layers\/hop3_go\/go-dist\/bin\/go/);
       expect(run.stdout).toMatch(/go version go1\.\d+/);
     },
@@ -90,8 +88,8 @@ describe("Python dependencies with no package index", () => {
     async () => {
       const app = newApp("py-pinned");
       const r = await hop(["deploy", fixture("dokku-python-flask"), "--app", app]);
-      expect(r.exitCode, all(r)).toBe(8);
-      const out = all(r);
+      expect(r.exitCode, cliOutput(r)).toBe(8);
+      const out = cliOutput(r);
       expect(out).toContain("Flask==2.3.1: python3-flask is 2.2.2");
       expect(out).toContain("Werkzeug==2.3.1: python3-werkzeug is 2.2.2");
       expect(out).not.toContain("Jinja2==3.1.2:");

@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import {
-  type CliResult,
+  cliOutput,
   deployedUrl,
   destroyQuietly,
   fixture,
@@ -26,7 +26,6 @@ const created: string[] = [];
 const addons: string[] = [];
 // the first deploy may build the PHP stack images (minutes on a busy 2-core host)
 const COLD = 900_000;
-const all = (r: CliResult) => `${r.stdout}\n${r.stderr}`;
 
 function newApp(prefix: string): string {
   const app = uniqueApp(`it-php-${prefix}`);
@@ -47,7 +46,7 @@ function appDir(files: Record<string, string>, from?: string): string {
 
 async function deployOk(dir: string, app: string): Promise<{ url: string; log: string }> {
   const r = await hop(["deploy", dir, "--app", app]);
-  expect(r.exitCode, all(r)).toBe(0);
+  expect(r.exitCode, cliOutput(r)).toBe(0);
   expect(r.stdout).toContain("-----> PHP app detected");
   return { url: deployedUrl(r.stdout), log: r.stdout };
 }
@@ -184,14 +183,14 @@ describe("dependencies this host cannot get, and missing extensions", () => {
   it("Paketo's composer sample with no vendor/ and no Packagist: exit 8 naming the package and the ways out", async () => {
     const app = newApp("nopkg");
     const r = await hop(["deploy", fixture("paketo-php-composer-ext"), "--app", app]);
-    expect(r.exitCode, all(r)).toBe(8);
-    expect(all(r)).toContain(
+    expect(r.exitCode, cliOutput(r)).toBe(8);
+    expect(cliOutput(r)).toContain(
       "extensions required by composer.json are available: zip gd fileinfo mysqli mbstring",
     );
-    expect(all(r)).toContain("Could not fetch the PHP packages composer.json requires");
-    expect(all(r)).toContain("Required: vlucas/phpdotenv 5.3.0");
-    expect(all(r)).toContain("commit vendor/");
-    expect(all(r)).toContain("hop config:set COMPOSER_MIRROR=");
+    expect(cliOutput(r)).toContain("Could not fetch the PHP packages composer.json requires");
+    expect(cliOutput(r)).toContain("Required: vlucas/phpdotenv 5.3.0");
+    expect(cliOutput(r)).toContain("commit vendor/");
+    expect(cliOutput(r)).toContain("hop config:set COMPOSER_MIRROR=");
   });
 
   it("a required extension PHP does not have: exit 8 naming it", async () => {
@@ -201,9 +200,9 @@ describe("dependencies this host cannot get, and missing extensions", () => {
       "index.php": "<?php",
     });
     const r = await hop(["deploy", dir, "--app", app]);
-    expect(r.exitCode, all(r)).toBe(8);
-    expect(all(r)).toContain("composer.json requires ext-imagick, which PHP 8.2");
-    expect(all(r)).not.toContain("requires ext-imagick ext-intl");
+    expect(r.exitCode, cliOutput(r)).toBe(8);
+    expect(cliOutput(r)).toContain("composer.json requires ext-imagick, which PHP 8.2");
+    expect(cliOutput(r)).not.toContain("requires ext-imagick ext-intl");
   });
 });
 

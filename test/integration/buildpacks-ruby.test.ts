@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import {
-  type CliResult,
+  cliOutput,
   deployedUrl,
   destroyQuietly,
   fixture,
@@ -40,15 +40,13 @@ function copyOf(name: string): string {
   return dir;
 }
 
-const all = (r: CliResult) => `${r.stdout}\n${r.stderr}`;
-
 async function deployOk(
   dir: string,
   app: string,
   extra: string[] = [],
 ): Promise<{ url: string; log: string }> {
   const r = await hop(["deploy", dir, "--app", app, ...extra]);
-  expect(r.exitCode, all(r)).toBe(0);
+  expect(r.exitCode, cliOutput(r)).toBe(0);
   expect(r.stdout).toContain("-----> Ruby app detected");
   return { url: deployedUrl(r.stdout), log: r.stdout };
 }
@@ -90,8 +88,8 @@ describe("Dokku's Ruby test app (dokku-ruby: Sinatra on thin, Gemfile asking for
 
   it("warns that the Gemfile's Ruby is not this server's", async () => {
     const r = await hop(["deploy", fixture("dokku-ruby"), "--app", app]);
-    expect(r.exitCode, all(r)).toBe(0);
-    expect(all(r)).toContain("the Gemfile asks for Ruby 2.6.8; this server provides Ruby 3.1");
+    expect(r.exitCode, cliOutput(r)).toBe(0);
+    expect(cliOutput(r)).toContain("the Gemfile asks for Ruby 2.6.8; this server provides Ruby 3.1");
     // a rebuild with the same Gemfile and lockfile reuses the collected gems: no apt-get
     expect(r.stdout).toContain("Reusing the Debian gems from the cache");
     expect(r.stdout).not.toContain("apt-get update");
@@ -123,10 +121,10 @@ describe("a gem nothing can provide", () => {
         `${readFileSync(join(dir, "Gemfile"), "utf8")}gem 'hop3-no-such-gem', '~> 1.0'\n`,
       );
       const r = await hop(["deploy", dir, "--app", app, "--env", "RUBYGEMS_MIRROR=http://127.0.0.1:9/"]);
-      expect(r.exitCode, all(r)).toBe(8);
-      expect(all(r)).toContain("Cannot install the gem 'hop3-no-such-gem (~> 1.0)'");
-      expect(all(r)).toContain("Debian has no package for it (tried ruby-hop3-no-such-gem)");
-      expect(all(r)).toContain("RUBYGEMS_MIRROR is http://127.0.0.1:9/");
+      expect(r.exitCode, cliOutput(r)).toBe(8);
+      expect(cliOutput(r)).toContain("Cannot install the gem 'hop3-no-such-gem (~> 1.0)'");
+      expect(cliOutput(r)).toContain("Debian has no package for it (tried ruby-hop3-no-such-gem)");
+      expect(cliOutput(r)).toContain("RUBYGEMS_MIRROR is http://127.0.0.1:9/");
     },
     COLD_TIMEOUT,
   );

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import {
-  type CliResult,
+  cliOutput,
   deployedUrl,
   destroyQuietly,
   fixture,
@@ -22,7 +22,6 @@ const scratch = mkdtempSync(join(tmpdir(), "hop3-bp-urls-"));
 const created: string[] = [];
 // .invalid never resolves (RFC 6761): the fetch fails at once, as on an offline host
 const UNKNOWN = `https://git.example.invalid/acme/node-buildpack-${process.pid}.git`;
-const all = (r: CliResult) => `${r.stdout}\n${r.stderr}`;
 
 afterAll(async () => {
   await hop(["buildpacks:unmap", UNKNOWN]);
@@ -53,7 +52,7 @@ describe("buildpacks named by URL", () => {
       "--app",
       app,
     ]);
-    expect(r.exitCode, all(r)).toBe(0);
+    expect(r.exitCode, cliOutput(r)).toBe(0);
     expect(r.stdout).toContain(
       "-----> .buildpacks: https://github.com/heroku/heroku-buildpack-nodejs.git -> hop3/nodejs (built-in mapping)",
     );
@@ -66,12 +65,12 @@ describe("buildpacks named by URL", () => {
     const app = newApp("mapped");
     const dir = appNaming(`${UNKNOWN}#v1`);
     let r = await hop(["deploy", dir, "--app", app]);
-    expect(r.exitCode, all(r)).toBe(8);
-    expect(all(r)).toContain(`cannot fetch buildpack ${UNKNOWN}`);
-    expect(all(r)).toContain(`hop buildpacks:map ${UNKNOWN.replace(/\.git$/, "")} hop3/nodejs`);
+    expect(r.exitCode, cliOutput(r)).toBe(8);
+    expect(cliOutput(r)).toContain(`cannot fetch buildpack ${UNKNOWN}`);
+    expect(cliOutput(r)).toContain(`hop buildpacks:map ${UNKNOWN.replace(/\.git$/, "")} hop3/nodejs`);
 
     r = await hop(["buildpacks:map", UNKNOWN.replace("https://", "git://"), "hop3/nodejs"]);
-    expect(r.exitCode, all(r)).toBe(0);
+    expect(r.exitCode, cliOutput(r)).toBe(0);
     expect(r.stdout.trim()).toBe(`Mapped ${UNKNOWN.replace(/\.git$/, "")} -> hop3/nodejs`);
     const maps = await hop(["buildpacks:maps", "--json"]);
     expect(JSON.parse(maps.stdout)).toContainEqual({
@@ -86,23 +85,23 @@ describe("buildpacks named by URL", () => {
     );
 
     r = await hop(["deploy", dir, "--app", app]);
-    expect(r.exitCode, all(r)).toBe(0);
+    expect(r.exitCode, cliOutput(r)).toBe(0);
     expect(r.stdout).toContain(`-----> .buildpacks: ${UNKNOWN}#v1 -> hop3/nodejs (operator mapping)`);
     expect((await getThroughRouter(deployedUrl(r.stdout))).body).toMatch(/^bare-server-js ok on node v/);
 
     r = await hop(["buildpacks:unmap", UNKNOWN]);
-    expect(r.exitCode, all(r)).toBe(0);
+    expect(r.exitCode, cliOutput(r)).toBe(0);
     r = await hop(["buildpacks:unmap", UNKNOWN]);
-    expect(r.exitCode, all(r)).toBe(3);
+    expect(r.exitCode, cliOutput(r)).toBe(3);
     r = await hop(["deploy", dir, "--app", app]);
-    expect(r.exitCode, all(r)).toBe(8);
-    expect(all(r)).toContain("and no mapping names it");
+    expect(r.exitCode, cliOutput(r)).toBe(8);
+    expect(cliOutput(r)).toContain("and no mapping names it");
   });
 
   it("registry spellings map too: `heroku/nodejs` in .buildpacks, a registry tarball as a project.toml uri", async () => {
     const app = newApp("registry");
     let r = await hop(["deploy", appNaming("heroku/nodejs"), "--app", app]);
-    expect(r.exitCode, all(r)).toBe(0);
+    expect(r.exitCode, cliOutput(r)).toBe(0);
     expect(r.stdout).toContain("-----> .buildpacks: heroku/nodejs -> hop3/nodejs (built-in mapping)");
 
     const dir = mkdtempSync(join(scratch, "project-"));
@@ -110,7 +109,7 @@ describe("buildpacks named by URL", () => {
     const tarball = "https://buildpack-registry.s3.amazonaws.com/buildpacks/heroku/nodejs.tgz";
     writeFileSync(join(dir, "project.toml"), `[[io.buildpacks.group]]\nuri = "${tarball}"\n`);
     r = await hop(["deploy", dir, "--app", app]);
-    expect(r.exitCode, all(r)).toBe(0);
+    expect(r.exitCode, cliOutput(r)).toBe(0);
     expect(r.stdout).toContain(`-----> project.toml: ${tarball} -> hop3/nodejs (built-in mapping)`);
     expect((await getThroughRouter(deployedUrl(r.stdout))).body).toMatch(/^bare-server-js ok on node v/);
   });

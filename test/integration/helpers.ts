@@ -22,6 +22,9 @@ export interface CliResult {
   stderr: string;
 }
 
+/** What a CLI run printed, stdout then stderr: where a test looks for a message wherever the CLI wrote it. */
+export const cliOutput = (r: CliResult) => `${r.stdout}\n${r.stderr}`;
+
 export async function hop(
   args: string[],
   opts: { cwd?: string; input?: string; env?: Record<string, string> } = {},

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type CliResult,
+  cliOutput,
   deployedUrl,
   destroyQuietly,
   fixture,
@@ -23,7 +24,6 @@ import {
 const stateDir = process.env.HOP3_TEST_SERVER_ROOT ?? "/var/lib/hop3";
 const scratch = mkdtempSync(join(tmpdir(), "hop3-it-hostile-"));
 const created: string[] = [];
-const all = (r: CliResult) => `${r.stdout}\n${r.stderr}`;
 
 function newApp(prefix: string): string {
   const app = uniqueApp(`it-hostile-${prefix}`);
@@ -73,9 +73,9 @@ describe("a static site serves its public files only", () => {
     writeFileSync(join(dir, ".env"), `SECRET_KEY=${secrets[0]}\n`);
     writeFileSync(join(dir, ".env.production"), `SECRET_KEY=${secrets[0]}\n`);
     const r = await hop(["deploy", dir, "--app", app]);
-    expect(r.exitCode, all(r)).toBe(0);
+    expect(r.exitCode, cliOutput(r)).toBe(0);
     url = deployedUrl(r.stdout);
-    log = all(r);
+    log = cliOutput(r);
   }, 900_000);
 
   it("says in the build log what it serves and what it hides", () => {
@@ -130,7 +130,7 @@ describe("a buildpack of the repository cannot read the platform's files through
 
   it("builds and serves when the buildpacks do nothing hostile (the fixture itself is sound)", async () => {
     const { r } = await deployHostile("none", "/nonexistent");
-    expect(r.exitCode, all(r)).toBe(0);
+    expect(r.exitCode, cliOutput(r)).toBe(0);
     expect(r.stdout).toContain("printer: HARMLESS=visible LEAK=unset");
   }, 900_000);
 
@@ -144,9 +144,9 @@ describe("a buildpack of the repository cannot read the platform's files through
   for (const [mode, file, message] of cases) {
     it(`fails the build, never reading the link, when ${mode} points at ${file}`, async () => {
       const { app, r } = await deployHostile(mode, join(stateDir, file));
-      expect(r.exitCode, all(r)).toBe(8);
-      expect(all(r)).toMatch(message);
-      expect(leaks(all(r)), "the build log holds a platform secret").toBe(false);
+      expect(r.exitCode, cliOutput(r)).toBe(8);
+      expect(cliOutput(r)).toMatch(message);
+      expect(leaks(cliOutput(r)), "the build log holds a platform secret").toBe(false);
       // no image was made for the app, so none can hold it
       const images = await podmanAsHop3(["images", "--format", "{{.Repository}}"]);
       expect(images.split("\n")).not.toContain(`localhost/hop3/${app}`);

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  type CliResult,
+  cliOutput,
   deployedUrl,
   destroyQuietly,
   fixture,
@@ -23,7 +23,6 @@ import {
 } from "./helpers.js";
 
 const BASE = process.env.HOP3_TEST_BASE_IMAGE ?? "localhost/hop3/base:bookworm";
-const all = (r: CliResult) => `${r.stdout}\n${r.stderr}`;
 const imageId = async (ref: string) =>
   (await podmanAsHop3(["image", "inspect", "--format", "{{.Id}}", ref])).trim();
 
@@ -71,7 +70,7 @@ describe("an image archive cannot replace another app's release or a platform im
       ]);
     }
     const v = await hop(["deploy", "--image", prebuilt, "--app", victim]);
-    expect(v.exitCode, all(v)).toBe(0);
+    expect(v.exitCode, cliOutput(v)).toBe(0);
     victimUrl = deployedUrl(v.stdout);
     expect((await getThroughRouter(victimUrl)).body).toBe(`hello from ${victim} (good)`);
     baseBefore = await imageId(BASE);
@@ -96,7 +95,7 @@ describe("an image archive cannot replace another app's release or a platform im
 
   it("deploys the archive as the attacker's release only", async () => {
     const r = await hop(["deploy", "--image", archive, "--app", attacker]);
-    expect(r.exitCode, all(r)).toBe(0);
+    expect(r.exitCode, cliOutput(r)).toBe(0);
     expect(r.stdout).toContain("names from an archive are not kept");
     expect((await getThroughRouter(deployedUrl(r.stdout))).body).toBe(`hello from ${attacker} (evil)`);
     const tags = JSON.parse(
@@ -117,14 +116,14 @@ describe("an image archive cannot replace another app's release or a platform im
     expect(await imageId(BASE)).toBe(baseBefore);
     expect((await getThroughRouter(victimUrl)).body).toBe(`hello from ${victim} (good)`);
     const restart = await hop(["restart", "--app", victim]);
-    expect(restart.exitCode, all(restart)).toBe(0);
+    expect(restart.exitCode, cliOutput(restart)).toBe(0);
     expect((await getThroughRouter(victimUrl)).body).toBe(`hello from ${victim} (good)`);
   });
 
   it("refuses app names that are platform image names", async () => {
     for (const name of ["base", "caddy", "cnb-build", "addon-redis"]) {
       const r = await hop(["deploy", "--image", prebuilt, "--app", name]);
-      expect(r.exitCode, all(r)).toBe(2);
+      expect(r.exitCode, cliOutput(r)).toBe(2);
       expect(r.stderr).toContain(`"${name}" is reserved`);
     }
     expect(await imageId(BASE)).toBe(baseBefore);

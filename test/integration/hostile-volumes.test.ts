@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  type CliResult,
+  cliOutput,
   deployedUrl,
   destroyQuietly,
   fixture,
@@ -21,7 +21,6 @@ import {
 } from "./helpers.js";
 
 const stateDir = process.env.HOP3_TEST_SERVER_ROOT ?? "/var/lib/hop3";
-const all = (r: CliResult) => `${r.stdout}\n${r.stderr}`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The web container of an app (one instance). */
@@ -49,10 +48,10 @@ describe("bind volumes cannot be turned into a way to the platform's files", () 
 
   beforeAll(async () => {
     const r = await hop(["deploy", fixture("volumes"), "--app", app]);
-    expect(r.exitCode, all(r)).toBe(0);
+    expect(r.exitCode, cliOutput(r)).toBe(0);
     url = deployedUrl(r.stdout);
     const b = await hop(["deploy", fixture("volumes"), "--app", bystander]);
-    expect(b.exitCode, all(b)).toBe(0);
+    expect(b.exitCode, cliOutput(b)).toBe(0);
     bystanderUrl = deployedUrl(b.stdout);
   }, 900_000);
 
@@ -68,9 +67,9 @@ describe("bind volumes cannot be turned into a way to the platform's files", () 
       cpSync(fixture("volumes"), dir, { recursive: true });
       writeFileSync(join(dir, "hop3.toml"), readFileSync(join(dir, "hop3.toml"), "utf8") + extraToml);
       const r = await hop(["deploy", dir, "--app", app]);
-      expect(r.exitCode, all(r)).not.toBe(0);
-      expect(all(r)).not.toContain("Building the image");
-      return all(r);
+      expect(r.exitCode, cliOutput(r)).not.toBe(0);
+      expect(cliOutput(r)).not.toContain("Building the image");
+      return cliOutput(r);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -161,7 +160,7 @@ describe("a persist volume name shared by two apps never mounts the other app's 
 
   it("refuses to start the second app on the first one's volume; the first keeps its data and serves", async () => {
     const v = await hop(["deploy", withVolumeName("x"), "--app", victim]);
-    expect(v.exitCode, all(v)).toBe(0);
+    expect(v.exitCode, cliOutput(v)).toBe(0);
     const victimUrl = deployedUrl(v.stdout);
     const volume = `hop3-${victim}-x`;
     expect(volume).toBe(`hop3-${attacker}-data-x`);
@@ -170,9 +169,9 @@ describe("a persist volume name shared by two apps never mounts the other app's 
     expect((await getThroughRouter(victimUrl)).body).toContain("data=victim-secret");
 
     const a = await hop(["deploy", withVolumeName("data-x"), "--app", attacker]);
-    expect(a.exitCode, all(a)).not.toBe(0);
-    expect(all(a)).toContain(`the volume ${volume} (for /data) belongs to app ${victim}`);
-    expect(all(a)).not.toContain("victim-secret");
+    expect(a.exitCode, cliOutput(a)).not.toBe(0);
+    expect(cliOutput(a)).toContain(`the volume ${volume} (for /data) belongs to app ${victim}`);
+    expect(cliOutput(a)).not.toContain("victim-secret");
     // no container of the attacker ever got the volume
     const users = await podmanAsHop3(["ps", "-a", "--filter", `volume=${volume}`, "--format", "{{.Labels}}"]);
     // (the victim's own name starts with the attacker's: match the whole label value)
