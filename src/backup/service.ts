@@ -115,6 +115,32 @@ const SCHEDULES_SETTING = "backup-schedules";
 const FAILURES_SETTING = "backup-failures";
 const VOLUMES_ROOT = "/hop3-backup";
 
+/**
+ * `podman run` of a short-lived helper container that reads or writes a volume: no network, no pull (the image is
+ * local), as the container's root (the rootless hop3 user) so it can read and restore any file of the volume.
+ */
+function helperRunArgs(o: {
+  stdin?: boolean;
+  mounts: string[];
+  entrypoint: string;
+  image: string;
+  args: string[];
+}): string[] {
+  return [
+    "run",
+    "--rm",
+    ...(o.stdin ? ["-i"] : []),
+    "--network=none",
+    "--pull=never",
+    "--user=0:0",
+    ...o.mounts,
+    "--entrypoint",
+    o.entrypoint,
+    o.image,
+    ...o.args,
+  ];
+}
+
 export class BackupService {
   private readonly root: string;
   private timer?: NodeJS.Timeout;
@@ -388,23 +414,12 @@ export class BackupService {
     return commandToFile(
       {
         cmd: "podman",
-        args: [
-          "run",
-          "--rm",
-          "--network=none",
-          "--pull=never",
-          "--user=0:0",
-          ...mounts,
-          "--entrypoint",
-          "tar",
-          this.p.settings.baseImage,
-          "--numeric-owner",
-          "-C",
-          VOLUMES_ROOT,
-          "-czf",
-          "-",
-          ".",
-        ],
+        args: helperRunArgs({
+          mounts,
+          entrypoint: "tar",
+          image: this.p.settings.baseImage,
+          args: ["--numeric-owner", "-C", VOLUMES_ROOT, "-czf", "-", "."],
+        }),
         what: "the volume archive",
       },
       path,
@@ -550,25 +565,20 @@ export class BackupService {
       await this.d.addons.replaceData(name, async () => {
         await fileToCommand(file, {
           cmd: "podman",
-          args: [
-            "run",
-            "--rm",
-            "-i",
-            "--network=none",
-            "--pull=never",
-            "--user=0:0",
-            "-v",
-            `${addonVolumeName(name)}:/data`,
-            "--entrypoint",
-            "sh",
-            row.image,
-            "-c",
-            // Redis runs with appendonly: at start it reads the AOF, never dump.rdb. An RDB is a valid AOF base.
-            "set -e; rm -rf /data/appendonlydir /data/dump.rdb; mkdir /data/appendonlydir; " +
-              "cat > /data/appendonlydir/appendonly.aof.1.base.rdb; " +
-              "printf 'file appendonly.aof.1.base.rdb seq 1 type b\\n' > /data/appendonlydir/appendonly.aof.manifest; " +
-              "chown -R redis:redis /data 2>/dev/null || chown -R 999:999 /data",
-          ],
+          args: helperRunArgs({
+            stdin: true,
+            mounts: ["-v", `${addonVolumeName(name)}:/data`],
+            entrypoint: "sh",
+            image: row.image,
+            args: [
+              "-c",
+              // Redis runs with appendonly: at start it reads the AOF, never dump.rdb. An RDB is a valid AOF base.
+              "set -e; rm -rf /data/appendonlydir /data/dump.rdb; mkdir /data/appendonlydir; " +
+                "cat > /data/appendonlydir/appendonly.aof.1.base.rdb; " +
+                "printf 'file appendonly.aof.1.base.rdb seq 1 type b\\n' > /data/appendonlydir/appendonly.aof.manifest; " +
+                "chown -R redis:redis /data 2>/dev/null || chown -R 999:999 /data",
+            ],
+          }),
           what: `the restore of ${name}`,
         });
       });
@@ -612,20 +622,13 @@ export class BackupService {
     const clear = dirs.map((d) => `find ${VOLUMES_ROOT}/${d} -mindepth 1 -delete`).join("; ");
     await fileToCommand(file, {
       cmd: "podman",
-      args: [
-        "run",
-        "--rm",
-        "-i",
-        "--network=none",
-        "--pull=never",
-        "--user=0:0",
-        ...args,
-        "--entrypoint",
-        "sh",
-        this.p.settings.baseImage,
-        "-c",
-        `set -e; ${clear || "true"}; tar --numeric-owner -C ${VOLUMES_ROOT} -xzf -`,
-      ],
+      args: helperRunArgs({
+        stdin: true,
+        mounts: args,
+        entrypoint: "sh",
+        image: this.p.settings.baseImage,
+        args: ["-c", `set -e; ${clear || "true"}; tar --numeric-owner -C ${VOLUMES_ROOT} -xzf -`],
+      }),
       what: "the volume restore",
     });
   }
