@@ -1,0 +1,167 @@
+/**
+ * Where a release's supply-chain documents live: `<dataDir>/sbom/<app>/v<N>.cdx.json` (the CycloneDX SBOM),
+ * `v<N>.failed.json` (why generation failed, so `hop sbom` can say so), and, beside them, other per-release
+ * documents named `v<N>.<kind>.json` (provenance: `v<N>.intoto.json`). Removing a release removes every
+ * `v<N>.*` file, so whatever is stored beside the SBOM goes with its release.
+ *
+ * Files, not store rows: an SBOM is a few hundred KB of JSON that only `hop sbom` reads; the database stays
+ * small and a backup copies the files as they are.
+ */
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { validateAppName } from "../app/name.js";
+import { writeFileAtomic } from "../util/atomic-file.js";
+import { Hop3Error } from "../util/errors.js";
+
+/** Larger than any SBOM of a real image (thousands of components are a few MB): refuse to parse beyond. */
+const MAX_SBOM_BYTES = 64 * 1024 * 1024;
+
+export function sbomDir(dataDir: string, app: string): string {
+  return join(dataDir, "sbom", validateAppName(app));
+}
+
+function releaseFile(dataDir: string, app: string, release: number, suffix: string): string {
+  if (!Number.isInteger(release) || release < 1)
+    throw new Hop3Error(`invalid release number ${release}`, "usage");
+  return join(sbomDir(dataDir, app), `v${release}.${suffix}`);
+}
+
+/** The CycloneDX SBOM of a release. */
+export function sbomPath(dataDir: string, app: string, release: number): string {
+  return releaseFile(dataDir, app, release, "cdx.json");
+}
+
+/** A document stored beside the SBOM: `kind` "intoto" gives v<N>.intoto.json. */
+export function releaseDocPath(dataDir: string, app: string, release: number, kind: string): string {
+  if (!/^[a-z][a-z0-9-]*$/.test(kind)) throw new Hop3Error(`invalid document kind ${kind}`, "usage");
+  return releaseFile(dataDir, app, release, `${kind}.json`);
+}
+
+function readJsonFile(path: string, what: string): Record<string, unknown> | undefined {
+  let size: number;
+  try {
+    size = statSync(path).size;
+  } catch {
+    return undefined;
+  }
+  if (size > MAX_SBOM_BYTES)
+    throw new Hop3Error(`${what} (${path}) is larger than ${MAX_SBOM_BYTES} bytes`, "error");
+  let doc: unknown;
+  try {
+    doc = JSON.parse(readFileSync(path, "utf8"));
+  } catch (err) {
+    throw new Hop3Error(
+      `${what} (${path}) is corrupted: ${(err as Error).message}`,
+      "error",
+      "generate it again by deploying, or restore it from a backup",
+    );
+  }
+  if (!doc || typeof doc !== "object" || Array.isArray(doc)) {
+    throw new Hop3Error(`${what} (${path}) is corrupted: not a JSON object`, "error");
+  }
+  return doc as Record<string, unknown>;
+}
+
+/** The stored SBOM; undefined when there is none. A file that is not a JSON object: an error saying so. */
+export async function readReleaseSbom(
+  dataDir: string,
+  app: string,
+  release: number,
+): Promise<Record<string, unknown> | undefined> {
+  return readJsonFile(sbomPath(dataDir, app, release), `the SBOM of ${app} v${release}`);
+}
+
+/** Written atomically (a reader sees the old file or the new one); removes an earlier failure note. */
+export async function writeReleaseSbom(
+  dataDir: string,
+  app: string,
+  release: number,
+  doc: Record<string, unknown>,
+): Promise<string> {
+  return writeReleaseDoc(dataDir, app, release, "cdx", doc, () => {
+    rmSync(releaseDocPath(dataDir, app, release, "failed"), { force: true });
+  });
+}
+
+/** Any per-release document beside the SBOM (`kind` "intoto": provenance). */
+export async function writeReleaseDoc(
+  dataDir: string,
+  app: string,
+  release: number,
+  kind: string,
+  doc: Record<string, unknown>,
+  after?: () => void,
+): Promise<string> {
+  const path = releaseDocPath(dataDir, app, release, kind);
+  mkdirSync(sbomDir(dataDir, app), { recursive: true, mode: 0o750 });
+  writeFileAtomic(path, `${JSON.stringify(doc, null, 2)}\n`, 0o640);
+  after?.();
+  return path;
+}
+
+export async function readReleaseDoc(
+  dataDir: string,
+  app: string,
+  release: number,
+  kind: string,
+): Promise<Record<string, unknown> | undefined> {
+  return readJsonFile(
+    releaseDocPath(dataDir, app, release, kind),
+    `the ${kind} document of ${app} v${release}`,
+  );
+}
+
+export interface SbomFailure {
+  reason: string;
+  at: string;
+}
+
+/** Records why a release has no SBOM (`hop sbom` says it). */
+export async function writeSbomFailure(
+  dataDir: string,
+  app: string,
+  release: number,
+  reason: string,
+): Promise<void> {
+  await writeReleaseDoc(dataDir, app, release, "failed", { reason, at: new Date().toISOString() });
+}
+
+export function readSbomFailure(dataDir: string, app: string, release: number): SbomFailure | undefined {
+  try {
+    const doc = readJsonFile(releaseDocPath(dataDir, app, release, "failed"), "failure note");
+    return doc && typeof doc.reason === "string"
+      ? { reason: doc.reason, at: String(doc.at ?? "") }
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every document of the release (v<N>.*), the SBOM and whatever is stored beside it. */
+export async function removeReleaseSbom(dataDir: string, app: string, release: number): Promise<void> {
+  const dir = sbomDir(dataDir, app);
+  const prefix = `v${release}.`;
+  for (const name of listDir(dir)) if (name.startsWith(prefix)) rmSync(join(dir, name), { force: true });
+}
+
+/** All of an app's documents (hop destroy). */
+export async function removeAppSboms(dataDir: string, app: string): Promise<void> {
+  rmSync(sbomDir(dataDir, app), { recursive: true, force: true });
+}
+
+/** Release numbers that have an SBOM file. */
+export function releasesWithSbom(dataDir: string, app: string): number[] {
+  return listDir(sbomDir(dataDir, app))
+    .map((n) => /^v(\d+)\.cdx\.json$/.exec(n)?.[1])
+    .filter((n): n is string => n !== undefined)
+    .map(Number)
+    .sort((a, b) => a - b);
+}
+
+function listDir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
