@@ -27,6 +27,7 @@ import {
 import { cronListCommand, cronRunCommand, runCommand } from "./commands/run.js";
 import { setupSshCommand } from "./commands/setup.js";
 import { doctorCommand } from "./commands/system.js";
+import { volumesCommand, volumesDestroyCommand } from "./commands/volumes.js";
 import { commandHelp, generalHelp } from "./help.js";
 
 /** The version in package.json (two levels up from both src/cli and dist/cli). */
@@ -105,6 +106,8 @@ export const COMMANDS: CommandSpec[] = [
   cronListCommand,
   cronRunCommand,
   ...ADDON_COMMANDS,
+  volumesCommand,
+  volumesDestroyCommand,
   ...BACKUP_COMMANDS,
   buildpacksMapsCommand,
   buildpacksMapCommand,

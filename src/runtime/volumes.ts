@@ -5,6 +5,7 @@
 import { existsSync, mkdirSync, realpathSync, rmSync } from "node:fs";
 import { sep } from "node:path";
 import type Docker from "dockerode";
+import type { AppVolumeInfo } from "../deploy/volume-report.js";
 import { appDataDir, type MountPlan } from "../deploy/volumes.js";
 import { Hop3Error } from "../util/errors.js";
 import { statusOf } from "./containers.js";
@@ -128,5 +129,72 @@ async function emptyAsContainerRoot(docker: Docker, image: string, dir: string):
     await c.wait();
   } finally {
     await c.remove({ force: true }).catch(() => {});
+  }
+}
+
+/**
+ * The app's volumes with their size (Podman's `system df`) and the containers that mount them, for
+ * `hop volumes`. Sizes are best effort: a df that fails leaves them out rather than failing the listing.
+ */
+export async function describeAppVolumes(docker: Docker, app: string): Promise<AppVolumeInfo[]> {
+  const names = await listAppVolumes(docker, app);
+  if (names.length === 0) return [];
+  const [df, containers] = await Promise.all([
+    (
+      docker.df() as Promise<{
+        Volumes?: { Name: string; CreatedAt?: string; UsageData?: { Size?: number } }[];
+      }>
+    ).catch(() => ({ Volumes: [] })),
+    docker.listContainers({ all: true, filters: { label: [`${LABEL.app}=${app}`] } }),
+  ]);
+  const sizes = new Map((df.Volumes ?? []).map((v) => [v.Name, v]));
+  return names.map((name) => {
+    const d = sizes.get(name);
+    const size = d?.UsageData?.Size;
+    return {
+      name,
+      ...(d?.CreatedAt ? { createdAt: d.CreatedAt } : {}),
+      ...(typeof size === "number" && size >= 0 ? { size } : {}),
+      usedBy: containers
+        .filter((c) => (c.Mounts ?? []).some((m) => m.Name === name))
+        .map((c) => (c.Names?.[0] ?? c.Id).replace(/^\//, ""))
+        .sort(),
+    };
+  });
+}
+
+/**
+ * Removes one of the app's volumes (`hop volumes:destroy`, confirmed by typing its name): only a volume whose
+ * label names this app, and never while a container mounts it (its data would vanish under a running
+ * process, or come back empty at the next start without anyone having asked).
+ */
+export async function removeAppVolume(docker: Docker, app: string, name: string): Promise<void> {
+  const mine = await describeAppVolumes(docker, app);
+  const v = mine.find((x) => x.name === name);
+  if (!v) {
+    throw new Hop3Error(
+      `${app} has no volume named ${name}`,
+      "notFound",
+      `see them with: hop volumes -a ${app}`,
+    );
+  }
+  if (v.usedBy.length > 0) {
+    throw new Hop3Error(
+      `the volume ${name} is mounted by ${v.usedBy.join(", ")}`,
+      "conflict",
+      `stop the app first (hop stop -a ${app}), or remove its [[volumes]] entry from hop3.toml and deploy`,
+    );
+  }
+  try {
+    await docker.getVolume(name).remove();
+  } catch (err) {
+    if (statusOf(err) === 409) {
+      throw new Hop3Error(
+        `the volume ${name} is in use`,
+        "conflict",
+        `stop the app first (hop stop -a ${app})`,
+      );
+    }
+    if (statusOf(err) !== 404) throw err;
   }
 }

@@ -36,6 +36,7 @@ import { type BuildpackCatalog, buildpackRoutes } from "./buildpacks-api.js";
 import { ndjsonOperation, operationContext } from "./ndjson.js";
 import { type ExtractLimits, extractSourceTarball, receiveUpload } from "./upload.js";
 
+import { volumeRoutes } from "./volumes-api.js";
 export interface ApiDeps {
   platform: Platform;
   deployer: Deployer;
@@ -551,6 +552,7 @@ export function createUpgradeHandler(deps: { platform: Platform; runs: RunSessio
   return (transport: "unix" | "tcp") =>
     (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
       socket.on("error", () => {});
+  volumeRoutes(api, p, requireApp);
       const refuse = (err: unknown) => {
         const { status, body } = toApiError(err);
         const text = JSON.stringify(body);

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import {
+  cliOutput,
   deployedUrl,
   destroyQuietly,
   fixture,
@@ -100,6 +101,57 @@ describe("[[volumes]]", () => {
     symlinkSync("/etc", join(root, "data", app, "escape"));
     const out = await refusedDeploy('[[volumes]]\ntype = "bind"\nsource = "escape"\ntarget = "/x"\n');
     expect(out).toMatch(/leads to \/etc, outside the app's data directory/);
+  });
+
+  it("hop volumes lists the mounts; volumes:destroy needs the name typed and the volume unmounted", async () => {
+    const list = await hop(["volumes", "--app", app, "--json"]);
+    expect(list.exitCode, cliOutput(list)).toBe(0);
+    const { volumes } = JSON.parse(list.stdout) as {
+      volumes: { name: string; type: string; target?: string; size?: number; state: string }[];
+    };
+    const data = `hop3-${app}-data`;
+    expect(volumes.map((v) => [v.name, v.type, v.target, v.state])).toEqual([
+      [data, "persist", "/data", "in use"],
+      ["tmpfs", "tmpfs", "/scratch", "declared"],
+      [join(root, "data", app, "uploads"), "bind", "/uploads", "declared"],
+    ]);
+    expect(volumes[0]!.size).toBeGreaterThan(0);
+    const table = await hop(["volumes", "--app", app]);
+    expect(table.stdout).toMatch(new RegExp(`^${data}\\s+persist\\s+/data\\s+\\S+ MiB\\s+in use$`, "m"));
+
+    // no confirmation, a wrong one, another app's volume, a mounted one: refused, the data stays
+    const noConfirm = await hop(["volumes:destroy", data, "--app", app]);
+    expect(noConfirm.exitCode).toBe(2);
+    expect(cliOutput(noConfirm)).toContain("needs confirmation");
+    const wrong = await hop(["volumes:destroy", data, "--app", app, "--confirm", "nope"]);
+    expect(wrong.exitCode).toBe(2);
+    const foreign = await hop([
+      "volumes:destroy",
+      "hop3-other-data",
+      "--app",
+      app,
+      "--confirm",
+      "hop3-other-data",
+    ]);
+    expect(foreign.exitCode, cliOutput(foreign)).toBe(3);
+    const mounted = await hop(["volumes:destroy", data, "--app", app, "--confirm", data]);
+    expect(mounted.exitCode, cliOutput(mounted)).toBe(6);
+    expect(cliOutput(mounted)).toContain("is mounted by");
+    expect((await getThroughRouter(url)).body.trim()).toMatch(/^data=kept /);
+
+    // stopped, the volume can go; the next start gets a new, empty one
+    expect((await hop(["stop", "--app", app])).exitCode).toBe(0);
+    const gone = await hop(["volumes:destroy", data, "--app", app, "--confirm", data]);
+    expect(gone.exitCode, cliOutput(gone)).toBe(0);
+    expect(
+      await podmanAsHop3(["volume", "exists", data]).then(
+        () => true,
+        () => false,
+      ),
+    ).toBe(false);
+    const started = await hop(["start", "--app", app]);
+    expect(started.exitCode, cliOutput(started)).toBe(0);
+    expect((await getThroughRouter(url)).body.trim()).toMatch(/^data=- /);
   });
 
   it("hop destroy removes the volumes and the data directory with the app", async () => {

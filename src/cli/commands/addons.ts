@@ -9,7 +9,7 @@ import type { CliContext } from "../context.js";
 import { formatKeyValues, formatMiB, formatTable, relativeTime } from "../output.js";
 import { runOperation } from "../render.js";
 import { attachSession, hasTerminal } from "./run.js";
-import { ask } from "./shared.js";
+import { confirmByName } from "./shared.js";
 
 interface AddonSummary {
   name: string;
@@ -294,19 +294,11 @@ export const addonsDestroyCommand: CommandSpec = {
   examples: ["hop addons:destroy shop-db --confirm shop-db"],
   async run(ctx) {
     const name = ctx.args[0]!;
-    let confirm = ctx.opt("confirm");
-    if (confirm === undefined) {
-      if (!ctx.io.stdin.isTTY) {
-        throw usageError(
-          `destroying addon ${name} deletes its data and needs confirmation`,
-          `pass --confirm ${name}`,
-        );
-      }
-      ctx.err(ctx.paintErr.red(`!      This destroys addon ${name} and all its data.`));
-      confirm = (await ask(ctx, "Type the addon name to confirm: ")).trim();
-    }
-    if (confirm !== name)
-      throw usageError(`confirmation ${JSON.stringify(confirm)} does not match ${name}; nothing done`);
+    const confirm = await confirmByName(ctx, name, {
+      destroys: `addon ${name} and all its data`,
+      needs: `destroying addon ${name} deletes its data`,
+      prompt: "Type the addon name to confirm: ",
+    });
     return runOperation(
       ctx,
       addonPath(name, `?confirm=${encodeURIComponent(confirm)}`),

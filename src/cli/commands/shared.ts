@@ -43,3 +43,24 @@ export async function ask(ctx: CliContext, question: string): Promise<string> {
     rl.close();
   }
 }
+
+/**
+ * The typed confirmation every command that deletes data asks for: `--confirm NAME`, or on a terminal the
+ * name typed after a warning. Anything else stops before the server is asked to do anything.
+ */
+export async function confirmByName(
+  ctx: CliContext,
+  name: string,
+  what: { destroys: string; needs: string; prompt: string },
+): Promise<string> {
+  let confirm = ctx.opt("confirm");
+  if (confirm === undefined) {
+    if (!ctx.io.stdin.isTTY)
+      throw usageError(`${what.needs} and needs confirmation`, `pass --confirm ${name}`);
+    ctx.err(ctx.paintErr.red(`!      This destroys ${what.destroys}.`));
+    confirm = (await ask(ctx, what.prompt)).trim();
+  }
+  if (confirm !== name)
+    throw usageError(`confirmation ${JSON.stringify(confirm)} does not match ${name}; nothing done`);
+  return confirm;
+}
