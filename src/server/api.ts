@@ -537,6 +537,7 @@ export function createApi(deps: ApiDeps): Hono<ApiEnv> {
 
   if (deps.addons) addonRoutes(api, deps.addons);
   if (deps.backups) backupRoutes(api, deps.backups, requireApp);
+  volumeRoutes(api, p, requireApp);
   buildpackRoutes(api, store, deps.buildpacks);
   return api;
 }
@@ -552,7 +553,6 @@ export function createUpgradeHandler(deps: { platform: Platform; runs: RunSessio
   return (transport: "unix" | "tcp") =>
     (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
       socket.on("error", () => {});
-  volumeRoutes(api, p, requireApp);
       const refuse = (err: unknown) => {
         const { status, body } = toApiError(err);
         const text = JSON.stringify(body);
