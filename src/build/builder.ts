@@ -3,6 +3,7 @@
  * Containerfile builds come first; Cloud Native Buildpacks register here the same way.
  */
 import type Docker from "dockerode";
+import type { StepTimings } from "../deploy/timings.js";
 import type { ResourceLimits } from "../runtime/limits.js";
 
 export interface BuildContext {
@@ -27,6 +28,8 @@ export interface BuildContext {
   limits?: ResourceLimits;
   /** Marks the build's RUN steps so that a cancel or timeout can stop them (build-processes.ts). */
   buildId?: string;
+  /** The deploy's step durations: a builder records its own steps (detect, each buildpack, export) there. */
+  timings?: StepTimings;
 }
 
 export interface BuiltImage {

@@ -93,6 +93,7 @@ export function createBuildpacksBuilder(settings: BuildpacksSettings): Builder {
         env: platformEnv(ctx),
         ...(ctx.revision ? { revision: ctx.revision } : {}),
         ...(ctx.limits ? { limits: ctx.limits } : {}),
+        ...(ctx.timings ? { timings: ctx.timings } : {}),
         emit: ctx.emit,
       });
       if (Object.keys(result.processes).length === 0) {

@@ -3,6 +3,7 @@
  * `-----> step`, indented log lines, `=====> done` or `!      error` on stderr.
  */
 import type { ApiEvent, RequestOptions } from "../client/api-client.js";
+import { readTimingsEvent, timingsTable } from "../deploy/timings.js";
 import { ExitCode, type ExitCodeName, Hop3Error } from "../util/errors.js";
 import type { CliContext } from "./context.js";
 import { type Painter, painter } from "./output.js";
@@ -53,18 +54,22 @@ export function exitCodeForKind(kind: string | undefined): number {
 
 /**
  * Runs a streamed operation, printing its events (or, with --json, only the final result or error object),
- * and returns the exit code its `done` event calls for.
+ * and returns the exit code its `done` event calls for. A deploy's `timings` event goes into the --json
+ * object, and is printed as a table at the end with `showTimings` (hop deploy --timings).
  */
 export async function runOperation(
   ctx: CliContext,
   path: string,
   opts: RequestOptions,
   success: SuccessLine,
+  showTimings = false,
 ): Promise<number> {
   let final: Extract<ApiEvent, { event: "done" }> | undefined;
+  let timings: ReturnType<typeof readTimingsEvent>;
   try {
     for await (const ev of ctx.client().stream(path, opts)) {
       if (ev.event === "done") final = ev;
+      if (ev.event === "timings") timings = readTimingsEvent(ev);
       if (ctx.json) continue;
       for (const line of renderEvent(ev, success, ev.event === "done" && !ev.ok ? ctx.paintErr : ctx.paint)) {
         if (line.stream === "stdout") ctx.out(line.text);
@@ -78,10 +83,15 @@ export async function runOperation(
     throw err;
   }
   if (!final) throw new Hop3Error("the server closed the stream before the operation finished", "network");
+  if (showTimings && timings && !ctx.json) {
+    ctx.out(ctx.paint.bold("-----> Timings"));
+    for (const l of timingsTable(timings)) ctx.out(`${LOG_INDENT}${l}`);
+  }
+  const withTimings = timings ? { timings } : {};
   if (final.ok) {
-    if (ctx.json) ctx.printJson(final.result ?? {});
+    if (ctx.json) ctx.printJson({ ...(final.result ?? {}), ...withTimings });
     return ExitCode.ok;
   }
-  if (ctx.json) ctx.printJson({ error: final.error });
+  if (ctx.json) ctx.printJson({ error: final.error, ...withTimings });
   return exitCodeForKind(final.error?.kind);
 }

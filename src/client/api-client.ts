@@ -107,6 +107,7 @@ export function tcpRequestOptions(
 export type ApiEvent =
   | { event: "step"; message: string }
   | { event: "log"; line: string }
+  | { event: "timings"; steps: { step: string; ms: number; sub?: boolean }[]; totalMs: number }
   | { event: "done"; ok: true; result: Record<string, unknown> }
   | { event: "done"; ok: false; error: ApiErrorBody["error"] };
 

@@ -16,6 +16,7 @@ import { abortable, deadline, deploySignal } from "./cancel.js";
 import { requireFreeHostnames } from "./domain-claims.js";
 import type { Platform, Progress } from "./platform.js";
 import { imageFacts, type ReleaseSpec, releaseSpecFromApp, releaseSpecFromImage } from "./release-spec.js";
+import { timed } from "./timings.js";
 import { planMounts } from "./volumes.js";
 
 export type DeploySource =
@@ -46,10 +47,11 @@ export async function buildRelease(
   const config = store.getConfig(app);
   if (source.kind !== "tree") {
     progress.step(source.kind === "image" ? `Fetching image ${source.ref}` : "Loading the uploaded image");
-    const built =
+    const built = await timed(progress.timings, source.kind === "image" ? "pull" : "load image", () =>
       source.kind === "image"
-        ? await imageFromReference(docker, source.ref, tag, progress.log)
-        : await imageFromArchive(docker, source.path, tag, progress.log);
+        ? imageFromReference(docker, source.ref, tag, progress.log)
+        : imageFromArchive(docker, source.path, tag, progress.log),
+    );
     onImage(built);
     const info = await docker.getImage(built.tag).inspect();
     return { built, spec: releaseSpecFromImage(imageFacts(info), config.PORT) };
@@ -64,7 +66,9 @@ export async function buildRelease(
   if (appSpec.name && appSpec.name !== app) {
     progress.log(`note: hop3.toml names the app ${appSpec.name}; deploying to ${app} as asked`);
   }
-  const builder = await pickBuilder(p.builders, appSpec.build.builder, source.dir);
+  const builder = await timed(progress.timings, "builder detect", () =>
+    pickBuilder(p.builders, appSpec.build.builder, source.dir),
+  );
   // Podman 4.3's builder reuses a cached `ENV X=${ARG}` layer built with another value of ARG: when the
   // build arguments changed since the last build of this app, build without the layer cache.
   const buildArgsDigest = digestOf(appSpec.docker.buildArgs);
@@ -91,23 +95,26 @@ export async function buildRelease(
     emit: progress.log,
     limits: buildLimits(p.settings.limits),
     buildId: newBuildId(),
+    ...(progress.timings ? { timings: progress.timings } : {}),
   };
   // HOP3_BUILD_TIMEOUT and deploy:cancel end the build at once: its RUN steps are killed (build-processes.ts)
   const signal = deadline(p.settings.timeouts?.buildSeconds ?? 3600, "the build", deploySignal(app));
   const building = builder.build(ctx);
-  const built = await abortable(building, signal, async () => {
-    killBuildProcesses(ctx.buildId!);
-    await removeBuildContainers(docker, app, release.number);
-    // an image that still appears after the abort belongs to no release
-    building.then(
-      (b) =>
-        docker
-          .getImage(b.tag)
-          .remove()
-          .catch(() => {}),
-      () => {},
-    );
-  });
+  const built = await timed(progress.timings, "build", () =>
+    abortable(building, signal, async () => {
+      killBuildProcesses(ctx.buildId!);
+      await removeBuildContainers(docker, app, release.number);
+      // an image that still appears after the abort belongs to no release
+      building.then(
+        (b) =>
+          docker
+            .getImage(b.tag)
+            .remove()
+            .catch(() => {}),
+        () => {},
+      );
+    }),
+  );
   onImage(built);
   const info = await docker.getImage(built.tag).inspect();
   const spec = { ...releaseSpecFromApp(appSpec, imageFacts(info), config.PORT), buildArgsDigest };

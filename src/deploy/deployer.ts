@@ -20,6 +20,7 @@ import type { ReleaseSpec } from "./release-spec.js";
 import { fail, transition } from "./release-state.js";
 import { pruneImages } from "./retention.js";
 import { converge, type RolloutResult, startSet } from "./rollout.js";
+import { timed } from "./timings.js";
 import { defaultHostname } from "./urls.js";
 
 export type { DeploySource } from "./build-step.js";
@@ -276,6 +277,7 @@ export class Deployer {
         store.appendDeployLog(release.id, l);
         progress.log(l);
       },
+      ...(progress.timings ? { timings: progress.timings } : {}),
     };
     let built: BuiltImage | undefined;
     try {
@@ -301,9 +303,12 @@ export class Deployer {
         },
       );
       // hop3.toml [[addons]]: created (first deploy) and attached before the release's env is resolved
-      if (outcome.spec.addons?.length) await this.p.addons?.provision(app, outcome.spec.addons, logged);
+      if (outcome.spec.addons?.length) {
+        const declared = outcome.spec.addons;
+        await timed(logged.timings, "addons", async () => this.p.addons?.provision(app, declared, logged));
+      }
       const result = await this.rollout(app, release, built.tag, built.imageId, outcome.spec, logged);
-      await pruneImages(this.p, app, logged);
+      await timed(logged.timings, "prune images", () => pruneImages(this.p, app, logged));
       return result;
     } catch (err) {
       const message = fail(store, release, err);
@@ -350,7 +355,9 @@ export class Deployer {
     const row = { ...release, image, imageId, spec, configSnapshot: env };
     try {
       try {
-        await runReleasePhase(this.p, app, row, spec, env, progress);
+        await timed(progress.timings, "release phase", () =>
+          runReleasePhase(this.p, app, row, spec, env, progress),
+        );
       } catch (err) {
         fail(store, release, err, "release");
         throw err;

@@ -6,6 +6,7 @@ import type { Router } from "../router/routes.js";
 import type { LimitDefaults } from "../runtime/limits.js";
 import type { Supervisor } from "../runtime/supervisor.js";
 import type { Store } from "../store/store.js";
+import type { StepTimings } from "./timings.js";
 
 export interface PlatformSettings {
   /** Hop3's data directory (HOP3_ROOT). */
@@ -52,6 +53,8 @@ export interface Platform {
 export interface Progress {
   step(message: string): void;
   log(line: string): void;
+  /** The deploy's step durations (timings.ts), when the caller records them. */
+  timings?: StepTimings;
 }
 
 export const silentProgress: Progress = { step: () => {}, log: () => {} };

@@ -15,6 +15,7 @@ import type { Platform, Progress } from "./platform.js";
 import type { ReleaseSpec } from "./release-spec.js";
 import { transition } from "./release-state.js";
 import { revertRoutes, settleRoutes, switchRoutes } from "./routing.js";
+import { timed } from "./timings.js";
 import { appHostnames, appUrl } from "./urls.js";
 import { releaseMounts } from "./volumes.js";
 
@@ -59,15 +60,20 @@ export async function startSet(
   );
   const started: RunningInstance[] = [];
   let switched = false;
+  const t = progress.timings;
   try {
-    for (const plan of plans) {
-      stopIfAborted(cancelled);
-      started.push(await p.supervisor.start(plan));
-    }
+    await timed(t, "start", async () => {
+      for (const plan of plans) {
+        stopIfAborted(cancelled);
+        started.push(await p.supervisor.start(plan));
+      }
+    });
     if (target.isNew) transition(store, release, { type: "started" });
-    await abortable(
-      Promise.all(started.map((inst) => passHealthGate(p, inst, spec, hosts[0]!, progress))),
-      cancelled,
+    await timed(t, "health check", () =>
+      abortable(
+        Promise.all(started.map((inst) => passHealthGate(p, inst, spec, hosts[0]!, progress))),
+        cancelled,
+      ),
     );
     stopIfAborted(cancelled);
     if (target.isNew) transition(store, release, { type: "healthy" });
@@ -79,22 +85,26 @@ export async function startSet(
         : (await listInstances(docker, app)).filter(
             (i) => i.process !== only && i.release === release.number,
           );
-    const table = await switchRoutes(p, {
-      app,
-      release: release.number,
-      spec,
-      instances: [...others, ...started],
-    });
+    const table = await timed(t, "route switch", () =>
+      switchRoutes(p, {
+        app,
+        release: release.number,
+        spec,
+        instances: [...others, ...started],
+      }),
+    );
     switched = true;
     for (const d of table.dropped.filter((d) => d.app === app)) {
       progress.log(`warning: the router leaves out ${d.what ?? "this app's route"}: ${d.reason}`);
     }
     if (target.isNew) {
-      transition(store, release, { type: "routed" });
-      transition(store, release, { type: "activate" });
-      // cron timers follow the current release, which only now is this one (the route switch synced them
-      // while the previous release was still current); a timer that cannot be written never fails the deploy
-      await p.schedules?.sync().catch((err) => p.log(`cron timers: ${(err as Error).message}`));
+      await timed(t, "activate", async () => {
+        transition(store, release, { type: "routed" });
+        transition(store, release, { type: "activate" });
+        // cron timers follow the current release, which only now is this one (the route switch synced them
+        // while the previous release was still current); a timer that cannot be written never fails the deploy
+        await p.schedules?.sync().catch((err) => p.log(`cron timers: ${(err as Error).message}`));
+      });
     }
   } catch (err) {
     if (switched) await revertRoutes(p, app);
@@ -112,8 +122,10 @@ export async function startSet(
     const old = before.filter((i) => !started.some((s) => s.id === i.id));
     if (old.length > 0) {
       progress.step(`Stopping the previous instances (${old.length})`);
-      await new Promise((r) => setTimeout(r, settings.drainSeconds * 1000));
-      await Promise.all(old.map((i) => p.supervisor.remove(i).catch(() => {})));
+      await timed(t, "drain and stop previous", async () => {
+        await new Promise((r) => setTimeout(r, settings.drainSeconds * 1000));
+        await Promise.all(old.map((i) => p.supervisor.remove(i).catch(() => {})));
+      });
     }
   } finally {
     // the store now says what serves; the old instances are gone from the table at its next update

@@ -3,6 +3,7 @@
  * users know: `----->` for a step, indented build output, `=====>` for the result, `!` for a failure.
  */
 import type { ApiEvent } from "../client/api-client.js";
+import { readTimingsEvent, timingsSummary } from "../deploy/timings.js";
 import type { Hop3Error } from "../util/errors.js";
 
 const INDENT = "       ";
@@ -19,6 +20,11 @@ export function formatEvent(ev: ApiEvent, app: string): string {
         .split("\n")
         .map((l) => `${INDENT}${l}\n`)
         .join("");
+    case "timings": {
+      // one line: where the push's seconds went (`hop deploy --timings` shows the whole table)
+      const t = readTimingsEvent(ev);
+      return t ? `${INDENT}${timingsSummary(t)}\n` : "";
+    }
     case "done": {
       if (!ev.ok) return formatFailure(ev.error.message, ev.error.hint);
       const url = typeof ev.result.url === "string" && ev.result.url ? ev.result.url : app;

@@ -19,6 +19,7 @@ import { requireConfirmation } from "../deploy/lifecycle.js";
 import type { Platform } from "../deploy/platform.js";
 import type { ReleaseSpec } from "../deploy/release-spec.js";
 import { applyRoutes } from "../deploy/routing.js";
+import { StepTimings } from "../deploy/timings.js";
 import { appHostnames, appUrl } from "../deploy/urls.js";
 import { parsePublicKey } from "../git/public-key.js";
 import { listInstances, listOneOffs, removeContainer } from "../runtime/containers.js";
@@ -35,8 +36,8 @@ import { backupRoutes } from "./backups-api.js";
 import { type BuildpackCatalog, buildpackRoutes } from "./buildpacks-api.js";
 import { ndjsonOperation, operationContext } from "./ndjson.js";
 import { type ExtractLimits, extractSourceTarball, receiveUpload } from "./upload.js";
-
 import { volumeRoutes } from "./volumes-api.js";
+
 export interface ApiDeps {
   platform: Platform;
   deployer: Deployer;
@@ -218,6 +219,8 @@ export function createApi(deps: ApiDeps): Hono<ApiEnv> {
   });
 
   api.post("/api/v1/apps/:app/deploy", async (c) => {
+    // every deploy records its steps' durations (timings.ts): the stream ends with them
+    const timings = new StepTimings();
     const name = appParam(c);
     if (!store.getApp(name)) {
       if (c.req.query("create") === "1") store.createApp(validateNewAppName(name));
@@ -243,30 +246,42 @@ export function createApi(deps: ApiDeps): Hono<ApiEnv> {
     };
     const image = c.req.query("image");
     if (image)
-      return ndjsonOperation((progress) =>
-        deployer.deploy(name, { kind: "image", ref: image }, opts, progress),
+      return ndjsonOperation(
+        (progress) => deployer.deploy(name, { kind: "image", ref: image }, opts, progress),
+        undefined,
+        timings,
       );
     if (c.req.query("image-archive") === "1") {
-      const upload = await receiveUpload(c.req.raw.body, deps.uploadsDir, "image.tar", deps.maxUpload);
-      return ndjsonOperation((progress) =>
-        deployer
-          .deploy(name, { kind: "archive", path: upload.path }, opts, progress)
-          .finally(() => rmSync(dirname(upload.path), { recursive: true, force: true })),
+      const upload = await timings.time("upload", () =>
+        receiveUpload(c.req.raw.body, deps.uploadsDir, "image.tar", deps.maxUpload),
+      );
+      return ndjsonOperation(
+        (progress) =>
+          deployer
+            .deploy(name, { kind: "archive", path: upload.path }, opts, progress)
+            .finally(() => rmSync(dirname(upload.path), { recursive: true, force: true })),
+        undefined,
+        timings,
       );
     }
-    const upload = await receiveUpload(c.req.raw.body, deps.uploadsDir, "source.tar.gz", deps.maxUpload);
-    let dir: string;
-    try {
-      dir = await extractSourceTarball(upload.path, deps.uploadsDir, deps.extractLimits);
-    } finally {
-      rmSync(dirname(upload.path), { recursive: true, force: true });
-    }
-    return ndjsonOperation((progress) => {
-      progress.step(`Received ${(upload.bytes / 1024).toFixed(0)} KiB of source`);
-      return deployer
-        .deploy(name, { kind: "tree", dir }, opts, progress)
-        .finally(() => rmSync(dir, { recursive: true, force: true }));
+    const { upload, dir } = await timings.time("upload", async () => {
+      const upload = await receiveUpload(c.req.raw.body, deps.uploadsDir, "source.tar.gz", deps.maxUpload);
+      try {
+        return { upload, dir: await extractSourceTarball(upload.path, deps.uploadsDir, deps.extractLimits) };
+      } finally {
+        rmSync(dirname(upload.path), { recursive: true, force: true });
+      }
     });
+    return ndjsonOperation(
+      (progress) => {
+        progress.step(`Received ${(upload.bytes / 1024).toFixed(0)} KiB of source`);
+        return deployer
+          .deploy(name, { kind: "tree", dir }, opts, progress)
+          .finally(() => rmSync(dir, { recursive: true, force: true }));
+      },
+      undefined,
+      timings,
+    );
   });
 
   // not behind the app's lock (the deploy holds it): aborts the running deploy at its current step

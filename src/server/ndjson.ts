@@ -4,6 +4,7 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { Progress } from "../deploy/platform.js";
+import type { StepTimings } from "../deploy/timings.js";
 import { Hop3Error, toApiError } from "../util/errors.js";
 
 /**
@@ -32,9 +33,14 @@ export function failureLine(
 /** Bytes of events kept for a client that reads slowly; beyond, log lines are dropped (and counted). */
 export const MAX_QUEUED_BYTES = 4 * 1024 * 1024;
 
+/**
+ * With `timings`, the operation's progress carries that recorder and the stream sends its figures as a
+ * `timings` event just before `done`, whether the operation succeeded or failed.
+ */
 export function ndjsonOperation(
   run: (progress: Progress) => Promise<unknown>,
   onError?: (err: unknown) => void,
+  timings?: StepTimings,
 ): Response {
   const encoder = new TextEncoder();
   const ctx = operationContext.getStore();
@@ -72,8 +78,13 @@ export function ndjsonOperation(
             send({ event: "step", message });
           },
           log: (line) => send({ event: "log", line }, true),
+          ...(timings ? { timings } : {}),
+        };
+        const sendTimings = () => {
+          if (timings) send({ event: "timings", ...timings.snapshot() });
         };
         run(progress)
+          .finally(sendTimings)
           .then((result) => send({ event: "done", ok: true, result: result ?? {} }))
           .catch((err) => {
             onError?.(err);

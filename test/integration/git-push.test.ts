@@ -53,6 +53,10 @@ describe("git push over SSH", () => {
     const r = await git(["push", "hop3", "main"]);
     expect(r.exitCode, r.all).toBe(0);
     expect(r.all).toMatch(/remote: -----> Building the image/);
+    // where the push's seconds went, in one line (deploy-timings.test.ts checks the whole table)
+    expect(r.all).toMatch(
+      /remote: +Timings: upload [\d.]+s, .*build [\d.]+s, .*health check [\d.]+s, .*total [\d.]+s/,
+    );
     const m = r.all?.match(/remote: =====> Application deployed: (\S+)/);
     expect(m, r.all).toBeTruthy();
     url = m![1]!;

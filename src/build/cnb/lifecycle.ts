@@ -25,6 +25,7 @@ import { join, relative, sep } from "node:path";
 import type Docker from "dockerode";
 import { stringify } from "smol-toml";
 import tar from "tar-fs";
+import type { StepTimings } from "../../deploy/timings.js";
 import { hostConfigLimits, type ResourceLimits } from "../../runtime/limits.js";
 import { Hop3Error } from "../../util/errors.js";
 import { lineSplitter } from "../../util/line-splitter.js";
@@ -93,6 +94,8 @@ export interface AppBuildInput {
   emit: (line: string) => void;
   /** HOP3_BUILD_* limits of the build container (runtime/limits.ts). */
   limits?: ResourceLimits;
+  /** The deploy's step durations: the lifecycle's steps are recorded there as sub-steps of the build. */
+  timings?: StepTimings;
 }
 
 export interface BuildResult {
@@ -150,6 +153,12 @@ export class CnbBuild {
   private refsFile = ".buildpacks";
   private restored: Restored[] = [];
   readonly timings: Record<string, number> = {};
+
+  /** A lifecycle step's duration: kept in `timings` and given to the deploy's recorder. */
+  private mark(step: string, ms: number, shown = step): void {
+    this.timings[step] = ms;
+    this.input.timings?.add(shown, ms, true);
+  }
 
   constructor(
     private readonly o: LifecycleOptions,
@@ -249,7 +258,7 @@ export class CnbBuild {
       this.order = parseOrderToml(readFileSync(orderFile, "utf8"), orderFile);
     }
     this.order = expandOrder(this.order, (e) => this.index.find(e)?.descriptor);
-    this.timings.prepare = Date.now() - started;
+    this.mark("prepare", Date.now() - started);
   }
 
   /** `.buildpacks` (one per line) or project.toml's [[io.buildpacks.group]]. */
@@ -498,14 +507,14 @@ export class CnbBuild {
         reasons.push(resolution.reason);
         continue;
       }
-      this.timings.detect = Date.now() - started;
+      this.mark("detect", Date.now() - started);
       const members = resolution.group.map((g) => {
         const d = passed.find((p) => p.entry.id === g.entry.id)!;
         for (const l of d.output) this.emit(l);
         return { bp: d.bp, entry: g.entry, plan: g.plan };
       });
       this.emit(
-        `Buildpacks: ${members.map((m) => `${m.entry.id}@${m.entry.version}`).join(", ")} (detected in ${seconds(this.timings.detect)})`,
+        `Buildpacks: ${members.map((m) => `${m.entry.id}@${m.entry.version}`).join(", ")} (detected in ${seconds(this.timings.detect ?? 0)})`,
       );
       return members;
     }
@@ -622,7 +631,7 @@ export class CnbBuild {
           .filter(([, l]) => l.types.cache)
           .map(([name]) => name),
       );
-      this.timings[`build:${m.entry.id}`] = Date.now() - started;
+      this.mark(`build:${m.entry.id}`, Date.now() - started, `buildpack ${m.entry.id}`);
       this.emit(`       ${m.entry.id} done in ${seconds(Date.now() - started)}`);
     }
     // Files a buildpack extracted with foreign owners would be unreadable or undeletable on the host.
@@ -695,8 +704,8 @@ export class CnbBuild {
     } as Record<string, unknown>);
     await followProgress(this.o.docker, stream, () => {}, "export of the app image");
     const imageId = (await this.o.docker.getImage(this.input.tag).inspect()).Id;
-    this.timings.export = Date.now() - started;
-    this.emit(`Exported ${this.input.tag} in ${seconds(this.timings.export)}`);
+    this.mark("export", Date.now() - started);
+    this.emit(`Exported ${this.input.tag} in ${seconds(this.timings.export ?? 0)}`);
     return {
       imageId,
       processes,
@@ -781,7 +790,9 @@ export async function runLifecycle(o: LifecycleOptions, input: AppBuildInput): P
     const group = await b.detect();
     const built = await b.build(group);
     const image = await b.export(built);
+    const saving = Date.now();
     b.saveCache(built.cached);
+    input.timings?.add("cache save", Date.now() - saving, true);
     b.timings.total = Date.now() - started;
     input.emit(`Built with buildpacks in ${seconds(b.timings.total)}`);
     return {

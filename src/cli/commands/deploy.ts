@@ -42,6 +42,11 @@ export const deployCommand: CommandSpec = {
       value: "K=V",
       description: "set a variable for this deploy (repeatable); wins over config:set and the ENV file",
     },
+    {
+      name: "timings",
+      type: "boolean",
+      description: "print how long each step took (upload, detect, each buildpack, export, start, health...)",
+    },
   ],
   description:
     "Uploads DIR (default: the current directory) as a gzip'd tar and streams the build and deploy. Files matched " +
@@ -59,6 +64,7 @@ export const deployCommand: CommandSpec = {
     const env = ctx.list("env");
     for (const e of env) parseAssignment(e);
     const dirArg = ctx.args[0];
+    const showTimings = ctx.flag("timings");
 
     if (image !== undefined) {
       if (dirArg !== undefined) throw usageError("give either DIR or --image, not both");
@@ -79,6 +85,7 @@ export const deployCommand: CommandSpec = {
             query: { "image-archive": "1", create: "1", env },
           },
           success,
+          showTimings,
         );
       }
       return runOperation(
@@ -86,6 +93,7 @@ export const deployCommand: CommandSpec = {
         appPath(app, "/deploy"),
         { method: "POST", query: { image, create: "1", env } },
         success,
+        showTimings,
       );
     }
 
@@ -115,6 +123,7 @@ export const deployCommand: CommandSpec = {
         query: { create: "1", revision, env },
       },
       (r) => `${text(r.app ?? app)} deployed: ${text(r.url)}`,
+      showTimings,
     );
   },
 };
