@@ -154,6 +154,37 @@ CREATE TABLE addon_attachments (
 CREATE INDEX addon_attachments_app ON addon_attachments(app);
 `,
   },
+  {
+    id: 7,
+    name: "vulnerability database",
+    // `hop audit:import`: the advisories an operator imported offline (OSV, Debian's security tracker), one row
+    // per affected package (vuln-store.ts), and a row per import (when, from what). Nothing references apps:
+    // `hop audit` matches them against the releases' SBOM files.
+    sql: `
+CREATE TABLE vuln_records (
+  source    TEXT NOT NULL,
+  ecosystem TEXT NOT NULL,
+  package   TEXT NOT NULL,
+  advisory  TEXT NOT NULL,
+  aliases   TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(aliases)),
+  severity  TEXT,
+  summary   TEXT,
+  ranges    TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(ranges)),
+  versions  TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(versions))
+) STRICT;
+CREATE INDEX vuln_records_package ON vuln_records(ecosystem, package);
+CREATE INDEX vuln_records_advisory ON vuln_records(source, advisory);
+CREATE TABLE vuln_imports (
+  id          INTEGER PRIMARY KEY AUTOINCREMENT,
+  format      TEXT NOT NULL,
+  file        TEXT NOT NULL,
+  sha256      TEXT NOT NULL,
+  advisories  INTEGER NOT NULL,
+  records     INTEGER NOT NULL,
+  imported_at TEXT NOT NULL
+) STRICT;
+`,
+  },
 ];
 
 /**

@@ -13,6 +13,7 @@ import { AddonStore } from "./addon-store.js";
 import { migrate, releaseSpecContext } from "./migrations.js";
 import { loadOrCreateKey, open, seal } from "./secret-box.js";
 import { constantTimeEqual, hashToken, newToken } from "./tokens.js";
+import { VulnStore } from "./vuln-store.js";
 
 type Db = BetterSqlite3.Database;
 
@@ -160,12 +161,15 @@ const context = {
 export class Store {
   /** Backing services and their attachments (addon-store.ts). */
   readonly addons: AddonStore;
+  /** The imported vulnerability database (`hop audit:import`, vuln-store.ts). */
+  readonly vulns: VulnStore;
 
   private constructor(
     private readonly db: Db,
     private readonly key: Buffer,
   ) {
     this.addons = new AddonStore(db, key);
+    this.vulns = new VulnStore(db);
   }
 
   /** Opens (creating if needed) the database at `dbPath` with the key at `keyPath`, and brings its schema up to date. */

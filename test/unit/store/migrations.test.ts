@@ -31,6 +31,8 @@ describe("migrate", () => {
       "settings",
       "ssh_keys",
       "tokens",
+      "vuln_imports",
+      "vuln_records",
     ]);
     const recorded = db.prepare("SELECT id, name FROM schema_migrations").all();
     expect(recorded).toEqual(migrations.map(({ id, name }) => ({ id, name })));

@@ -1,0 +1,157 @@
+/**
+ * Matching an SBOM's components against the imported advisories: each component's purl gives the ecosystem,
+ * the package name as advisories spell it, and the installed version (pure: the lookup is passed in).
+ *
+ * Debian advisories (the tracker and OSV's Debian ecosystem) name *source* packages (glibc), the SBOM names
+ * binary packages (libc6): the purl's `upstream` qualifier (the source package, as syft and Hop3 write it) is
+ * tried first, then the binary name.
+ */
+import { PackageURL } from "packageurl-js";
+import { type AffectedPackage, affects } from "./advisory.js";
+import { DEBIAN_RELEASES, normalisePackageName } from "./importers.js";
+
+export interface PackageRef {
+  ecosystem: string;
+  /** Names to look advisories up by, most specific first. */
+  names: string[];
+  version: string;
+  purl: string;
+  /** As shown to the operator: the component's name (the binary package for Debian). */
+  display: string;
+}
+
+export interface Finding {
+  package: string;
+  ecosystem: string;
+  installed: string;
+  fixed?: string;
+  severity?: string;
+  advisory: string;
+  aliases: string[];
+  summary?: string;
+  purl: string;
+}
+
+const DEBIAN_NUMBERS = new Set(Object.values(DEBIAN_RELEASES));
+
+/** Which ecosystem and names a purl stands for; undefined for ecosystems the database cannot hold. */
+export function packageRefOf(purl: string): PackageRef | undefined {
+  let p: PackageURL;
+  try {
+    p = PackageURL.fromString(purl);
+  } catch {
+    return undefined;
+  }
+  const version = p.version;
+  if (!version) return undefined;
+  const ns = p.namespace ?? undefined;
+  const joined = ns ? `${ns}/${p.name}` : p.name;
+  const ref = (ecosystem: string, names: string[], display = names[0]!) => ({
+    ecosystem,
+    names: names.map((n) => normalisePackageName(ecosystem, n)),
+    version,
+    purl,
+    display,
+  });
+  switch (p.type) {
+    case "npm":
+      return ref("npm", [joined]);
+    case "pypi":
+      return ref("PyPI", [p.name]);
+    case "gem":
+      return ref("RubyGems", [p.name]);
+    case "composer":
+      return ref("Packagist", [joined]);
+    case "golang":
+      return ref("Go", [joined]);
+    case "deb": {
+      if (ns && ns !== "debian") return undefined;
+      const release = debianRelease(p.qualifiers?.distro);
+      if (!release) return undefined;
+      const upstream = p.qualifiers?.upstream?.split("@")[0];
+      const names = upstream && upstream !== p.name ? [upstream, p.name] : [p.name];
+      return ref(`Debian:${release}`, names, p.name);
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** `debian-12`, `debian-12.5`, `bookworm` -> "12". */
+function debianRelease(distro: string | undefined): string | undefined {
+  if (!distro) return undefined;
+  const m = /^(?:debian-)?(\d+)/.exec(distro);
+  if (m && DEBIAN_NUMBERS.has(m[1]!)) return m[1]!;
+  return DEBIAN_RELEASES[distro.replace(/^debian-/, "")];
+}
+
+export interface MatchResult {
+  findings: Finding[];
+  /** Components whose purl names an ecosystem the database can cover. */
+  checked: number;
+  /** Advisories that concern a component but whose versions could not be compared with it. */
+  unknown: { package: string; advisory: string; reason: string }[];
+}
+
+/** Every advisory that affects one of the purls; one finding per package and advisory. */
+export function matchPurls(
+  purls: string[],
+  lookup: (ecosystem: string, name: string) => AffectedPackage[],
+): MatchResult {
+  const findings: Finding[] = [];
+  const unknown: MatchResult["unknown"] = [];
+  const seen = new Set<string>();
+  let checked = 0;
+  for (const purl of purls) {
+    const ref = packageRefOf(purl);
+    if (!ref) continue;
+    checked++;
+    for (const name of ref.names) {
+      for (const entry of lookup(ref.ecosystem, name)) {
+        const key = `${ref.display}\0${ref.version}\0${entry.advisory}`;
+        if (seen.has(key)) continue;
+        const verdict = affects(entry, ref.version);
+        if (verdict.affected === "unknown") {
+          unknown.push({ package: ref.display, advisory: entry.advisory, reason: verdict.reason });
+          continue;
+        }
+        if (!verdict.affected) continue;
+        seen.add(key);
+        findings.push({
+          package: ref.display,
+          ecosystem: ref.ecosystem,
+          installed: ref.version,
+          ...(verdict.fixed ? { fixed: verdict.fixed } : {}),
+          ...(entry.severity ? { severity: entry.severity } : {}),
+          advisory: entry.advisory,
+          aliases: entry.aliases,
+          ...(entry.summary ? { summary: entry.summary } : {}),
+          purl,
+        });
+      }
+    }
+  }
+  findings.sort(
+    (a, b) =>
+      a.ecosystem.localeCompare(b.ecosystem) ||
+      a.package.localeCompare(b.package) ||
+      a.advisory.localeCompare(b.advisory),
+  );
+  return { findings, checked, unknown };
+}
+
+/** Every purl of a CycloneDX document, nested components included. */
+export function purlsOfCycloneDx(doc: Record<string, unknown>): string[] {
+  const out: string[] = [];
+  const walk = (list: unknown) => {
+    if (!Array.isArray(list)) return;
+    for (const c of list) {
+      if (!c || typeof c !== "object") continue;
+      const comp = c as { purl?: unknown; components?: unknown };
+      if (typeof comp.purl === "string") out.push(comp.purl);
+      walk(comp.components);
+    }
+  };
+  walk(doc.components);
+  return out;
+}

@@ -1,0 +1,189 @@
+import { describe, expect, it } from "vitest";
+import {
+  type Compare,
+  compareDebian,
+  comparePep440,
+  compareRubyGems,
+  compareSemver,
+  verrevcmp,
+} from "../../../src/audit/versions.js";
+
+const sign = (n: number) => Math.sign(n);
+
+/** Each list in ascending order: every pair compares as its positions do. */
+function expectAscending(cmp: Compare, list: string[]): void {
+  for (let i = 0; i < list.length; i++)
+    for (let j = 0; j < list.length; j++)
+      expect(sign(cmp(list[i]!, list[j]!)), `${list[i]} vs ${list[j]}`).toBe(sign(i - j));
+}
+
+describe("Debian versions (dpkg's algorithm)", () => {
+  // dpkg lib/dpkg/t/t-version.c (test_version_compare) and apt's test/libapt/compareversion_test.cc, which
+  // checks its results against dpkg --compare-versions: [a, b, expected sign]
+  const cases: [string, string, number][] = [
+    ["0:0-0", "0:0-0", 0],
+    ["0:1-1", "0:1-1", 0],
+    ["1:2-3", "1:2-3", 0],
+    ["0:0-0", "1:0-0", -1],
+    ["0:a-0", "0:b-0", -1],
+    ["0:0-a", "0:0-b", -1],
+    ["7.6p2-4", "7.6-0", 1],
+    ["1.0.3-3", "1.0-1", 1],
+    ["1.3", "1.2.2-2", 1],
+    ["1.3", "1.2.2", 1],
+    ["0-pre", "0-pre", 0],
+    ["0-pre", "0-pree", -1],
+    ["1.1.6r2-2", "1.1.6r-1", 1],
+    ["2.6b2-1", "2.6b-2", 1],
+    ["98.1p5-1", "98.1-pre2-b6-2", -1],
+    ["0.4a6-2", "0.4-1", 1],
+    ["1:3.0.5-2", "1:3.0.5.1", -1],
+    ["10.3", "1:0.4", -1],
+    ["1:1.25-4", "1:1.25-8", -1],
+    ["0:1.18.36", "1.18.36", 0],
+    ["1.18.36", "1.18.35", 1],
+    ["0:1.18.36", "1.18.35", 1],
+    ["9:1.18.36:5.4-20", "10:0.5.1-22", -1],
+    ["9:1.18.36:5.4-20", "9:1.18.36:5.5-1", -1],
+    ["1.18.36-0.17.35-18", "1.18.36-19", 1],
+    ["1:1.2.13-3", "1:1.2.13-3.1", -1],
+    ["2.0.7pre1-4", "2.0.7r-1", -1],
+    ["0.2", "1.0-0", -1],
+    ["1.0", "1.0-0+b1", -1],
+    ["1.0", "1.0-0~", 1],
+    ["1.2.3", "1.2.3", 0],
+    ["4.4.3-2", "4.4.3-2", 0],
+    ["1:2ab:5", "1:2ab:5", 0],
+    ["7:1-a:b-5", "7:1-a:b-5", 0],
+    ["57:1.2.3abYZ+~-4-5", "57:1.2.3abYZ+~-4-5", 0],
+    ["1.2.3", "0:1.2.3", 0],
+    ["1.2.3", "1.2.3-0", 0],
+    ["009", "9", 0],
+    ["009ab5", "9ab5", 0],
+    ["1.2.3", "1.2.3-1", -1],
+    ["1.2.3", "1.2.4", -1],
+    ["1.2.4", "1.2.3", 1],
+    ["1.2.24", "1.2.3", 1],
+    ["0.10.0", "0.8.7", 1],
+    ["3.2", "2.3", 1],
+    ["1.3.2a", "1.3.2", 1],
+    ["0.5.0~git", "0.5.0~git2", -1],
+    ["2a", "21", -1],
+    ["1.3.2a", "1.3.2b", -1],
+    ["1:1.2.3", "1.2.4", 1],
+    ["1:1.2.3", "1:1.2.4", -1],
+    ["1.2a+~bCd3", "1.2a++", -1],
+    ["1.2a+~bCd3", "1.2a+~", 1],
+    ["5:2", "304-2", 1],
+    ["5:2", "304:2", -1],
+    ["25:2", "3:2", 1],
+    ["1:2:123", "1:12:3", -1],
+    ["1.2-5", "1.2-3-5", -1],
+    ["5.10.0", "5.005", 1],
+    ["3a9.8", "3.10.2", -1],
+    ["3a9.8", "3~10", 1],
+    ["1.4+OOo3.0.0~", "1.4+OOo3.0.0-4", -1],
+    ["2.4.7-1", "2.4.7-z", -1],
+    ["1.002-1+b2", "1.00", 1],
+  ];
+  it.each(cases)("%s vs %s: %i", (a, b, want) => {
+    expect(sign(compareDebian(a, b))).toBe(want);
+    expect(sign(compareDebian(b, a))).toBe(-want || 0);
+  });
+
+  it("Debian Policy's tilde example: ~~ < ~~a < ~ < (empty) < a", () => {
+    expectAscending(verrevcmp, ["~~", "~~a", "~", "", "a"]);
+  });
+
+  it("Debian 12 security updates order as the archive does", () => {
+    expectAscending(compareDebian, [
+      "2.36-9",
+      "2.36-9+deb12u1",
+      "2.36-9+deb12u3",
+      "2.36-9+deb12u10",
+      "2.36-9+deb12u14",
+      "2.37-1",
+    ]);
+    expectAscending(compareDebian, ["252.39-1~deb12u1", "252.39-1", "1:1.2.13.dfsg-1", "1:1.2.13.dfsg-1.1"]);
+  });
+
+  it("refuses what is not a version", () => {
+    expect(() => compareDebian("a:1", "1")).toThrow(/not a Debian version/);
+    expect(() => compareDebian("1.0_beta", "1")).toThrow(/not a Debian version/);
+    expect(() => compareDebian("", "1")).toThrow(/not a Debian version/);
+    expect(() => compareDebian("1 2", "1")).toThrow(/not a Debian version/);
+  });
+});
+
+describe("semver (npm, Go, Packagist)", () => {
+  it("follows semver 2.0's precedence example", () => {
+    expectAscending(compareSemver, [
+      "1.0.0-alpha",
+      "1.0.0-alpha.1",
+      "1.0.0-alpha.beta",
+      "1.0.0-beta",
+      "1.0.0-beta.2",
+      "1.0.0-beta.11",
+      "1.0.0-rc.1",
+      "1.0.0",
+      "1.0.1",
+      "1.1.0",
+      "2.0.0",
+    ]);
+  });
+  it("reads Go's v prefix and ignores build metadata", () => {
+    expect(compareSemver("v1.2.3", "1.2.3")).toBe(0);
+    expect(compareSemver("1.2.3+build.5", "1.2.3")).toBe(0);
+    expect(sign(compareSemver("4.19.2", "4.20.0"))).toBe(-1);
+    expect(sign(compareSemver("5.0.0-alpha.1", "5.0.0"))).toBe(-1);
+    expect(() => compareSemver("latest", "1.0.0")).toThrow(/not a semver version/);
+  });
+});
+
+describe("PEP 440 (PyPI)", () => {
+  it("follows the PEP's ordering example", () => {
+    expectAscending(comparePep440, [
+      "1.0.dev456",
+      "1.0a1",
+      "1.0a2.dev456",
+      "1.0a12.dev456",
+      "1.0a12",
+      "1.0b1.dev456",
+      "1.0b2",
+      "1.0b2.post345.dev456",
+      "1.0b2.post345",
+      "1.0rc1.dev456",
+      "1.0rc1",
+      "1.0",
+      "1.0.post456.dev34",
+      "1.0.post456",
+      "1.1.dev1",
+    ]);
+  });
+  it("normalises spellings and ignores trailing zeros and local labels", () => {
+    expect(comparePep440("1.0", "1.0.0")).toBe(0);
+    expect(comparePep440("1.0-alpha1", "1.0a1")).toBe(0);
+    expect(comparePep440("1.0-1", "1.0.post1")).toBe(0);
+    expect(comparePep440("1.0+ubuntu1", "1.0")).toBe(0);
+    expect(sign(comparePep440("1!0.5", "2.0"))).toBe(1);
+    expect(sign(comparePep440("2.3.1", "2.3.2"))).toBe(-1);
+    expect(sign(comparePep440("2.10", "2.9"))).toBe(1);
+    expect(() => comparePep440("not-a-version", "1.0")).toThrow(/not a PEP 440 version/);
+  });
+});
+
+describe("RubyGems", () => {
+  it("orders pre-releases before releases and ignores trailing zeros", () => {
+    expectAscending(compareRubyGems, [
+      "1.0.0.a",
+      "1.0.0.b1",
+      "1.0.0.rc1",
+      "1.0",
+      "1.0.1",
+      "2.2.4",
+      "2.2.6.2",
+      "2.10",
+    ]);
+    expect(compareRubyGems("1.0", "1.0.0")).toBe(0);
+  });
+});
