@@ -6,8 +6,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
-import Docker from "dockerode";
+import type DockerT from "dockerode";
 import { Hop3Error } from "../util/errors.js";
+import Docker from "./docker-client.js";
 
 export function defaultPodmanSocket(env: NodeJS.ProcessEnv = process.env): string {
   if (env.HOP3_PODMAN_SOCKET) return env.HOP3_PODMAN_SOCKET;
@@ -19,7 +20,7 @@ export class PodmanService {
   private child?: ChildProcess;
   private stopping = false;
   private watchdog?: NodeJS.Timeout;
-  readonly docker: Docker;
+  readonly docker: DockerT;
 
   constructor(
     readonly socketPath: string,
@@ -40,7 +41,7 @@ export class PodmanService {
   }
 
   /** Connects to the socket, starting our own `podman system service` when nothing answers. */
-  async ensure(timeoutMs = 30_000): Promise<Docker> {
+  async ensure(timeoutMs = 30_000): Promise<DockerT> {
     if (await this.ping()) return this.docker;
     this.start();
     const deadline = Date.now() + timeoutMs;

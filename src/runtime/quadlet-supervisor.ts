@@ -9,7 +9,6 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:f
 import { homedir } from "node:os";
 import { join } from "node:path";
 import type Docker from "dockerode";
-import { execa } from "execa";
 import type { ContainerPlan } from "../deploy/plan.js";
 import { writeFileIfChanged } from "../util/atomic-file.js";
 import { Hop3Error } from "../util/errors.js";
@@ -197,6 +196,8 @@ export class QuadletSupervisor implements Supervisor {
 
   /** Waits until the user's systemd has finished starting units (e.g. after a boot), so listing is complete. */
   async settle(timeoutMs = 120_000): Promise<string> {
+    // execa is loaded at its first use: only systemd hosts run it, and it is ~8 MiB of an idle server
+    const { execa } = await import("execa");
     const r = await execa("systemctl", ["--user", "is-system-running", "--wait"], {
       reject: false,
       timeout: timeoutMs,
@@ -228,6 +229,7 @@ export class QuadletSupervisor implements Supervisor {
   /** The last journal lines of the unit, or quadlet's complaint when it refused to generate the unit. */
   private async explainFailure(name: string): Promise<string> {
     const service = containerServiceName(name);
+    const { execa } = await import("execa");
     const journal = await execa(
       "journalctl",
       ["--user", "-u", service, "-n", "15", "--no-pager", "-o", "cat"],

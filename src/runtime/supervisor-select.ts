@@ -4,7 +4,6 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import type Docker from "dockerode";
-import { execa } from "execa";
 import { Hop3Error } from "../util/errors.js";
 import { compareVersions, QUADLET_MIN_VERSION } from "./quadlet/keys.js";
 import { QuadletSupervisor } from "./quadlet-supervisor.js";
@@ -72,6 +71,8 @@ export async function hostFacts(docker: Docker): Promise<HostFacts> {
   const systemdBooted = existsSync("/run/systemd/system");
   const facts: HostFacts = { pid1, systemdBooted };
   if (systemdBooted) {
+    // loaded at its first use: only systemd hosts run it, and it is ~8 MiB of an idle server
+    const { execa } = await import("execa");
     const r = await execa("systemctl", ["--user", "is-system-running"], { reject: false, timeout: 10_000 });
     const state = r.stdout.trim();
     // Non-zero for "degraded"/"starting" too: any state word means the manager answered.

@@ -1,5 +1,4 @@
 /** `systemctl --user` of the user running the server, as an argument array: the one way Hop3 drives systemd. */
-import { execa } from "execa";
 import { type ExitCodeName, Hop3Error } from "../util/errors.js";
 
 /** Runs `systemctl --user ARGS...`; a failure or a timeout throws with systemctl's own words. */
@@ -8,6 +7,8 @@ export async function systemctlUser(
   timeoutMs: number,
   kind: ExitCodeName = "error",
 ): Promise<void> {
+  // loaded at its first use: only systemd hosts run it, and it is ~8 MiB of an idle server
+  const { execa } = await import("execa");
   const r = await execa("systemctl", ["--user", ...args], { reject: false, timeout: timeoutMs });
   if (r.exitCode !== 0 || r.timedOut) {
     const detail =
