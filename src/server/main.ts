@@ -159,8 +159,7 @@ async function main(): Promise<void> {
     images: {
       imagesDir: settings.HOP3_IMAGES_DIR,
       baseImage: settings.HOP3_BASE_IMAGE,
-      // HOP3_ADDON_IMAGES=build: never ask a registry for the official images
-      tryRegistry: process.env.HOP3_ADDON_IMAGES !== "build",
+      tryRegistry: settings.HOP3_ADDON_IMAGES !== "build",
     },
   });
   platform.addons = addons;

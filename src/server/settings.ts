@@ -109,6 +109,10 @@ const schema = z.object({
   HOP3_BUILD_PIP_INDEX_URL: z.preprocess((v) => (v === "" ? undefined : v), z.string().url().optional()),
   /** The key that seals backups' secrets (created on first backup); default HOP3_ROOT/backup.key. */
   HOP3_BACKUP_KEY_FILE: optionalText,
+  /** Where `hop catalog:refresh` fetches a newer signed catalog: URL/index.json, .sig, catalog.tar.gz. */
+  HOP3_CATALOG_URL: z.preprocess((v) => (v === "" ? undefined : v), z.string().url().optional()),
+  /** build: addon images are always built from Debian's packages, a registry is never asked (docs/addons.md). */
+  HOP3_ADDON_IMAGES: word(["auto", "build"]).default("auto"),
   HOP3_PODMAN_SOCKET: z.string().optional(),
   HOP3_LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
 });

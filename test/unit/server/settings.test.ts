@@ -159,6 +159,12 @@ describe("each setting takes effect", () => {
     expect(b.allowedBuildpackRoots.slice(0, 2)).toEqual(["/a", "/b"]);
   });
 
+  it("HOP3_ADDON_IMAGES: build never asks a registry for the addons' official images", () => {
+    expect(loadSettings({}).HOP3_ADDON_IMAGES).toBe("auto");
+    expect(loadSettings({ HOP3_ADDON_IMAGES: " Build" }).HOP3_ADDON_IMAGES).toBe("build");
+    expect(() => loadSettings({ HOP3_ADDON_IMAGES: "pull" })).toThrow(/HOP3_ADDON_IMAGES/);
+  });
+
   it("HOP3_BUILD_CA_FILE and the build proxies: what build containers get", () => {
     const b = buildpacksSettingsOf(
       loadSettings({
