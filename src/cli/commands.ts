@@ -26,6 +26,7 @@ import {
 } from "./commands/processes.js";
 import { cronListCommand, cronRunCommand, runCommand } from "./commands/run.js";
 import { setupSshCommand } from "./commands/setup.js";
+import { SUPPLY_CHAIN_COMMANDS } from "./commands/supply-chain.js";
 import { doctorCommand } from "./commands/system.js";
 import { volumesCommand, volumesDestroyCommand } from "./commands/volumes.js";
 import { commandHelp, generalHelp } from "./help.js";
@@ -112,6 +113,7 @@ export const COMMANDS: CommandSpec[] = [
   buildpacksMapsCommand,
   buildpacksMapCommand,
   buildpacksUnmapCommand,
+  ...SUPPLY_CHAIN_COMMANDS,
   setupSshCommand,
   doctorCommand,
   helpCommand,

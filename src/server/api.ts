@@ -35,6 +35,7 @@ import { addonRoutes } from "./addons-api.js";
 import { backupRoutes } from "./backups-api.js";
 import { type BuildpackCatalog, buildpackRoutes } from "./buildpacks-api.js";
 import { ndjsonOperation, operationContext } from "./ndjson.js";
+import { supplyChainRoutes } from "./supply-chain-api.js";
 import { type ExtractLimits, extractSourceTarball, receiveUpload } from "./upload.js";
 import { volumeRoutes } from "./volumes-api.js";
 
@@ -554,6 +555,8 @@ export function createApi(deps: ApiDeps): Hono<ApiEnv> {
   if (deps.backups) backupRoutes(api, deps.backups, requireApp);
   volumeRoutes(api, p, requireApp);
   buildpackRoutes(api, store, deps.buildpacks);
+  const supplyChain = { store, docker: p.docker, root: p.settings.root, version: deps.version };
+  supplyChainRoutes(api, supplyChain, requireApp);
   return api;
 }
 

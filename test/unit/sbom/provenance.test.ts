@@ -9,9 +9,11 @@ import {
   openEnvelope,
   type ProvenanceInput,
   pae,
+  sha256Hex,
   signStatement,
   verifyProvenance,
 } from "../../../src/sbom/provenance.js";
+import { type ProvenanceMaterials, verifyMaterials } from "../../../src/sbom/provenance-service.js";
 import {
   keyIdOf,
   loadOrCreateSigningKey,
@@ -206,5 +208,48 @@ describe("signing key", () => {
     const garbage = join(tempDir(), "k.pem");
     writeFileSync(garbage, "hello");
     expect(() => parsePublicKeyPem(readFileSync(garbage, "utf8"))).toThrow(/not a public key/);
+  });
+});
+
+describe("verifyMaterials (hop sbom:verify on what the server sent)", () => {
+  const sbomText = '{"bomFormat":"CycloneDX","specVersion":"1.6"}\n';
+  function materials() {
+    const k = keyPair();
+    const st = buildStatement({ ...input, sbomSha256: sha256Hex(Buffer.from(sbomText)) });
+    const m: ProvenanceMaterials = {
+      app: "shop",
+      release: 3,
+      image: input.image,
+      imageDigest: IMAGE_DIGEST,
+      envelope: signStatement(st, k.privateKey, k.keyid),
+      sbom: sbomText,
+    };
+    return { k, m };
+  }
+  it("ok with the three checks", () => {
+    const { k, m } = materials();
+    expect(verifyMaterials(m, k.publicKey)).toMatchObject({
+      ok: true,
+      checked: [expect.any(String), expect.any(String), expect.any(String)],
+    });
+  });
+  it("an SBOM edited by one character fails", () => {
+    const { k, m } = materials();
+    const r = verifyMaterials({ ...m, sbom: sbomText.replace("1.6", "1.5") }, k.publicKey);
+    expect(r).toMatchObject({ ok: false, reason: /SBOM's sha256 .* does not match the signed byproduct/ });
+  });
+  it("a missing SBOM or a pruned image fails after the signature was checked", () => {
+    const { k, m } = materials();
+    const { sbom: _s, ...noSbom } = m;
+    expect(verifyMaterials(noSbom, k.publicKey)).toMatchObject({
+      ok: false,
+      reason: /SBOM file .* is missing/,
+    });
+    const { imageDigest: _d, ...noImage } = m;
+    expect(verifyMaterials(noImage, k.publicKey)).toMatchObject({
+      ok: false,
+      reason: /no longer on this server/,
+    });
+    expect(verifyMaterials(noImage, keyPair().publicKey).reason).toMatch(/another key/);
   });
 });

@@ -1,0 +1,89 @@
+/**
+ * Provenance and vulnerability audit over HTTP (docs/api.md): thin handlers over src/sbom/provenance-service.ts
+ * and src/audit/service.ts. Importing a vulnerability database changes what every app's audit says, so only an
+ * admin does it (the Unix socket or an admin token), like buildpack mappings.
+ */
+import type { Context, Hono } from "hono";
+import { auditApps, importDatabase, MAX_IMPORT_BYTES } from "../audit/service.js";
+import {
+  type ProvenanceContext,
+  provenanceMaterials,
+  serverPublicKey,
+  verifyMaterials,
+} from "../sbom/provenance-service.js";
+import { keyIdOf, parsePublicKeyPem } from "../sbom/signing-key.js";
+import { Hop3Error, usageError } from "../util/errors.js";
+import type { ApiEnv } from "./api.js";
+
+function releaseQuery(value: string | undefined): number | undefined {
+  if (value === undefined || value === "") return undefined;
+  const m = /^v?(\d+)$/.exec(value);
+  if (!m || Number(m[1]) < 1)
+    throw usageError(`invalid release ${JSON.stringify(value)}`, "give it as vN or N");
+  return Number(m[1]);
+}
+
+function requireAdmin(c: Context<ApiEnv>, ctx: ProvenanceContext): void {
+  if (c.env?.transport === "unix") return;
+  const auth = c.req.header("authorization") ?? "";
+  const row = auth.startsWith("Bearer ") ? ctx.store.verifyToken(auth.slice(7).trim()) : undefined;
+  if (row?.role !== "admin")
+    throw new Hop3Error(
+      "a vulnerability database is imported by an admin only",
+      "authorization",
+      "use an admin token, or run hop on the server",
+    );
+}
+
+export function supplyChainRoutes(
+  api: Hono<ApiEnv>,
+  ctx: ProvenanceContext,
+  requireApp: (c: Context) => string,
+): void {
+  api.get("/api/v1/provenance/key", (c) => {
+    const { pem, keyid } = serverPublicKey(ctx.root);
+    return c.json({ algorithm: "ed25519", keyid, publicKey: pem });
+  });
+
+  api.get("/api/v1/apps/:app/provenance", async (c) => {
+    const app = requireApp(c);
+    return c.json(await provenanceMaterials(ctx, app, releaseQuery(c.req.query("release"))));
+  });
+
+  /** The checks of `hop sbom:verify`, done by the server; `publicKey` (PEM) replaces the server's key. */
+  api.post("/api/v1/apps/:app/provenance/verify", async (c) => {
+    const app = requireApp(c);
+    const body = (await c.req.json().catch(() => ({}))) as { release?: unknown; publicKey?: unknown };
+    const release = releaseQuery(body.release === undefined ? undefined : String(body.release));
+    const key =
+      typeof body.publicKey === "string"
+        ? parsePublicKeyPem(body.publicKey, "publicKey")
+        : serverPublicKey(ctx.root).key;
+    const materials = await provenanceMaterials(ctx, app, release);
+    const report = verifyMaterials(materials, key);
+    return c.json({
+      app,
+      release: materials.release,
+      keyid: keyIdOf(key),
+      ok: report.ok,
+      checked: report.checked,
+      ...(report.reason ? { reason: report.reason } : {}),
+    });
+  });
+
+  api.get("/api/v1/audit", async (c) => {
+    // auditApps answers 404 for an app that does not exist
+    return c.json(await auditApps(ctx.store, ctx.root, c.req.query("app") || undefined));
+  });
+
+  api.post("/api/v1/audit/import", async (c) => {
+    requireAdmin(c, ctx);
+    const file = (c.req.query("file") ?? "upload").slice(0, 200);
+    const length = Number(c.req.header("content-length") ?? 0);
+    if (length > MAX_IMPORT_BYTES) throw usageError(`the database is larger than ${MAX_IMPORT_BYTES} bytes`);
+    const content = Buffer.from(await c.req.arrayBuffer());
+    if (content.length > MAX_IMPORT_BYTES)
+      throw usageError(`the database is larger than ${MAX_IMPORT_BYTES} bytes`);
+    return c.json(importDatabase(ctx.store, file, content));
+  });
+}
