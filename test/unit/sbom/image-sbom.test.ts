@@ -1,0 +1,138 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { gzipSync } from "node:zlib";
+import { Ajv } from "ajv";
+import * as ajvFormats from "ajv-formats";
+import tar from "tar-stream";
+import { describe, expect, it } from "vitest";
+import { buildCycloneDx, INCOMPLETE_PROPERTY, incompleteNotes } from "../../../src/sbom/cyclonedx.js";
+import { readImageFiles } from "../../../src/sbom/image-files.js";
+import { inventory } from "../../../src/sbom/inventory.js";
+
+const fixtures = join(import.meta.dirname, "../../fixtures");
+const fixture = (name: string) => readFileSync(join(fixtures, "sbom", name));
+
+/** A tar of `entries` (a string is a file, {link} a symlink). */
+async function tarOf(entries: Record<string, string | Buffer | { link: string }>): Promise<Buffer> {
+  const pack = tar.pack();
+  for (const [name, v] of Object.entries(entries)) {
+    if (typeof v === "object" && "link" in v) pack.entry({ name, type: "symlink", linkname: v.link });
+    else pack.entry({ name }, v);
+  }
+  pack.finalize();
+  const parts: Buffer[] = [];
+  for await (const c of pack) parts.push(c as Buffer);
+  return Buffer.concat(parts);
+}
+
+/** A docker-archive as `podman save` writes it: layer tars, then manifest.json naming their order. */
+async function dockerArchive(layers: Buffer[]): Promise<Readable> {
+  const files: Record<string, Buffer | string> = {};
+  layers.forEach((l, i) => {
+    files[`${String(i).padStart(64, "a")}.tar`] = l;
+  });
+  files["manifest.json"] = JSON.stringify([
+    { Config: "c.json", RepoTags: [], Layers: layers.map((_, i) => `${String(i).padStart(64, "a")}.tar`) },
+  ]);
+  return Readable.from([await tarOf(files)]);
+}
+
+const ajv = new Ajv({ strict: false, allErrors: true });
+(ajvFormats.default as unknown as (a: Ajv) => Ajv)(ajv);
+ajv.addFormat("idn-email", true);
+ajv.addFormat("iri-reference", true);
+const schemaDir = join(fixtures, "schemas/cyclonedx");
+ajv.addSchema(JSON.parse(readFileSync(join(schemaDir, "spdx.schema.json"), "utf8")));
+ajv.addSchema(JSON.parse(readFileSync(join(schemaDir, "jsf-0.82.schema.json"), "utf8")));
+export const validateCycloneDx = ajv.compile(
+  JSON.parse(readFileSync(join(schemaDir, "bom-1.6.schema.json"), "utf8")),
+);
+
+const facts = {
+  app: "shop",
+  release: 3,
+  image: "localhost/hop3/shop:r3",
+  imageId: `sha256:${"ab".repeat(32)}`,
+  sourceKind: "buildpacks",
+  revision: "0123456789abcdef0123456789abcdef01234567",
+  baseImage: { name: "localhost/hop3/cnb-run:bookworm" },
+  buildpacks: [{ id: "hop3/nodejs", version: "0.1.0" }],
+  hop3Version: "0.1.0",
+  timestamp: new Date("2026-12-05T08:00:00Z"),
+};
+
+describe("image files", () => {
+  it("applies layers in order: a later layer's file wins, whiteouts and opaque directories remove", async () => {
+    const archive = await dockerArchive([
+      await tarOf({
+        "etc/os-release": { link: "../usr/lib/os-release" },
+        "usr/lib/os-release": fixture("os-release"),
+        "var/lib/dpkg/status": "Package: old\nStatus: install ok installed\nVersion: 1\n",
+        "usr/share/doc/libc6/copyright": fixture("libc6-copyright"),
+        "app/node_modules/left-pad/package.json": '{"name":"left-pad","version":"1.3.0"}',
+        "app/node_modules/gone/package.json": '{"name":"gone","version":"1.0.0"}',
+        "srv/node_modules/x/package.json": '{"name":"x","version":"1.0.0"}',
+      }),
+      gzipSync(
+        await tarOf({
+          "var/lib/dpkg/status": fixture("dpkg-status"),
+          "app/node_modules/.wh.gone": "",
+          "srv/.wh..wh..opq": "",
+          "app/node_modules/express/package.json": '{"name":"express","version":"4.19.2","license":"MIT"}',
+          "app/node_modules/express/lib/package.json": '{"name":"not-a-package","version":"9"}',
+          "app/package-lock.json": fixture("package-lock-v3.json"),
+        }),
+      ),
+    ]);
+    const files = await readImageFiles(archive);
+    expect(files.layers).toBe(2);
+    const inv = inventory(files);
+    const names = inv.packages.map((p) => `${p.name}@${p.version}`).sort();
+    // the lockfile is not used: installed packages beside it are what runs
+    expect(names).toEqual([
+      "express@4.19.2",
+      "left-pad@1.3.0",
+      "libc6@2.36-9+deb12u7",
+      "libssl3@3.0.15-1~deb12u1",
+      "tzdata@2024b-0+deb12u1",
+    ]);
+    expect(inv.os).toMatchObject({ id: "debian", versionId: "12" });
+    expect(inv.incomplete).toEqual([]);
+    expect(inv.packages.find((p) => p.name === "libc6")!.licenses).toEqual(["LGPL-2.1+", "GPL-2+"]);
+
+    const doc = buildCycloneDx(facts, inv);
+    expect(validateCycloneDx(doc), JSON.stringify(validateCycloneDx.errors)).toBe(true);
+    expect(doc.specVersion).toBe("1.6");
+    const comps = doc.components as { name: string; version?: string; purl?: string }[];
+    expect(comps.find((c) => c.name === "express")).toMatchObject({
+      version: "4.19.2",
+      purl: "pkg:npm/express@4.19.2",
+    });
+    expect(comps.find((c) => c.name === "hop3/nodejs")).toMatchObject({ version: "0.1.0" });
+    expect(incompleteNotes(doc)).toEqual([]);
+  });
+
+  it("an image without a package database gets an SBOM that says so; oversized files are skipped and named", async () => {
+    const archive = await dockerArchive([
+      await tarOf({
+        "app/server": "binary",
+        "app/node_modules/big/package.json": Buffer.alloc(2 * 1024 * 1024, 32),
+      }),
+    ]);
+    const inv = inventory(await readImageFiles(archive));
+    expect(inv.packages).toEqual([]);
+    expect(inv.incomplete.join("\n")).toMatch(/no OS package database/);
+    expect(inv.incomplete.join("\n")).toMatch(/app\/node_modules\/big\/package.json: 2097152 bytes/);
+    const doc = buildCycloneDx(facts, inv);
+    expect(validateCycloneDx(doc)).toBe(true);
+    const props = (doc.metadata as { properties: { name: string }[] }).properties;
+    expect(props.filter((p) => p.name === INCOMPLETE_PROPERTY).length).toBeGreaterThanOrEqual(2);
+  });
+
+  it("refuses an archive without a manifest", async () => {
+    await expect(
+      readImageFiles(Readable.from([await tarOf({ "x.tar": await tarOf({ a: "b" }) })])),
+    ).rejects.toThrow(/manifest/);
+  });
+});

@@ -1,0 +1,130 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { parseApkInstalled } from "../../../src/sbom/apk.js";
+import { parseComposerLock } from "../../../src/sbom/composer.js";
+import { debPackages, parseDebianCopyright, parseDpkgStatus } from "../../../src/sbom/dpkg.js";
+import { parseGoMod, parseVendorModules } from "../../../src/sbom/golang.js";
+import { parseInstalledPackageJson, parsePackageLock } from "../../../src/sbom/npm.js";
+import { distroQualifier, parseOsRelease } from "../../../src/sbom/os-release.js";
+import { parseDistInfoMetadata } from "../../../src/sbom/python.js";
+import { parseGemfileLock } from "../../../src/sbom/ruby.js";
+
+const fixture = (name: string) =>
+  readFileSync(join(import.meta.dirname, "../../fixtures/sbom", name), "utf8");
+
+describe("dpkg", () => {
+  it("lists installed packages only, with the purl's arch and distro", () => {
+    const entries = parseDpkgStatus(fixture("dpkg-status"));
+    expect(entries.map((e) => e.name)).toEqual(["libc6", "libssl3", "tzdata"]);
+    const os = parseOsRelease(fixture("os-release"))!;
+    expect(distroQualifier(os)).toBe("debian-12");
+    const pkgs = debPackages(
+      entries,
+      { id: os.id, qualifier: distroQualifier(os) },
+      (n) => (n === "libc6" ? parseDebianCopyright(fixture("libc6-copyright")) : undefined),
+      "/var/lib/dpkg/status",
+    );
+    expect(pkgs[0]).toMatchObject({
+      name: "libc6",
+      version: "2.36-9+deb12u7",
+      purl: "pkg:deb/debian/libc6@2.36-9+deb12u7?arch=amd64&distro=debian-12",
+      licenses: ["LGPL-2.1+", "GPL-2+"],
+    });
+    expect(pkgs[2]!.purl).toBe("pkg:deb/debian/tzdata@2024b-0+deb12u1?arch=all&distro=debian-12");
+  });
+
+  it("reads a distroless status.d stanza (no Status field) and ignores free-form copyright files", () => {
+    expect(parseDpkgStatus("Package: base-files\nVersion: 12.4+deb12u6\nArchitecture: amd64\n")).toEqual([
+      { name: "base-files", version: "12.4+deb12u6", architecture: "amd64" },
+    ]);
+    expect(parseDebianCopyright("This is Debian's prepackaged version.\nLicense: GPL\n")).toEqual([]);
+  });
+});
+
+describe("npm", () => {
+  it("reads lockfile v2/v3 packages without dev and linked ones; scoped names get a namespace", () => {
+    const pkgs = parsePackageLock(fixture("package-lock-v3.json"), "/workspace/package-lock.json");
+    expect(pkgs.map((p) => p.purl).sort()).toEqual([
+      "pkg:npm/%40types/node@20.14.2",
+      "pkg:npm/accepts@1.3.8",
+      "pkg:npm/express@4.19.2",
+      "pkg:npm/local-lib@0.1.0",
+      "pkg:npm/ms@2.1.3",
+    ]);
+    expect(pkgs.find((p) => p.name === "express")!.licenses).toEqual(["MIT"]);
+  });
+
+  it("reads lockfile v1's nested dependencies", () => {
+    const pkgs = parsePackageLock(fixture("package-lock-v1.json"), "x");
+    expect(pkgs.map((p) => `${p.name}@${p.version}`).sort()).toEqual([
+      "accepts@1.3.7",
+      "express@4.17.1",
+      "ms@2.0.0",
+    ]);
+  });
+
+  it("reads an installed package.json and refuses nonsense", () => {
+    expect(
+      parseInstalledPackageJson('{"name":"@scope/name","version":"1.0.0","license":{"type":"ISC"}}', "p"),
+    ).toMatchObject({ purl: "pkg:npm/%40scope/name@1.0.0", licenses: ["ISC"] });
+    expect(parseInstalledPackageJson('{"name":"../../etc","version":"1"}', "p")).toBeUndefined();
+    expect(parseInstalledPackageJson("not json", "p")).toBeUndefined();
+    expect(parseInstalledPackageJson('{"name":"x"}', "p")).toBeUndefined();
+  });
+});
+
+describe("python, ruby, php, go, apk", () => {
+  it("reads dist-info METADATA headers, not the body", () => {
+    expect(parseDistInfoMetadata(fixture("METADATA"), "m")).toMatchObject({
+      name: "Flask_Login",
+      version: "0.6.3",
+      purl: "pkg:pypi/flask-login@0.6.3",
+      licenses: ["MIT"],
+    });
+    expect(parseDistInfoMetadata(fixture("METADATA-classifier"), "m")!.licenses).toEqual(["Apache-2.0"]);
+  });
+
+  it("reads Gemfile.lock specs with platform gems", () => {
+    const pkgs = parseGemfileLock(fixture("Gemfile.lock"), "g");
+    expect(pkgs.map((p) => p.purl)).toEqual([
+      "pkg:gem/mustermann@3.0.0",
+      "pkg:gem/nokogiri@1.16.5?platform=x86_64-linux",
+      "pkg:gem/rack@2.2.9",
+      "pkg:gem/ruby2_keywords@0.0.5",
+      "pkg:gem/sinatra@3.2.0",
+    ]);
+  });
+
+  it("reads composer.lock's production packages", () => {
+    expect(parseComposerLock(fixture("composer.lock"), "c").map((p) => p.purl)).toEqual([
+      "pkg:composer/monolog/monolog@3.6.0",
+      "pkg:composer/psr/log@3.0.0",
+    ]);
+    expect(parseComposerLock('{"packages":[{"name":"a/b","version":"1.0.0"}]}', "i")).toHaveLength(1);
+  });
+
+  it("reads go.mod requirements and vendor/modules.txt with replacements", () => {
+    expect(parseGoMod(fixture("go.mod"), "g").map((p) => p.purl)).toEqual([
+      "pkg:golang/github.com/gorilla/mux@v1.8.1",
+      "pkg:golang/golang.org/x/text@v0.14.0",
+      "pkg:golang/github.com/google/uuid@v1.6.0",
+    ]);
+    expect(parseVendorModules(fixture("modules.txt"), "v").map((p) => `${p.name}@${p.version}`)).toEqual([
+      "github.com/gorilla/mux@v1.8.1",
+      "golang.org/x/text@v0.15.0",
+    ]);
+  });
+
+  it("reads apk's installed database", () => {
+    expect(parseApkInstalled(fixture("apk-installed"), "alpine-3.20", "a")).toMatchObject([
+      {
+        name: "musl",
+        version: "1.2.5-r0",
+        purl: "pkg:apk/alpine/musl@1.2.5-r0?arch=x86_64&distro=alpine-3.20",
+        licenses: ["MIT"],
+      },
+      { name: "busybox", licenses: ["GPL-2.0-only"] },
+    ]);
+  });
+});
