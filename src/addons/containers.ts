@@ -222,14 +222,16 @@ export async function waitAddonHealthy(
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = "";
+  let restarts: number | undefined;
   while (Date.now() < deadline) {
     const info = await docker.getContainer(containerId).inspect();
-    if (!info.State.Running && !info.State.Restarting) {
-      throw await notStarted(
-        docker,
-        containerId,
-        `${what} exited (code ${info.State.ExitCode}) before it was ready`,
-      );
+    // The restart policy (always) brings a crashed server straight back, so "not running" is rarely seen
+    // between two attempts: a restart count that grows says the same, at once instead of after the timeout.
+    const count = (info as { RestartCount?: number }).RestartCount ?? 0;
+    restarts ??= count;
+    if ((!info.State.Running && !info.State.Restarting) || count > restarts) {
+      const how = count > restarts ? "and was restarted" : `(code ${info.State.ExitCode})`;
+      throw await notStarted(docker, containerId, `${what} exited ${how} before it was ready`);
     }
     if (info.State.Running) {
       const r = await execIn(docker, containerId, health.cmd).catch((err: Error) => ({
@@ -249,7 +251,8 @@ export async function waitAddonHealthy(
 }
 
 async function notStarted(docker: Docker, id: string, message: string): Promise<Hop3Error> {
-  const lines = await tailLogs(docker, id, 15).catch(() => []);
+  // a server that failed several times repeats the same lines: each line once, where it was last seen
+  const lines = lastDistinct(await tailLogs(docker, id, 40).catch(() => []), 15);
   return new Hop3Error(
     lines.length ? `${message}; its last lines:\n${lines.map((l) => `  ${l}`).join("\n")}` : message,
     "error",
@@ -265,4 +268,17 @@ export async function listAddonContainers(docker: Docker): Promise<Map<string, D
     if (name && c.Labels?.[LABEL.role] === "addon") out.set(name, c);
   }
   return out;
+}
+
+/** The last `max` distinct lines, each kept at its last position: repeated start failures read once. */
+export function lastDistinct(lines: readonly string[], max: number): string[] {
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (let i = lines.length - 1; i >= 0 && out.length < max; i--) {
+    const l = lines[i]!;
+    if (seen.has(l)) continue;
+    seen.add(l);
+    out.push(l);
+  }
+  return out.reverse();
 }

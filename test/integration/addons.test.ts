@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, describe, expect, it } from "vitest";
 import {
+  cliOutput,
   cliPath,
   deployedUrl,
   destroyQuietly,
@@ -250,4 +251,24 @@ describe("addons", () => {
     const q = await hop(["pg:psql", pg], { input: "SELECT count(*) FROM notes;\n" });
     expect(q.stdout).toMatch(/^\s+2$/m);
   });
+
+  it("a database that does not start: a clear error with its own words, fast; the addon and its data stay", async () => {
+    // the cluster's control file gone: Postgres refuses to start, and keeps refusing under the restart policy
+    await podmanAsHop3(["exec", `hop3-addon-${pg}`, "rm", "/var/lib/postgresql/data/global/pg_control"]);
+    const r = await hop(["addons:expose", pg, "--port", String(20000 + Math.floor(Math.random() * 20000))]);
+    expect(r.exitCode, cliOutput(r)).not.toBe(0);
+    expect(cliOutput(r)).toMatch(
+      /PostgreSQL \(.*\) exited (\(code \d+\)|and was restarted) before it was ready/,
+    );
+    expect(cliOutput(r)).toContain("pg_control");
+    // each log line once, however many times the server failed
+    const lines = cliOutput(r)
+      .split("\n")
+      .filter((l) => l.includes("could not open file"));
+    expect(lines.length).toBe(1);
+    const info = await hop(["addons:info", pg, "--json"]);
+    expect(info.exitCode, cliOutput(info)).toBe(0);
+    expect(JSON.parse(info.stdout)).toMatchObject({ name: pg });
+    expect(await podmanAsHop3(["volume", "exists", `hop3-addon-${pg}-data`]).then(() => true)).toBe(true);
+  }, 300_000);
 });
