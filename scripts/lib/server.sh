@@ -128,7 +128,7 @@ build_checkout() {
 # What /opt/hop3 is made of, relative to the checkout.
 runtime_paths() {
   local src="$1" p
-  for p in dist package.json package-lock.json buildpacks images samples docs README.md LICENSE; do
+  for p in dist package.json package-lock.json buildpacks catalog images samples docs README.md LICENSE; do
     if [ -e "$src/$p" ]; then printf '%s\n' "$p"; fi
   done
 }

@@ -11,6 +11,7 @@ import {
   buildpacksMapsCommand,
   buildpacksUnmapCommand,
 } from "./commands/buildpacks.js";
+import { CATALOG_COMMANDS } from "./commands/catalog.js";
 import { configCommand, configGetCommand, configSetCommand, configUnsetCommand } from "./commands/config.js";
 import { deployCancelCommand, deployCommand, purgeCacheCommand, releasesCommand } from "./commands/deploy.js";
 import { domainsAddCommand, domainsCommand, domainsRemoveCommand } from "./commands/domains.js";
@@ -110,6 +111,7 @@ export const COMMANDS: CommandSpec[] = [
   volumesCommand,
   volumesDestroyCommand,
   ...BACKUP_COMMANDS,
+  ...CATALOG_COMMANDS,
   buildpacksMapsCommand,
   buildpacksMapCommand,
   buildpacksUnmapCommand,

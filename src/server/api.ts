@@ -34,6 +34,7 @@ import { Hop3Error, toApiError } from "../util/errors.js";
 import { addonRoutes } from "./addons-api.js";
 import { backupRoutes } from "./backups-api.js";
 import { type BuildpackCatalog, buildpackRoutes } from "./buildpacks-api.js";
+import { type CatalogApiDeps, catalogRoutes } from "./catalog-api.js";
 import { ndjsonOperation, operationContext } from "./ndjson.js";
 import { supplyChainRoutes } from "./supply-chain-api.js";
 import { type ExtractLimits, extractSourceTarball, receiveUpload } from "./upload.js";
@@ -61,6 +62,8 @@ export interface ApiDeps {
   backups?: BackupService;
   /** The server's buildpacks, to check the targets of `hop buildpacks:map` (buildpacks-api.ts). */
   buildpacks?: BuildpackCatalog;
+  /** The catalog (src/catalog); its routes are in catalog-api.ts. */
+  catalog?: Omit<CatalogApiDeps, "store">;
 }
 
 /** The bearer token check of every TCP request (the HTTP API and the attach upgrade). */
@@ -557,6 +560,7 @@ export function createApi(deps: ApiDeps): Hono<ApiEnv> {
   buildpackRoutes(api, store, deps.buildpacks);
   const supplyChain = { store, docker: p.docker, root: p.settings.root, version: deps.version };
   supplyChainRoutes(api, supplyChain, requireApp);
+  if (deps.catalog) catalogRoutes(api, { ...deps.catalog, store }, requireApp);
   return api;
 }
 

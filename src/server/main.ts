@@ -12,6 +12,8 @@ import { getRequestListener } from "@hono/node-server";
 import pino from "pino";
 import { AddonService } from "../addons/service.js";
 import { BackupService } from "../backup/service.js";
+import { CatalogSource } from "../catalog/catalog-source.js";
+import { CatalogInstaller } from "../catalog/installer.js";
 import { buildpackCatalogOf, createBuildpacksBuilder } from "../build/buildpacks-builder.js";
 import { containerfileBuilder } from "../build/containerfile-builder.js";
 import { cleanupAfterCrash } from "../deploy/crash-cleanup.js";
@@ -39,6 +41,7 @@ import { createApi, createUpgradeHandler } from "./api.js";
 import { installCrashGuard } from "./crash-guard.js";
 import {
   buildpacksSettingsOf,
+  catalogSettingsOf,
   extractLimitsOf,
   installDir,
   loadSettings,
@@ -213,6 +216,23 @@ async function main(): Promise<void> {
     keyFile: settings.HOP3_BACKUP_KEY_FILE ?? join(settings.HOP3_ROOT, "backup.key"),
   });
   backups.startScheduler();
+  // the catalog (src/catalog): verified at each use; an install a crash interrupted is removed here
+  const catalogSource = new CatalogSource(
+    catalogSettingsOf(settings),
+    store,
+    { dir: where.uploads, limits: extractLimitsOf(settings) },
+    say,
+  );
+  const catalogInstaller = new CatalogInstaller({
+    platform,
+    deployer,
+    lifecycle,
+    source: catalogSource,
+    backups,
+    addons,
+    scratchDir: where.uploads,
+  });
+  for (const note of await catalogInstaller.reconcile()) say(`reconcile: ${note}`);
 
   const api = createApi({
     platform,
@@ -229,6 +249,7 @@ async function main(): Promise<void> {
     addons,
     backups,
     buildpacks: buildpackCatalogOf(buildpacks),
+    catalog: { source: catalogSource, installer: catalogInstaller },
   });
 
   const servers: Server[] = [];

@@ -210,6 +210,14 @@ export const extractLimitsOf = (s: ServerSettings): ExtractLimits => ({
   maxEntries: s.HOP3_MAX_EXTRACTED_ENTRIES,
 });
 
+/** The catalog's places: the bundled one, the refreshed one, the trusted public keys (docs/catalog.md). */
+export const catalogSettingsOf = (s: ServerSettings) => ({
+  bundledDir: join(installDir, "catalog"),
+  refreshedDir: join(s.HOP3_ROOT, "catalog"),
+  keyDirs: [join(installDir, "catalog", "keys"), join(s.HOP3_ROOT, "catalog-keys")],
+  ...(s.HOP3_CATALOG_URL ? { url: s.HOP3_CATALOG_URL } : {}),
+});
+
 export const paths = (root: string) => ({
   db: join(root, "hop3.db"),
   key: join(root, "secret.key"),

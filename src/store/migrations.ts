@@ -155,6 +155,25 @@ CREATE INDEX addon_attachments_app ON addon_attachments(app);
 `,
   },
   {
+    id: 6,
+    name: "catalog installs",
+    // Which catalog recipe and version an app was installed from (src/catalog/), and the install's state: an
+    // install or upgrade a server crash interrupted is found at start-up and rolled back (catalog-store.ts).
+    // `created_addons`: the addons that install created, the only ones its rollback may destroy.
+    sql: `
+CREATE TABLE catalog_installs (
+  app            TEXT PRIMARY KEY REFERENCES apps(name) ON DELETE CASCADE,
+  recipe         TEXT NOT NULL,
+  version        TEXT NOT NULL,
+  status         TEXT NOT NULL CHECK (status IN ('installing', 'installed', 'upgrading', 'failed')),
+  error          TEXT,
+  created_addons TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(created_addons)),
+  created_at     TEXT NOT NULL,
+  updated_at     TEXT NOT NULL
+) STRICT;
+`,
+  },
+  {
     id: 7,
     name: "vulnerability database",
     // `hop audit:import`: the advisories an operator imported offline (OSV, Debian's security tracker), one row

@@ -10,6 +10,7 @@ import BetterSqlite3 from "better-sqlite3";
 import { checkEnvVar, ENV_KEY_PATTERN, ENV_KEY_RULE } from "../app/env-vars.js";
 import { conflict, Hop3Error, notFound, usageError } from "../util/errors.js";
 import { AddonStore } from "./addon-store.js";
+import { CatalogStore } from "./catalog-store.js";
 import { migrate, releaseSpecContext } from "./migrations.js";
 import { loadOrCreateKey, open, seal } from "./secret-box.js";
 import { constantTimeEqual, hashToken, newToken } from "./tokens.js";
@@ -161,6 +162,8 @@ const context = {
 export class Store {
   /** Backing services and their attachments (addon-store.ts). */
   readonly addons: AddonStore;
+  /** Which catalog recipe each app was installed from (catalog-store.ts). */
+  readonly catalog: CatalogStore;
   /** The imported vulnerability database (`hop audit:import`, vuln-store.ts). */
   readonly vulns: VulnStore;
 
@@ -169,6 +172,7 @@ export class Store {
     private readonly key: Buffer,
   ) {
     this.addons = new AddonStore(db, key);
+    this.catalog = new CatalogStore(db);
     this.vulns = new VulnStore(db);
   }
 

@@ -23,6 +23,7 @@ describe("migrate", () => {
       "addon_attachments",
       "addons",
       "apps",
+      "catalog_installs",
       "config_vars",
       "deploy_logs",
       "domains",
