@@ -29,7 +29,7 @@ function requireAdmin(c: Context<ApiEnv>, ctx: ProvenanceContext): void {
   const row = auth.startsWith("Bearer ") ? ctx.store.verifyToken(auth.slice(7).trim()) : undefined;
   if (row?.role !== "admin")
     throw new Hop3Error(
-      "a vulnerability database is imported by an admin only",
+      "the vulnerability database is changed by an admin only",
       "authorization",
       "use an admin token, or run hop on the server",
     );
@@ -74,6 +74,11 @@ export function supplyChainRoutes(
   api.get("/api/v1/audit", async (c) => {
     // auditApps answers 404 for an app that does not exist
     return c.json(await auditApps(ctx.store, ctx.root, c.req.query("app") || undefined));
+  });
+
+  api.delete("/api/v1/audit/database", (c) => {
+    requireAdmin(c, ctx);
+    return c.json(ctx.store.vulns.clear());
   });
 
   api.post("/api/v1/audit/import", async (c) => {

@@ -102,6 +102,14 @@ export class VulnStore {
     ).map((r) => ({ ...r }));
   }
 
+  /** Forgets every record and import (`hop audit:clear`): `hop audit` then says no database is imported. */
+  clear(): { records: number; imports: number } {
+    return this.db.transaction(() => ({
+      records: this.db.prepare("DELETE FROM vuln_records").run().changes,
+      imports: this.db.prepare("DELETE FROM vuln_imports").run().changes,
+    }))();
+  }
+
   /** Records held now, per source. */
   counts(): Record<string, number> {
     const rows = this.db.prepare("SELECT source, count(*) AS n FROM vuln_records GROUP BY source").all() as {

@@ -225,4 +225,28 @@ export const auditImportCommand: CommandSpec = {
   },
 };
 
-export const SUPPLY_CHAIN_COMMANDS: CommandSpec[] = [sbomVerifyCommand, auditCommand, auditImportCommand];
+export const auditClearCommand: CommandSpec = {
+  name: "audit:clear",
+  aliases: ["audit clear"],
+  group: "Supply chain",
+  summary: "forget the imported vulnerability database",
+  maxArgs: 0,
+  description:
+    "Removes every imported advisory: hop audit then says that no database is imported. Admin only.",
+  examples: ["hop audit:clear"],
+  async run(ctx) {
+    const body = await ctx.client().json<{ records: number; imports: number }>("/api/v1/audit/database", {
+      method: "DELETE",
+    });
+    if (ctx.json) ctx.printJson(body);
+    else ctx.out(`Removed ${body.records} records of ${body.imports} imports`);
+    return 0;
+  },
+};
+
+export const SUPPLY_CHAIN_COMMANDS: CommandSpec[] = [
+  sbomVerifyCommand,
+  auditCommand,
+  auditImportCommand,
+  auditClearCommand,
+];

@@ -266,6 +266,9 @@ describe("hop audit on the server's store", () => {
     });
     expect(byApp.empty).toMatchObject({ status: "no-release" });
 
+    expect(store.vulns.clear()).toEqual({ records: 7, imports: 4 });
+    await expect(auditApps(store, dataDir)).rejects.toThrow("no vulnerability database imported");
+    importDatabase(store, "osv-array.json", fixture("osv-array.json"));
     const one = await auditApps(store, dataDir, "shop");
     expect(one.apps.map((a) => a.app)).toEqual(["shop"]);
     await expect(auditApps(store, dataDir, "nope")).rejects.toThrow(/nope/);
