@@ -34,8 +34,11 @@ export interface Finding {
 
 const DEBIAN_NUMBERS = new Set(Object.values(DEBIAN_RELEASES));
 
-/** Which ecosystem and names a purl stands for; undefined for ecosystems the database cannot hold. */
-export function packageRefOf(purl: string): PackageRef | undefined {
+/**
+ * Which ecosystem and names a purl stands for; undefined for ecosystems the database cannot hold. `source`:
+ * the Debian source package when the SBOM says it elsewhere than in the purl (a component property).
+ */
+export function packageRefOf(purl: string, source?: string): PackageRef | undefined {
   let p: PackageURL;
   try {
     p = PackageURL.fromString(purl);
@@ -68,7 +71,7 @@ export function packageRefOf(purl: string): PackageRef | undefined {
       if (ns && ns !== "debian") return undefined;
       const release = debianRelease(p.qualifiers?.distro);
       if (!release) return undefined;
-      const upstream = p.qualifiers?.upstream?.split("@")[0];
+      const upstream = p.qualifiers?.upstream?.split("@")[0] ?? source;
       const names = upstream && upstream !== p.name ? [upstream, p.name] : [p.name];
       return ref(`Debian:${release}`, names, p.name);
     }
@@ -95,15 +98,16 @@ export interface MatchResult {
 
 /** Every advisory that affects one of the purls; one finding per package and advisory. */
 export function matchPurls(
-  purls: string[],
+  purls: (string | SbomPackage)[],
   lookup: (ecosystem: string, name: string) => AffectedPackage[],
 ): MatchResult {
   const findings: Finding[] = [];
   const unknown: MatchResult["unknown"] = [];
   const seen = new Set<string>();
   let checked = 0;
-  for (const purl of purls) {
-    const ref = packageRefOf(purl);
+  for (const entry of purls) {
+    const { purl, source } = typeof entry === "string" ? { purl: entry, source: undefined } : entry;
+    const ref = packageRefOf(purl, source);
     if (!ref) continue;
     checked++;
     for (const name of ref.names) {
@@ -140,15 +144,31 @@ export function matchPurls(
   return { findings, checked, unknown };
 }
 
-/** Every purl of a CycloneDX document, nested components included. */
-export function purlsOfCycloneDx(doc: Record<string, unknown>): string[] {
-  const out: string[] = [];
+export interface SbomPackage {
+  purl: string;
+  /** Debian's source package, from the component's properties (`hop3:package:source`, syft's). */
+  source?: string;
+}
+
+const SOURCE_PROPERTIES = ["hop3:package:source", "syft:metadata:source", "aquasecurity:trivy:SrcName"];
+
+/** Every purl of a CycloneDX document, nested components included, with the source package when stated. */
+export function purlsOfCycloneDx(doc: Record<string, unknown>): SbomPackage[] {
+  const out: SbomPackage[] = [];
   const walk = (list: unknown) => {
     if (!Array.isArray(list)) return;
     for (const c of list) {
       if (!c || typeof c !== "object") continue;
-      const comp = c as { purl?: unknown; components?: unknown };
-      if (typeof comp.purl === "string") out.push(comp.purl);
+      const comp = c as { purl?: unknown; components?: unknown; properties?: unknown };
+      if (typeof comp.purl === "string") {
+        const props = Array.isArray(comp.properties)
+          ? (comp.properties as { name?: unknown; value?: unknown }[])
+          : [];
+        const source = props.find(
+          (p) => SOURCE_PROPERTIES.includes(String(p?.name)) && typeof p.value === "string",
+        );
+        out.push({ purl: comp.purl, ...(source ? { source: String(source.value) } : {}) });
+      }
       walk(comp.components);
     }
   };

@@ -177,7 +177,24 @@ describe("matching purls", () => {
       purlsOfCycloneDx({
         components: [{ purl: "pkg:npm/a@1" }, { name: "x", components: [{ purl: "pkg:npm/b@2" }] }],
       }),
-    ).toEqual(["pkg:npm/a@1", "pkg:npm/b@2"]);
+    ).toEqual([{ purl: "pkg:npm/a@1" }, { purl: "pkg:npm/b@2" }]);
+  });
+
+  it("takes Debian's source package from a component property when the purl does not say it", () => {
+    const [libc6] = purlsOfCycloneDx({
+      components: [
+        {
+          purl: "pkg:deb/debian/libc6@2.36-9%2Bdeb12u2?arch=amd64&distro=debian-12",
+          properties: [{ name: "hop3:package:source", value: "glibc" }],
+        },
+      ],
+    });
+    expect(libc6).toEqual({ purl: expect.any(String), source: "glibc" });
+    const records = parseDebianTracker(json("debian-tracker.json")).records;
+    const result = matchPurls([libc6!], (eco, name) =>
+      records.filter((r) => r.ecosystem === eco && r.package === name),
+    );
+    expect(result.findings.map((f) => f.advisory)).toEqual(["CVE-2023-4911", "CVE-2026-4438"]);
   });
 
   it("reports affected components with their first fix, once per package and advisory", () => {
