@@ -44,8 +44,9 @@ export interface InstallerDeps {
 
 const quiet: Progress = { step: () => {}, log: () => {} };
 
-/** {app} in the post-install notes is the app's name. */
-export const renderNotes = (notes: string | undefined, app: string) => notes?.replaceAll("{app}", app);
+/** In the post-install notes, {app} is the app's name and {url} its URL. */
+export const renderNotes = (notes: string | undefined, app: string, url: string) =>
+  notes?.replaceAll("{app}", app).replaceAll("{url}", url);
 
 export class CatalogInstaller {
   constructor(private readonly d: InstallerDeps) {}
@@ -91,12 +92,13 @@ export class CatalogInstaller {
       await this.validate(app, recipe, progress);
       store.catalog.update(app, { status: "installed", error: null });
       const host = domain ?? defaultHostname(app, this.d.platform.settings);
+      const url = appUrl(host, this.d.platform.settings);
       return {
         app,
         recipe: name,
         version: recipe.meta.version,
-        url: appUrl(host, this.d.platform.settings),
-        notes: renderNotes(recipe.meta.notes?.post_install, app) ?? null,
+        url,
+        notes: renderNotes(recipe.meta.notes?.post_install, app, url) ?? null,
       };
     } catch (err) {
       const reason = (err as Error).message;
@@ -165,7 +167,12 @@ export class CatalogInstaller {
     await runValidations(
       checks,
       { host: defaultHostname(app, s), httpPort: s.httpPort, httpsPort: s.httpsPort },
-      { timeoutMs: this.d.validationTimeoutMs ?? 180_000, log: progress.log },
+      {
+        timeoutMs: recipe.meta.validation_timeout
+          ? recipe.meta.validation_timeout * 1000
+          : (this.d.validationTimeoutMs ?? 180_000),
+        log: progress.log,
+      },
     );
   }
 

@@ -53,6 +53,8 @@ const catalogTomlSchema = z
       .string()
       .regex(/^[a-z0-9.-]+(:\d+)?\/[^\s@]+(@sha256:[0-9a-f]{64})?$/, "expected an image reference")
       .optional(),
+    /** Seconds the [test] validations may take to pass after the deploy (default 180). */
+    validation_timeout: z.number().int().min(5).max(1800).optional(),
     resources: z.object({ memory: size, disk: size }).partial().strict().optional(),
     questions: z.array(questionSchema).optional(),
     notes: z.object({ post_install: z.string().optional() }).strict().optional(),
