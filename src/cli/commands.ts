@@ -26,6 +26,7 @@ import {
   stopCommand,
 } from "./commands/processes.js";
 import { cronListCommand, cronRunCommand, runCommand } from "./commands/run.js";
+import { SBOM_COMMANDS } from "./commands/sbom.js";
 import { setupSshCommand } from "./commands/setup.js";
 import { SUPPLY_CHAIN_COMMANDS } from "./commands/supply-chain.js";
 import { doctorCommand } from "./commands/system.js";
@@ -115,6 +116,7 @@ export const COMMANDS: CommandSpec[] = [
   buildpacksMapsCommand,
   buildpacksMapCommand,
   buildpacksUnmapCommand,
+  ...SBOM_COMMANDS,
   ...SUPPLY_CHAIN_COMMANDS,
   setupSshCommand,
   doctorCommand,

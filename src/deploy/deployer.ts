@@ -64,7 +64,7 @@ export class Deployer {
         createdBy,
         ...(description ? { description } : {}),
       });
-      return this.rollout(
+      const result = await this.rollout(
         app,
         release,
         current.image,
@@ -72,6 +72,8 @@ export class Deployer {
         current.spec as ReleaseSpec,
         progress,
       );
+      this.p.sbom?.record(app, release.number);
+      return result;
     });
   }
 
@@ -98,7 +100,9 @@ export class Deployer {
         fail(this.p.store, release, err);
         throw err;
       }
-      return this.rollout(app, release, tag, imageId, spec, progress);
+      const result = await this.rollout(app, release, tag, imageId, spec, progress);
+      this.p.sbom?.record(app, release.number);
+      return result;
     });
   }
 
@@ -194,12 +198,14 @@ export class Deployer {
       const image = { image: candidate.image, imageId: candidate.imageId!, spec, configSnapshot: env };
       try {
         transition(this.p.store, release, { type: "built" }, image);
-        return await startSet(
+        const result = await startSet(
           this.p,
           app,
           { release: { ...release, ...image }, spec, env, isNew: true },
           progress,
         );
+        this.p.sbom?.record(app, release.number);
+        return result;
       } catch (err) {
         fail(this.p.store, release, err);
         throw err;

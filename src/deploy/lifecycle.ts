@@ -5,6 +5,7 @@ import { purgeCache } from "../build/buildpacks-builder.js";
 import { listInstances, removeNetwork, statusOf } from "../runtime/containers.js";
 import { appImageRepo, appNetworkName, LABEL } from "../runtime/labels.js";
 import { listAppVolumes, removeAppData } from "../runtime/volumes.js";
+import { removeAppSboms } from "../sbom/store.js";
 import { Hop3Error } from "../util/errors.js";
 import { withAppLock } from "./app-lock.js";
 import type { Deployer, DeployResult } from "./deployer.js";
@@ -76,6 +77,7 @@ export class Lifecycle {
           }
         }
       }
+      await removeAppSboms(this.p.settings.root, app);
       // its addons leave its network (their data stays: only addons:destroy removes it)
       await this.p.addons?.releaseApp(app);
       await removeNetwork(docker, appNetworkName(app));

@@ -47,6 +47,11 @@ export interface Platform {
    * the store wherever routes are re-applied: after every deploy, rollback, stop, start and destroy.
    */
   schedules?: { sync(): Promise<void> };
+  /**
+   * Supply-chain records of a release (src/sbom/release-sbom.ts): queued once its deploy switched traffic to
+   * it, never awaited, never failing the deploy; removed with the release's image or the app.
+   */
+  sbom?: { record(app: string, release: number): void };
 }
 
 /** A deploy's progress, as the API streams it (docs/api.md). */

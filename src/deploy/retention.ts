@@ -1,7 +1,8 @@
 /**
- * Image retention: keeps the images of the `retention` newest releases that ran (and of the current one,
+ * Image retention (and the SBOMs of the images): keeps the images of the `retention` newest releases that ran (and of the current one,
  * always); removes the images of older ones and of failed ones, so disks do not fill up with every build.
  */
+import { removeReleaseSbom } from "../sbom/store.js";
 import type { Platform, Progress } from "./platform.js";
 
 export async function pruneImages(p: Platform, app: string, progress: Progress): Promise<void> {
@@ -18,6 +19,9 @@ export async function pruneImages(p: Platform, app: string, progress: Progress):
     try {
       await docker.getImage(image).remove();
       progress.log(`Pruned ${image} (keeping the last ${settings.retention} releases)`);
+      // a release's SBOM and provenance go with its image: they describe what can no longer run
+      for (const r of releases.filter((r) => r.image === image))
+        await removeReleaseSbom(settings.root, app, r.number);
     } catch {
       // already gone, or still used by a container: tried again after the next deploy
     }

@@ -165,3 +165,28 @@ function listDir(dir: string): string[] {
     return [];
   }
 }
+
+/** Component counts by file, kept while the file is unchanged: `hop releases` lists them for every release. */
+const counts = new Map<string, { mtimeMs: number; size: number; count: number }>();
+
+/** How many components the release's SBOM lists; undefined when it has none (or it cannot be read). */
+export function sbomComponentCount(dataDir: string, app: string, release: number): number | undefined {
+  const path = sbomPath(dataDir, app, release);
+  let st: { mtimeMs: number; size: number };
+  try {
+    st = statSync(path);
+  } catch {
+    counts.delete(path);
+    return undefined;
+  }
+  const cached = counts.get(path);
+  if (cached && cached.mtimeMs === st.mtimeMs && cached.size === st.size) return cached.count;
+  try {
+    const doc = readJsonFile(path, "SBOM");
+    const count = Array.isArray(doc?.components) ? doc.components.length : 0;
+    counts.set(path, { ...st, count });
+    return count;
+  } catch {
+    return undefined;
+  }
+}

@@ -29,6 +29,7 @@ import { describeLimits, detectEnforcement } from "../runtime/limits.js";
 import { pullStream, streamAppLogs } from "../runtime/logs.js";
 import { parseResizeRequest, parseRunRequest, RunSessions } from "../runtime/run-session.js";
 import { CronRunner, cronJobsOf } from "../runtime/scheduler.js";
+import { sbomComponentCount } from "../sbom/store.js";
 import type { Store } from "../store/store.js";
 import { Hop3Error, toApiError } from "../util/errors.js";
 import { addonRoutes } from "./addons-api.js";
@@ -36,6 +37,7 @@ import { backupRoutes } from "./backups-api.js";
 import { type BuildpackCatalog, buildpackRoutes } from "./buildpacks-api.js";
 import { type CatalogApiDeps, catalogRoutes } from "./catalog-api.js";
 import { ndjsonOperation, operationContext } from "./ndjson.js";
+import { sbomRoutes } from "./sbom-api.js";
 import { supplyChainRoutes } from "./supply-chain-api.js";
 import { type ExtractLimits, extractSourceTarball, receiveUpload } from "./upload.js";
 import { volumeRoutes } from "./volumes-api.js";
@@ -312,6 +314,8 @@ export function createApi(deps: ApiDeps): Hono<ApiEnv> {
       step: r.step ?? null,
       description: r.description ?? null,
       current: r.status === "active",
+      // null: no SBOM (yet, or not for this release: hop sbom --release says why)
+      components: sbomComponentCount(p.settings.root, name, r.number) ?? null,
     }));
     return c.json({ releases });
   });
@@ -560,6 +564,7 @@ export function createApi(deps: ApiDeps): Hono<ApiEnv> {
   buildpackRoutes(api, store, deps.buildpacks);
   const supplyChain = { store, docker: p.docker, root: p.settings.root, version: deps.version };
   supplyChainRoutes(api, supplyChain, requireApp);
+  sbomRoutes(api, supplyChain, requireApp);
   if (deps.catalog) catalogRoutes(api, { ...deps.catalog, store }, requireApp);
   return api;
 }

@@ -12,10 +12,10 @@ import { getRequestListener } from "@hono/node-server";
 import pino from "pino";
 import { AddonService } from "../addons/service.js";
 import { BackupService } from "../backup/service.js";
-import { CatalogSource } from "../catalog/catalog-source.js";
-import { CatalogInstaller } from "../catalog/installer.js";
 import { buildpackCatalogOf, createBuildpacksBuilder } from "../build/buildpacks-builder.js";
 import { containerfileBuilder } from "../build/containerfile-builder.js";
+import { CatalogSource } from "../catalog/catalog-source.js";
+import { CatalogInstaller } from "../catalog/installer.js";
 import { cleanupAfterCrash } from "../deploy/crash-cleanup.js";
 import { Deployer } from "../deploy/deployer.js";
 import { isWanted, Lifecycle } from "../deploy/lifecycle.js";
@@ -34,6 +34,7 @@ import { RunSessions } from "../runtime/run-session.js";
 import { CronRunner, CronScheduler, cronJobsOf } from "../runtime/scheduler.js";
 import { PodmanSupervisor } from "../runtime/supervisor.js";
 import { selectSupervisor } from "../runtime/supervisor-select.js";
+import { sbomRecorder } from "../sbom/release-sbom.js";
 import { operatorBuildpackMaps } from "../store/buildpack-maps.js";
 import { Store } from "../store/store.js";
 import { Hop3Error } from "../util/errors.js";
@@ -138,6 +139,7 @@ async function main(): Promise<void> {
     builders: [containerfileBuilder, createBuildpacksBuilder(buildpacks)],
     log: say,
   };
+  platform.sbom = sbomRecorder({ store, docker, root: platformSettings.root, version, log: say });
   if (supervisor instanceof QuadletSupervisor) {
     const timers = new CronTimers({ serverUrl: `unix:${where.socket}`, log: say });
     platform.schedules = {

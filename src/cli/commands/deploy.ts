@@ -139,6 +139,8 @@ interface Release {
   description?: string | null;
   error?: string | null;
   current?: boolean;
+  /** Components in the release's SBOM; null when it has none. */
+  components?: number | null;
 }
 
 /** Rows of `hop releases`; the current release is starred. */
@@ -149,6 +151,7 @@ export function releaseRows(releases: Release[], now = new Date()): string[][] {
     text(r.source),
     r.revision ? shortRevision(r.revision) : text(r.image),
     relativeTime(r.createdAt, now) || "-",
+    typeof r.components === "number" ? String(r.components) : "-",
     r.status === "failed" && r.error
       ? `failed: ${r.error.split("\n")[0]!.slice(0, 60)}`
       : text(r.description),
@@ -178,7 +181,7 @@ export const releasesCommand: CommandSpec = {
     ctx.out(`=== ${app} releases`);
     ctx.out(
       formatTable(
-        ["  VERSION", "STATUS", "SOURCE", "REVISION/IMAGE", "CREATED", "DESCRIPTION"],
+        ["  VERSION", "STATUS", "SOURCE", "REVISION/IMAGE", "CREATED", "SBOM", "DESCRIPTION"],
         releaseRows(body.releases),
       ),
     );

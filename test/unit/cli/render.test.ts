@@ -93,6 +93,7 @@ describe("rows", () => {
           image: "hop3/web:3",
           createdAt: "2025-01-10T11:57:00Z",
           current: true,
+          components: 412,
         },
         {
           number: 2,
@@ -113,9 +114,17 @@ describe("rows", () => {
       now,
     );
     expect(rows).toEqual([
-      ["* v3", "active", "upload", "0123456-dirty", "3 minutes ago", "-"],
-      ["  v2", "superseded", "image", "nginx:1.27", "1 day ago", "Deploy image nginx:1.27"],
-      ["  v1", "failed", "containerfile", "-", "2 days ago", "failed: build of Containerfile failed: exit 3"],
+      ["* v3", "active", "upload", "0123456-dirty", "3 minutes ago", "412", "-"],
+      ["  v2", "superseded", "image", "nginx:1.27", "1 day ago", "-", "Deploy image nginx:1.27"],
+      [
+        "  v1",
+        "failed",
+        "containerfile",
+        "-",
+        "2 days ago",
+        "-",
+        "failed: build of Containerfile failed: exit 3",
+      ],
     ]);
   });
 

@@ -1,0 +1,191 @@
+/**
+ * A release's SBOM, made after its deploy switched traffic to it: generation reads the whole image (tens of
+ * seconds for a large one on a busy host), so it runs in the background, one at a time for the whole server,
+ * and never fails or delays a deploy. Its outcome goes to the release's deploy log ("SBOM: N components")
+ * and, when it failed, to a note beside where the SBOM would be, so `hop sbom` can say why there is none.
+ * A release that reuses an image (config:set, rollback, restart of an old release) gets a copy of the SBOM
+ * of the release that has the same image.
+ */
+import type { Readable } from "node:stream";
+import type Docker from "dockerode";
+import type { ReleaseRow, Store } from "../store/store.js";
+import { buildCycloneDx, incompleteNotes, type ReleaseFacts } from "./cyclonedx.js";
+import { readImageFiles } from "./image-files.js";
+import { inventory } from "./inventory.js";
+import { readReleaseSbom, releasesWithSbom, writeReleaseSbom, writeSbomFailure } from "./store.js";
+
+export interface SbomContext {
+  store: Store;
+  docker: Docker;
+  /** Hop3's data directory (HOP3_ROOT). */
+  root: string;
+  /** Hop3's version (package.json). */
+  version: string;
+  log: (msg: string) => void;
+}
+
+interface Labels {
+  [k: string]: string;
+}
+
+function parseLabel<T>(labels: Labels, name: string): T | undefined {
+  try {
+    return labels[name] ? (JSON.parse(labels[name]) as T) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** What the image's labels say about how it was built: buildpacks and the image it was built on. */
+async function buildFacts(
+  docker: Docker,
+  labels: Labels,
+): Promise<Pick<ReleaseFacts, "baseImage" | "buildpacks">> {
+  const build = parseLabel<{ buildpacks?: { id?: unknown; version?: unknown; homepage?: unknown }[] }>(
+    labels,
+    "io.buildpacks.build.metadata",
+  );
+  const buildpacks = (Array.isArray(build?.buildpacks) ? build.buildpacks : [])
+    .filter((b) => typeof b?.id === "string" && typeof b.version === "string")
+    .map((b) => ({ id: b.id as string, version: b.version as string }));
+  const runImage = parseLabel<{ runImage?: { reference?: unknown } }>(
+    labels,
+    "io.buildpacks.lifecycle.metadata",
+  )?.runImage?.reference;
+  let baseImage: ReleaseFacts["baseImage"];
+  if (typeof runImage === "string") {
+    const digest = await docker
+      .getImage(runImage)
+      .inspect()
+      .then((i) => i.Id)
+      .catch(() => undefined);
+    baseImage = {
+      name: runImage,
+      ...(digest ? { digest: digest.startsWith("sha256:") ? digest : `sha256:${digest}` } : {}),
+    };
+  } else if (labels["org.opencontainers.image.base.name"]) {
+    const digest = labels["org.opencontainers.image.base.digest"];
+    baseImage = { name: labels["org.opencontainers.image.base.name"], ...(digest ? { digest } : {}) };
+  }
+  return { ...(baseImage ? { baseImage } : {}), ...(buildpacks.length ? { buildpacks } : {}) };
+}
+
+/** Reads the release's image and answers its CycloneDX document. */
+export async function generateReleaseSbom(
+  ctx: Pick<SbomContext, "docker" | "version">,
+  release: ReleaseRow,
+): Promise<Record<string, unknown>> {
+  if (!release.image) throw new Error("the release has no image");
+  const image = ctx.docker.getImage(release.imageId ?? release.image);
+  const info = await image.inspect();
+  const labels = (info.Config?.Labels as Labels | null) ?? {};
+  const files = await readImageFiles((await image.get()) as unknown as Readable);
+  const facts: ReleaseFacts = {
+    app: release.app,
+    release: release.number,
+    image: release.image,
+    imageId: info.Id.startsWith("sha256:") ? info.Id : `sha256:${info.Id}`,
+    sourceKind: release.sourceKind,
+    ...(release.sourceRef ? { sourceRef: release.sourceRef } : {}),
+    ...(release.revision ? { revision: release.revision } : {}),
+    ...(await buildFacts(ctx.docker, labels)),
+    hop3Version: ctx.version,
+    timestamp: new Date(),
+  };
+  return buildCycloneDx(facts, inventory(files));
+}
+
+/** The SBOM of an earlier release of the same image, re-labelled for `release`. */
+async function copiedSbom(
+  ctx: SbomContext,
+  release: ReleaseRow,
+): Promise<Record<string, unknown> | undefined> {
+  const same = ctx.store
+    .listReleases(release.app)
+    .filter((r) => r.number !== release.number && r.imageId && r.imageId === release.imageId)
+    .map((r) => r.number);
+  const from = releasesWithSbom(ctx.root, release.app)
+    .filter((n) => same.includes(n))
+    .pop();
+  if (from === undefined) return undefined;
+  const doc = await readReleaseSbom(ctx.root, release.app, from).catch(() => undefined);
+  if (!doc) return undefined;
+  const copy = structuredClone(doc) as Record<string, unknown> & { metadata?: Record<string, unknown> };
+  copy.serialNumber = `urn:uuid:${crypto.randomUUID()}`;
+  const meta = copy.metadata ?? {};
+  const component = meta.component as Record<string, unknown> | undefined;
+  if (component) {
+    component.version = `v${release.number}`;
+    component["bom-ref"] = `release:${release.app}@v${release.number}`;
+  }
+  const props = (Array.isArray(meta.properties) ? meta.properties : []) as { name: string; value: string }[];
+  const set = (name: string, value: string | undefined) => {
+    const kept = props.filter((p) => p.name !== name);
+    if (value) kept.push({ name, value });
+    props.splice(0, props.length, ...kept);
+  };
+  set("hop3:release", String(release.number));
+  set("hop3:source:kind", release.sourceKind);
+  set("hop3:sbom:copied-from", `v${from}`);
+  meta.properties = props.sort((a, b) => a.name.localeCompare(b.name) || a.value.localeCompare(b.value));
+  meta.timestamp = new Date().toISOString();
+  copy.metadata = meta;
+  return copy;
+}
+
+export function componentCount(doc: Record<string, unknown>): number {
+  return Array.isArray(doc.components) ? doc.components.length : 0;
+}
+
+/** One SBOM at a time for the whole server: a burst of deploys must not read many images at once. */
+let queue: Promise<void> = Promise.resolve();
+const pending = new Set<string>();
+
+export const isSbomPending = (app: string, release: number): boolean => pending.has(`${app}/${release}`);
+
+/** Resolves when every SBOM queued so far is written (tests, shutdown). */
+export const sbomQueueIdle = (): Promise<void> => queue;
+
+/**
+ * The post-switch hook: queues the SBOM of `release` (copied or generated, then stored), and whatever else
+ * a release records beside it. Never throws; never awaited by the deploy.
+ */
+export function recordReleaseSbom(ctx: SbomContext, app: string, releaseNumber: number): void {
+  const key = `${app}/${releaseNumber}`;
+  if (pending.has(key)) return;
+  pending.add(key);
+  queue = queue.then(async () => {
+    const release = ctx.store.getRelease(app, releaseNumber);
+    const note = (line: string) => {
+      if (release) ctx.store.appendDeployLog(release.id, line);
+      ctx.log(`${app} v${releaseNumber}: ${line}`);
+    };
+    try {
+      if (!release?.image) return;
+      const started = Date.now();
+      const doc = (await copiedSbom(ctx, release)) ?? (await generateReleaseSbom(ctx, release));
+      // the app may have been destroyed while its image was read
+      if (!ctx.store.getRelease(app, releaseNumber)) return;
+      await writeReleaseSbom(ctx.root, app, releaseNumber, doc);
+      const missing = incompleteNotes(doc);
+      note(
+        `SBOM: ${componentCount(doc)} components (${((Date.now() - started) / 1000).toFixed(1)} s)${
+          missing.length ? `; warning: incomplete: ${missing.join("; ")}` : ""
+        }`,
+      );
+      // provenance (v<N>.intoto.json) is recorded here, after the SBOM it names
+    } catch (err) {
+      const reason = (err as Error).message || String(err);
+      note(`warning: no SBOM for this release: ${reason}`);
+      if (ctx.store.getRelease(app, releaseNumber))
+        await writeSbomFailure(ctx.root, app, releaseNumber, reason).catch(() => {});
+    } finally {
+      pending.delete(key);
+    }
+  });
+}
+
+/** The platform's `sbom` hook (src/deploy/platform.ts). */
+export function sbomRecorder(ctx: SbomContext): { record(app: string, release: number): void } {
+  return { record: (app, release) => recordReleaseSbom(ctx, app, release) };
+}

@@ -1,0 +1,115 @@
+/**
+ * SPDX 2.3 JSON from a stored CycloneDX document (`hop sbom --format spdx`): one package per component, the
+ * release as the described package that CONTAINS them, purls as PACKAGE-MANAGER external references.
+ * Licences that are SPDX ids (or expressions of them) are declared; others are NOASSERTION, since SPDX 2.3
+ * accepts only SPDX ids or LicenseRefs with their text, which Hop3 does not have.
+ */
+import { randomUUID } from "node:crypto";
+import { isSupportedSpdxId } from "@cyclonedx/cyclonedx-library/SPDX";
+import { incompleteNotes } from "./cyclonedx.js";
+
+type Obj = Record<string, unknown>;
+const obj = (v: unknown): Obj => (v && typeof v === "object" && !Array.isArray(v) ? (v as Obj) : {});
+const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
+
+/** An SPDX expression made only of known ids, AND/OR/WITH and parentheses; otherwise undefined. */
+export function spdxExpression(licenses: unknown): string | undefined {
+  const list = Array.isArray(licenses) ? licenses.map(obj) : [];
+  const parts: string[] = [];
+  for (const l of list) {
+    const expr = str(l.expression);
+    const id = str(obj(l.license).id);
+    if (id) parts.push(id);
+    else if (expr) {
+      const tokens = expr.replace(/[()]/g, " ").split(/\s+/).filter(Boolean);
+      if (
+        !tokens.every(
+          (t) =>
+            ["AND", "OR", "WITH"].includes(t) ||
+            isSupportedSpdxId(t) ||
+            /^[A-Za-z0-9.-]+-exception$/i.test(t),
+        )
+      )
+        return undefined;
+      parts.push(list.length > 1 ? `(${expr})` : expr);
+    } else return undefined; // a named, non-SPDX licence
+  }
+  return parts.length ? parts.join(" AND ") : undefined;
+}
+
+/** SPDX dates have no fraction of a second. */
+const spdxDate = (iso: string | undefined) =>
+  (iso ? new Date(iso) : new Date()).toISOString().replace(/\.\d{3}Z$/, "Z");
+
+export function toSpdx(cdx: Obj): Obj {
+  const meta = obj(cdx.metadata);
+  const release = obj(meta.component);
+  const props = (Array.isArray(meta.properties) ? meta.properties : []).map(obj);
+  const prop = (name: string) => str(props.find((p) => p.name === name)?.value);
+  const hop3 = prop("hop3:version") ?? "unknown";
+  const app = prop("hop3:app") ?? str(release.name) ?? "app";
+  const version = str(release.version) ?? "";
+  const components = (Array.isArray(cdx.components) ? cdx.components : []).map(obj);
+  const rootId = "SPDXRef-Release";
+  const packages: Obj[] = [
+    {
+      SPDXID: rootId,
+      name: app,
+      versionInfo: version,
+      downloadLocation: "NOASSERTION",
+      filesAnalyzed: false,
+      primaryPackagePurpose: "CONTAINER",
+      ...(Array.isArray(release.hashes) && release.hashes.length
+        ? {
+            checksums: release.hashes.map(obj).map((h) => ({
+              algorithm: String(h.alg).replace("-", ""),
+              checksumValue: String(h.content),
+            })),
+          }
+        : {}),
+    },
+  ];
+  const relationships: Obj[] = [
+    { spdxElementId: "SPDXRef-DOCUMENT", relationshipType: "DESCRIBES", relatedSpdxElement: rootId },
+  ];
+  components.forEach((c, i) => {
+    const id = `SPDXRef-Package-${i + 1}`;
+    const purl = str(c.purl);
+    const declared = spdxExpression(c.licenses);
+    packages.push({
+      SPDXID: id,
+      name: str(c.name) ?? "unknown",
+      ...(str(c.version) ? { versionInfo: str(c.version) } : {}),
+      downloadLocation: "NOASSERTION",
+      filesAnalyzed: false,
+      licenseConcluded: "NOASSERTION",
+      licenseDeclared: declared ?? "NOASSERTION",
+      copyrightText: "NOASSERTION",
+      primaryPackagePurpose:
+        c.type === "container" ? "CONTAINER" : c.type === "application" ? "APPLICATION" : "LIBRARY",
+      ...(purl
+        ? {
+            externalRefs: [
+              { referenceCategory: "PACKAGE-MANAGER", referenceType: "purl", referenceLocator: purl },
+            ],
+          }
+        : {}),
+    });
+    relationships.push({ spdxElementId: rootId, relationshipType: "CONTAINS", relatedSpdxElement: id });
+  });
+  const missing = incompleteNotes(cdx);
+  return {
+    spdxVersion: "SPDX-2.3",
+    dataLicense: "CC0-1.0",
+    SPDXID: "SPDXRef-DOCUMENT",
+    name: `${app}-${version}`,
+    documentNamespace: `https://hop3.invalid/spdx/${encodeURIComponent(app)}/${encodeURIComponent(version)}/${randomUUID()}`,
+    creationInfo: {
+      created: spdxDate(str(meta.timestamp)),
+      creators: [`Tool: hop3-${hop3}`],
+    },
+    ...(missing.length ? { comment: `Incomplete: ${missing.join("; ")}` } : {}),
+    packages,
+    relationships,
+  };
+}
