@@ -1,7 +1,17 @@
-import { stringify } from "yaml";
+import { createRequire } from "node:module";
 import { wantsCertificate } from "./hostnames.js";
 import { type HostGroup, planRoutes, upstreamAddress } from "./route-plan.js";
 import type { AppRoute, RouterSettings } from "./routes.js";
+
+// yaml is loaded when a Traefik file is first rendered: a Caddy host (the default) never needs it, and it is
+// ~3 MiB of an idle server. Synchronous, so the renderers stay plain functions.
+const require = createRequire(import.meta.url);
+function stringify(
+  value: unknown,
+  options: import("yaml").ToStringOptions & import("yaml").DocumentOptions & import("yaml").SchemaOptions,
+): string {
+  return (require("yaml") as typeof import("yaml")).stringify(value, options);
+}
 
 export const TRAEFIK_ENTRYPOINT_HTTP = "web";
 export const TRAEFIK_ENTRYPOINT_HTTPS = "websecure";
