@@ -1,14 +1,15 @@
 #!/usr/bin/env node
 /**
- * Footprint: the resident memory of the control plane while it manages 10 small apps and is idle.
+ * Footprint: the resident memory of the platform while it manages 12 small apps and is idle, per component.
  *
- * Builds samples/hello once by hand (as hop3), deploys it by reference 10 times (`hop deploy --image`,
- * apps bench-fp-1..10), waits until every app answers through the router, lets the server idle, then reads
- * hop3-server's VmRSS from /proc a few times and reports the median against the 64 MiB target. The router
- * container's process, the Podman API service and the apps themselves are shown beside it for context
- * (they are not Hop3's own code, but they are what a host pays for running Hop3).
+ * Builds samples/hello once by hand (as hop3), or takes a prebuilt image (--image), deploys it by reference
+ * 12 times (`hop deploy --image`, apps bench-fp-1..12), waits until every app answers through the router, lets
+ * the server idle, then reads VmRSS from /proc a few times and reports the medians: hop3-server (target
+ * 64 MiB), the Podman API service it talks to, the router container's processes one by one (Caddy and
+ * whatever runs beside it; target 45 MiB) and the whole platform, i.e. those three (target 150 MiB). The apps
+ * themselves are shown for context.
  *
- * Run as root on a host set up by install.sh:  node bench/footprint.mjs [--apps 10] [--idle 10]
+ * Run as root on a host set up by install.sh:  node bench/footprint.mjs [--apps 12] [--idle 10]
  * Exit status: 0 when the measurement ran (whatever the figure), 1 when something failed to run.
  */
 import { chmodSync, cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -37,19 +38,23 @@ import {
 } from "./lib.mjs";
 
 const TARGET_MIB = 64;
+const ROUTER_TARGET_MIB = 45;
+const PLATFORM_TARGET_MIB = 150;
 const USAGE = `Usage: node bench/footprint.mjs [options]
 
-  --apps N       how many apps to deploy (default 10: bench-fp-1..N)
+  --apps N       how many apps to deploy (default 12: bench-fp-1..N)
   --idle S       seconds to let the server idle before measuring (default 10)
   --samples N    RSS readings, one a second (default 5)
   --sample DIR   the app to build once and deploy by image (default samples/hello)
+  --image REF    deploy this image (already in hop3's storage) instead of building --sample
   --hop PATH     the hop CLI's main.js (default /opt/hop3/dist/cli/main.js, else dist/cli/main.js)
   --keep         leave the apps running (destroy them later with hop destroy)
   --json FILE    also write the figures as JSON to FILE`;
 
 const opts = parseArgs(process.argv.slice(2), {
-  apps: 10,
+  apps: 12,
   idle: 10,
+  image: "",
   samples: 5,
   sample: join(repoRoot, "samples/hello"),
   hop: "",
@@ -64,7 +69,7 @@ if (opts.help) {
 const host = hostSetup();
 const cli = hopCli(opts.hop || undefined);
 const runId = Date.now().toString(36);
-const image = `localhost/bench/fp:${runId}`;
+const image = opts.image || `localhost/bench/fp:${runId}`;
 const apps = Array.from({ length: opts.apps }, (_, i) => `bench-fp-${i + 1}`);
 const deployed = [];
 let imageBuilt = false;
@@ -73,6 +78,28 @@ let imageBuilt = false;
 async function containerPid(nameOrId) {
   const pid = Number((await podman(["inspect", "--format", "{{.State.Pid}}", nameOrId])).trim());
   return pid > 0 ? pid : null;
+}
+
+/** A process and all its descendants (a container's entrypoint and what it started, say). */
+function treePids(rootPid, procs) {
+  const out = [];
+  const stack = [rootPid];
+  while (stack.length) {
+    const pid = stack.pop();
+    const p = procs.find((q) => q.pid === pid);
+    if (p) out.push(p);
+    for (const q of procs) if (q.ppid === pid) stack.push(q.pid);
+  }
+  return out;
+}
+
+/** A short name for a process: its program, and the script when it is an interpreter. */
+function commandName(argv) {
+  const prog = (argv[0] ?? "?").split("/").at(-1);
+  const script = /^(node|sh|bash|python3?)$/.test(prog)
+    ? argv.find((a, i) => i > 0 && !a.startsWith("-"))
+    : "";
+  return script ? `${prog} ${script.split("/").at(-1)}` : prog;
 }
 
 /** RSS of a process and all its descendants, KiB (a container's init plus its app, say). */
@@ -120,26 +147,30 @@ async function destroyAll() {
 
 async function cleanup() {
   if (!opts.keep) await destroyAll();
-  if (imageBuilt && !opts.keep) await podman(["rmi", "-f", image]).catch(() => {});
+  if (imageBuilt && !opts.image && !opts.keep) await podman(["rmi", "-f", image]).catch(() => {});
 }
 
 async function main() {
   const info = await machineInfo();
-  console.log(`Hop3 footprint: hop3-server RSS with ${opts.apps} apps deployed, after ${opts.idle} s idle`);
+  console.log(
+    `Hop3 footprint: the platform's RSS with ${opts.apps} apps deployed, after ${opts.idle} s idle`,
+  );
   printMachine(info);
   console.log("");
 
-  const ctx = mkdtempSync(join(tmpdir(), "hop3-bench-"));
-  try {
-    cpSync(opts.sample, ctx, { recursive: true });
-    chmodSync(ctx, 0o755);
-    const t0 = performance.now();
-    await podman(["build", "-q", "--format", "docker", "-t", image, "-f", join(ctx, "Containerfile"), ctx]);
-    imageBuilt = true;
-    console.log(`built ${image} by hand in ${secs(performance.now() - t0)} s`);
-  } finally {
-    rmSync(ctx, { recursive: true, force: true });
-  }
+  const ctx = opts.image ? "" : mkdtempSync(join(tmpdir(), "hop3-bench-"));
+  if (opts.image) console.log(`deploying ${image} (prebuilt)`);
+  else
+    try {
+      cpSync(opts.sample, ctx, { recursive: true });
+      chmodSync(ctx, 0o755);
+      const t0 = performance.now();
+      await podman(["build", "-q", "--format", "docker", "-t", image, "-f", join(ctx, "Containerfile"), ctx]);
+      imageBuilt = true;
+      console.log(`built ${image} by hand in ${secs(performance.now() - t0)} s`);
+    } finally {
+      rmSync(ctx, { recursive: true, force: true });
+    }
 
   const serverPid = findServerPid();
   const before = rssOf(serverPid);
@@ -162,21 +193,32 @@ async function main() {
   console.log(`idling ${opts.idle} s ...`);
   await sleep(opts.idle * 1000);
 
+  const procs = processes();
+  const routerPid = await containerPid(host.routerContainer).catch(() => null);
+  const routerProcs = routerPid ? treePids(routerPid, procs) : [];
+  const servicePids = podmanServicePids(serverPid, procs);
+
   const readings = [];
+  const routerReadings = new Map(routerProcs.map((p) => [p.pid, []]));
+  const serviceReadings = [];
   for (let i = 0; i < opts.samples; i++) {
     if (i) await sleep(1000);
     const r = rssOf(serverPid);
     if (!r) throw new Error(`hop3-server (pid ${serverPid}) went away while measuring`);
     readings.push(r);
+    for (const p of routerProcs) routerReadings.get(p.pid).push(rssOf(p.pid)?.rss ?? 0);
+    serviceReadings.push(servicePids.reduce((s, p) => s + (rssOf(p)?.rss ?? 0), 0));
   }
   const med = (k) => median(readings.map((r) => r[k]));
   const serverRss = med("rss");
-
-  const procs = processes();
-  const routerPid = await containerPid(host.routerContainer).catch(() => null);
-  const routerRss = routerPid ? treeRss(routerPid, procs) : Number.NaN;
-  const servicePids = podmanServicePids(serverPid, procs);
-  const serviceRss = servicePids.reduce((s, p) => s + (rssOf(p)?.rss ?? 0), 0);
+  const routerRows = routerProcs.map((p) => ({
+    pid: p.pid,
+    name: commandName(p.argv),
+    rss: median(routerReadings.get(p.pid)),
+  }));
+  const routerRss = routerPid ? routerRows.reduce((s, r) => s + r.rss, 0) : Number.NaN;
+  const serviceRss = median(serviceReadings);
+  const platformRss = serverRss + (routerRss || 0) + serviceRss;
   let appsRss = 0;
   for (const app of apps) {
     const names = (await podman(["ps", "-q", "--filter", `label=io.hop3.app=${app}`]))
@@ -200,7 +242,8 @@ async function main() {
       mib(med("anon")),
       mib(med("file")),
     ],
-    [`router (${host.routerContainer})`, routerPid ?? "?", mib(routerRss), "", "", "", ""],
+    [`router (${host.routerContainer}), all`, routerPid ?? "?", mib(routerRss), "", "", "", ""],
+    ...routerRows.map((r) => [`  router: ${r.name}`, r.pid, mib(r.rss), "", "", "", ""]),
     [
       "podman API service",
       servicePids.join(",") || "not found",
@@ -210,7 +253,8 @@ async function main() {
       "",
       "",
     ],
-    [`${apps.length} apps (python3)`, "", mib(appsRss), "", "", "", ""],
+    ["platform (server + router + podman service)", "", mib(platformRss), "", "", "", ""],
+    [`${apps.length} apps`, "", mib(appsRss), "", "", "", ""],
   ];
   console.log("");
   console.log(table(rows));
@@ -220,10 +264,16 @@ async function main() {
     "private = pages only this process maps (what stopping it frees); file-backed RSS is mostly the node binary's" +
       " code, shared with every other node process; PSS splits shared pages among their users.",
   );
-  const verdict = serverRss / 1024 <= TARGET_MIB ? "PASS" : "ABOVE TARGET";
+  const judge = (kib, target) => (kib / 1024 <= target ? "PASS" : "ABOVE TARGET");
+  const verdict = judge(serverRss, TARGET_MIB);
+  const routerVerdict = judge(routerRss, ROUTER_TARGET_MIB);
+  const platformVerdict = judge(platformRss, PLATFORM_TARGET_MIB);
   console.log(
-    `hop3-server RSS (median of ${readings.length}): ${mib(serverRss)} MiB  target <= ${TARGET_MIB} MiB  ${verdict}` +
-      `   (control plane incl. router + podman service: ${mib(serverRss + (routerRss || 0) + serviceRss)} MiB)`,
+    `hop3-server RSS (median of ${readings.length}): ${mib(serverRss)} MiB  target <= ${TARGET_MIB} MiB  ${verdict}`,
+  );
+  console.log(`router RSS: ${mib(routerRss)} MiB  target <= ${ROUTER_TARGET_MIB} MiB  ${routerVerdict}`);
+  console.log(
+    `platform RSS (server + router + podman service): ${mib(platformRss)} MiB  target <= ${PLATFORM_TARGET_MIB} MiB  ${platformVerdict}`,
   );
   if (opts.json) {
     writeFileSync(
@@ -238,10 +288,16 @@ async function main() {
           serverRssKiB: readings,
           serverRssMedianKiB: serverRss,
           routerRssKiB: routerRss,
+          routerProcesses: routerRows,
           podmanServiceRssKiB: serviceRss,
+          platformRssKiB: platformRss,
           appsRssKiB: appsRss,
           targetMiB: TARGET_MIB,
           verdict,
+          routerTargetMiB: ROUTER_TARGET_MIB,
+          routerVerdict,
+          platformTargetMiB: PLATFORM_TARGET_MIB,
+          platformVerdict,
         },
         null,
         2,

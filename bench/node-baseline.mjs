@@ -20,7 +20,8 @@ const USAGE = `Usage: node bench/node-baseline.mjs [options]
                  else dist/server/main.js)
   --idle S       seconds each process idles before it is measured (default 5)
   --churn MB     garbage each "churn" variant allocates and drops before idling (default 200)
-  --per-module   also load each import of the server (and dockerode's heavy dependencies) alone`;
+  --per-module   also load each import of the server, each npm dependency and dockerode's heavy
+                 dependencies alone`;
 
 const opts = parseArgs(process.argv.slice(2), { server: "", idle: 5, churn: 200, perModule: false });
 if (opts.help) {
@@ -72,8 +73,12 @@ const variants = [
 ];
 
 if (opts.perModule) {
-  // dockerode pulls in an SSH client and gRPC/protobuf (for BuildKit sessions) that Hop3 never uses.
-  const extra = ["dockerode", "docker-modem", "ssh2", "@grpc/grpc-js", "protobufjs"];
+  // Every npm dependency alone, and what dockerode pulls in: an SSH client and gRPC/protobuf (for BuildKit
+  // sessions) that Hop3 never uses (src/runtime/docker-client.ts loads them only on first use).
+  const deps = Object.keys(
+    JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")).dependencies ?? {},
+  );
+  const extra = [...deps, "docker-modem", "ssh2", "@grpc/grpc-js", "protobufjs"];
   for (const s of [...specifiers, ...extra.filter((e) => !specifiers.includes(e))]) {
     variants.push({
       name: `only ${s}`,
