@@ -12,6 +12,7 @@ import type { ReleaseRow, Store } from "../store/store.js";
 import { buildCycloneDx, incompleteNotes, type ReleaseFacts } from "./cyclonedx.js";
 import { readImageFiles } from "./image-files.js";
 import { inventory } from "./inventory.js";
+import { recordReleaseProvenance } from "./provenance-service.js";
 import { readReleaseSbom, releasesWithSbom, writeReleaseSbom, writeSbomFailure } from "./store.js";
 
 export interface SbomContext {
@@ -173,7 +174,13 @@ export function recordReleaseSbom(ctx: SbomContext, app: string, releaseNumber: 
           missing.length ? `; warning: incomplete: ${missing.join("; ")}` : ""
         }`,
       );
-      // provenance (v<N>.intoto.json) is recorded here, after the SBOM it names
+      // provenance (v<N>.intoto.json), after the SBOM it names; its failure is its own, not the SBOM's
+      try {
+        const prov = await recordReleaseProvenance(ctx, app, releaseNumber);
+        if (prov.skipped) note(`warning: no provenance for this release: ${prov.skipped}`);
+      } catch (err) {
+        note(`warning: no provenance for this release: ${(err as Error).message || String(err)}`);
+      }
     } catch (err) {
       const reason = (err as Error).message || String(err);
       note(`warning: no SBOM for this release: ${reason}`);
