@@ -26,6 +26,8 @@ export interface BuildpacksSettings {
 }
 
 export const cacheRootOf = (root: string) => join(root, "cache");
+/** Package caches shared by all apps, content-addressed and checked (cnb/shared-npm-cache.ts). */
+export const sharedCacheRootOf = (root: string) => join(root, "shared-cache");
 
 async function lifecycleOptions(ctx: BuildContext, s: BuildpacksSettings): Promise<LifecycleOptions> {
   const stack = await ensureStackImages(ctx.docker, {
@@ -40,6 +42,7 @@ async function lifecycleOptions(ctx: BuildContext, s: BuildpacksSettings): Promi
     buildpacksDir: s.buildpacksDir,
     workRoot: join(s.root, "build"),
     cacheRoot: cacheRootOf(s.root),
+    sharedCacheRoot: sharedCacheRootOf(s.root),
     network: s.network,
     allowedBuildpackRoots: s.allowedBuildpackRoots,
     ...(s.maps ? { buildpackMaps: s.maps } : {}),

@@ -58,6 +58,13 @@ import { type ExportedBuildpack, exportContainerfile, exportLabels, mergeProcess
 import { LAUNCHER_PATH, LAUNCHER_SCRIPT, processScript } from "./launcher.js";
 import { type BuildpackRef, expandOrder, parseBuildpacksFile, parseProjectToml } from "./order.js";
 import { type Detected, type Resolved, resolvePlan } from "./plan.js";
+import {
+  appNpmCacheDir,
+  DEFAULT_SHARED_NPM_CACHE_BYTES,
+  promoteNpmBlobs,
+  pruneStore,
+  sharedNpmCacheDir,
+} from "./shared-npm-cache.js";
 import type { StackImages } from "./stack.js";
 
 export const LIFECYCLE_VERSION = "hop3-0.1";
@@ -73,6 +80,13 @@ export interface LifecycleOptions {
   workRoot: string;
   /** Per-app layer caches. */
   cacheRoot: string;
+  /**
+   * The package caches shared by all apps (shared-npm-cache.ts): mounted read-only into builds, filled by
+   * the server with checked content only. Without it, every app has its own cache only.
+   */
+  sharedCacheRoot?: string;
+  /** Cap of the shared npm store in bytes (default DEFAULT_SHARED_NPM_CACHE_BYTES). */
+  sharedNpmCacheBytes?: number;
   network: BuildNetwork;
   /** Host directories from which apps may name buildpacks by absolute path (operators' buildpacks). */
   allowedBuildpackRoots?: string[];
@@ -115,6 +129,7 @@ const IN = {
   buildpacks: "/cnb/buildpacks",
   extra: "/cnb/extra",
   git: "/cnb/git",
+  sharedNpm: "/cnb/shared-cache/npm",
 } as const;
 
 /** An app's buildpack after the URL mappings: `server` refs name a buildpack of the server, never of the app. */
@@ -216,11 +231,19 @@ export class CnbBuild {
       ...net.binds,
     ];
     if (existsSync(this.o.buildpacksDir)) binds.push(`${this.o.buildpacksDir}:${IN.buildpacks}:ro`);
+    // the shared npm store, read-only: a build can copy from it, never write to it
+    const sharedNpm = this.o.sharedCacheRoot ? sharedNpmCacheDir(this.o.sharedCacheRoot) : undefined;
+    const sharedEnv: Env = {};
+    if (sharedNpm) {
+      mkdirSync(join(sharedNpm, "content-v2"), { recursive: true });
+      binds.push(`${sharedNpm}:${IN.sharedNpm}:ro`);
+      sharedEnv.HOP3_SHARED_NPM_CACHE = IN.sharedNpm;
+    }
     const extra = appRefs.flatMap((r) => (r.ref.kind === "path" ? [r.ref] : []));
     for (const [i, r] of extra.entries()) binds.push(`${this.allowedPath(r.path)}:${IN.extra}/${i}:ro`);
 
     const info = await this.o.docker.getImage(this.o.stack.build).inspect();
-    this.baseEnv = { ...envFromList(info.Config?.Env), ...net.env };
+    this.baseEnv = { ...envFromList(info.Config?.Env), ...net.env, ...sharedEnv };
     const name = `hop3-cnb-${this.input.app}-r${this.input.release}-${randomBytes(3).toString("hex")}`;
     this.container = await this.o.docker.createContainer({
       name,
@@ -720,6 +743,35 @@ export class CnbBuild {
     this.restored = [];
   }
 
+  /**
+   * Offers the packages this build downloaded to the other apps: each blob of its saved npm cache enters the
+   * shared store only if its sha512 is its name (shared-npm-cache.ts). Never fails the build.
+   */
+  shareCache(): void {
+    if (!this.o.sharedCacheRoot) return;
+    const from = appNpmCacheDir(appCacheDir(this.o.cacheRoot, this.input.app));
+    if (!existsSync(from)) return;
+    const started = Date.now();
+    const store = sharedNpmCacheDir(this.o.sharedCacheRoot);
+    try {
+      const r = promoteNpmBlobs(from, store);
+      if (r.promoted > 0) {
+        const { bytes, removed } = pruneStore(
+          store,
+          this.o.sharedNpmCacheBytes ?? DEFAULT_SHARED_NPM_CACHE_BYTES,
+        );
+        this.emit(
+          `Shared package cache: ${r.promoted} new npm packages (${(bytes / 1024 / 1024).toFixed(0)} MiB in all${removed ? `, ${removed} old ones removed` : ""})`,
+        );
+      }
+      if (r.rejected > 0)
+        this.emit(`warning: ${r.rejected} files of the npm cache are not what their names say: not shared`);
+    } catch (err) {
+      this.emit(`warning: the shared package cache was not updated: ${(err as Error).message}`);
+    }
+    this.input.timings?.add("cache share", Date.now() - started, true);
+  }
+
   async close(): Promise<void> {
     if (this.restored.length > 0) unrestoreLayers(this.restored);
     if (this.container) await this.container.remove({ force: true }).catch(() => {});
@@ -793,6 +845,7 @@ export async function runLifecycle(o: LifecycleOptions, input: AppBuildInput): P
     const saving = Date.now();
     b.saveCache(built.cached);
     input.timings?.add("cache save", Date.now() - saving, true);
+    b.shareCache();
     b.timings.total = Date.now() - started;
     input.emit(`Built with buildpacks in ${seconds(b.timings.total)}`);
     return {
