@@ -1,0 +1,91 @@
+import { describe, expect, it } from "vitest";
+import { diffSboms } from "../../../src/sbom/diff.js";
+import { spdxExpression, toSpdx } from "../../../src/sbom/spdx.js";
+
+const bom = (components: { name: string; version: string; purl?: string }[]) => ({
+  bomFormat: "CycloneDX",
+  specVersion: "1.6",
+  metadata: {
+    timestamp: "2026-12-05T08:00:00.123Z",
+    component: { type: "container", name: "shop", version: "v2" },
+    properties: [
+      { name: "hop3:app", value: "shop" },
+      { name: "hop3:version", value: "0.1.0" },
+      { name: "hop3:sbom:incomplete", value: "no /etc/os-release" },
+    ],
+  },
+  components,
+});
+
+describe("sbom:diff", () => {
+  it("matches components by purl without version: upgrades, additions, removals; nested npm versions as sets", () => {
+    const a = bom([
+      {
+        name: "libc6",
+        version: "2.36-9+deb12u4",
+        purl: "pkg:deb/debian/libc6@2.36-9+deb12u4?arch=amd64&distro=debian-12",
+      },
+      { name: "ms", version: "2.0.0", purl: "pkg:npm/ms@2.0.0" },
+      { name: "ms", version: "2.1.3", purl: "pkg:npm/ms@2.1.3" },
+      { name: "gone", version: "1.0.0", purl: "pkg:npm/gone@1.0.0" },
+      { name: "hop3/nodejs", version: "0.1.0" },
+    ]);
+    const b = bom([
+      {
+        name: "libc6",
+        version: "2.36-9+deb12u7",
+        purl: "pkg:deb/debian/libc6@2.36-9+deb12u7?arch=amd64&distro=debian-12",
+      },
+      { name: "ms", version: "2.1.3", purl: "pkg:npm/ms@2.1.3" },
+      { name: "ms", version: "2.0.0", purl: "pkg:npm/ms@2.0.0" },
+      { name: "@scope/new", version: "1.0.0", purl: "pkg:npm/%40scope/new@1.0.0" },
+      { name: "hop3/nodejs", version: "0.2.0" },
+    ]);
+    const d = diffSboms(a, b);
+    expect(d.changed.map((c) => [c.name, c.from, c.to])).toEqual([
+      ["hop3/nodejs", "0.1.0", "0.2.0"],
+      ["libc6", "2.36-9+deb12u4", "2.36-9+deb12u7"],
+    ]);
+    expect(d.added.map((c) => c.name)).toEqual(["@scope/new"]);
+    expect(d.removed.map((c) => c.name)).toEqual(["gone"]);
+  });
+});
+
+describe("SPDX 2.3", () => {
+  it("declares only SPDX licences; the rest is NOASSERTION", () => {
+    expect(spdxExpression([{ license: { id: "MIT" } }])).toBe("MIT");
+    expect(spdxExpression([{ expression: "(MIT OR Apache-2.0)" }])).toBe("(MIT OR Apache-2.0)");
+    expect(spdxExpression([{ license: { name: "LGPL-2.1+" } }])).toBeUndefined();
+    expect(spdxExpression([])).toBeUndefined();
+  });
+
+  it("has the release CONTAIN every component, purls as external references, dates without fractions", () => {
+    const doc = toSpdx(bom([{ name: "express", version: "4.19.2", purl: "pkg:npm/express@4.19.2" }])) as {
+      spdxVersion: string;
+      creationInfo: { created: string; creators: string[] };
+      packages: unknown[];
+      relationships: unknown[];
+      comment?: string;
+    };
+    expect(doc.spdxVersion).toBe("SPDX-2.3");
+    expect(doc.creationInfo.created).toBe("2026-12-05T08:00:00Z");
+    expect(doc.creationInfo.creators).toEqual(["Tool: hop3-0.1.0"]);
+    expect(doc.packages[1]).toMatchObject({
+      name: "express",
+      versionInfo: "4.19.2",
+      externalRefs: [
+        {
+          referenceCategory: "PACKAGE-MANAGER",
+          referenceType: "purl",
+          referenceLocator: "pkg:npm/express@4.19.2",
+        },
+      ],
+    });
+    expect(doc.relationships).toContainEqual({
+      spdxElementId: "SPDXRef-Release",
+      relationshipType: "CONTAINS",
+      relatedSpdxElement: "SPDXRef-Package-1",
+    });
+    expect(doc.comment).toMatch(/Incomplete: no \/etc\/os-release/);
+  });
+});
