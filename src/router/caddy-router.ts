@@ -25,9 +25,10 @@ import type { AppRoute, Router, RouterSettings, RouterStatus } from "./routes.js
 import {
   appsLosingUpstreams,
   LOOPBACK_NAME,
-  renderUpstreamRecords,
+  renderUpstreamZone,
   UPSTREAM_REFRESH_MS,
   UPSTREAM_ZONE,
+  UPSTREAM_ZONE_FILE,
   upstreamDnsAddress,
 } from "./upstream-dns.js";
 
@@ -44,7 +45,6 @@ const IN_CONFIG_DIR = "/etc/hop3-router";
 const IN_DATA_DIR = "/data";
 const IN_RUN_DIR = "/run/hop3-router";
 const CONFIG_FILE = "caddy.json";
-const UPSTREAMS_FILE = "upstreams.json";
 const ROUTES_FILE = "routes.json";
 const ADMIN_SOCKET = "admin.sock";
 const ACME_ROOTS_FILE = "acme-ca-roots.pem";
@@ -167,18 +167,16 @@ export class CaddyRouter implements Router {
   }
 
   /**
-   * Writes upstreams.json (read by the responder at its next query), then caddy.json (what a restarted
-   * container loads); returns the configuration's JSON text. Records first: a configuration naming a new
-   * app must never reach Caddy before that app's records exist.
+   * Writes upstreams.zone (which the responder reloads as soon as it is renamed into place), then caddy.json
+   * (what a restarted container loads); returns the configuration's JSON text. Records first: a
+   * configuration naming a new app must never reach Caddy before that app's records exist.
    */
   private writeConfig(routes: AppRoute[]): string {
     ensureSubdir(this.opts.stateDir, "config");
     ensureSubdir(this.opts.stateDir, "data", 0o700);
     ensureSubdir(this.opts.stateDir, "run", 0o700);
-    writeFileAtomic(
-      join(this.configDir, UPSTREAMS_FILE),
-      `${JSON.stringify(renderUpstreamRecords(routes), null, 2)}\n`,
-    );
+    writeFileAtomic(join(this.configDir, UPSTREAM_ZONE_FILE), renderUpstreamZone(routes));
+    rmSync(join(this.configDir, "upstreams.json"), { force: true }); // read by the former responder only
     const rootFile = this.opts.settings.acmeCaRootFile;
     if (rootFile) writeFileAtomic(join(this.configDir, ACME_ROOTS_FILE), readFileSync(rootFile, "utf8"));
     const config = renderCaddyConfig(routes, this.opts.settings, {

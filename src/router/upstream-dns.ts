@@ -3,10 +3,13 @@
  * any change, and each reload resets a few client connections (measured: about one per reload with four
  * keep-alive clients; PATCH and `grace_period` do not help). So in this mode an app's upstreams are not in
  * Caddy's configuration: Caddy asks a DNS responder for `web.<app>.upstreams.hop3.internal` SRV records
- * every second, and a deploy only rewrites the records file the responder reads.
+ * every second, and a deploy only rewrites the zone file the responder serves.
  *
- * The responder (images/caddy/upstream-dns.mjs) runs inside the router container, so it is up exactly when
- * Caddy is: a hop3-server restart never makes lookups fail (Caddy 2.6 answers 502 when they do).
+ * The responder is gdnsd (Debian's, a small C server; images/caddy/entrypoint.sh) inside the router
+ * container, so it is up exactly when Caddy is: a hop3-server restart never makes lookups fail (Caddy 2.6
+ * answers 502 when they do). A watcher there has gdnsd reload the zone whenever the host renames a new file
+ * into place; gdnsd swaps zone data atomically and keeps the last good zone when a new one does not parse.
+ * (It replaced a responder written in Node, which cost the router a second runtime: 49 MiB against ~7.)
  *
  * SRV targets are not IP literals (DNS does not allow that); they name `loopback.hop3.internal`, which the
  * container's /etc/hosts maps to 127.0.0.1. The name has dots on purpose: Go 1.19 (Debian's Caddy) matches
@@ -31,6 +34,9 @@ export function isLoopbackUpstream(host: string): boolean {
   return host === "127.0.0.1" || host === "localhost";
 }
 
+/** The zone file the responder serves, in the router's configuration directory. */
+export const UPSTREAM_ZONE_FILE = "upstreams.zone";
+
 export interface UpstreamRecords {
   names: Record<string, { target: string; port: number }[]>;
 }
@@ -43,6 +49,28 @@ export function renderUpstreamRecords(routes: AppRoute[]): UpstreamRecords {
     names[upstreamName(group.app)] = group.upstreams.map((u) => ({ target: LOOPBACK_NAME, port: u.port }));
   }
   return { names };
+}
+
+/**
+ * The zone file for a route table (RFC 1035 master file, as gdnsd reads it; its origin is UPSTREAM_ZONE, the
+ * file's name inside the container): SOA and NS for the zone itself, then one SRV record per upstream. Names
+ * and targets come from renderUpstreamRecords, so they are validated app names and ports only.
+ */
+export function renderUpstreamZone(routes: AppRoute[]): string {
+  const lines = [
+    "; Hop3's upstreams for Caddy's dynamic upstreams (src/router/upstream-dns.ts); rewritten at each route change",
+    "$TTL 1",
+    "@ SOA ns1 hostmaster 1 3600 600 86400 1",
+    // two name servers: gdnsd warns at every reload about a zone with one
+    "@ NS ns1",
+    "@ NS ns2",
+    "ns1 A 127.0.0.1",
+    "ns2 A 127.0.0.1",
+  ];
+  for (const [name, targets] of Object.entries(renderUpstreamRecords(routes).names)) {
+    for (const t of targets) lines.push(`${name}. SRV 10 10 ${t.port} ${t.target}.`);
+  }
+  return `${lines.join("\n")}\n`;
 }
 
 /**
