@@ -314,6 +314,7 @@ export class Deployer {
         await timed(logged.timings, "addons", async () => this.p.addons?.provision(app, declared, logged));
       }
       const result = await this.rollout(app, release, built.tag, built.imageId, outcome.spec, logged);
+      this.p.sbom?.record(app, release.number);
       await timed(logged.timings, "prune images", () => pruneImages(this.p, app, logged));
       return result;
     } catch (err) {
