@@ -162,7 +162,9 @@ async function cleanup() {
   for (const app of apps) {
     let addons = [];
     try {
-      addons = JSON.parse(await hop(cli, ["addons", "--json"])).filter((a) => a.apps?.includes(app));
+      addons = JSON.parse(await hop(cli, ["addons", "--json"])).filter((a) =>
+        (a.apps ?? []).some((x) => (typeof x === "string" ? x : x.app) === app),
+      );
     } catch {
       // no addons listed: nothing to remove beside the app
     }
