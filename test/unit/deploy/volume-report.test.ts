@@ -8,7 +8,7 @@ describe("volumeReport", () => {
     const rows = volumeReport(
       "shop",
       [
-        { target: "/data" },
+        { type: "persist", target: "/data" },
         { target: "/tmp/cache", type: "tmpfs", size: "64M" },
         { target: "/srv/uploads", type: "bind", source: "uploads" },
       ],
@@ -51,14 +51,14 @@ describe("volumeReport", () => {
   });
 
   it("a declared volume that no container mounts yet is 'declared', without a size", () => {
-    const rows = volumeReport("shop", [{ target: "/data" }], root, []);
+    const rows = volumeReport("shop", [{ type: "persist", target: "/data" }], root, []);
     expect(rows).toEqual([
       { name: "hop3-shop-data", type: "persist", target: "/data", state: "declared", usedBy: [] },
     ]);
   });
 
   it("a volume the active release no longer declares is orphaned (its data stays until volumes:destroy)", () => {
-    const rows = volumeReport("shop", [{ target: "/data" }], root, [
+    const rows = volumeReport("shop", [{ type: "persist", target: "/data" }], root, [
       { name: "hop3-shop-data", usedBy: [] },
       { name: "hop3-shop-old", size: 10, usedBy: [] },
       { name: "hop3-shop-a-still-mounted", usedBy: ["hop3-shop-web-1"] },

@@ -20,7 +20,7 @@ interface Annotation {
 }
 
 /** REUSE.toml globs: `*` is anything but `/`, `**` is anything, `\*` a literal star. */
-export function globToRegExp(glob: string): RegExp {
+function globToRegExp(glob: string): RegExp {
   let re = "";
   for (let i = 0; i < glob.length; i++) {
     const c = glob[i]!;
@@ -35,7 +35,7 @@ export function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${re}$`);
 }
 
-const reuse = parse(readFileSync(resolve(root, "REUSE.toml"), "utf8")) as {
+const reuse = parse(readFileSync(resolve(root, "REUSE.toml"), "utf8")) as unknown as {
   version: number;
   annotations: Annotation[];
 };

@@ -9,7 +9,7 @@ const fromDockerode = createRequire(require.resolve("dockerode"));
 describe("dockerode with lazily loaded SSH and gRPC", () => {
   it("is dockerode: a unix-socket client as before", () => {
     const docker = new Docker({ socketPath: "/nonexistent.sock" });
-    expect(docker.modem.socketPath).toBe("/nonexistent.sock");
+    expect((docker.modem as unknown as { socketPath?: string }).socketPath).toBe("/nonexistent.sock");
     expect(typeof docker.getContainer("x").inspect).toBe("function");
   });
 

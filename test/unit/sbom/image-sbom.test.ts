@@ -45,7 +45,7 @@ ajv.addFormat("iri-reference", true);
 const schemaDir = join(fixtures, "schemas/cyclonedx");
 ajv.addSchema(JSON.parse(readFileSync(join(schemaDir, "spdx.schema.json"), "utf8")));
 ajv.addSchema(JSON.parse(readFileSync(join(schemaDir, "jsf-0.82.schema.json"), "utf8")));
-export const validateCycloneDx = ajv.compile(
+const validateCycloneDx = ajv.compile(
   JSON.parse(readFileSync(join(schemaDir, "bom-1.6.schema.json"), "utf8")),
 );
 
