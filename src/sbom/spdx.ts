@@ -37,6 +37,31 @@ export function spdxExpression(licenses: unknown): string | undefined {
   return parts.length ? parts.join(" AND ") : undefined;
 }
 
+/** CycloneDX hash algorithms by their SPDX 2.3 names (the schema's enum); any other is left out. */
+const SPDX_CHECKSUM: Record<string, string> = {
+  MD5: "MD5",
+  "SHA-1": "SHA1",
+  "SHA-256": "SHA256",
+  "SHA-384": "SHA384",
+  "SHA-512": "SHA512",
+  "SHA3-256": "SHA3-256",
+  "SHA3-384": "SHA3-384",
+  "SHA3-512": "SHA3-512",
+  "BLAKE2b-256": "BLAKE2b-256",
+  "BLAKE2b-384": "BLAKE2b-384",
+  "BLAKE2b-512": "BLAKE2b-512",
+  BLAKE3: "BLAKE3",
+};
+
+/** SPDX `checksums` from CycloneDX `hashes` (lower-case hex, as SPDX asks); none: no field. */
+function checksums(hashes: unknown): Obj {
+  const list = (Array.isArray(hashes) ? hashes : [])
+    .map(obj)
+    .map((h) => ({ algorithm: SPDX_CHECKSUM[String(h.alg)], checksumValue: str(h.content)?.toLowerCase() }))
+    .filter((h) => h.algorithm && h.checksumValue && /^[0-9a-f]+$/.test(h.checksumValue));
+  return list.length ? { checksums: list } : {};
+}
+
 /** SPDX dates have no fraction of a second. */
 const spdxDate = (iso: string | undefined) =>
   (iso ? new Date(iso) : new Date()).toISOString().replace(/\.\d{3}Z$/, "Z");
@@ -59,14 +84,7 @@ export function toSpdx(cdx: Obj): Obj {
       downloadLocation: "NOASSERTION",
       filesAnalyzed: false,
       primaryPackagePurpose: "CONTAINER",
-      ...(Array.isArray(release.hashes) && release.hashes.length
-        ? {
-            checksums: release.hashes.map(obj).map((h) => ({
-              algorithm: String(h.alg).replace("-", ""),
-              checksumValue: String(h.content),
-            })),
-          }
-        : {}),
+      ...checksums(release.hashes),
     },
   ];
   const relationships: Obj[] = [
@@ -82,6 +100,7 @@ export function toSpdx(cdx: Obj): Obj {
       ...(str(c.version) ? { versionInfo: str(c.version) } : {}),
       downloadLocation: "NOASSERTION",
       filesAnalyzed: false,
+      ...checksums(c.hashes),
       licenseConcluded: "NOASSERTION",
       licenseDeclared: declared ?? "NOASSERTION",
       copyrightText: "NOASSERTION",

@@ -2,7 +2,7 @@
  * Release SBOMs on the real server: a Containerfile app (Debian base: libc6 at the version the image's own
  * dpkg reports), its second release (sbom:diff shows the changed and the added package), a buildpack Node app
  * (express at the lockfile's version), and `hop releases`' SBOM column. Documents are validated against the
- * CycloneDX 1.6 schema.
+ * CycloneDX 1.6 schema, their SPDX form against SPDX 2.3's.
  */
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -20,6 +20,11 @@ ajv.addFormat("iri-reference", true);
 ajv.addSchema(JSON.parse(readFileSync(join(schemaDir, "spdx.schema.json"), "utf8")));
 ajv.addSchema(JSON.parse(readFileSync(join(schemaDir, "jsf-0.82.schema.json"), "utf8")));
 const validate = ajv.compile(JSON.parse(readFileSync(join(schemaDir, "bom-1.6.schema.json"), "utf8")));
+const validateSpdx = new Ajv({ strict: false, allErrors: true }).compile(
+  JSON.parse(
+    readFileSync(join(import.meta.dirname, "../fixtures/schemas/spdx/spdx-schema-2.3.json"), "utf8"),
+  ),
+);
 
 interface Bom {
   specVersion: string;
@@ -107,6 +112,7 @@ describe("release SBOMs", () => {
       spdxVersion: string;
       packages: { name: string; versionInfo?: string }[];
     };
+    expect(validateSpdx(spdx), JSON.stringify(validateSpdx.errors?.slice(0, 5))).toBe(true);
     expect(spdx.spdxVersion).toBe("SPDX-2.3");
     expect(spdx.packages.find((p) => p.name === "libc6")?.versionInfo).toBe(libc6);
 

@@ -1,6 +1,16 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Ajv } from "ajv";
 import { describe, expect, it } from "vitest";
 import { diffSboms } from "../../../src/sbom/diff.js";
 import { spdxExpression, toSpdx } from "../../../src/sbom/spdx.js";
+
+/** SPDX's own JSON schema for 2.3 (test/fixtures/schemas/README.md says where it comes from). */
+const validateSpdx = new Ajv({ strict: false, allErrors: true }).compile(
+  JSON.parse(
+    readFileSync(join(import.meta.dirname, "../../fixtures/schemas/spdx/spdx-schema-2.3.json"), "utf8"),
+  ),
+);
 
 const bom = (components: { name: string; version: string; purl?: string }[]) => ({
   bomFormat: "CycloneDX",
@@ -87,5 +97,38 @@ describe("SPDX 2.3", () => {
       relatedSpdxElement: "SPDXRef-Package-1",
     });
     expect(doc.comment).toMatch(/Incomplete: no \/etc\/os-release/);
+    expect(validateSpdx(doc), JSON.stringify(validateSpdx.errors)).toBe(true);
+  });
+
+  it("is valid SPDX 2.3: checksums under SPDX's algorithm names, lower-case; others left out", () => {
+    const cdx = bom([
+      { name: "express", version: "4.19.2", purl: "pkg:npm/express@4.19.2" },
+      { name: "hop3/nodejs", version: "0.1.0" },
+    ]) as ReturnType<typeof bom> & { components: Record<string, unknown>[] };
+    (cdx.metadata.component as Record<string, unknown>).hashes = [
+      { alg: "SHA-256", content: "AB".repeat(32) },
+    ];
+    cdx.components[0]!.hashes = [
+      { alg: "SHA3-256", content: "cd".repeat(32) },
+      { alg: "SHA-512", content: "ef".repeat(64) },
+      { alg: "BLAKE2b-256", content: "01".repeat(32) },
+      { alg: "SHA-999", content: "12" },
+      { alg: "MD5", content: "not hex" },
+    ];
+    cdx.components[0]!.licenses = [{ license: { id: "MIT" } }];
+    const doc = toSpdx(cdx) as { packages: { checksums?: unknown; licenseDeclared?: string }[] };
+    expect(validateSpdx(doc), JSON.stringify(validateSpdx.errors)).toBe(true);
+    expect(doc.packages[0]!.checksums).toEqual([{ algorithm: "SHA256", checksumValue: "ab".repeat(32) }]);
+    expect(doc.packages[1]!.checksums).toEqual([
+      { algorithm: "SHA3-256", checksumValue: "cd".repeat(32) },
+      { algorithm: "SHA512", checksumValue: "ef".repeat(64) },
+      { algorithm: "BLAKE2b-256", checksumValue: "01".repeat(32) },
+    ]);
+    expect(doc.packages[1]!.licenseDeclared).toBe("MIT");
+    expect(doc.packages[2]).not.toHaveProperty("checksums");
+    // what the schema refuses, so the check above is not vacuous
+    expect(
+      validateSpdx({ ...doc, packages: [{ ...doc.packages[1], checksums: [{ algorithm: "SHA-256" }] }] }),
+    ).toBe(false);
   });
 });

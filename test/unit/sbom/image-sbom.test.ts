@@ -9,6 +9,7 @@ import { describe, expect, it } from "vitest";
 import { buildCycloneDx, INCOMPLETE_PROPERTY, incompleteNotes } from "../../../src/sbom/cyclonedx.js";
 import { readImageFiles } from "../../../src/sbom/image-files.js";
 import { inventory } from "../../../src/sbom/inventory.js";
+import { toSpdx } from "../../../src/sbom/spdx.js";
 
 const fixtures = join(import.meta.dirname, "../../fixtures");
 const fixture = (name: string) => readFileSync(join(fixtures, "sbom", name));
@@ -47,6 +48,10 @@ ajv.addSchema(JSON.parse(readFileSync(join(schemaDir, "spdx.schema.json"), "utf8
 ajv.addSchema(JSON.parse(readFileSync(join(schemaDir, "jsf-0.82.schema.json"), "utf8")));
 const validateCycloneDx = ajv.compile(
   JSON.parse(readFileSync(join(schemaDir, "bom-1.6.schema.json"), "utf8")),
+);
+
+const validateSpdx = new Ajv({ strict: false, allErrors: true }).compile(
+  JSON.parse(readFileSync(join(fixtures, "schemas/spdx/spdx-schema-2.3.json"), "utf8")),
 );
 
 const facts = {
@@ -111,6 +116,12 @@ describe("image files", () => {
     });
     expect(comps.find((c) => c.name === "hop3/nodejs")).toMatchObject({ version: "0.1.0" });
     expect(incompleteNotes(doc)).toEqual([]);
+
+    const spdx = toSpdx(doc);
+    expect(validateSpdx(spdx), JSON.stringify(validateSpdx.errors)).toBe(true);
+    expect(
+      (spdx.packages as { name: string; versionInfo?: string }[]).find((p) => p.name === "libc6"),
+    ).toMatchObject({ versionInfo: "2.36-9+deb12u7" });
   });
 
   it("an image without a package database gets an SBOM that says so; oversized files are skipped and named", async () => {
@@ -128,6 +139,9 @@ describe("image files", () => {
     expect(validateCycloneDx(doc)).toBe(true);
     const props = (doc.metadata as { properties: { name: string }[] }).properties;
     expect(props.filter((p) => p.name === INCOMPLETE_PROPERTY).length).toBeGreaterThanOrEqual(2);
+    const spdx = toSpdx(doc);
+    expect(validateSpdx(spdx), JSON.stringify(validateSpdx.errors)).toBe(true);
+    expect(spdx.comment).toMatch(/^Incomplete: .*no OS package database/);
   });
 
   it("refuses an archive without a manifest", async () => {
