@@ -16,6 +16,7 @@ import type { Deployer } from "../deploy/deployer.js";
 import { requireFreeHostnames } from "../deploy/domain-claims.js";
 import type { Lifecycle } from "../deploy/lifecycle.js";
 import type { Platform, Progress } from "../deploy/platform.js";
+import { timed } from "../deploy/timings.js";
 import { appUrl, defaultHostname } from "../deploy/urls.js";
 import { conflict, Hop3Error, notFound } from "../util/errors.js";
 import { resolveAnswers } from "./answers.js";
@@ -44,9 +45,19 @@ export interface InstallerDeps {
 
 const quiet: Progress = { step: () => {}, log: () => {} };
 
-/** In the post-install notes, {app} is the app's name and {url} its URL. */
-export const renderNotes = (notes: string | undefined, app: string, url: string) =>
-  notes?.replaceAll("{app}", app).replaceAll("{url}", url);
+/**
+ * In the post-install notes, {app} is the app's name and {url} its URL (ending in /). {app-url} is its host
+ * name (and port): the recipes write `https://{app-url}/...`, so that whole prefix becomes the real URL, which is
+ * http:// for a name without a certificate (*.localhost, HOP3_TLS=off).
+ */
+export function renderNotes(notes: string | undefined, app: string, url: string): string | undefined {
+  const host = url.replace(/^https?:\/\//, "").replace(/\/$/, "");
+  return notes
+    ?.replace(/https?:\/\/\{app-url\}\//g, () => url)
+    .replaceAll("{app-url}", host)
+    .replaceAll("{app}", app)
+    .replaceAll("{url}", url);
+}
 
 export class CatalogInstaller {
   constructor(private readonly d: InstallerDeps) {}
@@ -89,7 +100,7 @@ export class CatalogInstaller {
       const domain = prepared.domain;
       if (domain) store.addDomain(app, domain);
       await this.deployRecipe(app, recipe, progress);
-      await this.validate(app, recipe, progress);
+      await timed(progress.timings, "validations", () => this.validate(app, recipe, progress));
       store.catalog.update(app, { status: "installed", error: null });
       const host = domain ?? defaultHostname(app, this.d.platform.settings);
       const url = appUrl(host, this.d.platform.settings);

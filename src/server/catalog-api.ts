@@ -2,6 +2,7 @@
 import type { Context, Hono } from "hono";
 import type { CatalogSource } from "../catalog/catalog-source.js";
 import type { CatalogInstaller } from "../catalog/installer.js";
+import { StepTimings } from "../deploy/timings.js";
 import type { Store } from "../store/store.js";
 import { usageError } from "../util/errors.js";
 import type { ApiEnv } from "./api.js";
@@ -80,7 +81,12 @@ export function catalogRoutes(
       ...(domain ? { domain } : {}),
       answers: answers as Record<string, string>,
     });
-    return ndjsonOperation((progress) => d.installer.install(prepared, progress));
+    // like a deploy's stream, it ends with the durations of its steps (hop catalog:install --timings)
+    return ndjsonOperation(
+      (progress) => d.installer.install(prepared, progress),
+      undefined,
+      new StepTimings(),
+    );
   });
 
   api.post("/api/v1/catalog/refresh", () =>

@@ -190,6 +190,11 @@ export const catalogInstallCommand: CommandSpec = {
       value: "KEY=VALUE",
       description: "answer a question of the recipe (a config var of the app)",
     },
+    {
+      name: "timings",
+      type: "boolean",
+      description: "print how long each step took (build, addons, release phase, start, validations...)",
+    },
   ],
   description:
     "The app is named after the recipe unless --app NAME is given. On a terminal the recipe's questions are " +
@@ -198,6 +203,7 @@ export const catalogInstallCommand: CommandSpec = {
   examples: [
     "hop catalog:install dokuwiki",
     "hop catalog:install wordpress --app blog --domain blog.example.org --set SITE_TITLE='My blog'",
+    "hop catalog:install dokuwiki --timings",
   ],
   async run(ctx) {
     const name = ctx.args[0]!;
@@ -219,6 +225,7 @@ export const catalogInstallCommand: CommandSpec = {
         notes = (r.notes as string | null) ?? null;
         return `Installed ${r.recipe} ${r.version} as ${r.app}: ${r.url}`;
       },
+      ctx.flag("timings"),
     );
     if (code === 0 && notes && !ctx.json) ctx.out(`\n${notes}`);
     return code;

@@ -126,4 +126,14 @@ describe("CatalogInstaller", () => {
       "hop config -a blog; open http://blog.x/",
     );
   });
+
+  it("makes the recipes' https://{app-url}/ the app's real URL, http:// where it has no certificate", () => {
+    const notes = "Log in at https://{app-url}/wp-admin/ ; CalDAV: {app-url}; `hop run -a {app}`";
+    expect(renderNotes(notes, "blog", "https://blog.example.test/")).toBe(
+      "Log in at https://blog.example.test/wp-admin/ ; CalDAV: blog.example.test; `hop run -a blog`",
+    );
+    expect(renderNotes(notes, "blog", "http://blog.hop3.localhost:8080/")).toBe(
+      "Log in at http://blog.hop3.localhost:8080/wp-admin/ ; CalDAV: blog.hop3.localhost:8080; `hop run -a blog`",
+    );
+  });
 });
