@@ -6,6 +6,8 @@ import { buildLimitOptions } from "../runtime/limits.js";
 import { Hop3Error } from "../util/errors.js";
 import { buildMarkerOption } from "./build-processes.js";
 import type { BuildContext, Builder, BuiltImage } from "./builder.js";
+import type { BuildNetwork } from "./cnb/build-network.js";
+import { containerfileBuildOptions } from "./containerfile-network.js";
 import { isIgnored, parseDockerignore } from "./dockerignore.js";
 import { followProgress } from "./progress.js";
 
@@ -15,8 +17,15 @@ export function findContainerfile(dir: string): string | undefined {
   return CONTAINERFILE_NAMES.find((n) => existsSync(join(dir, n)));
 }
 
-/** The build context as a tar stream, with the ignore file applied the way Docker applies it. */
-export function packContext(dir: string, containerfile: string): NodeJS.ReadableStream {
+/**
+ * The build context as a tar stream, with the ignore file applied the way Docker applies it; `extra` files
+ * (name -> contents) are appended at the root: the build's secrets, which Podman moves out of the context.
+ */
+export function packContext(
+  dir: string,
+  containerfile: string,
+  extra: Record<string, Buffer> = {},
+): NodeJS.ReadableStream {
   // tar-fs Pack is a streamx Readable; Dockerode only pipes it.
   const ignoreFile = [".containerignore", ".dockerignore"].find((n) => existsSync(join(dir, n)));
   const rules = ignoreFile ? parseDockerignore(readFileSync(join(dir, ignoreFile), "utf8")) : [];
@@ -27,10 +36,33 @@ export function packContext(dir: string, containerfile: string): NodeJS.Readable
       if (!rel || alwaysSent.has(rel)) return false;
       return isIgnored(rules, rel);
     },
+    finalize: false,
+    finish: (pack) => {
+      for (const [name, contents] of Object.entries(extra)) pack.entry({ name, mode: 0o600 }, contents);
+      pack.finalize();
+    },
   }) as unknown as NodeJS.ReadableStream;
 }
 
-export const containerfileBuilder: Builder = {
+/** Reads the secrets' host files now (a CA bundle replaced since the server started is the new one). */
+function readContextFiles(files: Record<string, string>): Record<string, Buffer> {
+  const out: Record<string, Buffer> = {};
+  for (const [name, path] of Object.entries(files)) {
+    try {
+      out[name] = readFileSync(path);
+    } catch (err) {
+      throw new Hop3Error(
+        `cannot read the build CA bundle ${path}: ${(err as Error).message}`,
+        "deployFailed",
+        "fix HOP3_BUILD_CA_FILE in /etc/hop3/hop3.env (or set it to none), then restart the server",
+      );
+    }
+  }
+  return out;
+}
+
+/** The Containerfile builder; `network` is what the operator gives build steps (docs/containerfile.md). */
+export const createContainerfileBuilder = (network: BuildNetwork = {}): Builder => ({
   name: "containerfile",
   aliases: ["docker", "dockerfile", "containerfile"],
 
@@ -48,10 +80,14 @@ export const containerfileBuilder: Builder = {
       );
     }
     ctx.emit(`Building with ${containerfile}`);
-    const stream = await ctx.docker.buildImage(packContext(ctx.sourceDir, containerfile), {
+    const net = containerfileBuildOptions(network, ctx.buildArgs);
+    const context = packContext(ctx.sourceDir, containerfile, readContextFiles(net.contextFiles));
+    const stream = await ctx.docker.buildImage(context, {
       t: ctx.tag,
       dockerfile: containerfile,
-      buildargs: ctx.buildArgs,
+      buildargs: net.buildargs,
+      // Podman's parameter (podman-remote sends it so): a RUN step mounts a secret only when it asks for it
+      ...(net.secrets.length ? { secrets: JSON.stringify(net.secrets) } : {}),
       ...(ctx.noCache ? { nocache: true } : {}),
       rm: true,
       forcerm: true,
@@ -70,4 +106,7 @@ export const containerfileBuilder: Builder = {
     }
     return { tag: ctx.tag, imageId, sourceKind: "containerfile", sourceRef: containerfile };
   },
-};
+});
+
+/** A Containerfile builder without the operator's CA or proxies (tests, tools). */
+export const containerfileBuilder: Builder = createContainerfileBuilder();

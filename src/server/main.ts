@@ -13,7 +13,7 @@ import pino from "pino";
 import { AddonService } from "../addons/service.js";
 import { BackupService } from "../backup/service.js";
 import { buildpackCatalogOf, createBuildpacksBuilder } from "../build/buildpacks-builder.js";
-import { containerfileBuilder } from "../build/containerfile-builder.js";
+import { createContainerfileBuilder } from "../build/containerfile-builder.js";
 import { CatalogSource } from "../catalog/catalog-source.js";
 import { CatalogInstaller } from "../catalog/installer.js";
 import { cleanupAfterCrash } from "../deploy/crash-cleanup.js";
@@ -136,7 +136,8 @@ async function main(): Promise<void> {
     router,
     supervisor,
     settings: platformSettings,
-    builders: [containerfileBuilder, createBuildpacksBuilder(buildpacks)],
+    // Containerfile builds get the same CA and proxies as buildpack builds (build/containerfile-network.ts)
+    builders: [createContainerfileBuilder(buildpacks.network), createBuildpacksBuilder(buildpacks)],
     log: say,
   };
   platform.sbom = sbomRecorder({ store, docker, root: platformSettings.root, version, log: say });
