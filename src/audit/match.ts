@@ -2,9 +2,11 @@
  * Matching an SBOM's components against the imported advisories: each component's purl gives the ecosystem,
  * the package name as advisories spell it, and the installed version (pure: the lookup is passed in).
  *
- * Debian advisories (the tracker and OSV's Debian ecosystem) name *source* packages (glibc), the SBOM names
- * binary packages (libc6): the purl's `upstream` qualifier (the source package, as syft and Hop3 write it) is
- * tried first, then the binary name.
+ * Debian advisories (the tracker and OSV's Debian ecosystem) name *source* packages and source versions
+ * (glibc 2.36-9+deb12u3), the SBOM lists binary packages (libc6): a Debian component is looked up by its
+ * source package, from the purl's `upstream` qualifier (`glibc`, or `glibc@VERSION` when the source version
+ * differs from the binary's, as Syft and Hop3 write it) or a source property, and compared with the source
+ * version. Without either, the source is the binary package itself (dpkg omits `Source:` then).
  */
 import { PackageURL } from "packageurl-js";
 import { type AffectedPackage, affects } from "./advisory.js";
@@ -12,12 +14,17 @@ import { DEBIAN_RELEASES, normalisePackageName } from "./importers.js";
 
 export interface PackageRef {
   ecosystem: string;
-  /** Names to look advisories up by, most specific first. */
+  /** Names to look advisories up by (as the ecosystem's advisories spell them). */
   names: string[];
+  /** The version compared with the advisories' ranges: Debian's source version. */
   version: string;
+  /** The component's own version, as shown to the operator (the binary package's for Debian). */
+  installed: string;
   purl: string;
   /** As shown to the operator: the component's name (the binary package for Debian). */
   display: string;
+  /** Debian: "SOURCE VERSION" when the advisories were looked up by a source package other than the binary. */
+  source?: string;
 }
 
 export interface Finding {
@@ -30,6 +37,8 @@ export interface Finding {
   aliases: string[];
   summary?: string;
   purl: string;
+  /** Debian: the source package and version the advisory was matched on, when not the binary's own. */
+  source?: string;
 }
 
 const DEBIAN_NUMBERS = new Set(Object.values(DEBIAN_RELEASES));
@@ -49,10 +58,11 @@ export function packageRefOf(purl: string, source?: string): PackageRef | undefi
   if (!version) return undefined;
   const ns = p.namespace ?? undefined;
   const joined = ns ? `${ns}/${p.name}` : p.name;
-  const ref = (ecosystem: string, names: string[], display = names[0]!) => ({
+  const ref = (ecosystem: string, names: string[], display = names[0]!): PackageRef => ({
     ecosystem,
     names: names.map((n) => normalisePackageName(ecosystem, n)),
     version,
+    installed: version,
     purl,
     display,
   });
@@ -71,13 +81,23 @@ export function packageRefOf(purl: string, source?: string): PackageRef | undefi
       if (ns && ns !== "debian") return undefined;
       const release = debianRelease(p.qualifiers?.distro);
       if (!release) return undefined;
-      const upstream = p.qualifiers?.upstream?.split("@")[0] ?? source;
-      const names = upstream && upstream !== p.name ? [upstream, p.name] : [p.name];
-      return ref(`Debian:${release}`, names, p.name);
+      const upstream = parseUpstream(p.qualifiers?.upstream ?? source);
+      const srcName = upstream?.name || p.name;
+      const srcVersion = upstream?.version || version;
+      const out = ref(`Debian:${release}`, [srcName], p.name);
+      out.version = srcVersion;
+      if (srcName !== p.name || srcVersion !== version) out.source = `${srcName} ${srcVersion}`;
+      return out;
     }
     default:
       return undefined;
   }
+}
+
+/** `glibc`, `glibc@2.36-9`, `glibc 2.36-9` (a property's spelling) -> name and version. */
+function parseUpstream(text: string | undefined): { name: string; version?: string } | undefined {
+  const m = /^\s*([^\s@]+)(?:[@\s]\s*(\S+))?\s*$/.exec(text ?? "");
+  return m ? { name: m[1]!, ...(m[2] ? { version: m[2] } : {}) } : undefined;
 }
 
 /** `debian-12`, `debian-12.5`, `bookworm` -> "12". */
@@ -112,7 +132,7 @@ export function matchPurls(
     checked++;
     for (const name of ref.names) {
       for (const entry of lookup(ref.ecosystem, name)) {
-        const key = `${ref.display}\0${ref.version}\0${entry.advisory}`;
+        const key = `${ref.display}\0${ref.installed}\0${entry.advisory}`;
         if (seen.has(key)) continue;
         const verdict = affects(entry, ref.version);
         if (verdict.affected === "unknown") {
@@ -124,7 +144,8 @@ export function matchPurls(
         findings.push({
           package: ref.display,
           ecosystem: ref.ecosystem,
-          installed: ref.version,
+          installed: ref.installed,
+          ...(ref.source ? { source: ref.source } : {}),
           ...(verdict.fixed ? { fixed: verdict.fixed } : {}),
           ...(entry.severity ? { severity: entry.severity } : {}),
           advisory: entry.advisory,

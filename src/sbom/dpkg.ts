@@ -2,6 +2,10 @@
  * Debian's package database: /var/lib/dpkg/status (deb822 stanzas; only packages whose Status ends in
  * "installed" are in the image) and distroless images' /var/lib/dpkg/status.d/* (one stanza per file).
  * Licences come from /usr/share/doc/PKG/copyright when it is machine-readable (DEP-5 `License:` lines).
+ *
+ * The source package goes into the purl as the `upstream` qualifier, spelled as Syft writes it (`upstream=glibc`,
+ * or `upstream=glibc@2.36-9` when the source version differs from the binary's, as after a binNMU): Debian's
+ * security advisories name source packages and their versions, not binary ones (libc6 is built from glibc).
  */
 import { type FoundPackage, purlOf } from "./package.js";
 
@@ -9,7 +13,17 @@ export interface DpkgEntry {
   name: string;
   version: string;
   architecture?: string;
+  /** The `Source:` field's package name; absent when it is the binary package's own name. */
   source?: string;
+  /** The version in the `Source:` field's parentheses; absent when it is the binary package's version. */
+  sourceVersion?: string;
+}
+
+/** "glibc", "glibc (2.36-9)" -> name and version (dpkg writes the version only when it differs). */
+export function parseSourceField(field: string): { name: string; version?: string } | undefined {
+  const m = /^([^\s(]+)\s*(?:\(\s*([^\s)]+)\s*\))?\s*$/.exec(field.trim());
+  if (!m) return undefined;
+  return { name: m[1]!, ...(m[2] ? { version: m[2] } : {}) };
 }
 
 /** deb822 paragraphs as field maps (continuation lines are dropped: no field we read spans lines). */
@@ -36,12 +50,13 @@ export function parseDpkgStatus(text: string, requireInstalled = true): DpkgEntr
     if (!p.Package || !p.Version) continue;
     // distroless status.d files have no Status field: their presence means installed
     if (requireInstalled && p.Status !== undefined && !/\binstalled$/.test(p.Status)) continue;
+    const src = p.Source ? parseSourceField(p.Source) : undefined;
     out.push({
       name: p.Package,
       version: p.Version,
       ...(p.Architecture ? { architecture: p.Architecture } : {}),
-      // "Source: glibc (2.36-9)" names the source package, sometimes with its own version
-      ...(p.Source ? { source: p.Source.split(" ")[0]! } : {}),
+      ...(src && src.name !== p.Package ? { source: src.name } : {}),
+      ...(src?.version && src.version !== p.Version ? { sourceVersion: src.version } : {}),
     });
   }
   return out;
@@ -74,9 +89,20 @@ export function debPackages(
       ecosystem: "deb",
       name: e.name,
       version: e.version,
-      purl: purlOf("deb", vendor, e.name, e.version, { arch, distro: distro?.qualifier }),
+      purl: purlOf("deb", vendor, e.name, e.version, {
+        arch,
+        distro: distro?.qualifier,
+        upstream: upstreamQualifier(e),
+      }),
       ...(licenses?.length ? { licenses } : {}),
       foundIn,
     };
   });
+}
+
+/** Syft's `upstream` qualifier: the source package, `@version` when its version is not the binary's. */
+export function upstreamQualifier(e: DpkgEntry): string | undefined {
+  if (!e.source && !e.sourceVersion) return undefined;
+  const name = e.source ?? e.name;
+  return e.sourceVersion ? `${name}@${e.sourceVersion}` : name;
 }

@@ -4,6 +4,7 @@
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
+import type { Finding } from "../../audit/match.js";
 import type { AppAudit, AuditReport, ImportResult } from "../../audit/service.js";
 import { type ProvenanceMaterials, verifyMaterials } from "../../sbom/provenance-service.js";
 import { keyIdOf, parsePublicKeyPem } from "../../sbom/signing-key.js";
@@ -104,6 +105,12 @@ function describeImports(report: AuditReport): string {
   return `Vulnerability database: ${total} records from ${sources} import${sources === 1 ? "" : "s"}; latest ${latest.file} (${latest.format}, ${latest.advisories} advisories) imported ${relativeTime(latest.importedAt)} (${latest.importedAt})`;
 }
 
+/** `zlib1g (zlib)`: a Debian binary package with the source package its advisories name. */
+function packageLabel(f: Finding): string {
+  const source = f.source?.split(" ")[0];
+  return source && source !== f.package ? `${f.package} (${source})` : f.package;
+}
+
 function appLine(a: AppAudit): string {
   const label = a.release !== undefined ? `${a.app} v${a.release}` : a.app;
   if (a.status !== "ok") return `${label}: ${a.note}`;
@@ -140,7 +147,7 @@ export const auditCommand: CommandSpec = {
           formatTable(
             ["PACKAGE", "INSTALLED", "FIXED", "SEVERITY", "ADVISORY"],
             a.findings.map((f) => [
-              f.package,
+              packageLabel(f),
               f.installed,
               f.fixed ?? "(no fix yet)",
               f.severity ?? "-",

@@ -70,7 +70,7 @@ describe("importers", () => {
     const doc = json("debian-tracker.json");
     expect(detectFormat(doc)).toBe("debian-tracker");
     const db = parseDebianTracker(doc);
-    expect(db.advisories).toBe(2);
+    expect(db.advisories).toBe(3);
     expect(db.skipped).toEqual({ "release sid": 1 });
     expect(db.records).toEqual([
       expect.objectContaining({
@@ -82,6 +82,11 @@ describe("importers", () => {
       expect.objectContaining({
         advisory: "CVE-2026-4438",
         ranges: [{ type: "ECOSYSTEM", events: [{ introduced: "0" }] }],
+      }),
+      expect.objectContaining({
+        package: "zlib",
+        advisory: "CVE-2026-27171",
+        ranges: [{ type: "ECOSYSTEM", events: [{ introduced: "0" }, { fixed: "1:1.2.13.dfsg-1+deb12u1" }] }],
       }),
     ]);
   });
@@ -162,9 +167,32 @@ describe("matching purls", () => {
     });
     expect(packageRefOf(LIBC6("2.36-9+deb12u14"))).toMatchObject({
       ecosystem: "Debian:12",
-      names: ["glibc", "libc6"],
+      names: ["glibc"],
       version: "2.36-9+deb12u14",
+      installed: "2.36-9+deb12u14",
       display: "libc6",
+      source: "glibc 2.36-9+deb12u14",
+    });
+    // a binNMU with another source name: compared with the source version, shown with the binary's
+    expect(
+      packageRefOf(
+        "pkg:deb/debian/python3@3.11.2-1+b1?arch=amd64&distro=debian-12&upstream=python3-defaults%403.11.2-1",
+      ),
+    ).toMatchObject({
+      names: ["python3-defaults"],
+      version: "3.11.2-1",
+      installed: "3.11.2-1+b1",
+      display: "python3",
+      source: "python3-defaults 3.11.2-1",
+    });
+    // no upstream qualifier: dpkg had no Source field, the binary package is its own source
+    expect(packageRefOf("pkg:deb/debian/tar@1.34%2Bdfsg-1.2?arch=amd64&distro=debian-12")).toEqual({
+      ecosystem: "Debian:12",
+      names: ["tar"],
+      version: "1.34+dfsg-1.2",
+      installed: "1.34+dfsg-1.2",
+      purl: "pkg:deb/debian/tar@1.34%2Bdfsg-1.2?arch=amd64&distro=debian-12",
+      display: "tar",
     });
     expect(packageRefOf("pkg:deb/debian/tar@1.34?distro=bookworm")).toMatchObject({ ecosystem: "Debian:12" });
     expect(packageRefOf("pkg:deb/ubuntu/tar@1.34?distro=ubuntu-22.04")).toBeUndefined();
@@ -195,6 +223,79 @@ describe("matching purls", () => {
       records.filter((r) => r.ecosystem === eco && r.package === name),
     );
     expect(result.findings.map((f) => f.advisory)).toEqual(["CVE-2023-4911", "CVE-2026-4438"]);
+  });
+
+  it("matches Debian advisories by source package and source version, the tracker's and OSV's alike", () => {
+    const tracker = parseDebianTracker(json("debian-tracker.json")).records;
+    // OSV's Debian ecosystem names source packages too (a DLA/DSA record, or osv.dev's DEBIAN-CVE-*)
+    const osv = parseOsv([
+      {
+        id: "DEBIAN-CVE-2026-27171",
+        modified: "2026-12-01T00:00:00Z",
+        affected: [
+          {
+            package: { ecosystem: "Debian:12", name: "zlib" },
+            ranges: [
+              { type: "ECOSYSTEM", events: [{ introduced: "0" }, { fixed: "1:1.2.13.dfsg-1+deb12u1" }] },
+            ],
+          },
+        ],
+      },
+    ]).records;
+    const lookup = (records: typeof tracker) => (eco: string, name: string) =>
+      records.filter((r) => r.ecosystem === eco && r.package === name);
+    // the base image's zlib1g, as Hop3 writes its purl from the dpkg status (Source: zlib)
+    const zlib1g = (v: string) =>
+      `pkg:deb/debian/zlib1g@${encodeURIComponent(v)}?arch=amd64&distro=debian-12&upstream=zlib`;
+    for (const records of [tracker, osv]) {
+      const vulnerable = matchPurls([zlib1g("1:1.2.13.dfsg-1")], lookup(records)).findings;
+      expect(vulnerable.map((f) => [f.package, f.installed, f.fixed, f.advisory, f.source])).toEqual([
+        [
+          "zlib1g",
+          "1:1.2.13.dfsg-1",
+          "1:1.2.13.dfsg-1+deb12u1",
+          records === tracker ? "CVE-2026-27171" : "DEBIAN-CVE-2026-27171",
+          "zlib 1:1.2.13.dfsg-1",
+        ],
+      ]);
+      // the security update, and a later one, are not reported
+      expect(matchPurls([zlib1g("1:1.2.13.dfsg-1+deb12u1")], lookup(records)).findings).toEqual([]);
+      expect(matchPurls([zlib1g("1:1.3.dfsg-3")], lookup(records)).findings).toEqual([]);
+      // without its epoch, 1.2.13.dfsg-1+deb12u1 is below 1:1.2.13.dfsg-1: still vulnerable
+      expect(matchPurls([zlib1g("1.2.13.dfsg-1+deb12u1")], lookup(records)).findings).toHaveLength(1);
+    }
+    // a binary package is never looked up by its own name when its source is known
+    expect(
+      matchPurls(
+        ["pkg:deb/debian/zlib@1%3A1.2.13.dfsg-1?arch=amd64&distro=debian-12&upstream=other"],
+        lookup(tracker),
+      ).findings,
+    ).toEqual([]);
+  });
+
+  it("compares a binNMU's source version: cpp 4:12.2.0-3 is built from gcc-defaults 1.203", () => {
+    const records = parseDebianTracker({
+      "gcc-defaults": {
+        "CVE-0000-0001": {
+          releases: { bookworm: { status: "resolved", fixed_version: "1.204", urgency: "low" } },
+        },
+      },
+    }).records;
+    const lookup = (eco: string, name: string) =>
+      records.filter((r) => r.ecosystem === eco && r.package === name);
+    // by the binary's version (epoch 4) it would look fixed; by its source version it is not
+    const cpp = "pkg:deb/debian/cpp@4%3A12.2.0-3?arch=amd64&distro=debian-12&upstream=gcc-defaults%401.203";
+    expect(matchPurls([cpp], lookup).findings).toEqual([
+      expect.objectContaining({
+        package: "cpp",
+        installed: "4:12.2.0-3",
+        fixed: "1.204",
+        severity: "low",
+        source: "gcc-defaults 1.203",
+      }),
+    ]);
+    const fixed = "pkg:deb/debian/cpp@4%3A12.2.0-4?arch=amd64&distro=debian-12&upstream=gcc-defaults%401.204";
+    expect(matchPurls([fixed], lookup).findings).toEqual([]);
   });
 
   it("reports affected components with their first fix, once per package and advisory", () => {
@@ -245,7 +346,7 @@ describe("hop audit on the server's store", () => {
     importDatabase(store, "debian-tracker.json", fixture("debian-tracker.json"));
     // importing the same advisories again replaces them
     importDatabase(store, "osv-array.json", fixture("osv-array.json"));
-    expect(store.vulns.counts()).toEqual({ osv: 5, "debian-tracker": 2 });
+    expect(store.vulns.counts()).toEqual({ osv: 5, "debian-tracker": 3 });
 
     for (const app of ["shop", "blog", "empty", "broken"]) store.createApp(app);
     const shop = store.createRelease("shop", { sourceKind: "buildpacks" });
@@ -283,7 +384,7 @@ describe("hop audit on the server's store", () => {
     });
     expect(byApp.empty).toMatchObject({ status: "no-release" });
 
-    expect(store.vulns.clear()).toEqual({ records: 7, imports: 4 });
+    expect(store.vulns.clear()).toEqual({ records: 8, imports: 4 });
     await expect(auditApps(store, dataDir)).rejects.toThrow("no vulnerability database imported");
     importDatabase(store, "osv-array.json", fixture("osv-array.json"));
     const one = await auditApps(store, dataDir, "shop");

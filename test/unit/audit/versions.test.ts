@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import {
   type Compare,
@@ -105,6 +106,39 @@ describe("Debian versions (dpkg's algorithm)", () => {
       "2.37-1",
     ]);
     expectAscending(compareDebian, ["252.39-1~deb12u1", "252.39-1", "1:1.2.13.dfsg-1", "1:1.2.13.dfsg-1.1"]);
+  });
+
+  // the orderings a security check gets wrong with a naive comparison: [lower, higher]
+  const tricky: [string, string][] = [
+    ["2.0", "1:2.0"], // any epoch beats no epoch
+    ["2.0", "1:1.0"],
+    ["1:9.9", "2:0.1"],
+    ["1.0~rc1", "1.0"], // ~ sorts before the end of the string
+    ["1.0~rc1-1", "1.0-1"],
+    ["1.0~~", "1.0~"],
+    ["1.0", "1.0+deb12u1"], // + sorts after the end of the string
+    ["1.0-1", "1.0-1+deb12u1"],
+    ["2.36-9+deb12u9", "2.36-9+deb12u10"], // numeric, not lexical
+    ["1:1.2.13.dfsg-1", "1:1.2.13.dfsg-1+deb12u1"], // zlib1g in the Debian 12 base image, and its fix
+    ["1.2.13.dfsg-1+deb12u1", "1:1.2.13.dfsg-1"],
+    ["3.0.20-1~deb12u2", "3.0.22-1~deb12u2"], // backports: ~debNN
+    ["3.0.22-1~deb12u2", "3.0.22-1"],
+    ["5.2.15-2", "5.2.15-2+b13"], // a binNMU is above its source version
+    ["5.2.15-2+b13", "5.2.15-2+deb12u1"], // and below the source's next security update
+    ["1.0-1", "1.0-1.1"], // a non-maintainer upload
+  ];
+  it.each(tricky)("%s < %s", (lower, higher) => {
+    expect(sign(compareDebian(lower, higher))).toBe(-1);
+    expect(sign(compareDebian(higher, lower))).toBe(1);
+  });
+
+  it("the tricky cases agree with dpkg --compare-versions itself (where dpkg is installed)", () => {
+    if (spawnSync("dpkg", ["--version"]).status !== 0) return; // not a Debian machine: the cases above still run
+    for (const [lower, higher] of tricky)
+      expect(
+        spawnSync("dpkg", ["--compare-versions", lower, "lt", higher]).status,
+        `${lower} < ${higher}`,
+      ).toBe(0);
   });
 
   it("refuses what is not a version", () => {

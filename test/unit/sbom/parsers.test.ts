@@ -3,7 +3,12 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseApkInstalled } from "../../../src/sbom/apk.js";
 import { parseComposerLock } from "../../../src/sbom/composer.js";
-import { debPackages, parseDebianCopyright, parseDpkgStatus } from "../../../src/sbom/dpkg.js";
+import {
+  debPackages,
+  parseDebianCopyright,
+  parseDpkgStatus,
+  parseSourceField,
+} from "../../../src/sbom/dpkg.js";
 import { parseGoMod, parseVendorModules } from "../../../src/sbom/golang.js";
 import { parseInstalledPackageJson, parsePackageLock } from "../../../src/sbom/npm.js";
 import { distroQualifier, parseOsRelease } from "../../../src/sbom/os-release.js";
@@ -28,10 +33,54 @@ describe("dpkg", () => {
     expect(pkgs[0]).toMatchObject({
       name: "libc6",
       version: "2.36-9+deb12u7",
-      purl: "pkg:deb/debian/libc6@2.36-9+deb12u7?arch=amd64&distro=debian-12",
+      purl: "pkg:deb/debian/libc6@2.36-9+deb12u7?arch=amd64&distro=debian-12&upstream=glibc",
       licenses: ["LGPL-2.1+", "GPL-2+"],
     });
     expect(pkgs[2]!.purl).toBe("pkg:deb/debian/tzdata@2024b-0+deb12u1?arch=all&distro=debian-12");
+  });
+
+  it("records the source package (and its version when dpkg gives one) as Syft's upstream qualifier", () => {
+    const status = [
+      // no Source field: the source package is the binary package itself
+      "Package: tar\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1.34+dfsg-1.2+deb12u1\n",
+      // a binNMU: the binary's version has +b13, the source's does not
+      "Package: bash\nStatus: install ok installed\nArchitecture: amd64\nSource: bash (5.2.15-2)\nVersion: 5.2.15-2+b13\n",
+      // both name and version differ
+      "Package: python3\nStatus: install ok installed\nArchitecture: amd64\nSource: python3-defaults (3.11.2-1)\nVersion: 3.11.2-1+b1\n",
+      "Package: zlib1g\nStatus: install ok installed\nArchitecture: amd64\nSource: zlib\nVersion: 1:1.2.13.dfsg-1\n",
+      "Package: libcap2\nStatus: install ok installed\nArchitecture: amd64\nSource: libcap2 (1:2.66-4+deb12u3)\nVersion: 1:2.66-4+deb12u3+b1\n",
+    ].join("\n");
+    const entries = parseDpkgStatus(status);
+    expect(entries).toEqual([
+      { name: "tar", version: "1.34+dfsg-1.2+deb12u1", architecture: "amd64" },
+      { name: "bash", version: "5.2.15-2+b13", architecture: "amd64", sourceVersion: "5.2.15-2" },
+      {
+        name: "python3",
+        version: "3.11.2-1+b1",
+        architecture: "amd64",
+        source: "python3-defaults",
+        sourceVersion: "3.11.2-1",
+      },
+      { name: "zlib1g", version: "1:1.2.13.dfsg-1", architecture: "amd64", source: "zlib" },
+      {
+        name: "libcap2",
+        version: "1:2.66-4+deb12u3+b1",
+        architecture: "amd64",
+        sourceVersion: "1:2.66-4+deb12u3",
+      },
+    ]);
+    const purls = debPackages(entries, { id: "debian", qualifier: "debian-12" }, () => undefined, "x").map(
+      (p) => p.purl,
+    );
+    expect(purls).toEqual([
+      "pkg:deb/debian/tar@1.34+dfsg-1.2+deb12u1?arch=amd64&distro=debian-12",
+      "pkg:deb/debian/bash@5.2.15-2+b13?arch=amd64&distro=debian-12&upstream=bash%405.2.15-2",
+      "pkg:deb/debian/python3@3.11.2-1+b1?arch=amd64&distro=debian-12&upstream=python3-defaults%403.11.2-1",
+      "pkg:deb/debian/zlib1g@1:1.2.13.dfsg-1?arch=amd64&distro=debian-12&upstream=zlib",
+      "pkg:deb/debian/libcap2@1:2.66-4+deb12u3+b1?arch=amd64&distro=debian-12&upstream=libcap2%401%3A2.66-4%2Bdeb12u3",
+    ]);
+    expect(parseSourceField("glibc (2.36-9)")).toEqual({ name: "glibc", version: "2.36-9" });
+    expect(parseSourceField("glibc")).toEqual({ name: "glibc" });
   });
 
   it("reads a distroless status.d stanza (no Status field) and ignores free-form copyright files", () => {
