@@ -82,11 +82,15 @@ export function packageRefOf(purl: string, source?: string): PackageRef | undefi
       const release = debianRelease(p.qualifiers?.distro);
       if (!release) return undefined;
       const upstream = parseUpstream(p.qualifiers?.upstream ?? source);
+      // Trivy writes the epoch apart (`libcrypt1@4.4.27-1?epoch=1`): without it 1:x would compare as x
+      const epoch = p.qualifiers?.epoch;
+      const full = epoch && /^\d+$/.test(epoch) && !version.includes(":") ? `${epoch}:${version}` : version;
       const srcName = upstream?.name || p.name;
-      const srcVersion = upstream?.version || version;
+      const srcVersion = upstream?.version || full;
       const out = ref(`Debian:${release}`, [srcName], p.name);
+      out.installed = full;
       out.version = srcVersion;
-      if (srcName !== p.name || srcVersion !== version) out.source = `${srcName} ${srcVersion}`;
+      if (srcName !== p.name || srcVersion !== full) out.source = `${srcName} ${srcVersion}`;
       return out;
     }
     default:

@@ -264,6 +264,12 @@ describe("matching purls", () => {
       // without its epoch, 1.2.13.dfsg-1+deb12u1 is below 1:1.2.13.dfsg-1: still vulnerable
       expect(matchPurls([zlib1g("1.2.13.dfsg-1+deb12u1")], lookup(records)).findings).toHaveLength(1);
     }
+    // Trivy's purls carry the epoch as a qualifier
+    const trivy = "pkg:deb/debian/zlib1g@1.2.13.dfsg-1?arch=amd64&distro=debian-12&epoch=1";
+    const viaProperty = matchPurls([{ purl: trivy, source: "zlib" }], lookup(tracker)).findings;
+    expect(viaProperty.map((f) => [f.installed, f.fixed])).toEqual([
+      ["1:1.2.13.dfsg-1", "1:1.2.13.dfsg-1+deb12u1"],
+    ]);
     // a binary package is never looked up by its own name when its source is known
     expect(
       matchPurls(
