@@ -3,7 +3,7 @@
  * marks the interrupted release failed, removes what it had started, and does not restart the healthy app.
  * Also: a killed app container is started again (Podman supervisor's watchdog, or systemd with quadlets).
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -95,6 +95,45 @@ describe("crash safety and self-healing", () => {
     expect(after[0]?.name).toBe(before[0]?.name);
     expect((await getThroughRouter(url)).body).toBe(`hello from ${app} (v1)`);
   });
+
+  it("a server killed during a backup leaves no backup listed, and its restart clears the half-written one", async () => {
+    const backup = execa(
+      process.execPath,
+      [join(repoRoot, "dist/cli/main.js"), "backup:create", "--app", app],
+      { reject: false, all: true, env: { NO_COLOR: "1" } },
+    );
+    // the image's save is the longest step: kill while it writes into the backup's temporary directory
+    await new Promise<void>((resolve) => {
+      backup.all?.on("data", (d: Buffer) => {
+        if (d.toString().includes("Saving the release's image")) resolve();
+      });
+      void backup.then(() => resolve());
+    });
+    process.kill(serverPid(), "SIGKILL");
+    const cut = await backup;
+    expect(cut.exitCode, cut.all).not.toBe(0);
+    expect(cut.all).toContain("Saving the release's image");
+    expect(existsSync(join(root, "backups", ".tmp"))).toBe(true);
+    expect((await getThroughRouter(url)).body).toBe(`hello from ${app} (v1)`);
+
+    await restartServer();
+    const listed = async () =>
+      (
+        JSON.parse((await hop(["backup:list", "--app", app, "--json"])).stdout) as {
+          backups: { id: string }[];
+        }
+      ).backups;
+    expect(await listed()).toEqual([]);
+    expect(existsSync(join(root, "backups", ".tmp"))).toBe(false);
+    // and the next backup is whole
+    const again = await hop(["backup:create", "--app", app]);
+    expect(again.exitCode, again.stdout + again.stderr).toBe(0);
+    const [whole] = await listed();
+    expect(whole).toBeDefined();
+    const show = await hop(["backup:show", whole!.id]);
+    expect(show.exitCode, show.stdout + show.stderr).toBe(0);
+    await hop(["backup:destroy", whole!.id, "--confirm", whole!.id]);
+  }, 600_000);
 
   it("a killed app container is started again within seconds", async () => {
     const [web] = await webContainers(app);
