@@ -9,6 +9,9 @@
  *   data.tar.gz          the app's persist volumes (volumes/N/) and bind directories (binds/)
  *   env.json             sealed: config vars, generated env, the release spec, addon credentials
  *   addons/TYPE_NAME.EXT pg_dump custom format (.dump), mariadb-dump (.sql), Redis RDB (.rdb)
+ *   sbom.cdx.json        the release's CycloneDX SBOM, byte for byte, when it had one (docs/sbom.md)
+ *   provenance.intoto.json  its signed provenance statement, byte for byte, when it had one
+ * The last two are optional: backups made before them, or of a release without them, restore as before.
  */
 import { isValidAppName } from "../app/name.js";
 import { Hop3Error, usageError } from "../util/errors.js";
@@ -63,9 +66,15 @@ export function addonFileName(type: string, name: string): string {
   return `addons/${type}_${name}.${ext}`;
 }
 
+/** The release's SBOM and provenance statement in a backup (optional files). */
+export const SBOM_FILE = "sbom.cdx.json";
+export const PROVENANCE_FILE = "provenance.intoto.json";
+/** As large as the server reads an SBOM (src/sbom/store.ts): an import carrying more is refused. */
+export const SUPPLY_CHAIN_MAX_BYTES = 64 * 1024 * 1024;
+
 /** Files a backup directory may hold, besides metadata.json: anything else is refused (imports are hostile). */
 const FILE_PATTERN =
-  /^(?:image\.tar\.gz|data\.tar\.gz|env\.json|addons\/(?:postgres|mariadb|redis)_[a-z][a-z0-9-]{0,62}\.(?:dump|sql|rdb))$/;
+  /^(?:image\.tar\.gz|data\.tar\.gz|env\.json|sbom\.cdx\.json|provenance\.intoto\.json|addons\/(?:postgres|mariadb|redis)_[a-z][a-z0-9-]{0,62}\.(?:dump|sql|rdb))$/;
 
 export const isBackupFileName = (name: string): boolean => FILE_PATTERN.test(name);
 
@@ -229,9 +238,45 @@ export function checkArchiveEntry(
   const file = parts.slice(1).join("/");
   if (file !== "metadata.json" && !isBackupFileName(file)) refuse("is not a file of a backup");
   const size = h.size ?? 0;
-  if (size > (file === "metadata.json" ? 1024 * 1024 : limits.maxEntryBytes))
-    refuse(`is too large (${size} bytes)`);
+  const max =
+    file === "metadata.json"
+      ? 1024 * 1024
+      : file === SBOM_FILE || file === PROVENANCE_FILE
+        ? Math.min(SUPPLY_CHAIN_MAX_BYTES, limits.maxEntryBytes)
+        : limits.maxEntryBytes;
+  if (size > max) refuse(`is too large (${size} bytes)`);
   return { id: parts[0]!, file };
+}
+
+/**
+ * The SBOM or provenance statement a backup holds, as the restore takes it: a JSON object of at most
+ * SUPPLY_CHAIN_MAX_BYTES, and for the SBOM a CycloneDX document. Checksums only say the file is the one the
+ * backup listed; an imported backup is still someone else's: anything else is a reason, and the restored
+ * release gets its documents as any new release does (read from its image, signed by this server).
+ */
+export function parseSupplyChainDoc(
+  file: typeof SBOM_FILE | typeof PROVENANCE_FILE,
+  text: string,
+): { doc: Record<string, unknown> } | { problem: string } {
+  if (Buffer.byteLength(text) > SUPPLY_CHAIN_MAX_BYTES)
+    return { problem: `${file} is larger than ${SUPPLY_CHAIN_MAX_BYTES} bytes` };
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    return { problem: `${file} is not JSON` };
+  }
+  if (!isObject(doc)) return { problem: `${file} is not a JSON object` };
+  if (file === SBOM_FILE) {
+    if (doc.bomFormat !== "CycloneDX" || typeof doc.specVersion !== "string")
+      return { problem: `${file} is not a CycloneDX document` };
+    if (doc.components !== undefined && !Array.isArray(doc.components))
+      return { problem: `${file}: components is not a list` };
+    if (!isObject(doc.metadata)) return { problem: `${file} has no metadata` };
+  } else if (typeof doc.payload !== "string" || !Array.isArray(doc.signatures)) {
+    return { problem: `${file} is not a signed statement (DSSE envelope)` };
+  }
+  return { doc };
 }
 
 /** Retention: which backups to delete so that the `keep` newest remain (ids sort by time). */

@@ -7,6 +7,7 @@
  */
 import { randomBytes } from "node:crypto";
 import {
+  copyFileSync,
   createReadStream,
   createWriteStream,
   existsSync,
@@ -22,6 +23,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { Readable } from "node:stream";
+import { setTimeout as sleep } from "node:timers/promises";
 import tar from "tar-stream";
 import { addonVolumeName, inspectAddonContainer } from "../addons/containers.js";
 import { pluginFor } from "../addons/registry.js";
@@ -35,6 +37,9 @@ import type { ReleaseSpec } from "../deploy/release-spec.js";
 import { appDataDir, planMounts } from "../deploy/volumes.js";
 import { cronMatches, parseSchedule } from "../runtime/cron.js";
 import { ensureMounts } from "../runtime/volumes.js";
+import { RESTORED_FROM, relabelSbom } from "../sbom/relabel.js";
+import { isSbomPending } from "../sbom/release-sbom.js";
+import { releaseDocPath, sbomPath, writeReleaseDoc, writeReleaseSbom } from "../sbom/store.js";
 import { conflict, Hop3Error, notFound, usageError } from "../util/errors.js";
 import {
   addonFileName,
@@ -49,8 +54,12 @@ import {
   FORMAT_VERSION,
   type ImportLimits,
   isBackupId,
+  PROVENANCE_FILE,
   parseMetadata,
+  parseSupplyChainDoc,
   planRestore,
+  SBOM_FILE,
+  SUPPLY_CHAIN_MAX_BYTES,
   validateBackupId,
 } from "./format.js";
 import { backupKey, openEnv, sealEnv } from "./secrets.js";
@@ -114,6 +123,8 @@ const SCHEDULES_SETTING = "backup-schedules";
 // kept in the store, not in memory: a failed scheduled backup must still call for attention after a restart
 const FAILURES_SETTING = "backup-failures";
 const VOLUMES_ROOT = "/hop3-backup";
+/** How long a backup waits for the SBOM of a release deployed moments before (it is made after the switch). */
+const SBOM_WAIT_MS = 120_000;
 
 /**
  * `podman run` of a short-lived helper container that reads or writes a volume: no network, no pull (the image is
@@ -334,6 +345,8 @@ export class BackupService {
           { gzip: true },
         );
 
+        Object.assign(files, await this.copySupplyChain(app, current.number, tmp, progress));
+
         const addons: BackupAddon[] = [];
         if (attached.length) mkdirSync(join(tmp, "addons"));
         for (const a of attached) {
@@ -389,6 +402,42 @@ export class BackupService {
         throw err;
       }
     });
+  }
+
+  /**
+   * The release's SBOM and provenance statement, byte for byte, into the backup (a signature stays
+   * checkable). An SBOM still being generated (the release was deployed moments ago) is waited for, within
+   * SBOM_WAIT_MS; a release without one is backed up without it, and the log says so.
+   */
+  private async copySupplyChain(
+    app: string,
+    release: number,
+    tmp: string,
+    progress: Progress,
+  ): Promise<Record<string, FileDigest>> {
+    const root = this.p.settings.root;
+    if (isSbomPending(app, release)) {
+      progress.step(`Waiting for the SBOM of v${release} (it is being generated)`);
+      const until = Date.now() + SBOM_WAIT_MS;
+      while (isSbomPending(app, release) && Date.now() < until) await sleep(250);
+    }
+    const out: Record<string, FileDigest> = {};
+    const sources: [string, string][] = [
+      [SBOM_FILE, sbomPath(root, app, release)],
+      [PROVENANCE_FILE, releaseDocPath(root, app, release, "intoto")],
+    ];
+    for (const [file, source] of sources) {
+      try {
+        copyFileSync(source, join(tmp, file));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === "ENOENT") continue;
+        throw err;
+      }
+      out[file] = await fileDigest(join(tmp, file));
+    }
+    if (!out[SBOM_FILE]) progress.log(`v${release} has no SBOM (see hop sbom): the backup holds none`);
+    else progress.step(`Adding the release's SBOM${out[PROVENANCE_FILE] ? " and provenance" : ""}`);
+    return out;
   }
 
   /** The app's persist volumes (in data.tar.gz as volumes/N) and whether it has bind directories. */
@@ -470,6 +519,7 @@ export class BackupService {
       id,
       readFileSync(join(dir, "env.json"), "utf8"),
     );
+    const supplyChain = this.backedUpSupplyChain(dir, meta, progress);
     const target = planRestore(meta, {
       ...(opts.to ? { to: opts.to } : {}),
       force: opts.force,
@@ -531,7 +581,28 @@ export class BackupService {
           symlinkSync(join(dir, "image.tar.gz"), join(link, "image.tar.gz"));
           const result = await this.d.deployer.restoreRelease(
             app,
-            (tag) => imageFromArchive(this.p.docker, join(link, "image.tar.gz"), tag, progress.log),
+            async (tag, release) => {
+              const loaded = await imageFromArchive(
+                this.p.docker,
+                join(link, "image.tar.gz"),
+                tag,
+                progress.log,
+              );
+              // before the switch: the release's SBOM hook then keeps this one (and signs its provenance);
+              // documents that cannot be written are not worth failing the restore for: it makes its own
+              await this.restoreSupplyChain(
+                app,
+                release,
+                id,
+                meta,
+                supplyChain,
+                loaded.imageId,
+                progress,
+              ).catch((err: Error) =>
+                progress.log(`warning: the backup's SBOM was not restored: ${err.message}`),
+              );
+              return loaded;
+            },
             env.spec,
             progress,
             `Restore backup ${id}`,
@@ -555,6 +626,75 @@ export class BackupService {
         throw err;
       }
     });
+  }
+
+  /** The backup's SBOM and statement as the restore takes them; a bad one is skipped with the reason. */
+  private backedUpSupplyChain(
+    dir: string,
+    meta: BackupMetadata,
+    progress: Progress,
+  ): { sbom?: Record<string, unknown>; provenance?: Record<string, unknown> } {
+    const out: { sbom?: Record<string, unknown>; provenance?: Record<string, unknown> } = {};
+    for (const file of [SBOM_FILE, PROVENANCE_FILE] as const) {
+      const listed = meta.files[file];
+      if (!listed) continue;
+      // the checksums passed, so the listed size is the file's: nothing larger is read into memory
+      const r =
+        listed.size > SUPPLY_CHAIN_MAX_BYTES
+          ? { problem: `${file} is larger than ${SUPPLY_CHAIN_MAX_BYTES} bytes` }
+          : parseSupplyChainDoc(file, readFileSync(join(dir, file), "utf8"));
+      if ("problem" in r) {
+        progress.log(`warning: ${r.problem}: the restored release gets its own`);
+        continue;
+      }
+      if (file === SBOM_FILE) out.sbom = r.doc;
+      else out.provenance = r.doc;
+    }
+    return out;
+  }
+
+  /**
+   * The backed-up SBOM becomes the restored release's, re-labelled for it (`hop3:sbom:restored-from`), when
+   * the loaded image is the one it describes; the backed-up statement is kept beside it as it was signed
+   * (v<N>.backup-intoto.json). The release's own statement is signed by the SBOM hook after the switch.
+   */
+  private async restoreSupplyChain(
+    app: string,
+    release: number,
+    id: string,
+    meta: BackupMetadata,
+    docs: { sbom?: Record<string, unknown>; provenance?: Record<string, unknown> },
+    imageId: string,
+    progress: Progress,
+  ): Promise<void> {
+    const root = this.p.settings.root;
+    if (docs.sbom) {
+      const described = (docs.sbom.metadata as { properties?: { name?: unknown; value?: unknown }[] })
+        .properties;
+      const sbomImage = Array.isArray(described)
+        ? described.find((p) => p?.name === "hop3:image:id")?.value
+        : undefined;
+      const norm = (x: unknown) => (typeof x === "string" ? x.replace(/^sha256:/, "") : undefined);
+      if (norm(sbomImage) !== norm(imageId)) {
+        progress.log(
+          "warning: the backup's SBOM describes another image: the restored release gets its own, read from its image",
+        );
+      } else {
+        await writeReleaseSbom(
+          root,
+          app,
+          release,
+          relabelSbom(docs.sbom, {
+            app,
+            release,
+            sourceKind: "image",
+            origin: [RESTORED_FROM, `backup ${id} (${meta.app} v${meta.release.number})`],
+          }),
+        );
+        progress.log(`SBOM of ${meta.app} v${meta.release.number} restored`);
+      }
+    }
+    if (docs.provenance) await writeReleaseDoc(root, app, release, "backup-intoto", docs.provenance);
   }
 
   /** pg_restore / mariadb into the live addon; Redis: its RDB as the append-only base, the server stopped. */

@@ -83,7 +83,8 @@ export class Deployer {
    */
   restoreRelease(
     app: string,
-    load: (tag: string) => Promise<{ imageId: string }>,
+    /** Loads the image as `tag` for the new release `release` (its number), before it runs. */
+    load: (tag: string, release: number) => Promise<{ imageId: string }>,
     spec: ReleaseSpec,
     progress: Progress,
     description: string,
@@ -94,7 +95,7 @@ export class Deployer {
       let imageId: string;
       try {
         transition(this.p.store, release, { type: "build" });
-        imageId = (await load(tag)).imageId;
+        imageId = (await load(tag, release.number)).imageId;
         transition(this.p.store, release, { type: "built" }, { image: tag, imageId, spec });
       } catch (err) {
         fail(this.p.store, release, err);

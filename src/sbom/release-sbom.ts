@@ -13,6 +13,7 @@ import { buildCycloneDx, incompleteNotes, type ReleaseFacts } from "./cyclonedx.
 import { readImageFiles } from "./image-files.js";
 import { inventory } from "./inventory.js";
 import { recordReleaseProvenance } from "./provenance-service.js";
+import { COPIED_FROM, RESTORED_FROM, relabelSbom } from "./relabel.js";
 import { readReleaseSbom, releasesWithSbom, writeReleaseSbom, writeSbomFailure } from "./store.js";
 
 export interface SbomContext {
@@ -111,27 +112,20 @@ async function copiedSbom(
   if (from === undefined) return undefined;
   const doc = await readReleaseSbom(ctx.root, release.app, from).catch(() => undefined);
   if (!doc) return undefined;
-  const copy = structuredClone(doc) as Record<string, unknown> & { metadata?: Record<string, unknown> };
-  copy.serialNumber = `urn:uuid:${crypto.randomUUID()}`;
-  const meta = copy.metadata ?? {};
-  const component = meta.component as Record<string, unknown> | undefined;
-  if (component) {
-    component.version = `v${release.number}`;
-    component["bom-ref"] = `release:${release.app}@v${release.number}`;
-  }
-  const props = (Array.isArray(meta.properties) ? meta.properties : []) as { name: string; value: string }[];
-  const set = (name: string, value: string | undefined) => {
-    const kept = props.filter((p) => p.name !== name);
-    if (value) kept.push({ name, value });
-    props.splice(0, props.length, ...kept);
-  };
-  set("hop3:release", String(release.number));
-  set("hop3:source:kind", release.sourceKind);
-  set("hop3:sbom:copied-from", `v${from}`);
-  meta.properties = props.sort((a, b) => a.name.localeCompare(b.name) || a.value.localeCompare(b.value));
-  meta.timestamp = new Date().toISOString();
-  copy.metadata = meta;
-  return copy;
+  return relabelSbom(doc, {
+    app: release.app,
+    release: release.number,
+    sourceKind: release.sourceKind,
+    origin: [COPIED_FROM, `v${from}`],
+  });
+}
+
+function originOf(doc: Record<string, unknown>, name: string): string | undefined {
+  const props = (doc.metadata as { properties?: unknown } | undefined)?.properties;
+  const p = Array.isArray(props)
+    ? (props as { name?: unknown; value?: unknown }[]).find((x) => x?.name === name)
+    : undefined;
+  return typeof p?.value === "string" ? p.value : undefined;
 }
 
 export function componentCount(doc: Record<string, unknown>): number {
@@ -164,15 +158,18 @@ export function recordReleaseSbom(ctx: SbomContext, app: string, releaseNumber: 
     try {
       if (!release?.image) return;
       const started = Date.now();
-      const doc = (await copiedSbom(ctx, release)) ?? (await generateReleaseSbom(ctx, release));
+      // a restore writes the backed-up SBOM before the switch: that one describes the image and is kept
+      const kept = await readReleaseSbom(ctx.root, app, releaseNumber).catch(() => undefined);
+      const doc = kept ?? (await copiedSbom(ctx, release)) ?? (await generateReleaseSbom(ctx, release));
       // the app may have been destroyed while its image was read
       if (!ctx.store.getRelease(app, releaseNumber)) return;
-      await writeReleaseSbom(ctx.root, app, releaseNumber, doc);
+      if (!kept) await writeReleaseSbom(ctx.root, app, releaseNumber, doc);
       const missing = incompleteNotes(doc);
+      const restored = originOf(doc, RESTORED_FROM);
       note(
-        `SBOM: ${componentCount(doc)} components (${((Date.now() - started) / 1000).toFixed(1)} s)${
-          missing.length ? `; warning: incomplete: ${missing.join("; ")}` : ""
-        }`,
+        `SBOM: ${componentCount(doc)} components (${
+          restored ? `restored from ${restored}` : `${((Date.now() - started) / 1000).toFixed(1)} s`
+        })${missing.length ? `; warning: incomplete: ${missing.join("; ")}` : ""}`,
       );
       // provenance (v<N>.intoto.json), after the SBOM it names; its failure is its own, not the SBOM's
       try {

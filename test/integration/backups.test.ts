@@ -3,7 +3,8 @@
  * persist volume writes rows, keys and files; backup:create; the app and its addons are destroyed; the backup
  * restores into a new app with every row, key and file identical (compared by checksum) and the app answers
  * through the router. Bad input: a flipped byte, a truncated import, archives with `../` or a symlink, a wrong
- * key, a restore onto an existing app without --force: each refused, nothing changed.
+ * key, a restore onto an existing app without --force: each refused, nothing changed. The backup holds the
+ * release's SBOM and provenance byte for byte; the restored release has that SBOM and a statement that verifies.
  */
 import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -133,8 +134,19 @@ describe("backups", () => {
         "data.tar.gz",
         "env.json",
         "image.tar.gz",
+        "provenance.intoto.json",
+        "sbom.cdx.json",
       ].sort(),
     );
+    // the release's SBOM and signed statement, byte for byte (the backup waits for an SBOM still being made)
+    for (const [file, kept] of [
+      ["sbom.cdx.json", "v1.cdx.json"],
+      ["provenance.intoto.json", "v1.intoto.json"],
+    ]) {
+      expect(sha(readFileSync(join(dir, file!), "utf8")), file).toBe(
+        sha(readFileSync(join(ROOT, "sbom", app, kept!), "utf8")),
+      );
+    }
     // the secrets are sealed: no password of an addon in clear anywhere in env.json
     const env = readFileSync(join(dir, "env.json"), "utf8");
     expect(env).not.toContain("PGPASSWORD");
@@ -248,6 +260,35 @@ describe("backups", () => {
     expect(served.status).toBe(200);
     expect(sha(served.body)).toBe(sha(fileBody));
     expect((await getThroughRouter(copyUrl, "/sub/n.txt")).body).toBe("nested\n");
+
+    // the backed-up SBOM is the restored release's (re-labelled), with a statement signed for it; the one
+    // signed for the original release is kept beside it
+    const backedUp = JSON.parse(readFileSync(join(ROOT, "backups", app, id, "sbom.cdx.json"), "utf8")) as {
+      components: unknown[];
+    };
+    const sbom = await hop(["sbom", "-a", copy, "--release", "v1"]);
+    expect(sbom.exitCode, sbom.stderr).toBe(0);
+    const restored = JSON.parse(sbom.stdout) as {
+      components: unknown[];
+      metadata: { component: { name: string }; properties: { name: string; value: string }[] };
+    };
+    expect(restored.metadata.component.name).toBe(copy);
+    expect(restored.metadata.properties).toContainEqual({
+      name: "hop3:sbom:restored-from",
+      value: `backup ${id} (${app} v1)`,
+    });
+    expect(restored.components).toEqual(backedUp.components);
+    expect(JSON.parse(readFileSync(join(ROOT, "sbom", copy, "v1.backup-intoto.json"), "utf8"))).toEqual(
+      JSON.parse(readFileSync(join(ROOT, "backups", app, id, "provenance.intoto.json"), "utf8")),
+    );
+    let verify = await hop(["sbom:verify", "-a", copy]);
+    for (let i = 0; i < 60 && verify.exitCode === 3; i++) {
+      // the statement is signed after the switch, in the background
+      await new Promise((res) => setTimeout(res, 1000));
+      verify = await hop(["sbom:verify", "-a", copy]);
+    }
+    expect(verify.exitCode, verify.stdout + verify.stderr).toBe(0);
+    expect(verify.stdout).toContain(`OK: provenance of ${copy} v1 verified`);
   });
 
   it("runs scheduled backups with retention; a failed run shows in backup:list, hop apps and the server log", async () => {

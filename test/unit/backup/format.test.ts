@@ -7,8 +7,12 @@ import {
   checksumProblems,
   expiredBackups,
   isBackupId,
+  PROVENANCE_FILE,
   parseMetadata,
+  parseSupplyChainDoc,
   planRestore,
+  SBOM_FILE,
+  SUPPLY_CHAIN_MAX_BYTES,
 } from "../../../src/backup/format.js";
 import { keyFromBase64, openEnv, sealEnv } from "../../../src/backup/secrets.js";
 
@@ -86,6 +90,14 @@ describe("metadata", () => {
     expect(() => parseMetadata(JSON.stringify(meta(over)), ID)).toThrow(message);
   });
 
+  it("takes the release's SBOM and provenance as optional files; older backups without them still parse", () => {
+    const files = { ...meta().files, [SBOM_FILE]: digest(5), [PROVENANCE_FILE]: digest(6) };
+    expect(Object.keys(parseMetadata(JSON.stringify(meta({ files })), ID).files)).toContain(SBOM_FILE);
+    expect(parseMetadata(JSON.stringify(meta()), ID).files).not.toHaveProperty(SBOM_FILE);
+    const other = { ...meta().files, "sbom.spdx.json": digest(5) };
+    expect(() => parseMetadata(JSON.stringify(meta({ files: other })), ID)).toThrow(/unexpected file/);
+  });
+
   it("refuses metadata describing another backup, and text that is not JSON", () => {
     expect(() => parseMetadata(JSON.stringify(meta()), "20260104_030000_zzzzzz")).toThrow(/not 20260104/);
     expect(() => parseMetadata("{", ID)).toThrow(/not JSON/);
@@ -144,6 +156,49 @@ describe("archive entries (imports are hostile)", () => {
 
   it("refuses entries over the size limit", () => {
     expect(() => checkArchiveEntry({ name: `${ID}/data.tar.gz`, size: 1001 }, limits)).toThrow(/too large/);
+  });
+
+  it("takes an SBOM and a provenance statement, each within the size the server reads", () => {
+    const roomy = { ...limits, maxEntryBytes: 1024 ** 4 };
+    expect(checkArchiveEntry({ name: `${ID}/${SBOM_FILE}`, size: 10 }, roomy)).toEqual({
+      id: ID,
+      file: SBOM_FILE,
+    });
+    expect(checkArchiveEntry({ name: `${ID}/${PROVENANCE_FILE}`, size: 10 }, roomy)).toEqual({
+      id: ID,
+      file: PROVENANCE_FILE,
+    });
+    expect(() =>
+      checkArchiveEntry({ name: `${ID}/${SBOM_FILE}`, size: SUPPLY_CHAIN_MAX_BYTES + 1 }, roomy),
+    ).toThrow(/too large/);
+    expect(() => checkArchiveEntry({ name: `${ID}/${PROVENANCE_FILE}`, size: 1001 }, limits)).toThrow(
+      /too large/,
+    );
+    expect(() => checkArchiveEntry({ name: `${ID}/sbom/${SBOM_FILE}`, size: 1 }, roomy)).toThrow(
+      /not a file of a backup/,
+    );
+  });
+});
+
+describe("the SBOM and statement a restore takes", () => {
+  const cdx = { bomFormat: "CycloneDX", specVersion: "1.6", metadata: {}, components: [] };
+  const dsse = { payloadType: "application/vnd.in-toto+json", payload: "e30=", signatures: [] };
+
+  it("takes a CycloneDX document and a DSSE envelope", () => {
+    expect(parseSupplyChainDoc(SBOM_FILE, JSON.stringify(cdx))).toEqual({ doc: cdx });
+    expect(parseSupplyChainDoc(PROVENANCE_FILE, JSON.stringify(dsse))).toEqual({ doc: dsse });
+  });
+
+  it.each([
+    [SBOM_FILE, "{", /not JSON/],
+    [SBOM_FILE, "[1]", /not a JSON object/],
+    [SBOM_FILE, JSON.stringify({ ...cdx, bomFormat: "SPDX" }), /not a CycloneDX document/],
+    [SBOM_FILE, JSON.stringify({ ...cdx, components: {} }), /components is not a list/],
+    [SBOM_FILE, JSON.stringify({ ...cdx, metadata: "x" }), /no metadata/],
+    [PROVENANCE_FILE, JSON.stringify(cdx), /not a signed statement/],
+  ] as const)("gives the reason for a bad %s: %s", (file, text, problem) => {
+    const r = parseSupplyChainDoc(file, text);
+    expect("problem" in r && r.problem).toMatch(problem);
   });
 });
 
