@@ -2,7 +2,8 @@
  * A Containerfile app through the whole platform: `hop deploy` -> build -> release -> router, config
  * changes, failed deploys that leave the previous release serving, and a destroy that leaves nothing.
  */
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { appendFileSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -13,6 +14,7 @@ import {
   getThroughRouter,
   hop,
   leftovers,
+  podmanAsHop3,
   uniqueApp,
 } from "./helpers.js";
 
@@ -144,6 +146,52 @@ describe("deploying a Containerfile app with hop deploy", () => {
     expect((await getThroughRouter(url)).status).toBe(404);
     const { apps } = JSON.parse((await hop(["apps", "--json"])).stdout) as { apps: { name: string }[] };
     expect(apps.map((a) => a.name)).not.toContain(app);
+  });
+});
+
+describe("a Containerfile build and the operator's build CA (docs/deploying.md)", () => {
+  const app = uniqueApp("it-buildca");
+  const scratch = mkdtempSync(join(tmpdir(), "hop3-it-"));
+  afterAll(async () => {
+    await destroyQuietly(app);
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it("mounts the CA only in the RUN step that asks, never in a layer, the context or a later step", async () => {
+    const dir = join(scratch, "buildca");
+    cpSync(fixture("greeter"), dir, { recursive: true });
+    // the greeter's layers stay cached; these steps record what the build saw
+    appendFileSync(
+      join(dir, "Containerfile"),
+      [
+        "COPY . /ctx",
+        "ARG NODE_EXTRA_CA_CERTS",
+        "ARG HOP3_BUILD_CA",
+        'RUN --mount=type=secret,id=hop3-ca,mode=0444 { echo "node=$NODE_EXTRA_CA_CERTS ca=$HOP3_BUILD_CA"; ' +
+          "sha256sum < /run/secrets/hop3-ca | cut -c1-64; } > /app/ca-facts",
+        "RUN { test -e /run/secrets/hop3-ca && echo later=present || echo later=absent; " +
+          "ls -A /ctx | grep -c hop3-secret || true; } >> /app/ca-facts",
+        "",
+      ].join("\n"),
+    );
+    const r = await hop(["deploy", dir, "--app", app]);
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    const facts = await hop(["run", "--app", app, "cat", "/app/ca-facts"]);
+    // the server's default CA is the host's bundle (HOP3_BUILD_CA_FILE unset)
+    const hostBundle = createHash("sha256")
+      .update(readFileSync("/etc/ssl/certs/ca-certificates.crt"))
+      .digest("hex");
+    expect(facts.stdout.trim().split("\n")).toEqual([
+      "node=/run/secrets/hop3-ca ca=/run/secrets/hop3-ca",
+      hostBundle,
+      "later=absent",
+      "0",
+    ]);
+    const atRun = await hop(["run", "--app", app, "ls", "/run/secrets/hop3-ca"]);
+    expect(atRun.exitCode).not.toBe(0);
+    const history = await podmanAsHop3(["image", "history", "--no-trunc", `localhost/hop3/${app}:r1`]);
+    expect(history).not.toContain("BEGIN CERTIFICATE");
+    expect(history).not.toContain("hop3-secret-");
   });
 });
 
