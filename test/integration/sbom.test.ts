@@ -1,6 +1,7 @@
 /**
  * Release SBOMs on the real server: a Containerfile app (Debian base: libc6 at the version the image's own
- * dpkg reports), its second release (sbom:diff shows the changed and the added package), a buildpack Node app
+ * dpkg reports), its second release (sbom:diff shows the changed and the added package), that image saved as an
+ * archive and deployed with `--image FILE` as another app (its SBOM read from the loaded image), a buildpack Node app
  * (express at the lockfile's version), and `hop releases`' SBOM column. Documents are validated against the
  * CycloneDX 1.6 schema, their SPDX form against SPDX 2.3's.
  */
@@ -47,6 +48,15 @@ async function sbomOf(
   }
 }
 
+/** The libc6 version that dpkg inside the image reports. */
+async function libc6Version(image: string): Promise<string> {
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's format, not a template
+  const format = "${Version}";
+  return (
+    await podmanAsHop3(["run", "--rm", "--entrypoint", "dpkg-query", image, "-W", "-f", format, "libc6"])
+  ).trim();
+}
+
 /** A Containerfile app on the Debian base whose app directory has an npm package written by hand. */
 function containerfileApp(pkgs: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), "hop3-sbom-"));
@@ -68,10 +78,12 @@ function containerfileApp(pkgs: Record<string, string>): string {
 describe("release SBOMs", () => {
   const cf = uniqueApp("it-sbom-cf");
   const bp = uniqueApp("it-sbom-bp");
+  const arc = uniqueApp("it-sbom-arc");
   const dirs: string[] = [];
   afterAll(async () => {
     await destroyQuietly(cf);
     await destroyQuietly(bp);
+    await destroyQuietly(arc);
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
 
@@ -86,19 +98,7 @@ describe("release SBOMs", () => {
     expect(bom.specVersion).toBe("1.6");
     expect(bom.metadata.component.version).toBe("v1");
     const image = `localhost/hop3/${cf}:r1`;
-    const libc6 = (
-      await podmanAsHop3([
-        "run",
-        "--rm",
-        "--entrypoint",
-        "dpkg-query",
-        image,
-        "-W",
-        "-f",
-        "${Version}" /* dpkg-query's format, not a template */,
-        "libc6",
-      ])
-    ).trim();
+    const libc6 = await libc6Version(image);
     expect(libc6).toMatch(/^\d/);
     const c = bom.components.find((x) => x.name === "libc6");
     expect(c).toMatchObject({ version: libc6 });
@@ -154,6 +154,35 @@ describe("release SBOMs", () => {
     expect(r.exitCode).toBe(3);
     expect(r.stderr).toMatch(/no release v99/);
   }, 900_000);
+
+  it("an image archive deployed with --image: schema-valid SBOMs with libc6 at the image's dpkg version", async () => {
+    // the Containerfile app's current image, saved as a user without a registry would, loaded as another app
+    const archive = join(tmpdir(), `hop3-test-${arc}.tar`);
+    await podmanAsHop3(["save", "--format", "oci-archive", "-o", archive, `localhost/hop3/${cf}:r2`]);
+    try {
+      const r = await hop(["deploy", "--image", archive, "--app", arc]);
+      expect(r.exitCode, cliOutput(r)).toBe(0);
+      expect(r.stdout).toMatch(/oci-archive/);
+    } finally {
+      rmSync(archive, { force: true });
+    }
+    const bom = (await sbomOf(arc, "v1")).doc as Bom;
+    expect(validate(bom), JSON.stringify(validate.errors?.slice(0, 5))).toBe(true);
+    expect(bom.metadata.properties).toContainEqual({ name: "hop3:source:kind", value: "image" });
+    expect(bom.metadata.properties.some((p) => p.name === "hop3:sbom:copied-from")).toBe(false);
+    const libc6 = await libc6Version(`localhost/hop3/${arc}:r1`);
+    expect(libc6).toMatch(/^\d/);
+    expect(bom.components.find((x) => x.name === "libc6")).toMatchObject({
+      version: libc6,
+      purl: expect.stringMatching(/^pkg:deb\/debian\/libc6@.*distro=debian-12/),
+    });
+    expect(bom.components.find((x) => x.name === "is-number")).toMatchObject({ version: "7.0.0" });
+    const spdx = (await sbomOf(arc, "v1", ["--format", "spdx"])).doc as {
+      packages: { name: string; versionInfo?: string }[];
+    };
+    expect(validateSpdx(spdx), JSON.stringify(validateSpdx.errors?.slice(0, 5))).toBe(true);
+    expect(spdx.packages.find((p) => p.name === "libc6")?.versionInfo).toBe(libc6);
+  }, 600_000);
 
   it("a buildpack Node app: express at the lockfile's version", async () => {
     const dir = mkdtempSync(join(tmpdir(), "hop3-sbom-bp-"));
