@@ -35,7 +35,7 @@ server_setting_names() {
 server_env_content() {
   local uid key value names
   uid="$(hop3_uid)"
-  names="$(server_setting_names)" || die "cannot read the server's settings from $HOP3_PREFIX/dist/server/settings.js"
+  names="$(server_setting_names "$HOP3_PREFIX/dist/server/settings.js")" || die "cannot read the server's settings from $HOP3_PREFIX/dist/server/settings.js"
   printf '# Hop3 server settings, read by hop3-server.service and by install.sh. Edit, then restart the server.\n'
   printf 'HOP3_ROOT=%s\n' "$HOP3_ROOT"
   printf 'HOME=%s\n' "$HOP3_HOME"
