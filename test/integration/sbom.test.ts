@@ -23,7 +23,7 @@ ajv.addSchema(JSON.parse(readFileSync(join(schemaDir, "jsf-0.82.schema.json"), "
 const validate = ajv.compile(JSON.parse(readFileSync(join(schemaDir, "bom-1.6.schema.json"), "utf8")));
 const validateSpdx = new Ajv({ strict: false, allErrors: true }).compile(
   JSON.parse(
-    readFileSync(join(import.meta.dirname, "../fixtures/schemas/spdx/spdx-schema-2.3.json"), "utf8"),
+    readFileSync(join(import.meta.dirname, "../fixtures/schemas/spdx/spdx-2.3-document.schema.json"), "utf8"),
   ),
 );
 

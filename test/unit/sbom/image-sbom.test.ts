@@ -51,7 +51,7 @@ const validateCycloneDx = ajv.compile(
 );
 
 const validateSpdx = new Ajv({ strict: false, allErrors: true }).compile(
-  JSON.parse(readFileSync(join(fixtures, "schemas/spdx/spdx-schema-2.3.json"), "utf8")),
+  JSON.parse(readFileSync(join(fixtures, "schemas/spdx/spdx-2.3-document.schema.json"), "utf8")),
 );
 
 const facts = {
