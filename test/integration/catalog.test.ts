@@ -41,11 +41,11 @@ const keyFile = join(root, "catalog-keys", `it-catalog-${randomBytes(3).toString
  * them, excluded ones too), HOP3_TEST_CATALOG_RECIPE=none skips the test.
  */
 const TOO_SLOW_FOR_CI: Record<string, string> = {
-  // cold installs measured on the 2-core machine (docs/benchmarks.md), each far over the ~3 minutes a CI run
-  // can give one recipe; the others take 1-5 minutes cold
+  // cold installs measured on the 2-core machine (docs/benchmarks.md), each well over the ~3 minutes a CI run
+  // can give one recipe; the others take 1-5 minutes cold on a loaded machine
   wordpress: "Apache + PHP + WordPress packages and a MariaDB addon: 10 min cold",
   mediawiki: "Apache + PHP + MediaWiki packages, a MariaDB addon and install.php: 10 min cold",
-  roundcube: "Apache + PHP + 95 packages configured by dpkg, a Postgres addon: 8.7 min cold",
+  roundcube: "Apache + PHP (95 packages configured by dpkg) and a Postgres addon: 4.7-8.7 min cold",
   redmine: "Rails + 176 packages, a Postgres addon and ~300 migrations: 8 min cold (6.4 building)",
 };
 
