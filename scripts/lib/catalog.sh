@@ -101,7 +101,7 @@ notes_of() {
   awk '/^-----> Timings/ { t = 1; next } t == 1 && /^       total / { t = 2; next } t == 2 && NF' "$1"
 }
 
-# Waits until URL answers 200 through this host's router (127.0.0.1, its name given with --resolve: no DNS
+# Waits until URL answers 200 (or a redirect) through this host's router (127.0.0.1, its name given with --resolve: no DNS
 # needed). Over HTTPS the certificate must verify against this host's trusted roots. Returns 0 when it answers;
 # 1 with a warning printed when it does not in HOP3_HTTPS_TIMEOUT seconds, or answers with a certificate this host
 # does not trust (waiting does not change that).
@@ -117,7 +117,8 @@ wait_for_app() {
   while :; do
     rc=0
     code="$(curl -sS -o /dev/null -w '%{http_code}' --max-time 10 --resolve "$host:$port:127.0.0.1" "$url" 2>"$err")" || rc=$?
-    if [ "$rc" -eq 0 ] && [ "$code" = 200 ]; then
+    # 2xx, or a redirect (Radicale's / sends to /.web/): the app answers, over HTTPS with a verified certificate
+    if [ "$rc" -eq 0 ] && case "$code" in 2?? | 3??) true ;; *) false ;; esac then
       rm -f "$err"
       return 0
     fi
