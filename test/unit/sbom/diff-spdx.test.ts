@@ -8,7 +8,10 @@ import { spdxExpression, toSpdx } from "../../../src/sbom/spdx.js";
 /** SPDX's own JSON schema for 2.3 (test/fixtures/schemas/README.md says where it comes from). */
 const validateSpdx = new Ajv({ strict: false, allErrors: true }).compile(
   JSON.parse(
-    readFileSync(join(import.meta.dirname, "../../fixtures/schemas/spdx/spdx-2.3-document.schema.json"), "utf8"),
+    readFileSync(
+      join(import.meta.dirname, "../../fixtures/schemas/spdx/spdx-2.3-document.schema.json"),
+      "utf8",
+    ),
   ),
 );
 
