@@ -8,24 +8,9 @@
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Ajv } from "ajv";
-import * as ajvFormats from "ajv-formats";
 import { afterAll, describe, expect, it } from "vitest";
+import { validateCycloneDx as validate, validateSpdx } from "../sbom-schemas.js";
 import { cliOutput, destroyQuietly, fixture, hop, podmanAsHop3, uniqueApp } from "./helpers.js";
-
-const schemaDir = join(import.meta.dirname, "../fixtures/schemas/cyclonedx");
-const ajv = new Ajv({ strict: false, allErrors: true });
-(ajvFormats.default as unknown as (a: Ajv) => Ajv)(ajv);
-ajv.addFormat("idn-email", true);
-ajv.addFormat("iri-reference", true);
-ajv.addSchema(JSON.parse(readFileSync(join(schemaDir, "spdx.schema.json"), "utf8")));
-ajv.addSchema(JSON.parse(readFileSync(join(schemaDir, "jsf-0.82.schema.json"), "utf8")));
-const validate = ajv.compile(JSON.parse(readFileSync(join(schemaDir, "bom-1.6.schema.json"), "utf8")));
-const validateSpdx = new Ajv({ strict: false, allErrors: true }).compile(
-  JSON.parse(
-    readFileSync(join(import.meta.dirname, "../fixtures/schemas/spdx/spdx-2.3-document.schema.json"), "utf8"),
-  ),
-);
 
 interface Bom {
   specVersion: string;

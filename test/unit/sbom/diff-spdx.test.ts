@@ -1,19 +1,7 @@
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { Ajv } from "ajv";
 import { describe, expect, it } from "vitest";
 import { diffSboms } from "../../../src/sbom/diff.js";
 import { spdxExpression, toSpdx } from "../../../src/sbom/spdx.js";
-
-/** SPDX's own JSON schema for 2.3 (test/fixtures/schemas/README.md says where it comes from). */
-const validateSpdx = new Ajv({ strict: false, allErrors: true }).compile(
-  JSON.parse(
-    readFileSync(
-      join(import.meta.dirname, "../../fixtures/schemas/spdx/spdx-2.3-document.schema.json"),
-      "utf8",
-    ),
-  ),
-);
+import { validateSpdx } from "../../sbom-schemas.js";
 
 const bom = (components: { name: string; version: string; purl?: string }[]) => ({
   bomFormat: "CycloneDX",

@@ -2,14 +2,13 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { gzipSync } from "node:zlib";
-import { Ajv } from "ajv";
-import * as ajvFormats from "ajv-formats";
 import tar from "tar-stream";
 import { describe, expect, it } from "vitest";
 import { buildCycloneDx, INCOMPLETE_PROPERTY, incompleteNotes } from "../../../src/sbom/cyclonedx.js";
 import { readImageFiles } from "../../../src/sbom/image-files.js";
 import { inventory } from "../../../src/sbom/inventory.js";
 import { toSpdx } from "../../../src/sbom/spdx.js";
+import { validateCycloneDx, validateSpdx } from "../../sbom-schemas.js";
 
 const fixtures = join(import.meta.dirname, "../../fixtures");
 const fixture = (name: string) => readFileSync(join(fixtures, "sbom", name));
@@ -38,21 +37,6 @@ async function dockerArchive(layers: Buffer[]): Promise<Readable> {
   ]);
   return Readable.from([await tarOf(files)]);
 }
-
-const ajv = new Ajv({ strict: false, allErrors: true });
-(ajvFormats.default as unknown as (a: Ajv) => Ajv)(ajv);
-ajv.addFormat("idn-email", true);
-ajv.addFormat("iri-reference", true);
-const schemaDir = join(fixtures, "schemas/cyclonedx");
-ajv.addSchema(JSON.parse(readFileSync(join(schemaDir, "spdx.schema.json"), "utf8")));
-ajv.addSchema(JSON.parse(readFileSync(join(schemaDir, "jsf-0.82.schema.json"), "utf8")));
-const validateCycloneDx = ajv.compile(
-  JSON.parse(readFileSync(join(schemaDir, "bom-1.6.schema.json"), "utf8")),
-);
-
-const validateSpdx = new Ajv({ strict: false, allErrors: true }).compile(
-  JSON.parse(readFileSync(join(fixtures, "schemas/spdx/spdx-2.3-document.schema.json"), "utf8")),
-);
 
 const facts = {
   app: "shop",

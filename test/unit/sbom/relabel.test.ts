@@ -1,19 +1,7 @@
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { Ajv } from "ajv";
-import * as ajvFormats from "ajv-formats";
 import { describe, expect, it } from "vitest";
 import { buildCycloneDx } from "../../../src/sbom/cyclonedx.js";
 import { COPIED_FROM, RESTORED_FROM, relabelSbom } from "../../../src/sbom/relabel.js";
-
-const schemaDir = join(import.meta.dirname, "../../fixtures/schemas/cyclonedx");
-const ajv = new Ajv({ strict: false, allErrors: true });
-(ajvFormats.default as unknown as (a: Ajv) => Ajv)(ajv);
-ajv.addFormat("idn-email", true);
-ajv.addFormat("iri-reference", true);
-ajv.addSchema(JSON.parse(readFileSync(join(schemaDir, "spdx.schema.json"), "utf8")));
-ajv.addSchema(JSON.parse(readFileSync(join(schemaDir, "jsf-0.82.schema.json"), "utf8")));
-const validate = ajv.compile(JSON.parse(readFileSync(join(schemaDir, "bom-1.6.schema.json"), "utf8")));
+import { validateCycloneDx as validate } from "../../sbom-schemas.js";
 
 type Doc = {
   serialNumber: string;
