@@ -1,5 +1,5 @@
 {
   "algorithm": "ed25519",
-  "keyid": "84bbf1b2b0bf53c0",
-  "signature": "/39hI8Z9OWBdHdY6pt6LIx/Lm/ixURfkeLjQLo6CoVN1mZ8dYvKNUVDBVt8g6veMhNFecNL4NZtB780/5da5Aw=="
+  "keyid": "95b951a5093d353f",
+  "signature": "917qBOhOR8k+IcG0KTNCcaR59Gf9InS9R9hJkFoMEPhlzK0liNTbi50IXK3UQqU1wGCGF6XDJltaMbQW4ZjIDg=="
 }
