@@ -5,7 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import type Docker from "dockerode";
-import { isValidAppName, quoteForMessage } from "../app/name.js";
+import { quoteForMessage } from "../app/name.js";
 import { withAppLock } from "../deploy/app-lock.js";
 import type { Platform, Progress } from "../deploy/platform.js";
 import { LABEL } from "../runtime/labels.js";
@@ -27,18 +27,24 @@ import {
   startAddonContainer,
   waitAddonHealthy,
 } from "./containers.js";
+import {
+  type AddonDeclaration,
+  checkExtensions,
+  imagesToPrepare,
+  resolveDeclared,
+  validateAddonName,
+} from "./declared.js";
 import { type AddonImageOptions, ensureAddonImage, isOfficialImage } from "./images.js";
 import type { AddonPlugin, ClientAction } from "./plugin.js";
 import { pluginFor } from "./registry.js";
 import { type AttachedAddon, choosePrefix, prefixedNames } from "./variables.js";
 
-/** A hop3.toml `[[addons]]` entry. */
-export interface AddonDeclaration {
-  type: string;
-  name?: string;
-  extensions?: unknown;
-  [extra: string]: unknown;
-}
+export {
+  type AddonDeclaration,
+  checkExtensions,
+  declaredAddonName,
+  validateAddonName,
+} from "./declared.js";
 
 export interface AddonServiceDeps {
   platform: Platform;
@@ -57,14 +63,6 @@ export interface AddonSummary {
   createdAt: string;
 }
 
-const NAME_RULE = "2 to 63 characters: lowercase letters, digits and hyphens, starting with a letter";
-
-export function validateAddonName(name: string): string {
-  if (!isValidAppName(name))
-    throw usageError(`invalid addon name ${quoteForMessage(name)}: a name is ${NAME_RULE}`);
-  return name;
-}
-
 /**
  * `addons:expose --port P`: an unprivileged port (rootless Podman cannot bind below 1024), published on 127.0.0.1
  * only, so the database is reached through an SSH tunnel, never from the network.
@@ -78,27 +76,6 @@ export function parseExposePort(value: unknown): number {
     );
   }
   return port;
-}
-
-/** The name of a declared addon without one: the app's name and the type (`shop-postgres`). */
-export const declaredAddonName = (app: string, plugin: AddonPlugin) => `${app}-${plugin.type}`.slice(0, 63);
-
-/** Extensions asked for, checked against the type's allow-list. */
-export function checkExtensions(plugin: AddonPlugin, requested: unknown): string[] {
-  if (requested === undefined) return [];
-  if (!Array.isArray(requested) || requested.some((e) => typeof e !== "string")) {
-    throw usageError('extensions must be a list of names, e.g. extensions = ["pg_trgm"]');
-  }
-  if (requested.length > 0 && !plugin.extensions)
-    throw usageError(`${plugin.title} addons have no extensions`);
-  const unknown = (requested as string[]).filter((e) => !plugin.extensions!.includes(e));
-  if (unknown.length > 0) {
-    throw usageError(
-      `extension${unknown.length > 1 ? "s" : ""} not available: ${unknown.join(", ")}`,
-      `available: ${plugin.extensions!.join(", ")}`,
-    );
-  }
-  return [...new Set(requested as string[])].sort();
 }
 
 const addonLock = <T>(name: string, fn: () => Promise<T>) => withAppLock(`addon:${name}`, fn);
@@ -461,17 +438,14 @@ export class AddonService {
 
   /**
    * hop3.toml `[[addons]]` at deploy time: each is created on the first deploy and attached (the deploy
-   * resolves the variables next); later deploys reuse it. Runs under the app's deploy lock.
+   * resolves the variables next); later deploys reuse it. Runs under the app's deploy lock, after the build
+   * (a failed build creates no addon); the images it needs were prepared meanwhile (prepareImages).
    */
   async provision(app: string, declared: readonly AddonDeclaration[], progress: Progress): Promise<void> {
-    for (const d of declared) {
-      const plugin = pluginFor(d.type);
-      const name = validateAddonName(d.name ?? declaredAddonName(app, plugin));
-      const extensions = checkExtensions(plugin, d.extensions);
+    for (const { plugin, name, extensions } of resolveDeclared(app, declared, (n) =>
+      this.store.addons.get(n),
+    )) {
       let a = this.store.addons.get(name);
-      if (a && a.type !== plugin.type) {
-        throw conflict(`hop3.toml declares a ${plugin.type} addon ${name}, but ${name} is a ${a.type} addon`);
-      }
       if (!a) {
         progress.step(`Creating the ${plugin.title} addon ${name} (hop3.toml [[addons]])`);
         await this.create(plugin.type, name, { extensions }, progress);
@@ -498,6 +472,34 @@ export class AddonService {
         });
       }
     }
+  }
+
+  /**
+   * The images of the addons a deploy will create, made ready (found, pulled or built from images/addons)
+   * while the app's image builds: only images, no container, volume or record, so a build that fails leaves
+   * no addon behind, only a cached image the next deploy uses. A declaration `provision` would refuse is
+   * refused here already, synchronously, before the build. Resolves when every image is ready; rejects with
+   * the first failure once all have settled (an image build still running is never left behind).
+   */
+  prepareImages(app: string, declared: readonly AddonDeclaration[], progress: Progress): Promise<void> {
+    const plugins = imagesToPrepare(resolveDeclared(app, declared, (n) => this.store.addons.get(n)));
+    return this.readyImages(plugins, progress);
+  }
+
+  private async readyImages(plugins: readonly AddonPlugin[], progress: Progress): Promise<void> {
+    const results = await Promise.allSettled(
+      plugins.map((plugin) => {
+        // interleaved with the app build's output: every line says which image it is about
+        const tag = `${plugin.type} image | `;
+        progress.log(`${tag}preparing the ${plugin.title} ${plugin.major} image alongside the build`);
+        return ensureAddonImage(this.docker, plugin, plugin.major, {
+          ...this.d.images,
+          log: (line) => progress.log(`${tag}${line}`),
+        }).then((image) => progress.log(`${tag}${image.ref} ready`));
+      }),
+    );
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed) throw failed.reason;
   }
 
   /** Before an app's network goes (hop destroy): its addons leave it; the attachments go with the app. */

@@ -5,7 +5,7 @@
  */
 
 import { createHash } from "node:crypto";
-import { loadAppSpec } from "../app/spec.js";
+import { type AppSpec, loadAppSpec } from "../app/spec.js";
 import { killBuildProcesses, newBuildId, removeBuildContainers } from "../build/build-processes.js";
 import type { BuildContext, Builder, BuiltImage } from "../build/builder.js";
 import { imageFromArchive, imageFromReference } from "../build/image-source.js";
@@ -31,7 +31,9 @@ export interface BuildOutcome {
 
 /**
  * Builds or loads the image tagged `tag` for `release`. `onImage` is told of the image as soon as it exists,
- * so that a later failure (reading its spec, a hostname conflict) can remove it.
+ * so that a later failure (reading its spec, a hostname conflict) can remove it. `beforeBuild` is told of the
+ * app's configuration once it passed its checks, just before the build starts (what can run alongside the
+ * build starts there); an exception it throws fails the deploy before the build.
  */
 export async function buildRelease(
   p: Platform,
@@ -42,6 +44,7 @@ export async function buildRelease(
   revision: string | undefined,
   progress: Progress,
   onImage: (built: BuiltImage) => void,
+  beforeBuild?: (appSpec: AppSpec) => void,
 ): Promise<BuildOutcome> {
   const { store, docker } = p;
   const config = store.getConfig(app);
@@ -78,6 +81,7 @@ export async function buildRelease(
     .find((d) => d !== undefined);
   const noCache = previousDigest !== undefined && previousDigest !== buildArgsDigest;
   if (noCache) progress.log("The build arguments changed: building without the layer cache");
+  beforeBuild?.(appSpec);
   progress.step(`Building the image (${builder.name})`);
   const ctx: BuildContext = {
     app,

@@ -6,6 +6,7 @@
  * and routed: every failure before that removes only what this deploy created, so the previous release keeps
  * serving.
  */
+import type { AddonSpec } from "../app/hop3toml.js";
 import type { BuiltImage } from "../build/builder.js";
 import { releaseImageTag } from "../runtime/labels.js";
 import type { ReleaseRow } from "../store/store.js";
@@ -31,6 +32,12 @@ export interface DeployOptions {
 }
 
 export type DeployResult = RolloutResult;
+
+/** The addon images a deploy readies alongside its build. */
+interface AddonImagesJob {
+  state: "running" | "ready" | "failed";
+  done: Promise<void>;
+}
 
 export class Deployer {
   constructor(private readonly p: Platform) {}
@@ -287,14 +294,33 @@ export class Deployer {
       ...(progress.timings ? { timings: progress.timings } : {}),
     };
     let built: BuiltImage | undefined;
+    // hop3.toml [[addons]] to create: their images (an addon's built from Debian's packages takes minutes) are
+    // readied while the app's image builds, so a first deploy waits for the longer of the two, not the sum
+    let addonImages: AddonImagesJob | undefined;
     try {
       transition(store, release, { type: "build" });
       const tag = releaseImageTag(app, release.number);
-      const outcome = await buildRelease(this.p, app, release, source, tag, opts.revision, logged, (b) => {
-        built = b;
-      });
+      const outcome = await buildRelease(
+        this.p,
+        app,
+        release,
+        source,
+        tag,
+        opts.revision,
+        logged,
+        (b) => {
+          built = b;
+        },
+        (appSpec) => {
+          addonImages = this.startAddonImages(app, appSpec.addons, logged);
+        },
+      );
       built = outcome.built;
       stopIfAborted(signal);
+      if (addonImages && addonImages.state !== "ready") {
+        logged.step("Addon images (prepared alongside the build)");
+        await addonImages.done;
+      }
       transition(
         store,
         release,
@@ -319,6 +345,14 @@ export class Deployer {
       await timed(logged.timings, "prune images", () => pruneImages(this.p, app, logged));
       return result;
     } catch (err) {
+      if (addonImages?.state === "running") {
+        // nothing of this deploy keeps running after it reports: the image is finished (and kept for the next
+        // deploy) or fails; its own failure is only a line here, the deploy's error is the one that stopped it
+        logged.log("Waiting for the addon images being prepared alongside the build to finish");
+        await addonImages.done.catch((e: Error) =>
+          logged.log(`The addon images were not prepared: ${e.message}`),
+        );
+      }
       const message = fail(store, release, err);
       if (built && store.getReleaseById(release.id)?.status !== "active")
         await docker
@@ -334,6 +368,35 @@ export class Deployer {
           : undefined;
       throw new Hop3Error(message, err instanceof Hop3Error ? err.kind : "deployFailed", hint);
     }
+  }
+
+  /**
+   * Starts readying the images of the addons the deploy will create (AddonService.prepareImages). A declaration
+   * that would be refused throws now, before the build.
+   */
+  private startAddonImages(
+    app: string,
+    declared: readonly AddonSpec[],
+    progress: Progress,
+  ): AddonImagesJob | undefined {
+    const addons = this.p.addons;
+    if (!declared.length || !addons?.prepareImages) return undefined;
+    const ready = addons.prepareImages(app, declared, progress);
+    const job: AddonImagesJob = {
+      state: "running",
+      done: timed(progress.timings, "addon images (during build)", () => ready).then(
+        () => {
+          job.state = "ready";
+        },
+        (err) => {
+          job.state = "failed";
+          throw err;
+        },
+      ),
+    };
+    // awaited after the build (or when it failed); until then its rejection is not an unhandled one
+    job.done.catch(() => {});
+    return job;
   }
 
   /**

@@ -40,6 +40,8 @@ export interface Platform {
   /** Backing services (src/addons/service.ts): hop3.toml [[addons]] at deploy time; leaving a destroyed app. */
   addons?: {
     provision(app: string, declared: readonly AddonSpec[], progress: Progress): Promise<void>;
+    /** The images `provision` will need, readied while the app builds (never creates an addon). */
+    prepareImages?(app: string, declared: readonly AddonSpec[], progress: Progress): Promise<void>;
     releaseApp(app: string): Promise<void>;
   };
   /**

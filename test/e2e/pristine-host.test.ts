@@ -306,7 +306,19 @@ describe.skipIf(cannot)("pristine Debian 12 host: ./install.sh as the README say
         /image build +\d+\.\d/,
         /first 200 over HTTPS +\d+\.\d/,
       ];
-      if (c.database) rows.push(/addons \(database\) +\d+\.\d/, /release phase +\d+\.\d/);
+      if (c.database) {
+        rows.push(
+          /addons \(database\) +\d+\.\d/,
+          /release phase +\d+\.\d/,
+          /addon images \(during build\) +\d+\.\d/,
+        );
+        // the database's image was started alongside the app's build, not after it
+        const preparing = r.all.indexOf(
+          "mariadb image | preparing the MariaDB 10.11 image alongside the build",
+        );
+        expect(preparing).toBeGreaterThanOrEqual(0);
+        expect(preparing).toBeLessThan(r.all.indexOf("Building the image"));
+      }
       for (const row of [...rows, /total +\d+\.\d/]) expect(block).toMatch(row);
 
       // the certificate chain verifies against Pebble's root, and nothing else (--cacert replaces the bundle)

@@ -4,7 +4,7 @@
  * scaling keep the data; pg:psql, pg:dump and pg:restore stream through the attach channel; a second Redis
  * gets a prefix; and another app, not attached, cannot reach the database by name or by address.
  */
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -26,6 +26,7 @@ import {
 describe("addons", () => {
   const app = uniqueApp("it-addons");
   const other = uniqueApp("it-addons-b");
+  const broken = uniqueApp("it-addons-fail");
   const pg = `${app}-postgres`;
   const redis = `${app}-redis`;
   const second = `${app}-c2`;
@@ -35,6 +36,7 @@ describe("addons", () => {
   afterAll(async () => {
     await destroyQuietly(app);
     await destroyQuietly(other);
+    await destroyQuietly(broken);
     for (const a of [pg, redis, second]) await hop(["addons:destroy", a, "--confirm", a]);
     rmSync(tmp, { recursive: true, force: true });
   });
@@ -64,6 +66,16 @@ describe("addons", () => {
     expect(r.exitCode, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toContain(`Creating the PostgreSQL addon ${pg}`);
     expect(r.stdout).toContain("Running the release phase");
+    // the addons' images were readied alongside the app's build (started before it, whatever their state)
+    const preparing = r.stdout.indexOf(
+      "postgres image | preparing the PostgreSQL 15 image alongside the build",
+    );
+    expect(preparing, r.stdout).toBeGreaterThanOrEqual(0);
+    expect(preparing).toBeLessThan(r.stdout.indexOf("Building the image"));
+    expect(r.stdout).toContain("redis image | preparing the Redis 7 image alongside the build");
+    expect(r.stdout).toMatch(
+      /postgres image \| localhost\/hop3\/addon-postgres:15-\S+ ready|postgres image \| .*postgres:15 ready/,
+    );
     url = deployedUrl(r.stdout);
     // [env] DB_HOST = { from = "postgres", key = "PGHOST" }
     expect(await read()).toBe(`rows= last= host=${pg}`);
@@ -241,6 +253,41 @@ describe("addons", () => {
     expect(wrongType.exitCode).toBe(2);
     expect(wrongType.stderr).toContain("is a postgres addon");
   });
+
+  it("a build that fails creates no addon; a declaration of the wrong type is refused before the build", async () => {
+    const failing = join(tmp, "failing");
+    mkdirSync(failing);
+    writeFileSync(join(failing, "hop3.toml"), `[metadata]\nid = "${broken}"\n\n[[addons]]\ntype = "redis"\n`);
+    writeFileSync(
+      join(failing, "Containerfile"),
+      "FROM localhost/hop3/base:bookworm\nRUN echo 'it-addons: this build fails on purpose' && false\n",
+    );
+    const r = await hop(["deploy", failing, "--app", broken]);
+    expect(r.exitCode, cliOutput(r)).not.toBe(0);
+    expect(cliOutput(r)).toContain("it-addons: this build fails on purpose");
+    expect(cliOutput(r)).toContain("redis image | preparing the Redis 7 image alongside the build");
+    const list = await hop(["addons", "--json"]);
+    expect(list.exitCode, list.stderr).toBe(0);
+    expect((JSON.parse(list.stdout) as { name: string }[]).map((a) => a.name)).not.toContain(
+      `${broken}-redis`,
+    );
+    expect(await podmanAsHop3(["ps", "-a", "--format", "{{.Names}}"])).not.toContain(
+      `hop3-addon-${broken}-redis`,
+    );
+
+    // an existing addon of another type under the declared name: refused before anything is built
+    writeFileSync(
+      join(failing, "hop3.toml"),
+      `[metadata]\nid = "${broken}"\n\n[[addons]]\ntype = "redis"\nname = "${pg}"\n`,
+    );
+    const wrong = await hop(["deploy", failing, "--app", broken]);
+    expect(wrong.exitCode, cliOutput(wrong)).not.toBe(0);
+    expect(cliOutput(wrong)).toContain(
+      `hop3.toml declares a redis addon ${pg}, but ${pg} is a postgres addon`,
+    );
+    expect(cliOutput(wrong)).not.toContain("Building the image");
+    expect(cliOutput(wrong)).not.toContain("this build fails on purpose");
+  }, 600_000);
 
   it("leaves the addons and their data when the app is destroyed", async () => {
     const d = await hop(["destroy", "--app", app, "--confirm", app]);
