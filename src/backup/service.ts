@@ -1,8 +1,9 @@
 /**
  * Backups end to end (docs/backups.md): create, list, show (re-verified), restore, destroy, export, import,
- * and scheduled runs. The format and every decision are format.ts's pure functions; this file does the I/O:
- * podman save of the release's image, the addons' own dump tools run in their containers, a helper container
- * that archives the app's volumes, and the sealed env.json. A backup is written in a temporary directory and
+ * and scheduled runs (systemd timers on the quadlet path, timers.ts; the server's minute tick elsewhere).
+ * The format and every decision are format.ts's pure functions; this file does the I/O: podman save of the
+ * release's image, the addons' own dump tools run in their containers, a helper container that archives the
+ * app's volumes, and the sealed env.json. A backup is written in a temporary directory and
  * renamed into place when complete, so a server killed mid-backup never leaves one listed.
  */
 import { randomBytes } from "node:crypto";
@@ -64,6 +65,7 @@ import {
 } from "./format.js";
 import { backupKey, openEnv, sealEnv } from "./secrets.js";
 import { commandToFile, fileDigest, fileToCommand } from "./streams.js";
+import type { BackupTimerEntry } from "./timers.js";
 
 export interface BackupServiceDeps {
   platform: Platform;
@@ -74,6 +76,11 @@ export interface BackupServiceDeps {
   /** HOP3_BACKUP_KEY_FILE: created on first use, to be copied off the server by the operator. */
   keyFile: string;
   importLimits?: ImportLimits;
+  /**
+   * The schedules' systemd timers (timers.ts BackupTimers) on the quadlet path: they run the scheduled
+   * backups, and the server's minute tick does not. Unset, the tick runs them.
+   */
+  timers?: { sync(schedules: readonly BackupTimerEntry[]): Promise<unknown> };
 }
 
 /** What env.json holds (sealed). */
@@ -894,25 +901,78 @@ export class BackupService {
     }
   }
 
-  schedule(app: string, cron: string, keep: number): BackupSchedule {
+  private saveSchedules(list: readonly BackupSchedule[]): void {
+    this.p.store.setSetting(SCHEDULES_SETTING, JSON.stringify(list));
+  }
+
+  /**
+   * Saves the app's schedule (replacing its previous one) and, on the quadlet path, its timer. A timer that
+   * cannot be set up puts the app's previous schedule back: nothing is listed as scheduled that would not run.
+   */
+  async schedule(app: string, cron: string, keep: number): Promise<BackupSchedule> {
     this.p.store.requireApp(app);
     parseSchedule(cron);
     expiredBackups([], keep);
     const s = { app, cron, keep };
-    this.p.store.setSetting(
-      SCHEDULES_SETTING,
-      JSON.stringify([...this.schedules().filter((x) => x.app !== app), s]),
-    );
+    const previous = this.schedules().find((x) => x.app === app);
+    const others = () => this.schedules().filter((x) => x.app !== app);
+    this.saveSchedules([...others(), s]);
+    try {
+      await this.syncTimers();
+    } catch (err) {
+      this.saveSchedules([...others(), ...(previous ? [previous] : [])]);
+      await this.syncTimers().catch(() => {});
+      throw new Hop3Error(
+        `the schedule of ${app} was not saved: its systemd timer could not be set up: ${(err as Error).message}`,
+        "error",
+        "see the server log and: systemctl --user list-timers 'hop3-backup.*' (as the hop3 user)",
+      );
+    }
     return s;
   }
 
-  unschedule(app: string): { app: string; removed: boolean } {
+  /** Removes the app's schedule and its failures, and on the quadlet path its timer. */
+  async unschedule(app: string): Promise<{ app: string; removed: boolean }> {
+    const removed = this.dropSchedule(app);
+    try {
+      await this.syncTimers();
+    } catch (err) {
+      // the schedule is gone: a timer left behind runs `--scheduled` backups that find none and do nothing
+      throw new Hop3Error(
+        `the schedule of ${app} is removed, but its systemd timer could not be: ${(err as Error).message}`,
+        "error",
+        "the server removes it at its next start or deploy; see: systemctl --user list-timers 'hop3-backup.*'",
+      );
+    }
+    return { app, removed };
+  }
+
+  private dropSchedule(app: string): boolean {
     const before = this.schedules();
     const after = before.filter((x) => x.app !== app);
-    this.p.store.setSetting(SCHEDULES_SETTING, JSON.stringify(after));
+    this.saveSchedules(after);
     // its failures no longer call for attention once nothing is scheduled
     this.forgetFailures(app);
-    return { app, removed: after.length !== before.length };
+    return after.length !== before.length;
+  }
+
+  /** A destroyed app takes its schedule with it (its backups stay). */
+  private pruneSchedules(): void {
+    for (const s of this.schedules()) {
+      if (this.p.store.getApp(s.app)) continue;
+      this.dropSchedule(s.app);
+      this.p.log(`backup: ${s.app} no longer exists: its backup schedule is removed`);
+    }
+  }
+
+  /**
+   * On the quadlet path, the timers made exactly the schedules of existing apps: called when a schedule
+   * changes and wherever the platform re-applies its schedules (server start, deploys, destroys).
+   */
+  async syncTimers(): Promise<void> {
+    if (!this.d.timers) return;
+    this.pruneSchedules();
+    await this.d.timers.sync(this.schedules());
   }
 
   private failures(): ScheduledFailure[] {
@@ -935,35 +995,57 @@ export class BackupService {
     if (kept.length !== list.length) this.saveFailures(kept);
   }
 
-  /** The server's minute tick: due schedules run one after the other; then retention; failures are kept. */
-  async tick(at: Date): Promise<void> {
-    for (const s of this.schedules()) {
-      if (!cronMatches(s.cron, at)) continue;
-      try {
-        if (!this.p.store.getApp(s.app)) {
-          // a destroyed app takes its schedule with it (its backups stay)
-          this.unschedule(s.app);
-          this.p.log(`backup: ${s.app} no longer exists: its backup schedule is removed`);
-          continue;
-        }
-        const b = await this.create(s.app, { step: () => {}, log: () => {} }, "scheduled");
-        this.p.log(`backup: scheduled backup of ${s.app}: ${b.id}`);
-        const ids = readdirSync(join(this.root, s.app)).filter(isBackupId);
-        for (const old of expiredBackups(ids, s.keep)) {
-          await this.destroy(old, old);
-          this.p.log(`backup: ${s.app}: ${old} removed (--keep ${s.keep})`);
-        }
-        // a success clears the app's earlier failures from `hop apps`
-        this.forgetFailures(s.app);
-      } catch (err) {
-        const error = (err as Error).message;
-        this.saveFailures([...this.failures(), { app: s.app, at: at.toISOString(), error }]);
-        this.p.log(`backup: scheduled backup of ${s.app} FAILED: ${error}`);
+  /**
+   * One scheduled run of the app's schedule, by the minute tick or by the app's timer (`hop backup:create
+   * --scheduled`): the backup, then the schedule's retention. A failure is recorded (backup:list, hop apps)
+   * and logged before it is thrown; a success clears the app's earlier failures.
+   */
+  async runScheduled(app: string, progress: Progress, at = new Date()): Promise<BackupSummary> {
+    const s = this.schedules().find((x) => x.app === app);
+    if (!s) {
+      throw conflict(
+        `${app} has no backup schedule: nothing to run`,
+        `schedule one: hop backup:schedule -a ${app} "0 3 * * *"`,
+      );
+    }
+    if (!this.p.store.getApp(app)) {
+      this.pruneSchedules();
+      await this.syncTimers().catch((err) => this.p.log(`backup timers: ${(err as Error).message}`));
+      throw notFound(`${app} no longer exists: its backup schedule is removed`);
+    }
+    try {
+      const b = await this.create(app, progress, "scheduled");
+      this.p.log(`backup: scheduled backup of ${app}: ${b.id}`);
+      const ids = readdirSync(join(this.root, app)).filter(isBackupId);
+      for (const old of expiredBackups(ids, s.keep)) {
+        await this.destroy(old, old);
+        this.p.log(`backup: ${app}: ${old} removed (--keep ${s.keep})`);
+        progress.log(`${old} removed (--keep ${s.keep})`);
       }
+      // a success clears the app's earlier failures from `hop apps`
+      this.forgetFailures(app);
+      return b;
+    } catch (err) {
+      const error = (err as Error).message;
+      this.saveFailures([...this.failures(), { app, at: at.toISOString(), error }]);
+      this.p.log(`backup: scheduled backup of ${app} FAILED: ${error}`);
+      throw err;
     }
   }
 
+  /** The server's minute tick (without timers): due schedules run one after the other. */
+  async tick(at: Date): Promise<void> {
+    this.pruneSchedules();
+    for (const s of this.schedules()) {
+      if (!cronMatches(s.cron, at)) continue;
+      // recorded and logged by runScheduled
+      await this.runScheduled(s.app, { step: () => {}, log: () => {} }, at).catch(() => {});
+    }
+  }
+
+  /** The minute tick, unless systemd timers run the schedules (they would run twice). */
   startScheduler(): void {
+    if (this.d.timers) return;
     const arm = () => {
       const now = Date.now();
       this.timer = setTimeout(

@@ -84,6 +84,8 @@ export class Lifecycle {
       rmSync(join(this.p.settings.root, "git", `${app}.git`), { recursive: true, force: true });
       purgeCache(app, this.p.settings.root);
       store.deleteApp(app);
+      // timers of what the app no longer has (its backup schedule: the app was still there at the route sync)
+      await this.p.schedules?.sync().catch((err) => this.p.log(`timers: ${(err as Error).message}`));
       return { destroyed: app };
     });
   }

@@ -45,8 +45,9 @@ export interface Platform {
     releaseApp(app: string): Promise<void>;
   };
   /**
-   * Cron schedules that live outside the server (systemd timers on the quadlet path), brought in line with
-   * the store wherever routes are re-applied: after every deploy, rollback, stop, start and destroy.
+   * Schedules that live outside the server (systemd timers on the quadlet path: cron jobs, scheduled backups),
+   * brought in line with the store wherever routes are re-applied: after every deploy, rollback, stop, start
+   * and destroy, and at the server's start.
    */
   schedules?: { sync(): Promise<void> };
   /**

@@ -28,7 +28,15 @@ export function backupRoutes(
     return c.json(await backups.list(app ? validateAppName(app) : undefined));
   });
 
-  api.post("/api/v1/apps/:app/backups", (c) => {
+  api.post("/api/v1/apps/:app/backups", async (c) => {
+    const b = await jsonBody(c);
+    if (b.scheduled !== undefined && typeof b.scheduled !== "boolean")
+      throw usageError("scheduled must be true or false");
+    if (b.scheduled) {
+      // what an app's backup timer runs: the app may be gone since, which runScheduled handles (and says)
+      const app = validateAppName(c.req.param("app") ?? "");
+      return ndjsonOperation((progress) => backups.runScheduled(app, progress));
+    }
     const app = requireApp(c);
     return ndjsonOperation((progress) => backups.create(app, progress));
   });
@@ -78,8 +86,10 @@ export function backupRoutes(
     if (typeof b.cron !== "string") throw usageError('give the schedule: { "cron": "0 3 * * *", "keep": 7 }');
     const keep = b.keep === undefined ? 7 : b.keep;
     if (typeof keep !== "number") throw usageError("keep must be a number");
-    return c.json({ schedule: backups.schedule(app, b.cron, keep) });
+    return c.json({ schedule: await backups.schedule(app, b.cron, keep) });
   });
 
-  api.delete("/api/v1/apps/:app/backup-schedule", (c) => c.json(backups.unschedule(requireApp(c))));
+  api.delete("/api/v1/apps/:app/backup-schedule", async (c) =>
+    c.json(await backups.unschedule(requireApp(c))),
+  );
 }

@@ -12,6 +12,7 @@ import { getRequestListener } from "@hono/node-server";
 import pino from "pino";
 import { AddonService } from "../addons/service.js";
 import { BackupService } from "../backup/service.js";
+import { BackupTimers } from "../backup/timers.js";
 import { buildpackCatalogOf, createBuildpacksBuilder } from "../build/buildpacks-builder.js";
 import { createContainerfileBuilder } from "../build/containerfile-builder.js";
 import { CatalogSource } from "../catalog/catalog-source.js";
@@ -141,20 +142,6 @@ async function main(): Promise<void> {
     log: say,
   };
   platform.sbom = sbomRecorder({ store, docker, root: platformSettings.root, version, log: say });
-  if (supervisor instanceof QuadletSupervisor) {
-    const timers = new CronTimers({ serverUrl: `unix:${where.socket}`, log: say });
-    platform.schedules = {
-      sync: async () => {
-        const entries = store
-          .listApps()
-          .filter((a) => a.desiredState === "running")
-          .map((a) => ({ app: a.name, jobs: cronJobsOf(store.currentRelease(a.name)) }))
-          .filter((e) => e.jobs.length > 0);
-        // CronTimers logs what it changed
-        await timers.sync(entries);
-      },
-    };
-  }
   const deployer = new Deployer(platform);
   const lifecycle = new Lifecycle(platform, deployer);
   const runs = new RunSessions(platform);
@@ -169,6 +156,37 @@ async function main(): Promise<void> {
     },
   });
   platform.addons = addons;
+  // backups: the key that seals their secrets is created on first use, to be copied off the server. Under
+  // systemd their schedules are timers (backup/timers.ts), reconciled with the cron timers below.
+  const backups = new BackupService({
+    platform,
+    deployer,
+    lifecycle,
+    addons,
+    version,
+    keyFile: settings.HOP3_BACKUP_KEY_FILE ?? join(settings.HOP3_ROOT, "backup.key"),
+    ...(supervisor instanceof QuadletSupervisor
+      ? { timers: new BackupTimers({ serverUrl: `unix:${where.socket}`, log: say }) }
+      : {}),
+  });
+  if (supervisor instanceof QuadletSupervisor) {
+    const timers = new CronTimers({ serverUrl: `unix:${where.socket}`, log: say });
+    // wherever routes are re-applied (the reconcile below included): cron timers of the running apps' current
+    // releases, and the backup schedules' timers; one failing family does not keep the other from its sync
+    platform.schedules = {
+      sync: async () => {
+        const entries = store
+          .listApps()
+          .filter((a) => a.desiredState === "running")
+          .map((a) => ({ app: a.name, jobs: cronJobsOf(store.currentRelease(a.name)) }))
+          .filter((e) => e.jobs.length > 0);
+        // CronTimers and BackupTimers log what they changed
+        const results = await Promise.allSettled([timers.sync(entries), backups.syncTimers()]);
+        const failed = results.flatMap((r) => (r.status === "rejected" ? [(r.reason as Error).message] : []));
+        if (failed.length) throw new Hop3Error(failed.join("; "));
+      },
+    };
+  }
   // nothing builds yet: whatever a build left in its scratch places was left by a crash
   const scratch = { uploadsDir: where.uploads, buildWorkRoot: join(settings.HOP3_ROOT, "build") };
   for (const note of await cleanupAfterCrash(docker, scratch)) say(`cleanup: ${note}`);
@@ -209,15 +227,7 @@ async function main(): Promise<void> {
   const scheduler = supervisor instanceof QuadletSupervisor ? undefined : new CronScheduler(platform, cron);
   scheduler?.start();
   const upgrade = createUpgradeHandler({ platform, runs });
-  // backups: the key that seals their secrets is created on first use, to be copied off the server
-  const backups = new BackupService({
-    platform,
-    deployer,
-    lifecycle,
-    addons,
-    version,
-    keyFile: settings.HOP3_BACKUP_KEY_FILE ?? join(settings.HOP3_ROOT, "backup.key"),
-  });
+  // without systemd timers, the server's minute tick runs the backup schedules
   backups.startScheduler();
   // the catalog (src/catalog): verified at each use; an install a crash interrupted is removed here
   const catalogSource = new CatalogSource(

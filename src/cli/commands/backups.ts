@@ -92,14 +92,23 @@ export const backupCreateCommand: CommandSpec = {
   summary: "back up an app: its release's image, config (sealed), volumes and addon dumps",
   maxArgs: 0,
   usesApp: true,
-  examples: ["hop backup:create -a shop"],
+  options: [
+    {
+      name: "scheduled",
+      type: "boolean",
+      description:
+        "run the app's scheduled backup (what its systemd timer runs): its --keep retention, a failure recorded",
+    },
+  ],
+  examples: ["hop backup:create -a shop", "hop backup:create -a shop --scheduled"],
   async run(ctx) {
     const app = await ctx.app();
+    const scheduled = ctx.flag("scheduled");
     return runOperation(
       ctx,
       appPath(app, "/backups"),
-      { method: "POST" },
-      (r) => `Backup ${r.id} of ${app} created`,
+      scheduled ? { method: "POST", json: { scheduled: true } } : { method: "POST" },
+      (r) => `${scheduled ? "Scheduled backup" : "Backup"} ${r.id} of ${app} created`,
     );
   },
 };
