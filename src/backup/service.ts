@@ -388,7 +388,7 @@ export class BackupService {
           binds,
           files,
           consistency:
-            "databases: their own consistent dump of the live server; volumes: archived while the app runs (each file as it was when read)",
+            "databases: their own consistent dump of the live server; volumes: archived after the dumps while the app runs, not paused: each file unchanged while read (else the backup fails), files read at different moments",
         };
         writeFileSync(join(tmp, "metadata.json"), `${JSON.stringify(meta, null, 2)}\n`, { mode: 0o600 });
         // complete: only now does it appear under its app
