@@ -270,3 +270,71 @@ describe("buildpacks platform (real Podman)", () => {
     expect(lines.join("\n")).toContain("broken detect says why");
   });
 });
+
+describe("stack images (ensureStackImages)", () => {
+  /** An images/ directory whose cnb/build and cnb/run Containerfiles run the given steps on the base image. */
+  function stackDir(name: string, steps: { build: string; run: string }): string {
+    const dir = join(base, "stacks", name);
+    for (const kind of ["build", "run"] as const) {
+      mkdirSync(join(dir, "cnb", kind), { recursive: true });
+      writeFileSync(
+        join(dir, "cnb", kind, "Containerfile"),
+        `ARG BASE_IMAGE\nFROM \${BASE_IMAGE}\nARG STACK_ID\nRUN ${steps[kind]}\n`,
+      );
+    }
+    return dir;
+  }
+  const tags = (name: string) => {
+    const t = {
+      build: `localhost/hop3-test/cnb-build:${run}-${name}`,
+      run: `localhost/hop3-test/cnb-run:${run}-${name}`,
+    };
+    images.push(t.build, t.run);
+    return t;
+  };
+  const exists = (ref: string) =>
+    docker
+      .getImage(ref)
+      .inspect()
+      .then(
+        () => true,
+        () => false,
+      );
+
+  it("builds the two images once, even for two deploys asking at the same time", async () => {
+    const imagesDir = stackDir("twice", { build: "echo build > /kind", run: "echo run > /kind" });
+    const overrides = tags("twice");
+    const lines: string[] = [];
+    const ask = () =>
+      ensureStackImages(docker, {
+        imagesDir,
+        baseImage: "localhost/hop3/base:bookworm",
+        images: overrides,
+        log: (l) => lines.push(l),
+      });
+    const [first, second] = await Promise.all([ask(), ask()]);
+    expect(first.build).toBe(overrides.build);
+    expect(second.run).toBe(overrides.run);
+    expect(lines.filter((l) => l.startsWith("Building")).sort()).toEqual([
+      expect.stringContaining(`build image ${overrides.build}`),
+      expect.stringContaining(`run image ${overrides.run}`),
+    ]);
+    expect(await exists(overrides.build)).toBe(true);
+    expect(await exists(overrides.run)).toBe(true);
+    // present now: nothing is built again
+    lines.length = 0;
+    await ask();
+    expect(lines).toEqual([]);
+  }, 300_000);
+
+  it("a failing stack build fails the call only once the other build has ended, naming the image", async () => {
+    const imagesDir = stackDir("fails", { build: "sleep 3 && echo build > /kind", run: "exit 3" });
+    const overrides = tags("fails");
+    await expect(
+      ensureStackImages(docker, { imagesDir, baseImage: "localhost/hop3/base:bookworm", images: overrides }),
+    ).rejects.toThrow(overrides.run);
+    // the build image's build was awaited, not left running behind the error
+    expect(await exists(overrides.build)).toBe(true);
+    expect(await exists(overrides.run)).toBe(false);
+  }, 300_000);
+});

@@ -56,32 +56,63 @@ export async function imageExists(docker: Docker, ref: string): Promise<boolean>
   }
 }
 
-/** Builds whichever stack image is missing; answers the images to use. */
+/**
+ * Stack images being built by this process, by tag: a second deploy that needs one while it is being built
+ * waits for that build instead of starting the same build again.
+ */
+const building = new Map<string, Promise<void>>();
+
+/**
+ * Builds whichever stack image is missing; answers the images to use. The build and run images are built at
+ * the same time: each is mostly dpkg's maintainer scripts, one process at a time, so on a 2-core host the two
+ * together take little more than the longer one (a first buildpack deploy used to wait for their sum).
+ */
 export async function ensureStackImages(docker: Docker, opts: EnsureStackOptions): Promise<StackImages> {
   const images = { ...stackImages(opts.stack, opts.imagesDir), ...opts.images };
-  const log = opts.log ?? (() => {});
+  const missing: ("build" | "run")[] = [];
   for (const kind of ["build", "run"] as const) {
-    const tag = images[kind];
-    if (await imageExists(docker, tag)) continue;
-    if (!(await imageExists(docker, opts.baseImage))) {
-      throw new Hop3Error(
-        `the buildpacks ${kind} image ${tag} is missing and so is its base image ${opts.baseImage}`,
-        "deployFailed",
-        "run the installer (it creates the base image) and deploy again",
-      );
-    }
-    log(`Building the ${kind} image ${tag} (once per server; this takes a few minutes)`);
-    const started = Date.now();
-    const context = tar.pack(join(opts.imagesDir, "cnb", kind)) as unknown as NodeJS.ReadableStream;
-    const stream = await docker.buildImage(context, {
-      t: tag,
-      dockerfile: "Containerfile",
-      buildargs: { BASE_IMAGE: opts.baseImage, STACK_ID: images.stackId },
-      rm: true,
-      forcerm: true,
-    } as Record<string, unknown>);
-    await followProgress(docker, stream, () => {}, `build of the stack image ${tag}`);
-    log(`Built ${tag} in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+    if (!building.has(images[kind]) && !(await imageExists(docker, images[kind]))) missing.push(kind);
   }
+  if (missing.length > 0 && !(await imageExists(docker, opts.baseImage))) {
+    throw new Hop3Error(
+      `the buildpacks ${missing.join(" and ")} image${missing.length > 1 ? "s are" : " is"} missing and so is their base image ${opts.baseImage}`,
+      "deployFailed",
+      "run the installer (it creates the base image) and deploy again",
+    );
+  }
+  for (const kind of missing) {
+    const tag = images[kind];
+    if (building.has(tag)) continue; // claimed by a deploy that checked in the meantime
+    const job = buildStackImage(docker, opts, kind, tag, images.stackId).finally(() => building.delete(tag));
+    building.set(tag, job);
+  }
+  // every build settles before an error is reported: none is left running behind a failed deploy
+  const results = await Promise.allSettled(
+    (["build", "run"] as const).map((kind) => building.get(images[kind]) ?? Promise.resolve()),
+  );
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) throw failed.reason;
   return images;
+}
+
+async function buildStackImage(
+  docker: Docker,
+  opts: EnsureStackOptions,
+  kind: "build" | "run",
+  tag: string,
+  stackId: string,
+): Promise<void> {
+  const log = opts.log ?? (() => {});
+  log(`Building the ${kind} image ${tag} (once per server; this takes a few minutes)`);
+  const started = Date.now();
+  const context = tar.pack(join(opts.imagesDir, "cnb", kind)) as unknown as NodeJS.ReadableStream;
+  const stream = await docker.buildImage(context, {
+    t: tag,
+    dockerfile: "Containerfile",
+    buildargs: { BASE_IMAGE: opts.baseImage, STACK_ID: stackId },
+    rm: true,
+    forcerm: true,
+  } as Record<string, unknown>);
+  await followProgress(docker, stream, () => {}, `build of the stack image ${tag}`);
+  log(`Built ${tag} in ${((Date.now() - started) / 1000).toFixed(1)}s`);
 }
