@@ -45,7 +45,13 @@ export function importComposeFile(file: string, opts: { name?: string; service?:
   const fallback = basename(file)
     .replace(/\.(ya?ml)$/, "")
     .replace(/^docker-compose$|^compose$/, "app");
-  const name = validateNewAppName(opts.name ?? fallback.toLowerCase().replace(/[^a-z0-9-]+/g, "-"));
+  const name = validateNewAppName(
+    opts.name ??
+      fallback
+        .toLowerCase()
+        .replace(/[^a-z0-9-]+/g, "-")
+        .replace(/^[^a-z]+|-+$/g, ""),
+  );
   return importCompose(
     doc as Record<string, unknown>,
     {

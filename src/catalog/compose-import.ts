@@ -127,6 +127,14 @@ function healthPathOf(service: Obj): { path: string; port?: number } | undefined
   return { path: m[2] ?? "/", port: m[1] ? Number(m[1]) : test.includes("https://") ? 443 : 80 };
 }
 
+/** [REGISTRY[:PORT]/]PATH[:TAG][@sha256:DIGEST], Docker's reference grammar (lowercase path, tag of 128). */
+const IMAGE_REFERENCE =
+  /^(?:[A-Za-z0-9.-]+(?::\d+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+/**
+ * The short syntax's source is a host path when it starts with `.`, `/` or `~`, or with a variable (`$HOME`,
+ * `${PWD}/data`): Compose expands it to a path of the host, never a named volume.
+ */
+const HOST_PATH = /^[./~$]/;
 const looksSecret = (key: string) => /(PASSWORD|PASSWD|SECRET|TOKEN|_KEY$|^KEY$|SALT)/i.test(key);
 const resourceName = (s: string) =>
   s
@@ -248,6 +256,12 @@ export function importCompose(
       `${opts.source}: services.${main}.image is missing: only services with an image are imported (a build: section needs its sources)`,
     );
   const image = svc.image;
+  // it becomes the Containerfile's FROM line: a newline or a space would add build steps of the file's choosing
+  if (!IMAGE_REFERENCE.test(image))
+    throw usageError(
+      `${opts.source}: services.${main}.image ${q(image.slice(0, 200))} is not an image reference`,
+      "an image reference is [REGISTRY/]NAME[:TAG][@sha256:DIGEST], e.g. ghcr.io/org/app:1.2",
+    );
   mapped.push(`services.${main} (${image}) -> the app: upstream_image and the Containerfile's FROM`);
 
   // databases -> addons
@@ -406,7 +420,7 @@ export function importCompose(
           const parts = String(v).split(":");
           return parts.length === 1
             ? { source: undefined, target: parts[0]!, type: "volume" }
-            : { source: parts[0], target: parts[1]!, type: /^[./~]/.test(parts[0]!) ? "bind" : "volume" };
+            : { source: parts[0], target: parts[1]!, type: HOST_PATH.test(parts[0]!) ? "bind" : "volume" };
         })();
     if (spec.type !== "volume") {
       unmapped.push(
@@ -481,7 +495,14 @@ export function importCompose(
   return { ...result, files: renderRecipe(result, opts) };
 }
 
-const q = (s: string) => JSON.stringify(s);
+/**
+ * A TOML basic string. JSON's quoting is TOML's but for two characters TOML forbids that JSON leaves alone or
+ * escapes its own way: DEL, and lone surrogates (JSON writes \ud800, an escape TOML refuses), which become U+FFFD.
+ */
+const q = (s: string) =>
+  JSON.stringify(
+    s.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, "\ufffd"),
+  ).replace(/\x7f/g, "\\u007f");
 const tomlKey = (k: string) => (/^[A-Za-z0-9_-]+$/.test(k) ? k : q(k));
 
 function upstreamOf(image: string, comments: Record<string, string>): string {
