@@ -222,6 +222,60 @@ describe.skipIf(cannot)("quadlet test host: install, git push, kill, reboot", ()
     );
   }, 300_000);
 
+  it("keeps apps apart on the systemd host too: neither app connects to the other's container, by address, name or published port", async () => {
+    // issue 9: the attack of test/integration/isolation.test.ts, on the quadlet supervisor (Podman 5 and
+    // netavark of Debian 13), between the sample install.sh deployed and the app pushed above
+    const connectFrom = async (from: string, target: string, port: string) => {
+      const script = [
+        "import socket",
+        "try:",
+        `    socket.create_connection((${JSON.stringify(target)}, ${Number(port)}), timeout=3).close(); print('OPEN')`,
+        "except Exception as e:",
+        "    print(type(e).__name__)",
+      ].join("\n");
+      return (await host.asHop3(["podman", "exec", from, "python3", "-c", script])).out.trim();
+    };
+    const web = async (app: string) => {
+      const { name } = await appContainer(app);
+      const inspect = (format: string) => host.asHop3(["podman", "inspect", name, "--format", format]);
+      const ip = (await inspect("{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}")).out.trim();
+      const port = (await host.asHop3(["podman", "exec", name, "printenv", "PORT"])).out.trim();
+      const published = (await host.asHop3(["podman", "port", name], { allowFail: true })).out.match(
+        /:(\d+)\s*$/m,
+      )?.[1];
+      expect(ip, `${app}'s address`).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+      expect(port, `${app}'s PORT`).toMatch(/^\d+$/);
+      return { app, name, ip, port, published };
+    };
+    const attack = async (from: Awaited<ReturnType<typeof web>>, to: Awaited<ReturnType<typeof web>>) => {
+      expect(await connectFrom(from.name, from.ip, from.port), "the probe reaches its own app").toBe("OPEN");
+      const targets: [string, string][] = [
+        [to.ip, to.port],
+        [to.name, to.port],
+        [to.app, to.port],
+        [`${to.app}.${DOMAIN}`, to.port],
+      ];
+      if (to.published) {
+        // the host's loopback port of the other app: not through the network's gateway nor the host's name
+        targets.push(
+          [from.ip.replace(/\.\d+$/, ".1"), to.published],
+          ["host.containers.internal", to.published],
+        );
+      }
+      for (const [target, port] of targets) {
+        expect(await connectFrom(from.name, target, port), `${from.app} -> ${target}:${port}`).not.toBe(
+          "OPEN",
+        );
+      }
+    };
+    const sample = await web("hello");
+    const pushed = await web(APP);
+    expect(sample.ip, "two apps, two networks").not.toBe(pushed.ip);
+    await attack(pushed, sample);
+    await attack(sample, pushed);
+    expect(await answers("hello")).toBe(true);
+    expect(await answers(APP)).toBe(true);
+  }, 180_000);
   it("runs cron jobs from systemd timers of the hop3 user; the run shows in hop logs and cron:list", async () => {
     const timer = `hop3-cron-${APP}.cron.timer`;
     const timers = await host.asHop3([
