@@ -6,7 +6,7 @@
 import type { ReleaseRow, Store } from "../store/store.js";
 import { Hop3Error } from "../util/errors.js";
 import { isSbomPending } from "./release-sbom.js";
-import { readReleaseSbom, readSbomFailure } from "./store.js";
+import { readReleaseSbom, readSbomFailure, sbomComponentCount } from "./store.js";
 
 export async function loadReleaseSbom(
   store: Store,
@@ -41,4 +41,19 @@ export async function loadReleaseSbom(
     "notFound",
     "a new deploy (or `hop config:set`) records one",
   );
+}
+
+/** Where a release's SBOM stands, for `hop releases`: written (with its component count), being generated, failed (why), or none. */
+export type SbomState =
+  | { state: "ready"; components: number }
+  | { state: "pending" }
+  | { state: "failed"; reason: string }
+  | { state: "none" };
+
+export function sbomState(root: string, app: string, release: number): SbomState {
+  const components = sbomComponentCount(root, app, release);
+  if (components !== undefined) return { state: "ready", components };
+  if (isSbomPending(app, release)) return { state: "pending" };
+  const failure = readSbomFailure(root, app, release);
+  return failure ? { state: "failed", reason: failure.reason } : { state: "none" };
 }

@@ -14,7 +14,15 @@ import { readImageFiles } from "./image-files.js";
 import { inventory } from "./inventory.js";
 import { recordReleaseProvenance } from "./provenance-service.js";
 import { COPIED_FROM, RESTORED_FROM, relabelSbom } from "./relabel.js";
-import { readReleaseSbom, releasesWithSbom, writeReleaseSbom, writeSbomFailure } from "./store.js";
+import {
+  readReleaseSbom,
+  readSbomJob,
+  releasesWithSbom,
+  removeSbomJob,
+  writeReleaseSbom,
+  writeSbomFailure,
+  writeSbomJob,
+} from "./store.js";
 
 export interface SbomContext {
   store: Store;
@@ -143,12 +151,22 @@ export const sbomQueueIdle = (): Promise<void> => queue;
 
 /**
  * The post-switch hook: queues the SBOM of `release` (copied or generated, then stored), and whatever else
- * a release records beside it. Never throws; never awaited by the deploy.
+ * a release records beside it. Never throws; never awaited by the deploy. The job is marked on disk first
+ * (v<N>.pending.json, synchronously: the deploy answers after this returns), so a server stopped before it
+ * ends queues it again at start (recovery.ts); the marker goes when the job ends, whatever the outcome.
  */
 export function recordReleaseSbom(ctx: SbomContext, app: string, releaseNumber: number): void {
   const key = `${app}/${releaseNumber}`;
   if (pending.has(key)) return;
   pending.add(key);
+  try {
+    // a job queued again at start keeps its count of attempts
+    const marked = readSbomJob(ctx.root, app, releaseNumber);
+    writeSbomJob(ctx.root, app, releaseNumber, marked ?? { queuedAt: new Date().toISOString(), attempts: 0 });
+  } catch (err) {
+    // a full disk must not fail the deploy: the job still runs, it is only not safe from a restart
+    ctx.log(`${app} v${releaseNumber}: cannot mark the SBOM job: ${(err as Error).message}`);
+  }
   queue = queue.then(async () => {
     const release = ctx.store.getRelease(app, releaseNumber);
     const note = (line: string) => {
@@ -157,6 +175,10 @@ export function recordReleaseSbom(ctx: SbomContext, app: string, releaseNumber: 
     };
     try {
       if (!release?.image) return;
+      // counted before the image is read: a job that takes the server down every time stops being retried
+      const marked = readSbomJob(ctx.root, app, releaseNumber);
+      if (marked && ctx.store.getRelease(app, releaseNumber))
+        writeSbomJob(ctx.root, app, releaseNumber, { ...marked, attempts: marked.attempts + 1 });
       const started = Date.now();
       // a restore writes the backed-up SBOM before the switch: that one describes the image and is kept
       const kept = await readReleaseSbom(ctx.root, app, releaseNumber).catch(() => undefined);
@@ -184,6 +206,11 @@ export function recordReleaseSbom(ctx: SbomContext, app: string, releaseNumber: 
       if (ctx.store.getRelease(app, releaseNumber))
         await writeSbomFailure(ctx.root, app, releaseNumber, reason).catch(() => {});
     } finally {
+      try {
+        removeSbomJob(ctx.root, app, releaseNumber);
+      } catch {
+        // an invalid name cannot reach here (the release exists); nothing else to clean
+      }
       pending.delete(key);
     }
   });

@@ -1,6 +1,7 @@
 /**
  * Where a release's supply-chain documents live: `<dataDir>/sbom/<app>/v<N>.cdx.json` (the CycloneDX SBOM),
- * `v<N>.failed.json` (why generation failed, so `hop sbom` can say so), and, beside them, other per-release
+ * `v<N>.failed.json` (why generation failed, so `hop sbom` can say so), `v<N>.pending.json` (a job queued or
+ * running: what a restarted server queues again, src/sbom/recovery.ts), and, beside them, other per-release
  * documents named `v<N>.<kind>.json` (provenance: `v<N>.intoto.json`). Removing a release removes every
  * `v<N>.*` file, so whatever is stored beside the SBOM goes with its release.
  *
@@ -134,6 +135,71 @@ export function readSbomFailure(dataDir: string, app: string, release: number): 
       : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * A queued or running SBOM job, on disk so that a server killed before it finished queues it again at start.
+ * `attempts`: how many times a job started on it (a release whose image crashes the reader every time is
+ * not retried forever).
+ */
+export interface SbomJobMarker {
+  queuedAt: string;
+  attempts: number;
+}
+
+export function readSbomJob(dataDir: string, app: string, release: number): SbomJobMarker | undefined {
+  try {
+    const doc = readJsonFile(releaseDocPath(dataDir, app, release, "pending"), "SBOM job");
+    if (!doc) return undefined;
+    const attempts =
+      Number.isInteger(doc.attempts) && (doc.attempts as number) >= 0 ? (doc.attempts as number) : 0;
+    return { queuedAt: String(doc.queuedAt ?? ""), attempts };
+  } catch {
+    // a marker cut short by a crash is still a job that did not finish
+    return { queuedAt: "", attempts: 0 };
+  }
+}
+
+/** Written synchronously (and fsync'd) before the deploy answers: a kill right after cannot lose the job. */
+export function writeSbomJob(dataDir: string, app: string, release: number, marker: SbomJobMarker): void {
+  mkdirSync(sbomDir(dataDir, app), { recursive: true, mode: 0o750 });
+  writeFileAtomic(
+    releaseDocPath(dataDir, app, release, "pending"),
+    `${JSON.stringify(marker)}
+`,
+    0o640,
+  );
+}
+
+export function removeSbomJob(dataDir: string, app: string, release: number): void {
+  rmSync(releaseDocPath(dataDir, app, release, "pending"), { force: true });
+}
+
+/** Every marked job on this server: [app, release] pairs (apps whose directory name is no app name skipped). */
+export function listSbomJobs(dataDir: string): { app: string; release: number }[] {
+  const jobs: { app: string; release: number }[] = [];
+  for (const app of listDir(join(dataDir, "sbom"))) {
+    let dir: string;
+    try {
+      dir = sbomDir(dataDir, app);
+    } catch {
+      continue;
+    }
+    for (const name of listDir(dir)) {
+      const m = /^v(\d+)\.pending\.json$/.exec(name);
+      if (m && Number(m[1]) >= 1) jobs.push({ app, release: Number(m[1]) });
+    }
+  }
+  return jobs.sort((a, b) => a.app.localeCompare(b.app) || a.release - b.release);
+}
+
+/** Whether the release's provenance statement is written (a job killed between the two is run again). */
+export function hasReleaseDoc(dataDir: string, app: string, release: number, kind: string): boolean {
+  try {
+    return statSync(releaseDocPath(dataDir, app, release, kind)).isFile();
+  } catch {
+    return false;
   }
 }
 

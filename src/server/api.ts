@@ -29,7 +29,7 @@ import { describeLimits, detectEnforcement } from "../runtime/limits.js";
 import { pullStream, streamAppLogs } from "../runtime/logs.js";
 import { parseResizeRequest, parseRunRequest, RunSessions } from "../runtime/run-session.js";
 import { CronRunner, cronJobsOf } from "../runtime/scheduler.js";
-import { sbomComponentCount } from "../sbom/store.js";
+import { sbomState } from "../sbom/lookup.js";
 import type { Store } from "../store/store.js";
 import { Hop3Error, toApiError } from "../util/errors.js";
 import { addonRoutes } from "./addons-api.js";
@@ -298,25 +298,29 @@ export function createApi(deps: ApiDeps): Hono<ApiEnv> {
 
   api.get("/api/v1/apps/:app/releases", (c) => {
     const name = requireApp(c);
-    const releases = store.listReleases(name).map((r) => ({
-      number: r.number,
-      status: r.status,
-      image: r.image ?? null,
-      digest: r.imageId ?? null,
-      source: r.sourceKind,
-      sourceRef: r.sourceRef ?? null,
-      revision: r.revision ?? null,
-      createdBy: r.createdBy ?? null,
-      createdAt: r.createdAt,
-      finishedAt: r.finishedAt ?? null,
-      error: r.error ?? null,
-      // the release's state while deploying, or the step that failed (src/deploy/release-state.ts)
-      step: r.step ?? null,
-      description: r.description ?? null,
-      current: r.status === "active",
-      // null: no SBOM (yet, or not for this release: hop sbom --release says why)
-      components: sbomComponentCount(p.settings.root, name, r.number) ?? null,
-    }));
+    const releases = store.listReleases(name).map((r) => {
+      const sbom = sbomState(p.settings.root, name, r.number);
+      return {
+        number: r.number,
+        status: r.status,
+        image: r.image ?? null,
+        digest: r.imageId ?? null,
+        source: r.sourceKind,
+        sourceRef: r.sourceRef ?? null,
+        revision: r.revision ?? null,
+        createdBy: r.createdBy ?? null,
+        createdAt: r.createdAt,
+        finishedAt: r.finishedAt ?? null,
+        error: r.error ?? null,
+        // the release's state while deploying, or the step that failed (src/deploy/release-state.ts)
+        step: r.step ?? null,
+        description: r.description ?? null,
+        current: r.status === "active",
+        // null: no SBOM (yet, or not for this release: `sbom` says which, hop sbom --release says why)
+        components: sbom.state === "ready" ? sbom.components : null,
+        sbom,
+      };
+    });
     return c.json({ releases });
   });
 

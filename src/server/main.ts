@@ -35,6 +35,7 @@ import { RunSessions } from "../runtime/run-session.js";
 import { CronRunner, CronScheduler, cronJobsOf } from "../runtime/scheduler.js";
 import { PodmanSupervisor } from "../runtime/supervisor.js";
 import { selectSupervisor } from "../runtime/supervisor-select.js";
+import { recoverSbomJobs } from "../sbom/recovery.js";
 import { sbomRecorder } from "../sbom/release-sbom.js";
 import { operatorBuildpackMaps } from "../store/buildpack-maps.js";
 import { Store } from "../store/store.js";
@@ -141,7 +142,8 @@ async function main(): Promise<void> {
     builders: [createContainerfileBuilder(buildpacks.network), createBuildpacksBuilder(buildpacks)],
     log: say,
   };
-  platform.sbom = sbomRecorder({ store, docker, root: platformSettings.root, version, log: say });
+  const sbomContext = { store, docker, root: platformSettings.root, version, log: say };
+  platform.sbom = sbomRecorder(sbomContext);
   const deployer = new Deployer(platform);
   const lifecycle = new Lifecycle(platform, deployer);
   const runs = new RunSessions(platform);
@@ -193,6 +195,12 @@ async function main(): Promise<void> {
   // addons first: apps that start next find their databases
   for (const note of await addons.reconcile()) say(`reconcile: ${note}`);
   for (const note of await lifecycle.reconcile()) say(`reconcile: ${note}`);
+  // SBOM jobs a stop interrupted: queued again (they run after this, in the background) or failed with the reason
+  try {
+    for (const note of await recoverSbomJobs(sbomContext)) say(`reconcile: ${note}`);
+  } catch (err) {
+    log.warn(`cannot recover interrupted SBOM jobs: ${(err as Error).message}`);
+  }
   // Without systemd, killed containers stay down: the watchdog starts them again (systemd does it for quadlets).
   const watchdog =
     supervisor instanceof PodmanSupervisor

@@ -1,13 +1,16 @@
 /**
  * A crash of hop3-server in the middle of a deploy leaves the previous release serving; the restarted server
  * marks the interrupted release failed, removes what it had started, and does not restart the healthy app.
- * Also: a killed app container is started again (Podman supervisor's watchdog, or systemd with quadlets).
+ * Also: a killed app container is started again (Podman supervisor's watchdog, or systemd with quadlets), and
+ * a release's SBOM job cut by a kill right after its deploy answered is run again by the restarted server.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { validateCycloneDx } from "../sbom-schemas.js";
 import {
+  cliOutput,
   deployedUrl,
   destroyQuietly,
   fixture,
@@ -150,4 +153,67 @@ describe("crash safety and self-healing", () => {
     expect(body).toBe(`hello from ${app} (v1)`);
     expect(Date.now() - t0).toBeLessThan(30_000);
   });
+});
+
+describe("an SBOM job cut by a server kill", () => {
+  const apps: string[] = [];
+  // the server runs this checkout (install.sh installs and restarts only when the code changed)
+  beforeAll(restartServer, 600_000);
+  afterAll(async () => {
+    for (const a of apps) await destroyQuietly(a);
+  });
+
+  it("is queued again by the restarted server, which writes a schema-valid CycloneDX SBOM", async () => {
+    // The job starts after the deploy answered and reads the whole image (seconds): kill the server as soon as
+    // the deploy returns. Its marker (v1.pending.json) is written before the answer. Should the SBOM be
+    // written before the kill landed, the case would prove nothing: try again with a fresh app (a first
+    // release reads its image; it cannot copy another release's SBOM), and fail if it never lands in time.
+    let app = "";
+    for (let attempt = 1; attempt <= 3 && !app; attempt++) {
+      const candidate = uniqueApp("it-crash-sbom");
+      apps.push(candidate);
+      const r = await hop(["deploy", fixture("greeter"), "--app", candidate]);
+      process.kill(serverPid(), "SIGKILL");
+      expect(r.exitCode, cliOutput(r)).toBe(0);
+      const dir = join(root, "sbom", candidate);
+      const written = existsSync(join(dir, "v1.cdx.json"));
+      // the job was marked before the deploy answered, whether it was waiting or running
+      if (!written) expect(existsSync(join(dir, "v1.pending.json"))).toBe(true);
+      await restartServer();
+      if (!written) app = candidate;
+    }
+    expect(app, "the SBOM was written before every kill: the case could not be exercised").not.toBe("");
+
+    // the restarted server queued the job again: `hop sbom` answers "being generated", then the document
+    const until = Date.now() + 240_000;
+    let doc: unknown;
+    for (;;) {
+      const r = await hop(["sbom", "-a", app, "--release", "v1"]);
+      if (r.exitCode === 0) {
+        doc = JSON.parse(r.stdout);
+        break;
+      }
+      // anything but "being generated" (failed, "the server stopped while generating it") is the bug
+      expect(r.stderr, cliOutput(r)).toMatch(/being generated/);
+      expect(Date.now(), `no SBOM within 240 s: ${cliOutput(r)}`).toBeLessThan(until);
+      await new Promise((res) => setTimeout(res, 2000));
+    }
+    expect(validateCycloneDx(doc), JSON.stringify(validateCycloneDx.errors?.slice(0, 5))).toBe(true);
+    const bom = doc as {
+      components: { name: string }[];
+      metadata: { component: { name: string; version: string } };
+    };
+    expect(bom.metadata.component).toMatchObject({ name: app, version: "v1" });
+    // the greeter's image is Debian with python3: its packages were read from the image
+    expect(bom.components.map((c) => c.name)).toEqual(expect.arrayContaining(["libc6", "python3"]));
+    expect(existsSync(join(root, "sbom", app, "v1.pending.json"))).toBe(false);
+    // and provenance, signed after the SBOM, verifies
+    const verify = await hop(["sbom:verify", "-a", app, "--release", "v1"]);
+    expect(verify.exitCode, cliOutput(verify)).toBe(0);
+    const { releases } = JSON.parse((await hop(["releases", "--app", app, "--json"])).stdout) as {
+      releases: { number: number; components: number | null; sbom: { state: string } }[];
+    };
+    expect(releases[0]).toMatchObject({ number: 1, sbom: { state: "ready" } });
+    expect(releases[0]?.components).toBe(bom.components.length);
+  }, 900_000);
 });

@@ -141,6 +141,23 @@ interface Release {
   current?: boolean;
   /** Components in the release's SBOM; null when it has none. */
   components?: number | null;
+  /** Where its SBOM stands (servers before this field: only `components`). */
+  sbom?: { state: "ready" | "pending" | "failed" | "none"; components?: number; reason?: string };
+}
+
+/** The SBOM column: the component count, "pending" while generated, "failed" (the reason below the table). */
+function sbomCell(r: Release): string {
+  if (typeof r.components === "number") return String(r.components);
+  if (r.sbom?.state === "pending") return "pending";
+  if (r.sbom?.state === "failed") return "failed";
+  return "-";
+}
+
+/** Lines under `hop releases`: why a release has no SBOM, when its generation failed. */
+export function sbomFailureLines(releases: Release[]): string[] {
+  return releases
+    .filter((r) => r.sbom?.state === "failed")
+    .map((r) => `v${r.number}: no SBOM: ${(r.sbom?.reason ?? "").split("\n")[0]!.slice(0, 200)}`);
 }
 
 /** Rows of `hop releases`; the current release is starred. */
@@ -151,7 +168,7 @@ export function releaseRows(releases: Release[], now = new Date()): string[][] {
     text(r.source),
     r.revision ? shortRevision(r.revision) : text(r.image),
     relativeTime(r.createdAt, now) || "-",
-    typeof r.components === "number" ? String(r.components) : "-",
+    sbomCell(r),
     r.status === "failed" && r.error
       ? `failed: ${r.error.split("\n")[0]!.slice(0, 60)}`
       : text(r.description),
@@ -186,6 +203,7 @@ export const releasesCommand: CommandSpec = {
       ),
     );
     if (body.releases.some((r) => r.current)) ctx.out("(* current release)");
+    for (const line of sbomFailureLines(body.releases)) ctx.out(line);
     return 0;
   },
 };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseAssignment, parseAssignments } from "../../../src/cli/assignments.js";
-import { releaseRows } from "../../../src/cli/commands/deploy.js";
+import { releaseRows, sbomFailureLines } from "../../../src/cli/commands/deploy.js";
 import { processRows } from "../../../src/cli/commands/processes.js";
 import { publicKeyLine } from "../../../src/cli/commands/setup.js";
 import { shortRevision } from "../../../src/cli/git-revision.js";
@@ -126,6 +126,20 @@ describe("rows", () => {
         "failed: build of Containerfile failed: exit 3",
       ],
     ]);
+  });
+
+  it("says in the SBOM column when an SBOM is pending or failed, and why it failed under the table", () => {
+    const releases = [
+      { number: 3, status: "active", sbom: { state: "pending" as const } },
+      {
+        number: 2,
+        status: "superseded",
+        sbom: { state: "failed" as const, reason: "its image localhost/hop3/web:r2 is gone" },
+      },
+      { number: 1, status: "superseded", components: 12, sbom: { state: "ready" as const, components: 12 } },
+    ];
+    expect(releaseRows(releases, now).map((r) => r[5])).toEqual(["pending", "failed", "12"]);
+    expect(sbomFailureLines(releases)).toEqual(["v2: no SBOM: its image localhost/hop3/web:r2 is gone"]);
   });
 
   it("names processes TYPE.N", () => {
