@@ -8,7 +8,17 @@
  * One real recipe of the bundled catalog is also installed per run (the last test): see ROTATION below.
  */
 import { generateKeyPairSync, randomBytes } from "node:crypto";
-import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildIndex, renderIndex } from "../../src/catalog/catalog-index.js";
@@ -66,14 +76,47 @@ describe("catalog", () => {
   const rotated = uniqueApp("it-catrot");
   const bundledRecipes: string[] = [];
   let created = false;
+  let serial = 0;
+  let signingKey = "";
+
+  /** Builds the index of `dir` at the test catalog's serial and signs it with the test key. */
+  const signCatalog = (dir: string) => {
+    const text = renderIndex(buildIndex(dir, serial, new Date()));
+    writeFileSync(join(dir, "index.json"), text);
+    writeFileSync(join(dir, "index.json.sig"), signIndex(text, signingKey));
+  };
+
+  /**
+   * Publishes a new version of the test recipe hop3test-hello in the test catalog, as a maintainer would (same
+   * serial: the server keeps the highest serial it accepted, and the bundled catalog must win again afterwards).
+   */
+  const publishHello = (version: string, edit: (file: string, text: string) => string) => {
+    const staging = `${catalogDir}.it`;
+    rmSync(staging, { recursive: true, force: true });
+    cpSync(catalogDir, staging, { recursive: true });
+    const recipe = join(staging, "hop3test-hello");
+    for (const f of readdirSync(recipe)) {
+      const file = join(recipe, f);
+      const text = readFileSync(file, "utf8");
+      const changed = edit(
+        f,
+        f === "catalog.toml" ? text.replace(/^version = ".*"$/m, `version = "${version}"`) : text,
+      );
+      if (changed !== text) writeFileSync(file, changed);
+    }
+    signCatalog(staging);
+    rmSync(catalogDir, { recursive: true, force: true });
+    renameSync(staging, catalogDir);
+  };
 
   beforeAll(async () => {
     if (existsSync(catalogDir))
       throw new Error(`${catalogDir} exists (a refreshed catalog): this test would replace it`);
     const listing = await hop(["catalog", "--json"]);
     expect(listing.exitCode, cliOutput(listing)).toBe(0);
-    const serial = (JSON.parse(listing.stdout) as { serial: number }).serial;
+    serial = (JSON.parse(listing.stdout) as { serial: number }).serial;
     const { publicKey, privateKey } = generateKeyPairSync("ed25519");
+    signingKey = privateKey.export({ type: "pkcs8", format: "pem" }).toString();
     mkdirSync(join(root, "catalog-keys"), { recursive: true, mode: 0o755 });
     writeFileSync(keyFile, publicKey.export({ type: "spki", format: "pem" }), { mode: 0o644 });
     const staging = `${catalogDir}.it`;
@@ -87,12 +130,7 @@ describe("catalog", () => {
     }
     for (const name of ["hop3test-hello", "hop3test-broken"])
       cpSync(resolve(repoRoot, "test/fixtures/catalog", name), join(staging, name), { recursive: true });
-    const text = renderIndex(buildIndex(staging, serial, new Date()));
-    writeFileSync(join(staging, "index.json"), text);
-    writeFileSync(
-      join(staging, "index.json.sig"),
-      signIndex(text, privateKey.export({ type: "pkcs8", format: "pem" }).toString()),
-    );
+    signCatalog(staging);
     chmodSync(staging, 0o755);
     cpSync(staging, catalogDir, { recursive: true });
     rmSync(staging, { recursive: true, force: true });
@@ -166,6 +204,51 @@ describe("catalog", () => {
     expect(again.exitCode, cliOutput(again)).toBe(0);
     expect(again.stdout).toMatch(/nothing to upgrade/);
   }, 600_000);
+
+  it("upgrades to the catalog's newer version (backup first, config, secret and data kept); a failing upgrade is undone", async () => {
+    // 2.0-1: a new image (its page says v2), the same questions, secret and volume
+    publishHello("2.0-1", (f, text) =>
+      f === "server.py" ? text.replace('f"catalog hello: ', 'f"catalog hello v2: ') : text,
+    );
+    const up = await hop(["catalog:upgrade", "-a", app]);
+    expect(up.exitCode, cliOutput(up)).toBe(0);
+    expect(up.stdout).toMatch(/Backing up .* before the upgrade \(1\.0-1 -> 2\.0-1\)/);
+    const installedVersion = async () =>
+      (
+        JSON.parse((await hop(["catalog", "--json"])).stdout) as {
+          recipes: { name: string; installed: { app: string; version: string }[] }[];
+        }
+      ).recipes
+        .find((x) => x.name === "hop3test-hello")
+        ?.installed.find((i) => i.app === app)?.version;
+    expect(await installedVersion()).toBe("2.0-1");
+    const apps = JSON.parse((await hop(["apps", "--json"])).stdout) as {
+      apps: { name: string; url: string }[];
+    };
+    const url = apps.apps.find((x) => x.name === app)!.url;
+    const v2 = "catalog hello v2: Hello Catalog (secret of 32 chars)";
+    expect((await getThroughRouter(url, "/")).body).toBe(v2);
+    // the volume outlived the new release: both versions' starts are in it
+    const visits = await hop(["run", "-a", app, "--", "cat", "/data/visits"]);
+    expect(visits.stdout.match(/start/g)?.length ?? 0, cliOutput(visits)).toBeGreaterThanOrEqual(2);
+    const backups = await hop(["backup:list", "-a", app, "--json"]);
+    expect(backups.stdout, cliOutput(backups)).toContain(app);
+
+    // 3.0-1 fails its validations (given up after 10 s): the backup of 2.0-1 comes back
+    publishHello("3.0-1", (f, text) =>
+      f === "hop3.toml"
+        ? text.replace('contains = "catalog hello"', 'contains = "a text v3 never serves"')
+        : f === "catalog.toml"
+          ? text.replace("validation_timeout = 60", "validation_timeout = 10")
+          : text,
+    );
+    const bad = await hop(["catalog:upgrade", "-a", app]);
+    expect(bad.exitCode, cliOutput(bad)).toBe(8);
+    expect(bad.stderr).toMatch(new RegExp(`catalog upgrade of ${app} to 3\\.0-1 failed`));
+    expect(bad.stderr).toMatch(/was restored/);
+    expect(await installedVersion()).toBe("2.0-1");
+    expect((await getThroughRouter(url, "/")).body).toBe(v2);
+  }, 900_000);
 
   it("a recipe whose validations fail is rolled back: no app, container, image, network or volume left", async () => {
     const r = await hop(["catalog:install", "hop3test-broken", "--app", broken]);
