@@ -4,10 +4,12 @@ import { join, relative, sep } from "node:path";
 import tar from "tar-fs";
 import { buildLimitOptions } from "../runtime/limits.js";
 import { Hop3Error } from "../util/errors.js";
+import { readBuildCa } from "./build-ca.js";
 import { buildMarkerOption } from "./build-processes.js";
 import type { BuildContext, Builder, BuiltImage } from "./builder.js";
 import type { BuildNetwork } from "./cnb/build-network.js";
 import { containerfileBuildOptions } from "./containerfile-network.js";
+import { containerfileRefusals } from "./containerfile-policy.js";
 import { isIgnored, parseDockerignore } from "./dockerignore.js";
 import { followProgress } from "./progress.js";
 
@@ -44,20 +46,16 @@ export function packContext(
   }) as unknown as NodeJS.ReadableStream;
 }
 
-/** Reads the secrets' host files now (a CA bundle replaced since the server started is the new one). */
-function readContextFiles(files: Record<string, string>): Record<string, Buffer> {
+/**
+ * Reads the secrets' host files now (a CA bundle replaced since the server started is the new one). The only
+ * secret is the build CA: its certificates only, never a key the file may hold beside them (build-ca.ts).
+ */
+function readContextFiles(
+  files: Record<string, string>,
+  warn: (msg: string) => void,
+): Record<string, Buffer> {
   const out: Record<string, Buffer> = {};
-  for (const [name, path] of Object.entries(files)) {
-    try {
-      out[name] = readFileSync(path);
-    } catch (err) {
-      throw new Hop3Error(
-        `cannot read the build CA bundle ${path}: ${(err as Error).message}`,
-        "deployFailed",
-        "fix HOP3_BUILD_CA_FILE in /etc/hop3/hop3.env (or set it to none), then restart the server",
-      );
-    }
-  }
+  for (const [name, path] of Object.entries(files)) out[name] = readBuildCa(path, warn);
   return out;
 }
 
@@ -81,7 +79,21 @@ export const createContainerfileBuilder = (network: BuildNetwork = {}): Builder 
     }
     ctx.emit(`Building with ${containerfile}`);
     const net = containerfileBuildOptions(network, ctx.buildArgs);
-    const context = packContext(ctx.sourceDir, containerfile, readContextFiles(net.contextFiles));
+    // before Podman reads it: mounts and images that reach the server's files are refused (containerfile-policy.ts)
+    const refusals = containerfileRefusals(readFileSync(join(ctx.sourceDir, containerfile), "utf8"), {
+      app: ctx.app,
+      buildArgs: net.buildargs,
+    });
+    if (refusals.length) {
+      throw new Hop3Error(
+        `${containerfile} asks for what builds may not have:\n${refusals
+          .map((r) => `  ${containerfile}:${r.line}: ${r.reason}`)
+          .join("\n")}`,
+        "deployFailed",
+        "see docs/deploying.md (what a Containerfile build may mount and build on)",
+      );
+    }
+    const context = packContext(ctx.sourceDir, containerfile, readContextFiles(net.contextFiles, ctx.emit));
     const stream = await ctx.docker.buildImage(context, {
       t: ctx.tag,
       dockerfile: containerfile,

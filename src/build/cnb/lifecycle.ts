@@ -29,6 +29,7 @@ import type { StepTimings } from "../../deploy/timings.js";
 import { hostConfigLimits, type ResourceLimits } from "../../runtime/limits.js";
 import { Hop3Error } from "../../util/errors.js";
 import { lineSplitter } from "../../util/line-splitter.js";
+import { readBuildCa } from "../build-ca.js";
 import { followProgress } from "../progress.js";
 import { type BuildNetwork, buildNetworkConfig } from "./build-network.js";
 import { BuildpackIndex, type LocatedBuildpack, scanBuildpacks } from "./buildpack-index.js";
@@ -221,7 +222,18 @@ export class CnbBuild {
     }
     chownTreeToParent(this.o.workRoot, this.workDir);
 
-    const net = buildNetworkConfig(this.o.network);
+    // the build CA as builds get it: its certificates only, a copy in this build's directory (build-ca.ts)
+    let network = this.o.network;
+    if (network.caFile) {
+      const ca = this.path("build-ca.pem");
+      writeFileSync(
+        ca,
+        readBuildCa(network.caFile, (m) => this.emit(m)),
+        { mode: 0o644 },
+      );
+      network = { ...network, caFile: ca };
+    }
+    const net = buildNetworkConfig(network);
     const binds = [
       `${this.path("workspace")}:${IN.workspace}`,
       `${this.path("layers")}:${IN.layers}`,
