@@ -1,39 +1,60 @@
 #!/usr/bin/env node
 /**
- * Backup and restore of a Postgres database and a volume of SIZE MiB each (default 1024), through Hop3
- * (`hop backup:create`, `hop backup:restore --to`) and raw, side by side in one run: `pg_dump -Fc` in the addon's
- * container and `tar -czf` of the volume in a helper container (the backup), `pg_restore` into a fresh database
- * and `tar -xzf` into a fresh volume (the restore). The ratio compares the same work; Hop3's run also saves and
- * loads the release's image and starts the app, reported apart.
+ * Backup and restore of a volume of SIZE MiB of incompressible data (default 1024) and a Postgres table of
+ * PG_SIZE MiB (default SIZE), through Hop3 and raw, side by side in one run:
+ * - `hop backup:create` against `pg_dump -Fc` in the addon's container plus `tar -czf` of the volume in a helper
+ *   container (Hop3 also saves the release's image, timed apart);
+ * - `hop backup:show` (every checksum verified again) against `sha256sum` of the same files;
+ * - `hop backup:export > file` against `tar -cf` of the same backup directory;
+ * - `hop backup:restore --to` against `pg_restore` into a fresh database plus `tar -xzf` into a fresh volume
+ *   (Hop3 also creates three addons, loads the image and deploys it).
+ * The server's resident memory is sampled from /proc every 100 ms during each hop3 step: a backup is streamed
+ * through files and pipes, so its peak must not grow with SIZE.
  *
  * Deploys test/fixtures/apps/backup-app as bench-bk (Postgres, MariaDB, Redis, a /data volume).
  * Run as root on a host set up by install.sh:  node bench/backup.mjs [--size 1024]
  */
 import { spawn } from "node:child_process";
+import { closeSync, openSync, readFileSync, statSync } from "node:fs";
+import { loadavg } from "node:os";
 import { join } from "node:path";
 import {
+  findServerPid,
   hop,
   hopCli,
+  hostSetup,
   machineInfo,
+  mib,
   parseArgs,
   podman,
   printMachine,
   repoRoot,
+  rssOf,
   run,
   runBenchmark,
   secs,
   table,
 } from "./lib.mjs";
 
-const USAGE = `Usage: node bench/backup.mjs [--size MIB] [--hop PATH] [--keep]
+const USAGE = `Usage: node bench/backup.mjs [--size MIB] [--pg-size MIB] [--hop PATH] [--keep]
 
-  --size MIB     size of the Postgres table and of the volume's file (default 1024)
+  --size MIB     size of the volume's file of random bytes (default 1024)
+  --pg-size MIB  size of the Postgres table's rows (default: --size)
   --hop PATH     the hop CLI's main.js (default /opt/hop3/dist/cli/main.js, else dist/cli/main.js)
   --keep         leave the apps and backups (remove them with hop destroy / hop backup:destroy)`;
 
-const opts = parseArgs(process.argv.slice(2), { size: "1024", hop: undefined, keep: false }, USAGE);
+const opts = parseArgs(
+  process.argv.slice(2),
+  { size: "1024", pgSize: undefined, hop: undefined, keep: false },
+  USAGE,
+);
+if (opts.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
 const cli = hopCli(opts.hop);
 const size = Number(opts.size);
+const pgSizeMiB = Number(opts.pgSize ?? opts.size);
 const app = "bench-bk";
 const copy = "bench-bk-copy";
 const base = "localhost/hop3/base:bookworm";
@@ -56,6 +77,48 @@ const timed = async (fn) => {
   await fn();
   return Date.now() - t;
 };
+
+/**
+ * Times fn while sampling the server's VmRSS every 100 ms: { ms, peakKiB, result }. The peak is of the samples
+ * (a spike shorter than 100 ms can be missed; VmHWM, printed at the end, catches it).
+ */
+async function timedWithRss(serverPid, fn) {
+  let peak = rssOf(serverPid)?.rss ?? Number.NaN;
+  const timer = setInterval(() => {
+    const r = rssOf(serverPid);
+    if (r && r.rss > peak) peak = r.rss;
+  }, 100);
+  const t = Date.now();
+  try {
+    const result = await fn();
+    return { ms: Date.now() - t, peakKiB: peak, result };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+const vmHwm = (pid) => {
+  try {
+    return Number(/^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);
+  } catch {
+    return Number.NaN;
+  }
+};
+
+/** The hop CLI with its stdout into a file (backup:export > file). */
+const hopToFile = (args, path) =>
+  new Promise((res, rej) => {
+    const fd = openSync(path, "w");
+    const c = spawn(process.execPath, [cli, ...args], { stdio: ["ignore", fd, "pipe"] });
+    let err = "";
+    c.stderr.on("data", (d) => (err += d));
+    c.on("error", rej);
+    c.on("close", (code) => {
+      closeSync(fd);
+      if (code === 0) res();
+      else rej(new Error(`hop ${args.join(" ")}: ${err.trim()}`));
+    });
+  });
 const sh = (script) => run("sh", ["-c", script], { maxBuffer: 1024 * 1024 });
 const podmanSh = (script) =>
   sh(
@@ -64,15 +127,24 @@ const podmanSh = (script) =>
 
 async function main() {
   printMachine(await machineInfo());
-  console.log(`size:    ${size} MiB of Postgres rows and ${size} MiB in the volume\n`);
+  console.log(
+    `load:    ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ")} (1, 5, 15 min) at the start`,
+  );
+  console.log(`size:    ${size} MiB of random bytes in the volume, ${pgSizeMiB} MiB of Postgres rows\n`);
+  const serverPid = findServerPid();
+  const root = hostSetup().root;
+  const rssAtStart = rssOf(serverPid)?.rss;
   await hop(cli, ["deploy", join(repoRoot, "test/fixtures/apps/backup-app"), "--app", app]);
-  // rows of random-looking text (pg_dump compresses them about 2x) until the table is SIZE MiB
-  const rows = Math.round((size * 1024 * 1024) / 150);
+  // rows of random-looking text (pg_dump compresses them about 2x) until the table is PG_SIZE MiB
+  const rows = Math.round((pgSizeMiB * 1024 * 1024) / 150);
   await hopIn(
     ["pg:psql", `${app}-postgres`],
     "CREATE TABLE big (id bigint, a text, b text, c text);\n" +
       `INSERT INTO big SELECT g, md5(g::text), md5((g*7)::text), md5((g*13)::text) FROM generate_series(1, ${rows}) g;\n`,
   );
+  // incompressible: gzip can only make it bigger, every tool reads and writes every byte
   await hop(cli, ["run", "--app", app, "sh", "-c", `head -c ${size}M /dev/urandom > /data/big.bin`]);
   const pgSize = await hopIn(
     ["pg:psql", `${app}-postgres`],
@@ -96,18 +168,29 @@ async function main() {
       `podman run --rm --network=none -v ${vol}:/v:ro --entrypoint tar ${base} -C /v -czf - . > ${tmp}/raw.tar.gz`,
     ),
   );
-  let hopBackup = 0;
-  const out = await (async () => {
-    const t = Date.now();
-    const r = await hop(cli, ["backup:create", "-a", app, "--json"]);
-    hopBackup = Date.now() - t;
-    return r;
-  })();
-  backupId = JSON.parse(out).id;
-  const meta = JSON.parse(await sh(`cat /var/lib/hop3/backups/${app}/${backupId}/metadata.json`));
+  const create = await timedWithRss(serverPid, () => hop(cli, ["backup:create", "-a", app, "--json"]));
+  backupId = JSON.parse(create.result).id;
+  const dir = join(root, "backups", app, backupId);
+  const meta = JSON.parse(await sh(`cat ${dir}/metadata.json`));
+  const backupBytes = Object.values(meta.files).reduce((n, f) => n + f.size, 0);
   const imageShare = await timed(() =>
     podmanSh(`podman save --format docker-archive ${meta.release.image_id} | gzip -1 > /dev/null`),
   );
+
+  // checksums: hop3 reads every file again; sha256sum reads the same bytes
+  const show = await timedWithRss(serverPid, () => hop(cli, ["backup:show", backupId, "--json"]));
+  if (!JSON.parse(show.result).intact) throw new Error(`backup:show says ${backupId} is damaged`);
+  const files = Object.keys(meta.files).map((f) => join(dir, f));
+  const rawSha = await timed(() => run("sha256sum", files));
+
+  // export: the same directory as one tar
+  const exportFile = join(tmp, "export.tar");
+  const exported = await timedWithRss(serverPid, () => hopToFile(["backup:export", backupId], exportFile));
+  const exportBytes = statSync(exportFile).size;
+  const rawExport = await timed(() =>
+    run("tar", ["-cf", join(tmp, "raw-export.tar"), "-C", join(root, "backups", app), backupId]),
+  );
+  await run("rm", ["-f", exportFile, join(tmp, "raw-export.tar")]);
 
   // raw restore: a fresh database and a fresh volume
   await podmanSh(
@@ -123,26 +206,54 @@ async function main() {
       `podman volume create bench-bk-v >/dev/null && podman run --rm -i --network=none -v bench-bk-v:/v --entrypoint tar ${base} -C /v -xzf - < ${tmp}/raw.tar.gz`,
     ),
   );
-  const hopRestore = await timed(() => hop(cli, ["backup:restore", backupId, "--to", copy]));
+  const restore = await timedWithRss(serverPid, () => hop(cli, ["backup:restore", backupId, "--to", copy]));
 
   const raw = rawDump + rawTar;
   const rawR = rawPgRestore + rawUntar;
+  const ratio = (a, b) => (a / b).toFixed(2);
+  console.log(
+    `\nbackup ${backupId}: ${mib(backupBytes / 1024)} MiB in ${Object.keys(meta.files).length} files`,
+  );
   console.log(
     table([
-      ["step", "raw (s)", "hop3 (s)", "ratio"],
-      ["backup (pg_dump + tar)", secs(raw), secs(hopBackup), (hopBackup / raw).toFixed(2)],
-      ["  of which image save (hop3 only)", "-", secs(imageShare), "-"],
+      ["step", "raw (s)", "hop3 (s)", "ratio", "server peak RSS (MiB)"],
+      ["backup (pg_dump + tar)", secs(raw), secs(create.ms), ratio(create.ms, raw), mib(create.peakKiB)],
+      ["  of which image save (hop3 only)", "-", secs(imageShare), "-", "-"],
       [
         "backup without the image",
         secs(raw),
-        secs(hopBackup - imageShare),
-        ((hopBackup - imageShare) / raw).toFixed(2),
+        secs(create.ms - imageShare),
+        ratio(create.ms - imageShare, raw),
+        "-",
       ],
-      ["restore (pg_restore + untar)", secs(rawR), secs(hopRestore), (hopRestore / rawR).toFixed(2)],
+      ["show: checksums (sha256sum)", secs(rawSha), secs(show.ms), ratio(show.ms, rawSha), mib(show.peakKiB)],
+      [
+        `export > file, ${mib(exportBytes / 1024)} MiB (tar -cf)`,
+        secs(rawExport),
+        secs(exported.ms),
+        ratio(exported.ms, rawExport),
+        mib(exported.peakKiB),
+      ],
+      [
+        "restore (pg_restore + untar)",
+        secs(rawR),
+        secs(restore.ms),
+        ratio(restore.ms, rawR),
+        mib(restore.peakKiB),
+      ],
     ]),
   );
   console.log(
-    "\nhop3's restore also creates three addons, loads the image, runs the release phase and the health check.",
+    `\nserver (pid ${serverPid}): RSS ${mib(rssAtStart)} MiB at the start, ${mib(rssOf(serverPid)?.rss)} MiB at the end, ` +
+      `VmHWM (peak since it started) ${mib(vmHwm(serverPid))} MiB; the backup was ${mib(backupBytes / 1024)} MiB`,
+  );
+  console.log(
+    `load:    ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ")} (1, 5, 15 min) at the end`,
+  );
+  console.log(
+    "hop3's restore also creates three addons, loads the image, runs the release phase and the health check.",
   );
 }
 
