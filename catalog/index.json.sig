@@ -1,5 +1,5 @@
 {
   "algorithm": "ed25519",
   "keyid": "95b951a5093d353f",
-  "signature": "yohtamhOdjWiZ+gEOFZLGTX9UAzcMknoqo8QB/Rfd6hDsmWraX77GAbtv0Y25IfckeuhsgptBDsMnU0cuuxPAA=="
+  "signature": "OOtmrp1250El91UCV1rMR/h2Bb53y6g2beQOQqtg/6a37cchyzutiTVodLBgrgjMKl4Npv2cKPvkAixGjm0IAQ=="
 }
