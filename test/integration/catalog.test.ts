@@ -57,7 +57,7 @@ const TOO_SLOW_FOR_CI: Record<string, string> = {
   mediawiki: "Apache + PHP + MediaWiki packages, a MariaDB addon and install.php: 10 min cold",
   roundcube: "Apache + PHP (95 packages configured by dpkg) and a Postgres addon: 4.7-8.7 min cold",
   redmine: "Rails + 176 packages, a Postgres addon and ~300 migrations: 8 min cold (6.4 building)",
-  actual: "Node.js 22 and better-sqlite3 compiled from source by node-gyp: 8.3 min cold (500 s at load 14-17)",
+  actual: "Node.js 22, better-sqlite3 compiled by node-gyp: 8.3 min cold (500 s at load 14-17)",
 };
 
 function rotationPick(recipes: readonly string[], now = new Date()): string | undefined {
