@@ -37,6 +37,7 @@ import type { Platform, Progress } from "../deploy/platform.js";
 import type { ReleaseSpec } from "../deploy/release-spec.js";
 import { appDataDir, planMounts } from "../deploy/volumes.js";
 import { cronMatches, parseSchedule } from "../runtime/cron.js";
+import { podmanSocketOf } from "../runtime/podman-remote.js";
 import { ensureMounts } from "../runtime/volumes.js";
 import { RESTORED_FROM, relabelSbom } from "../sbom/relabel.js";
 import { isSbomPending } from "../sbom/release-sbom.js";
@@ -160,6 +161,11 @@ function helperRunArgs(o: {
 }
 
 export class BackupService {
+  /** Every podman command of a backup or restore goes through the Podman service (runtime/podman-remote.ts). */
+  private podmanSocket(): string {
+    return podmanSocketOf(this.p.docker, "backups");
+  }
+
   private readonly root: string;
   private timer?: NodeJS.Timeout;
 
@@ -345,6 +351,7 @@ export class BackupService {
         files["image.tar.gz"] = await commandToFile(
           {
             cmd: "podman",
+            podmanSocket: this.podmanSocket(),
             args: ["save", "--format", "docker-archive", current.imageId],
             what: "podman save",
           },
@@ -470,6 +477,7 @@ export class BackupService {
     return commandToFile(
       {
         cmd: "podman",
+        podmanSocket: this.podmanSocket(),
         args: helperRunArgs({
           mounts,
           entrypoint: "tar",
@@ -495,6 +503,7 @@ export class BackupService {
     return commandToFile(
       {
         cmd: "podman",
+        podmanSocket: this.podmanSocket(),
         args: ["exec", ...Object.keys(env).flatMap((k) => ["-e", k]), info.Id, ...cmd],
         env,
         what: `the dump of ${name}`,
@@ -712,6 +721,7 @@ export class BackupService {
       await this.d.addons.replaceData(name, async () => {
         await fileToCommand(file, {
           cmd: "podman",
+          podmanSocket: this.podmanSocket(),
           args: helperRunArgs({
             stdin: true,
             mounts: ["-v", `${addonVolumeName(name)}:/data`],
@@ -736,6 +746,7 @@ export class BackupService {
     const { cmd, env } = plugin.client("restore", row.credentials, []);
     await fileToCommand(file, {
       cmd: "podman",
+      podmanSocket: this.podmanSocket(),
       args: ["exec", "-i", ...Object.keys(env).flatMap((k) => ["-e", k]), info.Id, ...cmd],
       env,
       what: `the restore of ${name}`,
@@ -769,6 +780,7 @@ export class BackupService {
     const clear = dirs.map((d) => `find ${VOLUMES_ROOT}/${d} -mindepth 1 -delete`).join("; ");
     await fileToCommand(file, {
       cmd: "podman",
+      podmanSocket: this.podmanSocket(),
       args: helperRunArgs({
         stdin: true,
         mounts: args,

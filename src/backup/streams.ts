@@ -9,6 +9,7 @@ import { createReadStream, createWriteStream } from "node:fs";
 import { Transform, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
+import { podmanRemoteArgs } from "../runtime/podman-remote.js";
 import { Hop3Error } from "../util/errors.js";
 import type { FileDigest } from "./format.js";
 
@@ -44,10 +45,13 @@ export interface CommandRun {
   env?: Record<string, string>;
   /** What the message of a failure calls it: "pg_dump of shop-db". */
   what: string;
+  /** For `podman`: the Podman API socket to send the command to (podman-remote.ts says why). */
+  podmanSocket?: string;
 }
 
 function start(run: CommandRun, stdio: SpawnOptions["stdio"]) {
-  const child = spawn(run.cmd, run.args, {
+  const args = run.podmanSocket ? [...podmanRemoteArgs(run.podmanSocket), ...run.args] : run.args;
+  const child = spawn(run.cmd, args, {
     stdio,
     env: { ...process.env, ...run.env },
     // podman is run from / so that no working directory of the server leaks into it

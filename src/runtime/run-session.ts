@@ -19,6 +19,7 @@ import { Hop3Error, usageError } from "../util/errors.js";
 import { ensureNetwork, listOneOffs, removeContainer, statusOf } from "./containers.js";
 import { appNetworkName, LABEL, type OneOffRole } from "./labels.js";
 import { hostConfigLimits, type ResourceLimits, releaseLimits } from "./limits.js";
+import { podmanSocketOf } from "./podman-remote.js";
 import { ensureMounts } from "./volumes.js";
 
 export interface RunRequest {
@@ -161,8 +162,7 @@ export async function createOneOffContainer(
  * dockerode sends its options as the request body, which Podman feeds to the container's stdin.
  */
 export function attachContainer(docker: Docker, id: string, stdin: boolean): Promise<Duplex> {
-  const socketPath = (docker.modem as unknown as { socketPath?: string }).socketPath;
-  if (typeof socketPath !== "string") throw new Hop3Error("attaching needs Podman on a Unix socket");
+  const socketPath = podmanSocketOf(docker, "attaching");
   return new Promise((resolve, reject) => {
     const req = http.request({
       socketPath,
