@@ -311,89 +311,81 @@ describe.skipIf(cannot)("quadlet test host: install, git push, kill, reboot", ()
     expect(jobs.find((j) => j.name === "cron")?.lastRun?.exitCode).toBe(0);
   }, 180_000);
 
-  // Opt-in (HOP3_E2E_BACKUP_TIMER=1) until backups work under the sandboxed server: on 2026-12-05 the timer fired
-  // and its run was recorded as a failure as it should be, but the backup itself failed with "podman save
-  // failed (exit code 1): cannot set user namespace". The server spawns the podman CLI for backups, which
-  // probably cannot map its user namespace under hop3-server.service's NoNewPrivileges= (not yet checked; a
-  // manual backup:create runs the same code). Everything up to the backup itself passed.
-  it.runIf(process.env.HOP3_E2E_BACKUP_TIMER === "1")(
-    "runs scheduled backups from a systemd timer of the hop3 user, and unschedule removes it",
-    async () => {
-      // the sample install.sh deployed: this case needs no other
-      const app = "hello";
-      const timer = `hop3-backup.${app}.timer`;
-      type Listed = { backups: { id: string; trigger: string; createdAt: string }[]; failures: unknown[] };
-      const listed = async () =>
-        JSON.parse(
-          (await host.exec(["hop", "backup:list", "--app", app, "--json"], { allowFail: true })).out,
-        ) as Listed;
-      const before = new Set((await listed()).backups.map((b) => b.id));
-      const set = await host.exec(["hop", "backup:schedule", "--app", app, "* * * * *", "--keep", "5"], {
-        allowFail: true,
-      });
-      expect(set.code, `hop backup:schedule failed:\n${tail(set.all)}`).toBe(0);
-      const timers = await host.asHop3([
-        "systemctl",
-        "--user",
-        "list-timers",
-        "--all",
-        "--no-legend",
-        "hop3-backup.*",
-      ]);
-      expect(timers.out, "systemctl --user list-timers").toContain(timer);
-      const t = Date.now();
-      let scheduled: Listed["backups"] = [];
-      let failures: unknown[] = [];
-      // the first run starts at the next minute; a backup moments after a deploy waits for the release's SBOM
-      await waitFor(
-        `no scheduled backup of ${app} within 420 s of its "* * * * *" schedule`,
-        async () => {
-          const l = await listed();
-          scheduled = l.backups.filter((b) => b.trigger === "scheduled" && !before.has(b.id));
-          failures = l.failures;
-          return scheduled.length > 0 || failures.length > 0;
-        },
-        420_000,
-        2_000,
-      ).catch(async (err) => {
-        const journal = await host.asHop3(
-          ["journalctl", "--user", "-u", `hop3-backup.${app}.service`, "--no-pager", "-n", "40"],
-          { allowFail: true },
-        );
-        throw new Error(`${(err as Error).message}\n${journal.all}`);
-      });
-      expect(failures, "a failed scheduled run (backup:list)").toEqual([]);
-      timings.scheduledBackup = (Date.now() - t) / 1000;
-      const unset = await host.exec(["hop", "backup:unschedule", "--app", app], { allowFail: true });
-      expect(unset.code, `hop backup:unschedule failed:\n${tail(unset.all)}`).toBe(0);
-      const after = await host.asHop3([
-        "systemctl",
-        "--user",
-        "list-timers",
-        "--all",
-        "--no-legend",
-        "hop3-backup.*",
-      ]);
-      expect(after.out, "the timer after backup:unschedule").not.toContain(timer);
-      const files = await host.exec(["ls", "/home/hop3/.config/systemd/user"]);
-      expect(files.out).not.toContain(`hop3-backup.${app}.`);
-      // a run the timer started may still be finishing: wait for it, then look at what the runs left
-      await waitFor(
-        "the last scheduled backup run did not finish",
-        async () => !/^(active|activating)$/.test(await userUnitState(`hop3-backup.${app}.service`)),
-        180_000,
-        1_000,
+  // backups run their podman commands through the Podman service: the sandboxed server cannot run the local CLI
+  it("runs scheduled backups from a systemd timer of the hop3 user, and unschedule removes it", async () => {
+    // the sample install.sh deployed: this case needs no other
+    const app = "hello";
+    const timer = `hop3-backup.${app}.timer`;
+    type Listed = { backups: { id: string; trigger: string; createdAt: string }[]; failures: unknown[] };
+    const listed = async () =>
+      JSON.parse(
+        (await host.exec(["hop", "backup:list", "--app", app, "--json"], { allowFail: true })).out,
+      ) as Listed;
+    const before = new Set((await listed()).backups.map((b) => b.id));
+    const set = await host.exec(["hop", "backup:schedule", "--app", app, "* * * * *", "--keep", "5"], {
+      allowFail: true,
+    });
+    expect(set.code, `hop backup:schedule failed:\n${tail(set.all)}`).toBe(0);
+    const timers = await host.asHop3([
+      "systemctl",
+      "--user",
+      "list-timers",
+      "--all",
+      "--no-legend",
+      "hop3-backup.*",
+    ]);
+    expect(timers.out, "systemctl --user list-timers").toContain(timer);
+    const t = Date.now();
+    let scheduled: Listed["backups"] = [];
+    let failures: unknown[] = [];
+    // the first run starts at the next minute; a backup moments after a deploy waits for the release's SBOM
+    await waitFor(
+      `no scheduled backup of ${app} within 420 s of its "* * * * *" schedule`,
+      async () => {
+        const l = await listed();
+        scheduled = l.backups.filter((b) => b.trigger === "scheduled" && !before.has(b.id));
+        failures = l.failures;
+        return scheduled.length > 0 || failures.length > 0;
+      },
+      420_000,
+      2_000,
+    ).catch(async (err) => {
+      const journal = await host.asHop3(
+        ["journalctl", "--user", "-u", `hop3-backup.${app}.service`, "--no-pager", "-n", "40"],
+        { allowFail: true },
       );
-      const last = await listed();
-      scheduled = last.backups.filter((b) => b.trigger === "scheduled" && !before.has(b.id));
-      // the timer ran them, not the server's tick as well: never two backups in one minute
-      const minutes = scheduled.map((b) => b.createdAt.slice(0, 16));
-      expect(new Set(minutes).size, `scheduled backups: ${minutes.join(", ")}`).toBe(minutes.length);
-      expect(last.failures, "no failed scheduled run").toEqual([]);
-      for (const b of scheduled) await host.exec(["hop", "backup:destroy", b.id, "--confirm", b.id]);
-    },
-    720_000,
-  );
+      throw new Error(`${(err as Error).message}\n${journal.all}`);
+    });
+    expect(failures, "a failed scheduled run (backup:list)").toEqual([]);
+    timings.scheduledBackup = (Date.now() - t) / 1000;
+    const unset = await host.exec(["hop", "backup:unschedule", "--app", app], { allowFail: true });
+    expect(unset.code, `hop backup:unschedule failed:\n${tail(unset.all)}`).toBe(0);
+    const after = await host.asHop3([
+      "systemctl",
+      "--user",
+      "list-timers",
+      "--all",
+      "--no-legend",
+      "hop3-backup.*",
+    ]);
+    expect(after.out, "the timer after backup:unschedule").not.toContain(timer);
+    const files = await host.exec(["ls", "/home/hop3/.config/systemd/user"]);
+    expect(files.out).not.toContain(`hop3-backup.${app}.`);
+    // a run the timer started may still be finishing: wait for it, then look at what the runs left
+    await waitFor(
+      "the last scheduled backup run did not finish",
+      async () => !/^(active|activating)$/.test(await userUnitState(`hop3-backup.${app}.service`)),
+      180_000,
+      1_000,
+    );
+    const last = await listed();
+    scheduled = last.backups.filter((b) => b.trigger === "scheduled" && !before.has(b.id));
+    // the timer ran them, not the server's tick as well: never two backups in one minute
+    const minutes = scheduled.map((b) => b.createdAt.slice(0, 16));
+    expect(new Set(minutes).size, `scheduled backups: ${minutes.join(", ")}`).toBe(minutes.length);
+    expect(last.failures, "no failed scheduled run").toEqual([]);
+    for (const b of scheduled) await host.exec(["hop", "backup:destroy", b.id, "--confirm", b.id]);
+  }, 720_000);
 
   it("keeps persistent data in a .volume quadlet, shared with hop run", async () => {
     const unit = `/home/hop3/.config/containers/systemd/hop3-${APP}-data.volume`;
