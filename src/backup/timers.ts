@@ -9,12 +9,10 @@
  */
 import { isValidAppName, quoteForMessage } from "../app/name.js";
 import {
-  DEFAULT_HOP_BIN,
   type HopTimerPlanOptions,
+  HopTimers,
+  type HopTimersOptions,
   planHopTimers,
-  UserTimers,
-  type UserTimersOptions,
-  type UserTimersSyncResult,
 } from "../runtime/user-timers.js";
 import { usageError } from "../util/errors.js";
 
@@ -56,35 +54,11 @@ export function planBackupTimers(
   );
 }
 
-export interface BackupTimersOptions extends Omit<UserTimersOptions, "prefix" | "noun"> {
-  /** Default /usr/local/bin/hop. */
-  hopBin?: string;
-  /** HOP3_URL for the services' CLI (the server's socket). */
-  serverUrl?: string;
-}
+export type BackupTimersOptions = HopTimersOptions;
 
-/** Keeps ~/.config/systemd/user in line with the backup schedules. */
-export class BackupTimers {
-  private readonly timers: UserTimers;
-  private readonly plan: HopTimerPlanOptions;
-
+/** Keeps ~/.config/systemd/user in line with the backup schedules (`hop3-backup.APP.timer`). */
+export class BackupTimers extends HopTimers<BackupTimerEntry> {
   constructor(opts: BackupTimersOptions = {}) {
-    const { hopBin, serverUrl, ...rest } = opts;
-    this.timers = new UserTimers({ ...rest, prefix: UNIT_PREFIX, noun: "backup timer" });
-    this.plan = { hopBin: hopBin ?? DEFAULT_HOP_BIN, ...(serverUrl ? { serverUrl } : {}) };
-  }
-
-  get unitDir(): string {
-    return this.timers.unitDir;
-  }
-
-  /** Makes the timers exactly those of `schedules`: a schedule left out loses its timer. */
-  async sync(schedules: readonly BackupTimerEntry[]): Promise<UserTimersSyncResult> {
-    return this.timers.sync(planBackupTimers(schedules, this.plan));
-  }
-
-  /** The timer units present (`hop3-backup.APP.timer`), in name order. */
-  list(): string[] {
-    return this.timers.list();
+    super({ prefix: UNIT_PREFIX, noun: "backup timer", planUnits: planBackupTimers }, opts);
   }
 }

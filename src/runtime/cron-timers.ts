@@ -13,11 +13,10 @@ import { isValidAppName, quoteForMessage } from "../app/name.js";
 import type { CronJob } from "../app/procfile.js";
 import { usageError } from "../util/errors.js";
 import {
-  DEFAULT_HOP_BIN,
   type HopTimerPlanOptions,
+  HopTimers,
+  type HopTimersOptions,
   planHopTimers,
-  UserTimers,
-  type UserTimersOptions,
   type UserTimersSyncResult,
 } from "./user-timers.js";
 
@@ -72,41 +71,18 @@ export function planCronTimers(
   );
 }
 
-export interface CronTimersOptions extends Omit<UserTimersOptions, "prefix" | "noun"> {
-  /** Default /usr/local/bin/hop. */
-  hopBin?: string;
-  /** HOP3_URL for the services' CLI; unset, the CLI finds the server as usual (config file, local socket). */
-  serverUrl?: string;
-}
+export type CronTimersOptions = HopTimersOptions;
 
 /** Timer unit names (`hop3-cron-APP.JOB.timer`) a sync enabled, restarted or removed. */
 export type CronTimersSyncResult = UserTimersSyncResult;
 
-/** Keeps ~/.config/systemd/user in line with the apps' cron jobs (user-timers.ts does the systemd side). */
-export class CronTimers {
-  private readonly timers: UserTimers;
-  private readonly plan: CronTimerPlanOptions;
-
+/**
+ * Keeps ~/.config/systemd/user in line with the apps' cron jobs: a sync takes every app with cron jobs, and a
+ * job or app left out loses its timer. Runs in progress are not stopped: removing a job disables its timer, the
+ * current run finishes.
+ */
+export class CronTimers extends HopTimers<CronTimerEntry> {
   constructor(opts: CronTimersOptions = {}) {
-    const { hopBin, serverUrl, ...rest } = opts;
-    this.timers = new UserTimers({ ...rest, prefix: UNIT_PREFIX, noun: "cron timer" });
-    this.plan = { hopBin: hopBin ?? DEFAULT_HOP_BIN, ...(serverUrl ? { serverUrl } : {}) };
-  }
-
-  get unitDir(): string {
-    return this.timers.unitDir;
-  }
-
-  /**
-   * Makes the timers exactly those of `entries` (every app with cron jobs; a job or app left out loses its
-   * timer). Runs in progress are not stopped: removing a job disables its timer, the current run finishes.
-   */
-  async sync(entries: readonly CronTimerEntry[]): Promise<CronTimersSyncResult> {
-    return this.timers.sync(planCronTimers(entries, this.plan));
-  }
-
-  /** The timer units present (`hop3-cron-APP.JOB.timer`), in name order. */
-  list(): string[] {
-    return this.timers.list();
+    super({ prefix: UNIT_PREFIX, noun: "cron timer", planUnits: planCronTimers }, opts);
   }
 }

@@ -286,3 +286,49 @@ export class UserTimers {
     return result;
   }
 }
+
+/** What a family of hop timers is given: UserTimers' options but its name, and the services' hop CLI. */
+export interface HopTimersOptions extends Omit<UserTimersOptions, "prefix" | "noun"> {
+  /** Default /usr/local/bin/hop. */
+  hopBin?: string;
+  /** HOP3_URL for the services' CLI (the server's socket); unset, the CLI finds the server as usual. */
+  serverUrl?: string;
+}
+
+/**
+ * One family of hop timers (cron jobs, backup schedules): its entries planned into unit files by the family's
+ * pure planner, and ~/.config/systemd/user kept in line with that plan by UserTimers.
+ */
+export class HopTimers<Entry> {
+  private readonly timers: UserTimers;
+  private readonly plan: HopTimerPlanOptions;
+  private readonly planUnits: (entries: readonly Entry[], opts: HopTimerPlanOptions) => Map<string, string>;
+
+  constructor(
+    family: {
+      prefix: string;
+      noun: string;
+      planUnits: (entries: readonly Entry[], opts: HopTimerPlanOptions) => Map<string, string>;
+    },
+    opts: HopTimersOptions = {},
+  ) {
+    const { hopBin, serverUrl, ...rest } = opts;
+    this.timers = new UserTimers({ ...rest, prefix: family.prefix, noun: family.noun });
+    this.plan = { hopBin: hopBin ?? DEFAULT_HOP_BIN, ...(serverUrl ? { serverUrl } : {}) };
+    this.planUnits = family.planUnits;
+  }
+
+  get unitDir(): string {
+    return this.timers.unitDir;
+  }
+
+  /** Makes the timers exactly those of `entries`: an entry left out loses its timer. */
+  async sync(entries: readonly Entry[]): Promise<UserTimersSyncResult> {
+    return this.timers.sync(this.planUnits(entries, this.plan));
+  }
+
+  /** The family's timer units present, in name order. */
+  list(): string[] {
+    return this.timers.list();
+  }
+}
