@@ -18,6 +18,8 @@ export type OneOffRole = "release" | "run" | "cron";
 
 export const appImageRepo = (app: string) => `localhost/hop3/${app}`;
 export const releaseImageTag = (app: string, release: number) => `${appImageRepo(app)}:r${release}`;
+/** A buildpack app's launch layers on the run image: the base of its release images while they are unchanged. */
+export const appLayersImageTag = (app: string) => `${appImageRepo(app)}:cnb-layers`;
 export const appNetworkName = (app: string) => `hop3-${app}`;
 export const containerName = (
   app: string,

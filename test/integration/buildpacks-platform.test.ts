@@ -13,6 +13,7 @@ import { mergeAppSpec } from "../../src/app/spec.js";
 import { detectOnly, type LifecycleOptions, runLifecycle } from "../../src/build/cnb/lifecycle.js";
 import { ensureStackImages } from "../../src/build/cnb/stack.js";
 import { imageFacts, releaseSpecFromApp } from "../../src/deploy/release-spec.js";
+import { appLayersImageTag } from "../../src/runtime/labels.js";
 
 const repoRoot = resolve(import.meta.dirname, "..", "..");
 const hop3Uid = Number(execFileSync("id", ["-u", "hop3"]).toString().trim());
@@ -119,11 +120,16 @@ afterAll(async () => {
       .getImage(t)
       .remove({ force: true })
       .catch(() => {});
+  await docker
+    .getImage(appLayersImageTag(app))
+    .remove({ force: true })
+    .catch(() => {});
   if (base) rmSync(base, { recursive: true, force: true });
 });
 
+const app = `cnbit${run}`;
+
 describe("buildpacks platform (real Podman)", () => {
-  const app = `cnbit${run}`;
   let first: Awaited<ReturnType<typeof build>>;
 
   it("detects, builds and exports an image that answers on $PORT", async () => {
@@ -151,6 +157,20 @@ describe("buildpacks platform (real Podman)", () => {
     const lifecycle = JSON.parse(labels["io.buildpacks.lifecycle.metadata"]!);
     expect(Object.keys(lifecycle.buildpacks[0].layers)).toEqual(["web"]);
     expect(info.Config.User).toBe("1000:1000");
+    expect(info.Config.Entrypoint).toEqual(["/cnb/lifecycle/launcher"]);
+    expect(info.Config.WorkingDir).toBe("/workspace");
+    // the run image's role would make every instance a one-off; the export container's must not stay either
+    expect(labels["io.hop3.role"]).toBe("");
+    // the app and its layers belong to the CNB user, how it is started to root
+    const owners = await runToEnd(tag(1), [
+      "/bin/sh",
+      "-c",
+      "stat -c '%u:%g %n' /workspace/hello.txt /layers/test_hello-cnb/web/bin/hello-serve /cnb/lifecycle/launcher /cnb/process/web",
+    ]);
+    expect(owners).toContain("1000:1000 /workspace/hello.txt");
+    expect(owners).toContain("1000:1000 /layers/test_hello-cnb/web/bin/hello-serve");
+    expect(owners).toContain("0:0 /cnb/lifecycle/launcher");
+    expect(owners).toContain("0:0 /cnb/process/web");
 
     const facts = imageFacts(info);
     expect(facts.buildpacks).toEqual({ processes: ["web", "worker"], defaultProcess: "web" });
@@ -205,6 +225,30 @@ describe("buildpacks platform (real Podman)", () => {
     expect(out).toContain("hello-cnb: restored deps from cache");
     expect(out).not.toContain("installing deps");
     console.log(`cold build ${first.ms} ms, warm build ${second.ms} ms`);
+    // the launch layer was rewritten with the same files: its image layer is reused, the app's is new
+    expect(out).toContain("launch layers unchanged, reused");
+    const layers = async (t: string) => (await docker.getImage(t).inspect()).RootFS.Layers ?? [];
+    const [one, two] = [await layers(tag(1)), await layers(tag(2))];
+    expect(two.slice(0, -1)).toEqual(one.slice(0, -1));
+    expect(two.at(-1)).not.toBe(one.at(-1));
+    expect(await runToEnd(tag(2), ["cat", "/workspace/hello.txt"])).toContain("Hello again");
+  });
+
+  it("exports a new layers image when a launch layer changed, never the previous one", async () => {
+    const changed = await build(app, makeApp("variant", "Hello VARIANT\n"), 17);
+    expect(changed.lines.join("\n")).not.toContain("reused");
+    const out = await runToEnd(tag(17), [
+      "/bin/sh",
+      "-c",
+      "cat /layers/test_hello-cnb/web/variant /workspace/hello.txt",
+    ]);
+    expect(out).toContain("variant");
+    expect(out).toContain("Hello VARIANT");
+    // and back: the layer without the file, not the variant's
+    const back = await build(app, makeApp("plain", "Plain\n"), 18);
+    expect(back.lines.join("\n")).not.toContain("reused");
+    const files = await runToEnd(tag(18), ["ls", "/layers/test_hello-cnb/web"]);
+    expect(files).not.toContain("variant");
   });
 
   it("fails with the buildpack's output when bin/build fails, and keeps the cache", async () => {

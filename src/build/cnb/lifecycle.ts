@@ -5,7 +5,7 @@
  * hop3 user: everything they write stays readable and removable by the server.
  */
 
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import {
   chmodSync,
   cpSync,
@@ -26,11 +26,12 @@ import type Docker from "dockerode";
 import { stringify } from "smol-toml";
 import tar from "tar-fs";
 import type { StepTimings } from "../../deploy/timings.js";
+import { commitLayer } from "../../runtime/image-commit.js";
+import { appLayersImageTag } from "../../runtime/labels.js";
 import { hostConfigLimits, type ResourceLimits } from "../../runtime/limits.js";
 import { Hop3Error } from "../../util/errors.js";
 import { lineSplitter } from "../../util/line-splitter.js";
 import { readBuildCa } from "../build-ca.js";
-import { followProgress } from "../progress.js";
 import { type BuildNetwork, buildNetworkConfig } from "./build-network.js";
 import { BuildpackIndex, type LocatedBuildpack, scanBuildpacks } from "./buildpack-index.js";
 import {
@@ -55,7 +56,14 @@ import {
   parseOrderToml,
 } from "./descriptors.js";
 import { applyBuildLayer, type Env, envFromList, envList, platformEnvFiles } from "./env-rules.js";
-import { type ExportedBuildpack, exportContainerfile, exportLabels, mergeProcesses } from "./export.js";
+import {
+  type ExportedBuildpack,
+  exportImageConfig,
+  exportLabels,
+  exportOwner,
+  LABEL_LAYERS_DIGEST,
+  mergeProcesses,
+} from "./export.js";
 import { LAUNCHER_PATH, LAUNCHER_SCRIPT, processScript } from "./launcher.js";
 import { type BuildpackRef, expandOrder, parseBuildpacksFile, parseProjectToml } from "./order.js";
 import { type Detected, type Resolved, resolvePlan } from "./plan.js";
@@ -716,31 +724,67 @@ export class CnbBuild {
       ...(this.input.revision ? { revision: this.input.revision } : {}),
       lifecycleVersion: LIFECYCLE_VERSION,
     };
-    writeFileSync(this.path("Containerfile"), exportContainerfile(input));
     const keep = new Map(built.exported.map((b) => [escapeId(b.id), new Set(Object.keys(b.layers))]));
-    const context = tar.pack(this.workDir, {
-      ignore: (name) => {
-        const rel = relative(this.workDir, name).split(sep);
-        const top = rel[0];
-        if (top === "Containerfile" || top === "workspace" || top === "cnb") return false;
-        if (top !== "layers") return true;
-        if (rel.length === 1) return false;
-        const layers = keep.get(rel[1]!);
-        if (!layers || layers.size === 0) return true;
-        return rel.length > 2 && !layers.has(rel[2]!);
-      },
-    }) as unknown as NodeJS.ReadableStream;
-    const stream = await this.o.docker.buildImage(context, {
-      t: this.input.tag,
-      dockerfile: "Containerfile",
-      labels: exportLabels(input),
-      rm: true,
-      forcerm: true,
-    } as Record<string, unknown>);
-    await followProgress(this.o.docker, stream, () => {}, "export of the app image");
+    const keepLayer = (name: string) => {
+      const rel = relative(this.workDir, name).split(sep);
+      if (rel[0] !== "layers" || rel.length === 1) return true;
+      const layers = keep.get(rel[1]!);
+      if (!layers || layers.size === 0) return false;
+      return rel.length === 2 || layers.has(rel[2]!);
+    };
+    const pack = (top: string[], filter: (name: string) => boolean, forDigest = false) =>
+      tar.pack(this.workDir, {
+        entries: top.filter((t) => existsSync(this.path(t))),
+        ignore: (name) => !filter(name),
+        // entries in name order, so that the same files always make the same tar (and digest)
+        ...({ sort: true } as object),
+        map: (header) => {
+          Object.assign(header, exportOwner(header.name, input));
+          // The digest is of names, owners, modes, links and contents: buildpacks rewrite unchanged files
+          // (env files, `ln -sfn`) at every build. The image keeps the times the files had.
+          if (forDigest) header.mtime = new Date(0);
+          return header;
+        },
+      }) as unknown as NodeJS.ReadableStream;
+
+    // 1. The launch layers on the run image, as the app's layers image, reused while their files are the same
+    //    (node_modules unchanged: only the app's own files are written below). Its tag is per app, so one
+    //    app's layers are never the base of another's image.
+    const runImageId = (await this.o.docker.getImage(this.o.stack.run).inspect()).Id;
+    const digest = await sha256Of(pack(["layers"], keepLayer, true), `${runImageId}\n${uid}:${gid}\n`);
+    const layersTag = appLayersImageTag(this.input.app);
+    const existing = await this.o.docker
+      .getImage(layersTag)
+      .inspect()
+      .catch(() => undefined);
+    const reused = existing?.Config?.Labels?.[LABEL_LAYERS_DIGEST] === digest;
+    if (!reused) {
+      await commitLayer(this.o.docker, {
+        base: this.o.stack.run,
+        namePrefix: `hop3-cnb-export-${this.input.app}-r${this.input.release}`,
+        tar: pack(["layers"], keepLayer),
+        config: {},
+        labels: { "io.hop3.app": this.input.app, "io.hop3.role": "", [LABEL_LAYERS_DIGEST]: digest },
+        containerOnlyLabels: { "io.hop3.role": "cnb-build" },
+        tag: layersTag,
+      });
+    }
+    this.mark("export:layers", Date.now() - started, reused ? "launch layers (reused)" : "launch layers");
+    // 2. The app and the launcher on top, with the image's configuration and labels.
+    await commitLayer(this.o.docker, {
+      base: layersTag,
+      namePrefix: `hop3-cnb-export-${this.input.app}-r${this.input.release}`,
+      tar: pack(["workspace", "cnb"], () => true),
+      config: exportImageConfig(input),
+      labels: { ...exportLabels(input), [LABEL_LAYERS_DIGEST]: digest },
+      containerOnlyLabels: { "io.hop3.role": "cnb-build" },
+      tag: this.input.tag,
+    });
     const imageId = (await this.o.docker.getImage(this.input.tag).inspect()).Id;
     this.mark("export", Date.now() - started);
-    this.emit(`Exported ${this.input.tag} in ${seconds(this.timings.export ?? 0)}`);
+    this.emit(
+      `Exported ${this.input.tag} in ${seconds(this.timings.export ?? 0)}${reused ? " (launch layers unchanged, reused)" : ""}`,
+    );
     return {
       imageId,
       processes,
@@ -832,6 +876,16 @@ function layerSnapshot(written: ContainedDir, rel: string, containerPath: string
  * When Hop3 runs as root (installer, tests), what it writes for a build container must belong to the
  * user whose rootless Podman runs it: the owner of the work root.
  */
+/** sha256 of `prefix` then everything `stream` yields, in hex. */
+function sha256Of(stream: NodeJS.ReadableStream, prefix: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const hash = createHash("sha256").update(prefix);
+    stream.on("data", (chunk: Buffer) => hash.update(chunk));
+    stream.on("error", reject);
+    stream.on("end", () => resolve(hash.digest("hex")));
+  });
+}
+
 export function chownTreeToParent(parent: string, dir: string): void {
   if (process.getuid?.() !== 0) return;
   const { uid, gid } = statSync(parent);

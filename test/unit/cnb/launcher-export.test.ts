@@ -3,7 +3,12 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, w
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { exportContainerfile, exportLabels, mergeProcesses } from "../../../src/build/cnb/export.js";
+import {
+  exportImageConfig,
+  exportLabels,
+  exportOwner,
+  mergeProcesses,
+} from "../../../src/build/cnb/export.js";
 import { LAUNCHER_SCRIPT, processScript } from "../../../src/build/cnb/launcher.js";
 
 const golden = (name: string) => readFileSync(join(import.meta.dirname, "golden", name), "utf8");
@@ -32,8 +37,22 @@ describe("export", () => {
     lifecycleVersion: "hop3-0.1",
   };
 
-  it("generates the export Containerfile (golden)", () => {
-    expect(exportContainerfile(input)).toBe(golden("export.Containerfile"));
+  it("configures the image as the CNB exporter does: launcher entrypoint, CNB user, /workspace", () => {
+    expect(exportImageConfig(input)).toEqual({
+      User: "1000:1000",
+      WorkingDir: "/workspace",
+      Env: ["CNB_APP_DIR=/workspace", "CNB_LAYERS_DIR=/layers"],
+      Entrypoint: ["/cnb/lifecycle/launcher"],
+      Cmd: [],
+    });
+  });
+
+  it("gives layers and the app to the CNB user, the launcher and process scripts to root", () => {
+    expect(exportOwner("layers/hop3_nodejs/node/bin/node", input)).toEqual({ uid: 1000, gid: 1000 });
+    expect(exportOwner("workspace/server.js", input)).toEqual({ uid: 1000, gid: 1000 });
+    expect(exportOwner("cnb", input)).toEqual({ uid: 0, gid: 0 });
+    expect(exportOwner("cnb/lifecycle/launcher", input)).toEqual({ uid: 0, gid: 0 });
+    expect(exportOwner("cnbx/file", input)).toEqual({ uid: 1000, gid: 1000 });
   });
 
   it("labels the image with build and lifecycle metadata", () => {
