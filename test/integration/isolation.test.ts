@@ -119,8 +119,11 @@ describe("apps cannot reach each other", () => {
     for (const [host, port] of targets) {
       const r = await connectFrom(src!.name, host, port);
       expect(r.result, `${from} -> ${host}:${port}`).not.toBe("OPEN");
-      // refused or unresolvable at once, not a 3 s timeout
-      expect(r.ms, `${from} -> ${host}:${port} (${r.result})`).toBeLessThan(2_500);
+      // a connection is refused at once, not dropped into a 3 s timeout; a name that does not resolve takes
+      // what the host's upstream resolver takes to say so (aardvark forwards names it does not know: 5 s
+      // when that resolver does not answer, seen in CI), which says nothing about isolation
+      if (r.result !== "gaierror")
+        expect(r.ms, `${from} -> ${host}:${port} (${r.result})`).toBeLessThan(2_500);
     }
   }
 
