@@ -8,6 +8,7 @@ import { cpSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 
 import http from "node:http";
 import { join, resolve } from "node:path";
 import Docker from "dockerode";
+import tar from "tar-fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mergeAppSpec } from "../../src/app/spec.js";
 import { detectOnly, type LifecycleOptions, runLifecycle } from "../../src/build/cnb/lifecycle.js";
@@ -41,11 +42,11 @@ function makeApp(name: string, hello?: string, extra: Record<string, string> = {
   return dir;
 }
 
-async function build(app: string, sourceDir: string, n: number) {
+async function build(app: string, sourceDir: string, n: number, o: LifecycleOptions = options) {
   const lines: string[] = [];
   images.push(tag(n));
   const started = Date.now();
-  const result = await runLifecycle(options, {
+  const result = await runLifecycle(o, {
     app,
     release: n,
     sourceDir,
@@ -120,10 +121,11 @@ afterAll(async () => {
       .getImage(t)
       .remove({ force: true })
       .catch(() => {});
-  await docker
-    .getImage(appLayersImageTag(app))
-    .remove({ force: true })
-    .catch(() => {});
+  for (const a of [app, `${app}x`, `${app}y`, `${app}w`])
+    await docker
+      .getImage(appLayersImageTag(a))
+      .remove({ force: true })
+      .catch(() => {});
   if (base) rmSync(base, { recursive: true, force: true });
 });
 
@@ -249,6 +251,44 @@ describe("buildpacks platform (real Podman)", () => {
     expect(back.lines.join("\n")).not.toContain("reused");
     const files = await runToEnd(tag(18), ["ls", "/layers/test_hello-cnb/web"]);
     expect(files).not.toContain("variant");
+  });
+
+  it("a new app with the same launch layers as another gets that app's layers image, never an image that only claims it", async () => {
+    const shared = { ...options, sharedCacheRoot: join(base, "shared") };
+    mkdirSync(shared.sharedCacheRoot, { recursive: true });
+    own(shared.sharedCacheRoot);
+    const src = makeApp("same", "Same layers\n");
+    const x = await build(`${app}x`, src, 21, shared);
+    expect(x.lines.join("\n")).not.toContain("shared");
+    const y = await build(`${app}y`, src, 22, shared);
+    expect(y.lines.join("\n")).toContain("launch layers the same as another app's, shared");
+    const layers = async (t: string) => (await docker.getImage(t).inspect()).RootFS.Layers ?? [];
+    expect((await layers(tag(22))).slice(0, -1)).toEqual((await layers(tag(21))).slice(0, -1));
+    expect(await runToEnd(tag(22), ["cat", "/workspace/hello.txt"])).toContain("Same layers");
+
+    // An attacker's image labelled with that digest (and even tagged like a layers image) is never a base:
+    // the server only trusts the image ids it recorded itself.
+    const digest = (await docker.getImage(appLayersImageTag(`${app}x`)).inspect()).Config.Labels![
+      "io.hop3.cnb.layers"
+    ]!;
+    const evil = await docker.createContainer({
+      Image: options.stack.run,
+      Cmd: ["true"],
+      Labels: { "io.hop3.cnb.layers": digest },
+    });
+    containers.push(evil.id);
+    const planted = join(base, "planted");
+    mkdirSync(join(planted, "layers"), { recursive: true });
+    writeFileSync(join(planted, "layers", "planted-by-attacker"), "x");
+    await evil.putArchive(tar.pack(planted) as unknown as NodeJS.ReadableStream, { path: "/" });
+    await evil.commit({ repo: "localhost/hop3-test/evil", tag: "cnb-layers" });
+    images.push("localhost/hop3-test/evil:cnb-layers");
+    // the server's record gone and the real layers images untagged: the attacker's is the only one claiming it
+    rmSync(join(shared.sharedCacheRoot, "cnb-layers"), { recursive: true, force: true });
+    for (const a of [`${app}x`, `${app}y`]) await docker.getImage(appLayersImageTag(a)).remove();
+    const w = await build(`${app}w`, src, 23, shared);
+    expect(w.lines.join("\n")).not.toContain("shared");
+    expect(await runToEnd(tag(23), ["ls", "/layers"])).not.toContain("planted-by-attacker");
   });
 
   it("fails with the buildpack's output when bin/build fails, and keeps the cache", async () => {

@@ -82,7 +82,7 @@ export function exportLabels(input: ExportInput): Record<string, string> {
   };
 }
 
-/** On an app image: the digest of its launch layers (exportLayersDigest); on the app's layers image, its key. */
+/** The digest of an app's launch layers, on its layers image only (app images built on it clear it). */
 export const LABEL_LAYERS_DIGEST = "io.hop3.cnb.layers";
 
 /**

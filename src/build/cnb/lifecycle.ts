@@ -748,8 +748,9 @@ export class CnbBuild {
       }) as unknown as NodeJS.ReadableStream;
 
     // 1. The launch layers on the run image, as the app's layers image, reused while their files are the same
-    //    (node_modules unchanged: only the app's own files are written below). Its tag is per app, so one
-    //    app's layers are never the base of another's image.
+    //    (node_modules unchanged: only the app's own files are written below). The digest covers every byte
+    //    of them, so the layers image of another app with the same digest is as good as a new one: it is
+    //    tagged for this app instead (a new app with the same dependencies as another writes nothing).
     const runImageId = (await this.o.docker.getImage(this.o.stack.run).inspect()).Id;
     const digest = await sha256Of(pack(["layers"], keepLayer, true), `${runImageId}\n${uid}:${gid}\n`);
     const layersTag = appLayersImageTag(this.input.app);
@@ -757,17 +758,38 @@ export class CnbBuild {
       .getImage(layersTag)
       .inspect()
       .catch(() => undefined);
-    const reused = existing?.Config?.Labels?.[LABEL_LAYERS_DIGEST] === digest;
+    let reused: "app" | "other app" | undefined =
+      existing?.Config?.Labels?.[LABEL_LAYERS_DIGEST] === digest ? "app" : undefined;
+    // Which layers image has which digest is the server's own record (image ids, which name their content),
+    // never a label an image could claim: a hostile image labelled with another app's digest is not found.
+    const index = this.o.sharedCacheRoot ? join(this.o.sharedCacheRoot, "cnb-layers") : undefined;
+    if (!reused && index) {
+      const id = readLayersIndex(index, digest);
+      const other = id
+        ? await this.o.docker
+            .getImage(id)
+            .inspect()
+            .catch(() => undefined)
+        : undefined;
+      if (other?.Config?.Labels?.[LABEL_LAYERS_DIGEST] === digest) {
+        const colon = layersTag.lastIndexOf(":");
+        await this.o.docker
+          .getImage(other.Id)
+          .tag({ repo: layersTag.slice(0, colon), tag: layersTag.slice(colon + 1) });
+        reused = "other app";
+      }
+    }
     if (!reused) {
-      await commitLayer(this.o.docker, {
+      const id = await commitLayer(this.o.docker, {
         base: this.o.stack.run,
         namePrefix: `hop3-cnb-export-${this.input.app}-r${this.input.release}`,
         tar: pack(["layers"], keepLayer),
         config: {},
-        labels: { "io.hop3.app": this.input.app, "io.hop3.role": "", [LABEL_LAYERS_DIGEST]: digest },
+        labels: { "io.hop3.role": "", [LABEL_LAYERS_DIGEST]: digest },
         containerOnlyLabels: { "io.hop3.role": "cnb-build" },
         tag: layersTag,
       });
+      if (index) writeLayersIndex(index, digest, id);
     }
     this.mark("export:layers", Date.now() - started, reused ? "launch layers (reused)" : "launch layers");
     // 2. The app and the launcher on top, with the image's configuration and labels.
@@ -776,14 +798,14 @@ export class CnbBuild {
       namePrefix: `hop3-cnb-export-${this.input.app}-r${this.input.release}`,
       tar: pack(["workspace", "cnb"], () => true),
       config: exportImageConfig(input),
-      labels: { ...exportLabels(input), [LABEL_LAYERS_DIGEST]: digest },
+      labels: { ...exportLabels(input), [LABEL_LAYERS_DIGEST]: "" },
       containerOnlyLabels: { "io.hop3.role": "cnb-build" },
       tag: this.input.tag,
     });
     const imageId = (await this.o.docker.getImage(this.input.tag).inspect()).Id;
     this.mark("export", Date.now() - started);
     this.emit(
-      `Exported ${this.input.tag} in ${seconds(this.timings.export ?? 0)}${reused ? " (launch layers unchanged, reused)" : ""}`,
+      `Exported ${this.input.tag} in ${seconds(this.timings.export ?? 0)}${reused === "app" ? " (launch layers unchanged, reused)" : reused ? " (launch layers the same as another app's, shared)" : ""}`,
     );
     return {
       imageId,
@@ -876,6 +898,25 @@ function layerSnapshot(written: ContainedDir, rel: string, containerPath: string
  * When Hop3 runs as root (installer, tests), what it writes for a build container must belong to the
  * user whose rootless Podman runs it: the owner of the work root.
  */
+/** The id of the layers image the server committed for a digest (`<shared cache>/cnb-layers/<digest>`). */
+function readLayersIndex(dir: string, digest: string): string | undefined {
+  try {
+    const id = readFileSync(join(dir, digest), "utf8").trim();
+    return /^(sha256:)?[0-9a-f]{64}$/.test(id) ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function writeLayersIndex(dir: string, digest: string, id: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, digest), `${id}\n`);
+  } catch {
+    // only a later app with the same layers misses the sharing
+  }
+}
+
 /** sha256 of `prefix` then everything `stream` yields, in hex. */
 function sha256Of(stream: NodeJS.ReadableStream, prefix: string): Promise<string> {
   return new Promise((resolve, reject) => {
