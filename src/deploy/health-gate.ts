@@ -4,7 +4,7 @@
  * How an instance is reached lives here and in routing.ts's upstreamOf only.
  */
 import { inspectInstance, type RunningInstance } from "../runtime/containers.js";
-import { waitHealthy } from "../runtime/health.js";
+import { DEFAULT_HEALTH_INTERVAL, waitHealthy } from "../runtime/health.js";
 import { Hop3Error } from "../util/errors.js";
 import type { Platform, Progress } from "./platform.js";
 import type { ReleaseSpec } from "./release-spec.js";
@@ -40,7 +40,7 @@ export async function passHealthGate(
         ...(c?.path ? { path: c.path } : {}),
         ...(c?.contains ? { contains: c.contains } : {}),
         timeout: hc?.timeout ?? spec.startTimeout,
-        interval: hc?.interval ?? 0.2,
+        interval: hc?.interval ?? DEFAULT_HEALTH_INTERVAL,
         ...(hc?.retries ? { retries: hc.retries } : {}),
         hostHeader: host,
       },

@@ -1,7 +1,7 @@
 import http from "node:http";
 import net, { type AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { httpGet, tcpOpen, waitHealthy } from "../../../src/runtime/health.js";
+import { httpGet, RUNNING_CHECK_MS, tcpOpen, waitHealthy } from "../../../src/runtime/health.js";
 
 const servers: http.Server[] = [];
 afterEach(async () => {
@@ -126,6 +126,24 @@ describe("waitHealthy", () => {
     expect(await waitHealthy(port, { ...fast, path: "/" }, running)).toEqual({ ok: true, attempts: 3 });
   });
 
+  it("polls fast but asks whether the process runs at most every RUNNING_CHECK_MS, and fails soon after it exits", async () => {
+    const port = await freePort(); // nothing listens: every attempt fails at once
+    let asked = 0;
+    let exited = false;
+    setTimeout(() => {
+      exited = true;
+    }, 600);
+    const started = Date.now();
+    const result = await waitHealthy(port, { interval: 0.01, timeout: 5 }, async () => {
+      asked++;
+      return !exited;
+    });
+    const took = Date.now() - started;
+    expect(result).toMatchObject({ ok: false, reason: "the process exited" });
+    expect(result.attempts).toBeGreaterThan(asked); // several attempts per question to Podman
+    expect(asked).toBeLessThanOrEqual(Math.ceil(took / RUNNING_CHECK_MS) + 1);
+  });
+
   it("fails on a wrong status, saying which", async () => {
     const port = await serve((_req, res) => {
       res.statusCode = 500;
@@ -173,7 +191,8 @@ describe("waitHealthy", () => {
     const port = await freePort();
     let checks = 0;
     const result = await waitHealthy(port, { interval: 0.01, timeout: 5 }, async () => ++checks < 3);
-    expect(result).toEqual({ ok: false, reason: "the process exited", attempts: 3 });
+    expect(result).toMatchObject({ ok: false, reason: "the process exited" });
+    expect(checks).toBe(3);
   });
 
   it("times out when the port never opens", async () => {
