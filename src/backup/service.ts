@@ -25,7 +25,6 @@ import {
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
-import tar from "tar-stream";
 import { addonVolumeName, inspectAddonContainer } from "../addons/containers.js";
 import { pluginFor } from "../addons/registry.js";
 import type { AddonService } from "../addons/service.js";
@@ -43,6 +42,7 @@ import { RESTORED_FROM, relabelSbom } from "../sbom/relabel.js";
 import { isSbomPending } from "../sbom/release-sbom.js";
 import { releaseDocPath, sbomPath, writeReleaseDoc, writeReleaseSbom } from "../sbom/store.js";
 import { conflict, Hop3Error, notFound, usageError } from "../util/errors.js";
+import { tarStream } from "../util/tar-modules.js";
 import {
   addonFileName,
   type BackupAddon,
@@ -797,7 +797,7 @@ export class BackupService {
   /** `backup:export`: a tar of ID/metadata.json then every file, streamed from disk. */
   exportStream(id: string): Readable {
     const { meta, dir } = this.readMetadata(id);
-    const pack = tar.pack();
+    const pack = tarStream().pack();
     const names = ["metadata.json", ...Object.keys(meta.files).sort()];
     void (async () => {
       try {
@@ -830,7 +830,7 @@ export class BackupService {
       let total = 0;
       let entries = 0;
       const seen = new Set<string>();
-      const extract = tar.extract();
+      const extract = tarStream().extract();
       const done = new Promise<void>((resolve, reject) => {
         extract.on("entry", (header, stream, next) => {
           // destroying the extract errors the current entry's stream too: that is reported once, below

@@ -9,8 +9,7 @@ import type { BuildContext, Builder, BuiltImage } from "./builder.js";
 import type { BuildNetwork } from "./cnb/build-network.js";
 import { scanBuildpacks } from "./cnb/buildpack-index.js";
 import { purgeCache as purgeCacheDir } from "./cnb/cache.js";
-import { detectOnly, type LifecycleOptions, runLifecycle } from "./cnb/lifecycle.js";
-import { ensureStackImages } from "./cnb/stack.js";
+import type { LifecycleOptions } from "./cnb/lifecycle.js";
 
 export interface BuildpacksSettings {
   root: string;
@@ -29,7 +28,17 @@ export const cacheRootOf = (root: string) => join(root, "cache");
 /** Package caches shared by all apps, content-addressed and checked (cnb/shared-npm-cache.ts). */
 export const sharedCacheRootOf = (root: string) => join(root, "shared-cache");
 
+/**
+ * The lifecycle and the stack images (build/cnb: lifecycle.ts and what it imports) load at the first
+ * buildpack build or detection, not at the server's start (memory of the idle server, src/util/lazy.ts).
+ */
+const cnb = async () => {
+  const [lifecycle, stack] = await Promise.all([import("./cnb/lifecycle.js"), import("./cnb/stack.js")]);
+  return { ...lifecycle, ...stack };
+};
+
 async function lifecycleOptions(ctx: BuildContext, s: BuildpacksSettings): Promise<LifecycleOptions> {
+  const { ensureStackImages } = await cnb();
   const stack = await ensureStackImages(ctx.docker, {
     imagesDir: s.imagesDir,
     baseImage: s.baseImage,
@@ -74,6 +83,7 @@ export function createBuildpacksBuilder(settings: BuildpacksSettings): Builder {
       // The deployer probes with the source dir only; buildpacks are the last resort, and a build that
       // no buildpack recognises fails with the reasons. With Podman at hand, run the real detection.
       if (!ctx.docker || !available) return available;
+      const { detectOnly } = await cnb();
       const found = await detectOnly(await lifecycleOptions(ctx, s), {
         app: ctx.app,
         release: ctx.release,
@@ -88,6 +98,7 @@ export function createBuildpacksBuilder(settings: BuildpacksSettings): Builder {
       const s = settings;
       const started = Date.now();
       ctx.emit("-----> Building with Cloud Native Buildpacks");
+      const { runLifecycle } = await cnb();
       const result = await runLifecycle(await lifecycleOptions(ctx, s), {
         app: ctx.app,
         release: ctx.release,

@@ -1,9 +1,9 @@
 /** Builds the repository's own Containerfile or Dockerfile through the Podman API. */
 import { existsSync, readFileSync } from "node:fs";
 import { join, relative, sep } from "node:path";
-import tar from "tar-fs";
 import { buildLimitOptions } from "../runtime/limits.js";
 import { Hop3Error } from "../util/errors.js";
+import { tarFs } from "../util/tar-modules.js";
 import { readBuildCa } from "./build-ca.js";
 import { buildMarkerOption } from "./build-processes.js";
 import type { BuildContext, Builder, BuiltImage } from "./builder.js";
@@ -32,7 +32,7 @@ export function packContext(
   const ignoreFile = [".containerignore", ".dockerignore"].find((n) => existsSync(join(dir, n)));
   const rules = ignoreFile ? parseDockerignore(readFileSync(join(dir, ignoreFile), "utf8")) : [];
   const alwaysSent = new Set([containerfile, ignoreFile]);
-  return tar.pack(dir, {
+  return tarFs().pack(dir, {
     ignore: (name) => {
       const rel = relative(dir, name).split(sep).join("/");
       if (!rel || alwaysSent.has(rel)) return false;

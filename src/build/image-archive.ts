@@ -14,8 +14,8 @@ import { createReadStream, createWriteStream } from "node:fs";
 import { PassThrough, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
-import tar from "tar-stream";
 import { Hop3Error } from "../util/errors.js";
+import { tarStream } from "../util/tar-modules.js";
 
 export interface ArchiveNames {
   format: "docker-archive" | "oci-archive";
@@ -108,6 +108,7 @@ export async function copyWithoutNames(from: string, to: string): Promise<Archiv
   });
   const gzipped = head[0] === 0x1f && head[1] === 0x8b;
 
+  const tar = tarStream();
   const extract = tar.extract();
   const pack = tar.pack();
   let docker: ReturnType<typeof untagDockerManifest> | undefined;

@@ -6,9 +6,9 @@ import { createHash } from "node:crypto";
 import { chownSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type Docker from "dockerode";
-import { pack } from "tar-fs";
 import { statusOf } from "../runtime/containers.js";
 import { Hop3Error } from "../util/errors.js";
+import { tarFs } from "../util/tar-modules.js";
 
 export const ROUTER_LABELS = { "io.hop3.role": "router", "io.hop3.managed": "true" } as const;
 
@@ -75,7 +75,7 @@ export async function buildImage(
   docker: Docker,
   opts: { contextDir: string; tag: string; buildArgs: Record<string, string>; log?: (line: string) => void },
 ): Promise<void> {
-  const stream = await docker.buildImage(pack(opts.contextDir) as unknown as NodeJS.ReadableStream, {
+  const stream = await docker.buildImage(tarFs().pack(opts.contextDir) as unknown as NodeJS.ReadableStream, {
     t: opts.tag,
     dockerfile: "Containerfile",
     buildargs: opts.buildArgs,

@@ -7,8 +7,12 @@
 import { randomUUID } from "node:crypto";
 import { Enums, Models, Serialize, Spec } from "@cyclonedx/cyclonedx-library";
 import { isSupportedSpdxId } from "@cyclonedx/cyclonedx-library/SPDX";
+import { INCOMPLETE_PROPERTY } from "./document.js";
 import type { Inventory } from "./inventory.js";
 import type { FoundPackage } from "./package.js";
+
+// readers of stored documents, kept here too for those that import them from this module
+export { INCOMPLETE_PROPERTY, incompleteNotes, packageComponents } from "./document.js";
 
 export interface ReleaseFacts {
   app: string;
@@ -24,8 +28,6 @@ export interface ReleaseFacts {
   hop3Version: string;
   timestamp: Date;
 }
-
-export const INCOMPLETE_PROPERTY = "hop3:sbom:incomplete";
 
 function licensesOf(p: FoundPackage): Models.License[] {
   const names = p.licenses ?? [];
@@ -105,32 +107,4 @@ export function buildCycloneDx(facts: ReleaseFacts, inv: Inventory): Record<stri
 
   const normalizer = new Serialize.JSON.Normalize.Factory(Spec.Spec1dot6).makeForBom();
   return normalizer.normalize(bom, { sortLists: true }) as unknown as Record<string, unknown>;
-}
-
-/** The components of a stored document that are packages (not the base image or buildpacks). */
-export function packageComponents(
-  doc: Record<string, unknown>,
-): { name: string; version?: string; purl?: string; type?: string }[] {
-  const comps = Array.isArray(doc.components) ? (doc.components as Record<string, unknown>[]) : [];
-  return comps
-    .filter((c) => c && typeof c === "object" && typeof c.name === "string")
-    .map((c) => ({
-      name: c.name as string,
-      ...(typeof c.version === "string" ? { version: c.version } : {}),
-      ...(typeof c.purl === "string" ? { purl: c.purl } : {}),
-      ...(typeof c.type === "string" ? { type: c.type } : {}),
-    }));
-}
-
-/** `hop3:sbom:incomplete` notes of a stored document. */
-export function incompleteNotes(doc: Record<string, unknown>): string[] {
-  const props = ((doc.metadata as Record<string, unknown> | undefined)?.properties ?? []) as {
-    name?: unknown;
-    value?: unknown;
-  }[];
-  return Array.isArray(props)
-    ? props
-        .filter((p) => p?.name === INCOMPLETE_PROPERTY && typeof p.value === "string")
-        .map((p) => p.value as string)
-    : [];
 }

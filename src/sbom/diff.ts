@@ -3,7 +3,7 @@
  * version and qualifiers, or the name), so an upgrade shows as one change, not a removal and an addition.
  * A package installed at several versions (npm nests them) compares as its set of versions.
  */
-import { packageComponents } from "./cyclonedx.js";
+import { packageComponents } from "./document.js";
 
 export interface SbomDiff {
   added: { name: string; version: string; purl?: string }[];

@@ -9,9 +9,8 @@
 import type { Readable } from "node:stream";
 import type Docker from "dockerode";
 import type { ReleaseRow, Store } from "../store/store.js";
-import { buildCycloneDx, incompleteNotes, type ReleaseFacts } from "./cyclonedx.js";
-import { readImageFiles } from "./image-files.js";
-import { inventory } from "./inventory.js";
+import type { ReleaseFacts } from "./cyclonedx.js";
+import { incompleteNotes } from "./document.js";
 import { recordReleaseProvenance } from "./provenance-service.js";
 import { COPIED_FROM, RESTORED_FROM, relabelSbom } from "./relabel.js";
 import {
@@ -89,6 +88,13 @@ export async function generateReleaseSbom(
   const image = ctx.docker.getImage(release.imageId ?? release.image);
   const info = await image.inspect();
   const labels = (info.Config?.Labels as Labels | null) ?? {};
+  // loaded at the first SBOM, not at start: the CycloneDX library, the image reader (tar-stream) and the
+  // package parsers (packageurl-js) are ~9 MiB of private memory an idle server does not need
+  const [{ buildCycloneDx }, { readImageFiles }, { inventory }] = await Promise.all([
+    import("./cyclonedx.js"),
+    import("./image-files.js"),
+    import("./inventory.js"),
+  ]);
   const files = await readImageFiles((await image.get()) as unknown as Readable);
   const facts: ReleaseFacts = {
     app: release.app,

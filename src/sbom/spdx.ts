@@ -6,7 +6,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { isSupportedSpdxId } from "@cyclonedx/cyclonedx-library/SPDX";
-import { incompleteNotes } from "./cyclonedx.js";
+import { incompleteNotes } from "./document.js";
 
 type Obj = Record<string, unknown>;
 const obj = (v: unknown): Obj => (v && typeof v === "object" && !Array.isArray(v) ? (v as Obj) : {});

@@ -65,7 +65,7 @@ export interface ApiDeps {
   /** The server's buildpacks, to check the targets of `hop buildpacks:map` (buildpacks-api.ts). */
   buildpacks?: BuildpackCatalog;
   /** The catalog (src/catalog); its routes are in catalog-api.ts. */
-  catalog?: Omit<CatalogApiDeps, "store">;
+  catalog?: CatalogApiDeps["catalog"];
 }
 
 /** The bearer token check of every TCP request (the HTTP API and the attach upgrade). */
@@ -569,7 +569,7 @@ export function createApi(deps: ApiDeps): Hono<ApiEnv> {
   const supplyChain = { store, docker: p.docker, root: p.settings.root, version: deps.version };
   supplyChainRoutes(api, supplyChain, requireApp);
   sbomRoutes(api, supplyChain, requireApp);
-  if (deps.catalog) catalogRoutes(api, { ...deps.catalog, store }, requireApp);
+  if (deps.catalog) catalogRoutes(api, { catalog: deps.catalog, store }, requireApp);
   return api;
 }
 

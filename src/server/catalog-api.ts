@@ -9,8 +9,8 @@ import type { ApiEnv } from "./api.js";
 import { ndjsonOperation } from "./ndjson.js";
 
 export interface CatalogApiDeps {
-  source: CatalogSource;
-  installer: CatalogInstaller;
+  /** The catalog's source and installer, made at the first catalog request (src/server/main.ts). */
+  catalog: () => Promise<{ source: CatalogSource; installer: CatalogInstaller }>;
   store: Store;
 }
 
@@ -32,8 +32,8 @@ export function catalogRoutes(
   d: CatalogApiDeps,
   requireApp: (c: Context) => string,
 ): void {
-  api.get("/api/v1/catalog", (c) => {
-    const { catalog, names } = d.source.usable();
+  api.get("/api/v1/catalog", async (c) => {
+    const { catalog, names } = (await d.catalog()).source.usable();
     const { index, origin } = catalog;
     const category = c.req.query("category");
     const installs = d.store.catalog.list();
@@ -52,8 +52,8 @@ export function catalogRoutes(
     return c.json({ serial: index.serial, generated: index.generated, origin, recipes });
   });
 
-  api.get("/api/v1/catalog/:name", (c) => {
-    const { recipe, catalog } = d.source.recipe(c.req.param("name"));
+  api.get("/api/v1/catalog/:name", async (c) => {
+    const { recipe, catalog } = (await d.catalog()).source.recipe(c.req.param("name"));
     const h = recipe.hop3;
     return c.json({
       recipe: {
@@ -76,28 +76,26 @@ export function catalogRoutes(
     const app = optionalString(body.app, "app");
     const domain = optionalString(body.domain, "domain");
     // every check before the stream starts: a refused install creates nothing and answers 4xx
-    const prepared = d.installer.prepare(c.req.param("name"), {
+    const { installer } = await d.catalog();
+    const prepared = installer.prepare(c.req.param("name"), {
       ...(app ? { app } : {}),
       ...(domain ? { domain } : {}),
       answers: answers as Record<string, string>,
     });
     // like a deploy's stream, it ends with the durations of its steps (hop catalog:install --timings)
-    return ndjsonOperation(
-      (progress) => d.installer.install(prepared, progress),
-      undefined,
-      new StepTimings(),
-    );
+    return ndjsonOperation((progress) => installer.install(prepared, progress), undefined, new StepTimings());
   });
 
   api.post("/api/v1/catalog/refresh", () =>
     ndjsonOperation(async (progress) => {
       progress.step("Refreshing the catalog");
-      return d.source.refresh(progress.log);
+      return (await d.catalog()).source.refresh(progress.log);
     }),
   );
 
-  api.post("/api/v1/apps/:app/catalog/upgrade", (c) => {
+  api.post("/api/v1/apps/:app/catalog/upgrade", async (c) => {
     const app = requireApp(c);
-    return ndjsonOperation((progress) => d.installer.upgrade(app, progress));
+    const { installer } = await d.catalog();
+    return ndjsonOperation((progress) => installer.upgrade(app, progress));
   });
 }

@@ -15,8 +15,6 @@ import { BackupService } from "../backup/service.js";
 import { BackupTimers } from "../backup/timers.js";
 import { buildpackCatalogOf, createBuildpacksBuilder } from "../build/buildpacks-builder.js";
 import { createContainerfileBuilder } from "../build/containerfile-builder.js";
-import { CatalogSource } from "../catalog/catalog-source.js";
-import { CatalogInstaller } from "../catalog/installer.js";
 import { cleanupAfterCrash } from "../deploy/crash-cleanup.js";
 import { Deployer } from "../deploy/deployer.js";
 import { isWanted, Lifecycle } from "../deploy/lifecycle.js";
@@ -40,6 +38,7 @@ import { sbomRecorder } from "../sbom/release-sbom.js";
 import { operatorBuildpackMaps } from "../store/buildpack-maps.js";
 import { Store } from "../store/store.js";
 import { Hop3Error } from "../util/errors.js";
+import { lazy } from "../util/lazy.js";
 import { createApi, createUpgradeHandler } from "./api.js";
 import { installCrashGuard } from "./crash-guard.js";
 import {
@@ -237,23 +236,32 @@ async function main(): Promise<void> {
   const upgrade = createUpgradeHandler({ platform, runs });
   // without systemd timers, the server's minute tick runs the backup schedules
   backups.startScheduler();
-  // the catalog (src/catalog): verified at each use; an install a crash interrupted is removed here
-  const catalogSource = new CatalogSource(
-    catalogSettingsOf(settings),
-    store,
-    { dir: where.uploads, limits: extractLimitsOf(settings) },
-    say,
-  );
-  const catalogInstaller = new CatalogInstaller({
-    platform,
-    deployer,
-    lifecycle,
-    source: catalogSource,
-    backups,
-    addons,
-    scratchDir: where.uploads,
+  // the catalog (src/catalog): verified at each use, its code loaded at the first use (src/util/lazy.ts); an
+  // install or upgrade a crash interrupted is dealt with here, which loads it only when there is one
+  const catalog = lazy(async () => {
+    const [{ CatalogSource }, { CatalogInstaller }] = await Promise.all([
+      import("../catalog/catalog-source.js"),
+      import("../catalog/installer.js"),
+    ]);
+    const source = new CatalogSource(
+      catalogSettingsOf(settings),
+      store,
+      { dir: where.uploads, limits: extractLimitsOf(settings) },
+      say,
+    );
+    const installer = new CatalogInstaller({
+      platform,
+      deployer,
+      lifecycle,
+      source,
+      backups,
+      addons,
+      scratchDir: where.uploads,
+    });
+    return { source, installer };
   });
-  for (const note of await catalogInstaller.reconcile()) say(`reconcile: ${note}`);
+  if (store.catalog.list().some((row) => row.status === "installing" || row.status === "upgrading"))
+    for (const note of await (await catalog()).installer.reconcile()) say(`reconcile: ${note}`);
 
   const api = createApi({
     platform,
@@ -270,7 +278,7 @@ async function main(): Promise<void> {
     addons,
     backups,
     buildpacks: buildpackCatalogOf(buildpacks),
-    catalog: { source: catalogSource, installer: catalogInstaller },
+    catalog,
   });
 
   const servers: Server[] = [];

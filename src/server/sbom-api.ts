@@ -3,10 +3,9 @@
  * GET /api/v1/apps/:app/sbom/diff?from=A&to=B. Thin handlers over src/sbom/lookup.ts, diff.ts, spdx.ts.
  */
 import type { Context, Hono } from "hono";
-import { incompleteNotes } from "../sbom/cyclonedx.js";
 import { diffSboms } from "../sbom/diff.js";
+import { incompleteNotes } from "../sbom/document.js";
 import { loadReleaseSbom } from "../sbom/lookup.js";
-import { toSpdx } from "../sbom/spdx.js";
 import type { Store } from "../store/store.js";
 import { usageError } from "../util/errors.js";
 import type { ApiEnv } from "./api.js";
@@ -40,7 +39,8 @@ export function sbomRoutes(
       release: release.number,
       format,
       incomplete: incompleteNotes(doc),
-      sbom: format === "spdx" ? toSpdx(doc) : doc,
+      // SPDX output loads the SPDX licence list: only when asked for (memory of the idle server)
+      sbom: format === "spdx" ? (await import("../sbom/spdx.js")).toSpdx(doc) : doc,
     });
   });
 

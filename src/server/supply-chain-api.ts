@@ -4,7 +4,6 @@
  * admin does it (the Unix socket or an admin token), like buildpack mappings.
  */
 import type { Context, Hono } from "hono";
-import { auditApps, importDatabase, MAX_IMPORT_BYTES } from "../audit/service.js";
 import {
   type ProvenanceContext,
   provenanceMaterials,
@@ -14,6 +13,9 @@ import {
 import { keyIdOf, parsePublicKeyPem } from "../sbom/signing-key.js";
 import { Hop3Error, usageError } from "../util/errors.js";
 import type { ApiEnv } from "./api.js";
+
+// the audit (its matchers and packageurl-js) loads at its first use: an idle server never audits
+const audit = () => import("../audit/service.js");
 
 function releaseQuery(value: string | undefined): number | undefined {
   if (value === undefined || value === "") return undefined;
@@ -73,6 +75,7 @@ export function supplyChainRoutes(
 
   api.get("/api/v1/audit", async (c) => {
     // auditApps answers 404 for an app that does not exist
+    const { auditApps } = await audit();
     return c.json(await auditApps(ctx.store, ctx.root, c.req.query("app") || undefined));
   });
 
@@ -83,6 +86,7 @@ export function supplyChainRoutes(
 
   api.post("/api/v1/audit/import", async (c) => {
     requireAdmin(c, ctx);
+    const { importDatabase, MAX_IMPORT_BYTES } = await audit();
     const file = (c.req.query("file") ?? "upload").slice(0, 200);
     const length = Number(c.req.header("content-length") ?? 0);
     if (length > MAX_IMPORT_BYTES) throw usageError(`the database is larger than ${MAX_IMPORT_BYTES} bytes`);

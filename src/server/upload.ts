@@ -8,9 +8,10 @@ import { dirname, join, relative, sep } from "node:path";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
-import tar from "tar-fs";
-import tarStream from "tar-stream";
+import type tar from "tar-fs";
+import type { Extract } from "tar-stream";
 import { Hop3Error } from "../util/errors.js";
+import { tarFs, tarStream } from "../util/tar-modules.js";
 
 export async function receiveUpload(
   body: ReadableStream<Uint8Array> | null,
@@ -104,9 +105,9 @@ export async function extractSourceTarball(
   });
   // our own tar-stream parser, so every entry stream gets an error handler before tar-fs sees it: when a
   // bound stops the pipeline, the entry being skipped is destroyed with the refusal, already reported
-  const parser = tarStream.extract();
+  const parser = tarStream().extract();
   parser.on("entry", (_header, entry) => entry.on("error", () => {}));
-  const extractor = tar.extract(dest, {
+  const extractor = tarFs().extract(dest, {
     extract: parser,
     ignore: (_name, header) =>
       refused !== undefined ||
@@ -144,7 +145,7 @@ export async function extractSourceTarball(
     fmode: 0o644,
     // files belong to the server's user, not to the uids the archive names (not in @types/tar-fs)
     chown: false,
-  } as tar.ExtractOptions & { chown: boolean; extract: tarStream.Extract });
+  } as tar.ExtractOptions & { chown: boolean; extract: Extract });
   try {
     await pipeline(createReadStream(tarball), createGunzip(), inflatedLimiter, extractor);
     if (!refused) await refuseLinksOutOf(dest, refuse);
