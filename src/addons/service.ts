@@ -1,7 +1,8 @@
 /**
  * Addons end to end: create, attach, detach, destroy, describe, client sessions, and what deploys and the
  * server's start need (hop3.toml [[addons]], reconciliation, the watchdog's question). Type-specific work is
- * the plugins' (registry.ts); Podman work is containers.ts's; records are the store's (store/addon-store.ts).
+ * the plugins' (registry.ts); Podman work is containers.ts's; who keeps the server running (Podman, or systemd
+ * with quadlets) is the runner's (runner.ts); records are the store's (store/addon-store.ts).
  */
 import { randomBytes } from "node:crypto";
 import type Docker from "dockerode";
@@ -15,16 +16,13 @@ import type { AddonRow } from "../store/addon-store.js";
 import { conflict, Hop3Error, usageError } from "../util/errors.js";
 import {
   ADDON_LABEL,
+  type AddonContainerSpec,
   addonContainerName,
   addonVolumeName,
-  connectAddon,
-  disconnectAddon,
   execIn,
   inspectAddonContainer,
   listAddonContainers,
-  removeAddonContainer,
   removeAddonVolume,
-  startAddonContainer,
   waitAddonHealthy,
 } from "./containers.js";
 import {
@@ -37,6 +35,7 @@ import {
 import { type AddonImageOptions, ensureAddonImage, isOfficialImage } from "./images.js";
 import type { AddonPlugin, ClientAction } from "./plugin.js";
 import { pluginFor } from "./registry.js";
+import { type AddonRunner, PodmanAddonRunner } from "./runner.js";
 import { type AttachedAddon, choosePrefix, prefixedNames } from "./variables.js";
 
 export {
@@ -52,6 +51,8 @@ export interface AddonServiceDeps {
   rerelease: (app: string, progress: Progress, createdBy?: string, description?: string) => Promise<unknown>;
   runs: RunSessions;
   images: Omit<AddonImageOptions, "log">;
+  /** Podman alone by default; systemd (QuadletAddonRunner) where apps are quadlets. */
+  runner?: AddonRunner;
 }
 
 export interface AddonSummary {
@@ -81,7 +82,11 @@ export function parseExposePort(value: unknown): number {
 const addonLock = <T>(name: string, fn: () => Promise<T>) => withAppLock(`addon:${name}`, fn);
 
 export class AddonService {
-  constructor(private readonly d: AddonServiceDeps) {}
+  readonly runner: AddonRunner;
+
+  constructor(private readonly d: AddonServiceDeps) {
+    this.runner = d.runner ?? new PodmanAddonRunner(d.platform.docker);
+  }
 
   private get docker(): Docker {
     return this.d.platform.docker;
@@ -216,7 +221,7 @@ export class AddonService {
       if (extensions.length) await this.enableExtensions(row, extensions, progress);
     } catch (err) {
       // nothing is left of a database that did not start: its container, volume and record go
-      await removeAddonContainer(docker, name).catch(() => {});
+      await this.runner.remove(name).catch(() => {});
       await removeAddonVolume(docker, name).catch(() => {});
       store.addons.delete(name);
       throw err;
@@ -225,13 +230,19 @@ export class AddonService {
     return this.summary(store.addons.require(name), "running");
   }
 
-  private startContainer(
+  private startContainer(a: AddonRow, plugin: AddonPlugin, official?: boolean): Promise<string> {
+    return this.runner.start(this.specOf(a, plugin, undefined, official));
+  }
+
+  /** What the addon's container is: image, command, variables, limit, networks (its apps'), exposed port. */
+  private specOf(
     a: AddonRow,
-    plugin: AddonPlugin,
+    plugin = pluginFor(a.type),
+    except?: string,
     official = isOfficialImage(a.image),
-  ): Promise<string> {
+  ): AddonContainerSpec {
     const cmd = plugin.containerCmd?.(a.credentials, official);
-    return startAddonContainer(this.docker, {
+    return {
       name: a.name,
       type: a.type,
       image: a.image,
@@ -242,11 +253,19 @@ export class AddonService {
         enforceable({ memoryBytes: plugin.memoryBytes }, this.d.platform.settings.limits?.enforced)
           .memoryBytes ?? 0,
       dataDir: plugin.dataDir,
-      apps: this.store.addons.attachmentsOf(a.name).map((t) => t.app),
+      apps: this.store.addons
+        .attachmentsOf(a.name)
+        .map((t) => t.app)
+        .filter((app) => app !== except),
       ...(a.options.exposePort
         ? { expose: { hostPort: a.options.exposePort, containerPort: plugin.port } }
         : {}),
-    });
+    };
+  }
+
+  /** The addon's spec as recorded now (its attachments included), by name. */
+  private specNamed(name: string, except?: string): AddonContainerSpec {
+    return this.specOf(this.store.addons.require(name), undefined, except);
   }
 
   /**
@@ -262,7 +281,7 @@ export class AddonService {
       const restart = async (options: AddonRow["options"]) => {
         this.store.addons.setOptions(name, options);
         const row = { ...a, options };
-        await removeAddonContainer(this.docker, name);
+        // made again from the new spec (the runner replaces the container; its data is in the volume)
         const id = await this.startContainer(row, plugin);
         await waitAddonHealthy(this.docker, id, plugin.health(a.credentials), `${plugin.title} (${name})`);
       };
@@ -312,7 +331,7 @@ export class AddonService {
     progress: Progress,
     createdBy?: string,
   ) {
-    const { store, docker } = this;
+    const { store } = this;
     store.requireApp(app);
     const attachment = await addonLock(name, async () => {
       const a = store.addons.require(name);
@@ -329,7 +348,7 @@ export class AddonService {
         ),
       );
       try {
-        await connectAddon(docker, name, app);
+        await this.runner.attach(this.specNamed(name), app);
       } catch (err) {
         store.addons.detach(name, app);
         throw err;
@@ -342,14 +361,14 @@ export class AddonService {
       await this.d.rerelease(app, progress, createdBy, `Attach ${name}`);
     } catch (err) {
       store.addons.detach(name, app);
-      await disconnectAddon(docker, name, app).catch(() => {});
+      await this.runner.detach(this.specNamed(name), app).catch(() => {});
       throw err;
     }
     return { addon: name, app, prefix: attachment.prefix, variables: vars };
   }
 
   async detach(name: string, app: string, progress: Progress, createdBy?: string) {
-    const { store, docker } = this;
+    const { store } = this;
     store.requireApp(app);
     store.addons.require(name);
     const before = store.addons.attachmentsTo(app).find((t) => t.addon === name);
@@ -363,7 +382,7 @@ export class AddonService {
       throw err;
     }
     // after the new release runs without its variables: the old instances kept the connection until drained
-    await addonLock(name, () => disconnectAddon(docker, name, app));
+    await addonLock(name, () => this.runner.detach(this.specNamed(name), app));
     return { addon: name, app };
   }
 
@@ -385,7 +404,7 @@ export class AddonService {
         );
       }
       progress.step(`Removing the container of ${name}`);
-      await removeAddonContainer(this.docker, name);
+      await this.runner.remove(name);
       progress.step(`Removing its data (volume ${addonVolumeName(name)})`);
       await removeAddonVolume(this.docker, name);
       this.store.addons.delete(name);
@@ -467,7 +486,7 @@ export class AddonService {
               name,
             ),
           );
-          await connectAddon(this.docker, name, app);
+          await this.runner.attach(this.specNamed(name), app);
           progress.log(`Attached ${name}${t.prefix ? ` (variables prefixed ${t.prefix}_)` : ""}`);
         });
       }
@@ -505,30 +524,37 @@ export class AddonService {
   /** Before an app's network goes (hop destroy): its addons leave it; the attachments go with the app. */
   async releaseApp(app: string): Promise<void> {
     for (const t of this.store.addons.attachmentsTo(app)) {
-      await disconnectAddon(this.docker, t.addon, app).catch(() => {});
+      await this.runner.detach(this.specNamed(t.addon, app), app).catch(() => {});
     }
   }
 
-  /** At the server's start: every recorded addon runs, on the networks of the apps it is attached to. */
+  /**
+   * At the server's start: every recorded addon runs, on the networks of the apps it is attached to. Under
+   * systemd a running addon with its unit was started by systemd (at boot, or kept since): left as it is.
+   */
   async reconcile(): Promise<string[]> {
     const notes: string[] = [];
     for (const a of this.store.addons.list()) {
       try {
         const plugin = pluginFor(a.type);
         const info = await inspectAddonContainer(this.docker, a.name);
-        if (info?.State.Running) {
+        const supervised = this.runner.kind === "podman" || this.runner.startsAtBoot(a.name);
+        if (info?.State.Running && supervised) {
           for (const t of this.store.addons.attachmentsOf(a.name))
-            await connectAddon(this.docker, a.name, t.app);
+            await this.runner.attach(this.specOf(a, plugin), t.app);
           continue;
         }
-        if (info) {
-          await this.docker
-            .getContainer(info.Id)
-            .start()
-            .catch(async () => {
-              await this.startContainer(a, plugin);
-            });
-        } else {
+        const started =
+          info && this.runner.kind === "podman"
+            ? await this.docker
+                .getContainer(info.Id)
+                .start()
+                .then(
+                  () => true,
+                  () => false,
+                )
+            : false;
+        if (!started) {
           const present = await this.docker
             .getImage(a.image)
             .inspect()
@@ -547,8 +573,8 @@ export class AddonService {
           await this.startContainer(a, plugin);
         }
         for (const t of this.store.addons.attachmentsOf(a.name))
-          await connectAddon(this.docker, a.name, t.app);
-        notes.push(`addon ${a.name}: started`);
+          await this.runner.attach(this.specOf(a, plugin), t.app);
+        notes.push(`addon ${a.name}: started${this.runner.kind === "quadlet" ? " (systemd unit)" : ""}`);
       } catch (err) {
         notes.push(`addon ${a.name}: could not start: ${(err as Error).message}`);
       }
@@ -565,7 +591,7 @@ export class AddonService {
     await addonLock(name, async () => {
       const a = this.store.addons.require(name);
       const plugin = pluginFor(a.type);
-      await removeAddonContainer(this.docker, name);
+      await this.runner.remove(name);
       try {
         await write();
       } finally {

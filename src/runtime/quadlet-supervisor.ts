@@ -216,7 +216,8 @@ export class QuadletSupervisor implements Supervisor {
     rmSync(join(this.unitDir, networkUnit), { force: true });
   }
 
-  private daemonReload(): Promise<void> {
+  /** daemon-reload, one at a time (addons' units share it: addons/runner.ts). */
+  daemonReload(): Promise<void> {
     const next = this.reloading.then(() => this.systemctl(["daemon-reload"], 60_000));
     this.reloading = next.catch(() => {});
     return next;

@@ -10,6 +10,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { getRequestListener } from "@hono/node-server";
 import pino from "pino";
+import { QuadletAddonRunner } from "../addons/runner.js";
 import { AddonService } from "../addons/service.js";
 import { BackupService } from "../backup/service.js";
 import { BackupTimers } from "../backup/timers.js";
@@ -155,6 +156,10 @@ async function main(): Promise<void> {
       baseImage: settings.HOP3_BASE_IMAGE,
       tryRegistry: settings.HOP3_ADDON_IMAGES !== "build",
     },
+    // under systemd addons are quadlets too: restarted and started at boot like the apps, without the server
+    ...(supervisor instanceof QuadletSupervisor
+      ? { runner: new QuadletAddonRunner(docker, supervisor) }
+      : {}),
   });
   platform.addons = addons;
   // backups: the key that seals their secrets is created on first use, to be copied off the server. Under
@@ -200,7 +205,8 @@ async function main(): Promise<void> {
   } catch (err) {
     log.warn(`cannot recover interrupted SBOM jobs: ${(err as Error).message}`);
   }
-  // Without systemd, killed containers stay down: the watchdog starts them again (systemd does it for quadlets).
+  // Without systemd, killed containers stay down: the watchdog starts them again (systemd does it for quadlets,
+  // addons included: addons/runner.ts).
   const watchdog =
     supervisor instanceof PodmanSupervisor
       ? new ContainerWatchdog(docker, {
@@ -209,13 +215,8 @@ async function main(): Promise<void> {
           log: (m) => say(`watchdog: ${m}`),
           onRevived: () => applyRoutes(platform),
         })
-      : // under systemd apps are units; addons are not quadlets (yet): the watchdog keeps them running
-        new ContainerWatchdog(docker, {
-          shouldRun: (labels) => addons.wanted(labels),
-          stopping: new Set(),
-          log: (m) => say(`watchdog: ${m}`),
-        });
-  watchdog.start();
+      : undefined;
+  watchdog?.start();
 
   const gitShell = `${process.execPath} ${join(installDir, "dist", "git", "git-shell.js")} --root ${settings.HOP3_ROOT}`;
   const authorizedKeys = join(process.env.HOME ?? homedir(), ".ssh", "authorized_keys");

@@ -502,6 +502,78 @@ describe.skipIf(cannot)("quadlet test host: install, git push, kill, reboot", ()
     timings.routerRecoverAfterKill = (Date.now() - t) / 1000;
   }, 60_000);
 
+  // Redis: the smallest addon image to build inside the test host (from Debian's packages, no registry)
+  const ADDON = "e2e-cache";
+  const addonUnit = `hop3-addon-${ADDON}.service`;
+  const addonContainer = async () =>
+    (
+      await host.asHop3(["podman", "ps", "--filter", `name=^hop3-addon-${ADDON}$`, "--format", "{{.ID}}"])
+    ).out.trim();
+  /** From a one-off container of the app: a TCP connection to the addon by its name on the app's network. */
+  const appReachesAddon = async () =>
+    (
+      await host.exec(
+        [
+          "hop",
+          "run",
+          "--app",
+          APP,
+          "python3",
+          "-c",
+          `import socket; socket.create_connection(("${ADDON}", 6379), 3); print("reached")`,
+        ],
+        { allowFail: true },
+      )
+    ).out.includes("reached");
+
+  it("runs an addon as a quadlet of the hop3 user: attached live, replaced by systemd when killed, its data kept", async () => {
+    let t = Date.now();
+    const create = await host.exec(["hop", "addons:create", "redis", ADDON], {
+      allowFail: true,
+      timeout: 900_000,
+    });
+    expect(create.code, `hop addons:create failed:\n${tail(create.all)}`).toBe(0);
+    timings.addonCreate = (Date.now() - t) / 1000;
+    expect(await userUnitState(addonUnit), addonUnit).toBe("active");
+    const unitFile = `/home/hop3/.config/containers/systemd/hop3-addon-${ADDON}.container`;
+    const info = JSON.parse((await host.exec(["hop", "addons:info", ADDON, "--json"])).out) as {
+      container?: string;
+      state?: string;
+    };
+    expect(info).toMatchObject({ container: `hop3-addon-${ADDON}`, state: "running" });
+    // its credentials are in the 0600 env file beside the unit, never in the unit
+    const env = await host.exec(["stat", "-c", "%a %U", unitFile.replace(/\.container$/, ".env")]);
+    expect(env.out.trim()).toBe("600 hop3");
+    expect((await host.exec(["grep", "-c", "REDIS", unitFile], { allowFail: true })).out.trim()).toBe("0");
+
+    const before = await addonContainer();
+    const attach = await host.exec(["hop", "addons:attach", ADDON, "--app", APP], { allowFail: true });
+    expect(attach.code, `hop addons:attach failed:\n${tail(attach.all)}`).toBe(0);
+    // attached without a restart of the database, and written into the unit for its next start
+    expect(await addonContainer(), "the addon's container after attach").toBe(before);
+    const unit = await host.exec(["cat", unitFile]);
+    expect(unit.out).toContain(`Network=hop3-${APP}:alias=${ADDON}`);
+    expect(await appReachesAddon(), `${APP} reaches ${ADDON} by name`).toBe(true);
+    const set = await host.exec(["hop", "redis:cli", ADDON, "SET", "e2e", "kept"], { allowFail: true });
+    expect(set.out.trim(), tail(set.all)).toBe("OK");
+
+    await host.asHop3(["podman", "kill", `hop3-addon-${ADDON}`]);
+    t = Date.now();
+    await waitFor(
+      `systemd did not replace the killed addon within 60 s`,
+      async () => {
+        const id = await addonContainer();
+        return id !== "" && id !== before && (await userUnitState(addonUnit)) === "active";
+      },
+      60_000,
+      500,
+    );
+    timings.addonRecoverAfterKill = (Date.now() - t) / 1000;
+    const get = await host.exec(["hop", "redis:cli", ADDON, "GET", "e2e"], { allowFail: true });
+    expect(get.out.trim(), `the key after the kill:\n${tail(get.all)}`).toBe("kept");
+    expect(await appReachesAddon(), `${APP} reaches ${ADDON} after systemd replaced it`).toBe(true);
+  }, 1_200_000);
+
   it("comes back after a restart of the whole host, with no command typed", async () => {
     const t = Date.now();
     await execa("podman", ["restart", "-t", "10", NAME]);
@@ -531,5 +603,10 @@ describe.skipIf(cannot)("quadlet test host: install, git push, kill, reboot", ()
     );
     const data = await host.exec(["hop", "run", "--app", APP, "cat", "/data/note"], { allowFail: true });
     expect(data.out.trim(), `the volume's data after the restart:\n${tail(data.all)}`).toBe("kept");
+    // the addon came back with the host (systemd, not the server), with its data, on the app's network
+    expect(await userUnitState(addonUnit), `${addonUnit} after the restart`).toBe("active");
+    const get = await host.exec(["hop", "redis:cli", ADDON, "GET", "e2e"], { allowFail: true });
+    expect(get.out.trim(), `the addon's key after the restart:\n${tail(get.all)}`).toBe("kept");
+    expect(await appReachesAddon(), `${APP} reaches ${ADDON} after the restart`).toBe(true);
   }, 360_000);
 });

@@ -6,6 +6,7 @@ import { TraefikRouter } from "../../../src/router/traefik-router.js";
 import { keysFor, requireKeys } from "../../../src/runtime/quadlet/keys.js";
 import {
   quoteWord,
+  renderAddonUnit,
   renderContainerUnit,
   renderEnvFile,
   renderNetworkUnit,
@@ -43,6 +44,22 @@ const limited: ContainerPlan = {
 };
 const worker = plans.find((p) => p.process === "worker")!;
 const envFile = "/home/hop3/.config/containers/systemd/x.env";
+
+/** A Postgres addon attached to two apps, published for an SSH tunnel, with a memory limit. */
+const addonSpec = {
+  name: "hop3-addon-shop-db",
+  addon: "shop-db",
+  image: "localhost/hop3/addon-postgres:15-98e0065bc824",
+  cmd: ["postgres", "-c", "listen_addresses=*"],
+  labels: { "io.hop3.managed": "true", "io.hop3.role": "addon", "io.hop3.addon": "shop-db" },
+  ownNetwork: "hop3-addon-shop-db",
+  appNetworks: ["hop3-shop", "hop3-admin"],
+  volume: { name: "hop3-addon-shop-db-data", target: "/var/lib/postgresql/data" },
+  memoryBytes: 256 * 1024 * 1024,
+  publish: { hostPort: 15432, containerPort: 5432 },
+  envFile: "/home/hop3/.config/containers/systemd/hop3-addon-shop-db.env",
+  description: "Hop3 addon shop-db (postgres)",
+};
 
 /** The (section, key) pairs of a unit file. */
 function keysOf(unit: string): [string, string][] {
@@ -215,6 +232,7 @@ describe("keys against the official key list", () => {
       );
       units.push(renderRouterUnit(caddy.containerSpec(), version));
       units.push(renderRouterUnit(traefik.containerSpec(), version));
+      units.push(renderAddonUnit(addonSpec, version));
       if (version !== "4.4") {
         units.push(renderNetworkUnit("shop", "hop3-shop", version));
         units.push(renderVolumeUnit({ app: "shop", name: "hop3-shop-data" }, version));
@@ -233,6 +251,33 @@ describe("keys against the official key list", () => {
       /Entrypoint \(needs Podman 5\.0\).*Podman 4\.4/,
     );
     expect(() => requireKeys("5.4", "Container", ["Bogus"])).toThrow(/Bogus \(not a quadlet key\)/);
+  });
+});
+
+describe("renderAddonUnit", () => {
+  it("matches the golden Postgres addon unit for podman 5.4 (systemd 257)", async () => {
+    await expect(renderAddonUnit(addonSpec, "5.4.2", 257)).toMatchFileSnapshot(
+      "golden/hop3-addon-shop-db.container",
+    );
+  });
+
+  it("keeps the credentials out of the unit, and gives the alias on each app's network only", () => {
+    const unit = renderAddonUnit(addonSpec, "5.4.2");
+    expect(unit).toContain(`EnvironmentFile=${addonSpec.envFile}\n`);
+    expect(unit).not.toMatch(/^Environment=/m);
+    expect(unit).not.toContain("NetworkAlias=");
+    expect(unit.match(/^Network=.*$/gm)).toEqual([
+      "Network=hop3-addon-shop-db",
+      "Network=hop3-admin:alias=shop-db",
+      "Network=hop3-shop:alias=shop-db",
+    ]);
+    expect(unit).toContain("PublishPort=127.0.0.1:15432:5432\n");
+    expect(unit).toContain("WantedBy=default.target");
+  });
+
+  it("writes the memory limit as PodmanArgs before Podman 5.5, as Memory= from 5.5", () => {
+    expect(renderAddonUnit(addonSpec, "4.4.0")).toMatch(/^PodmanArgs=--memory=268435456b --memory-swap=/m);
+    expect(renderAddonUnit(addonSpec, "5.5.0")).toMatch(/^Memory=268435456$/m);
   });
 });
 
