@@ -30,7 +30,7 @@ import { commitLayer } from "../../runtime/image-commit.js";
 import { appLayersImageTag } from "../../runtime/labels.js";
 import { hostConfigLimits, type ResourceLimits } from "../../runtime/limits.js";
 import { Hop3Error } from "../../util/errors.js";
-import { lineSplitter } from "../../util/line-splitter.js";
+import { LineBuffer, lineSplitter } from "../../util/line-splitter.js";
 import { readBuildCa } from "../build-ca.js";
 import { type BuildNetwork, buildNetworkConfig } from "./build-network.js";
 import { BuildpackIndex, type LocatedBuildpack, scanBuildpacks } from "./buildpack-index.js";
@@ -140,6 +140,32 @@ const IN = {
   git: "/cnb/git",
   sharedNpm: "/cnb/shared-cache/npm",
 } as const;
+
+/** What one bin/detect may print (its output file is cut there: the detect then ends on SIGPIPE, 141). */
+const DETECT_OUTPUT_BYTES = 1024 * 1024;
+
+/**
+ * Runs bin/detect for each (scratch directory, buildpack directory) pair given after the platform directory,
+ * all at once, and waits for them. Fixed text: what varies comes in as arguments and files, never as code.
+ * Each detect's environment is the exec's plus the NUL-separated KEY=VALUE list in its directory's `env`.
+ */
+const DETECT_RUNNER = `platform=$1; shift
+while [ $# -ge 2 ]; do
+  dir=$1 bp=$2; shift 2
+  (
+    mapfile -d '' vars <"$dir/env"
+    env "\${vars[@]}" "$bp/bin/detect" "$platform" "$dir/plan.toml" </dev/null 2>&1 | head -c ${DETECT_OUTPUT_BYTES} >"$dir/output"
+    echo "\${PIPESTATUS[0]}" >"$dir/code"
+  ) &
+done
+wait
+`;
+
+/** The lines of a text, each cut as a streamed line would be. */
+function textLines(text: string): string[] {
+  const lines = new LineBuffer();
+  return [...lines.push(text), ...lines.end()];
+}
 
 /** An app's buildpack after the URL mappings: `server` refs name a buildpack of the server, never of the app. */
 interface AppBuildpack {
@@ -494,25 +520,26 @@ export class CnbBuild {
     // short exec in the same build container, ~0.1 s apiece one after the other. Groups are still tried in
     // order, so a later group's buildpacks run only when an earlier group failed. A detect that fails (not
     // "does not apply") is kept as its result and thrown where the walk below reaches it, with its output.
-    const results = new Map<string, Promise<DetectResult>>();
+    const results = new Map<string, DetectResult>();
     const keyOf = (bp: LocatedBuildpack) => `${bp.descriptor.id}@${bp.descriptor.version}`;
     let n = 0;
-    const startGroup = (group: (typeof this.order)[number]) => {
+    const startGroup = async (group: (typeof this.order)[number]) => {
+      const todo: LocatedBuildpack[] = [];
       for (const entry of group) {
         const bp = this.index.find(entry);
-        if (!bp || results.has(keyOf(bp))) continue;
-        results.set(
-          keyOf(bp),
-          this.detectOne(bp, n++).catch((err: unknown) => ({
-            passed: false,
-            plan: [],
-            output: [],
-            failure: err instanceof Error ? err : new Error(String(err)),
-          })),
-        );
+        if (bp && !results.has(keyOf(bp)) && !todo.includes(bp)) todo.push(bp);
       }
-      // settled before any is read: no detect may still run in the container when the build starts
-      return Promise.all(results.values());
+      if (todo.length === 0) return;
+      const done = await this.detectBatch(todo, n).catch((err: unknown) =>
+        todo.map(() => ({
+          passed: false,
+          plan: [],
+          output: [],
+          failure: err instanceof Error ? err : new Error(String(err)),
+        })),
+      );
+      n += todo.length;
+      for (const [i, bp] of todo.entries()) results.set(keyOf(bp), done[i]!);
     };
     const reasons: string[] = [];
     for (const group of this.order) {
@@ -527,7 +554,7 @@ export class CnbBuild {
           failed = true;
           break;
         }
-        const r = await results.get(keyOf(bp))!;
+        const r = results.get(keyOf(bp))!;
         if (r.failure) {
           for (const l of r.output) this.emit(l);
           throw r.failure;
@@ -569,35 +596,58 @@ export class CnbBuild {
     );
   }
 
-  private async detectOne(bp: LocatedBuildpack, n: number): Promise<DetectResult> {
-    const dir = `detect-${n}`;
-    mkdirSync(this.path("tmp", dir), { recursive: true });
-    writeFileSync(this.path("tmp", dir, "plan.toml"), "");
-    chownTreeToParent(this.o.workRoot, this.path("tmp", dir));
-    const planPath = `${IN.tmp}/${dir}/plan.toml`;
-    const output: string[] = [];
-    const env = { ...this.baseEnv, ...this.cnbEnv(bp), CNB_BUILD_PLAN_PATH: planPath };
-    const code = await this.exec([`${bp.containerDir}/bin/detect`, IN.platform, planPath], env, (l) =>
-      output.push(l),
-    );
-    if (code !== 0 && code !== 100) {
-      // thrown where the detection walk reaches this buildpack, with what it printed
-      const failure = new Hop3Error(
-        `buildpack ${bp.descriptor.id}: bin/detect failed with exit code ${code}`,
-        "deployFailed",
+  /**
+   * The bin/detect of several buildpacks, side by side in one exec (DETECT_RUNNER): a Podman exec costs a
+   * round of API calls (create, start, attach, inspect) that took longer than most detects themselves, one
+   * per buildpack. Each detect gets the environment it would get alone (the build's, then its own from a
+   * NUL-separated file the platform writes, never a shell string), its own plan file, and its output and exit
+   * code in its own scratch directory, read back as contained files (the buildpack may have replaced them).
+   */
+  private async detectBatch(bps: LocatedBuildpack[], first: number): Promise<DetectResult[]> {
+    const dirs = bps.map((bp, i) => {
+      const dir = `detect-${first + i}`;
+      mkdirSync(this.path("tmp", dir), { recursive: true });
+      writeFileSync(this.path("tmp", dir, "plan.toml"), "");
+      const env = { ...this.cnbEnv(bp), CNB_BUILD_PLAN_PATH: `${IN.tmp}/${dir}/plan.toml` };
+      writeFileSync(
+        this.path("tmp", dir, "env"),
+        Object.entries(env)
+          .map(([k, v]) => `${k}=${v}\0`)
+          .join(""),
       );
-      return { passed: false, plan: [], output, failure };
-    }
-    const plan =
-      code === 0
-        ? parseDetectPlan(
-            new ContainedDir(this.path("tmp"), `buildpack ${bp.descriptor.id}`).readText(
-              `${dir}/plan.toml`,
-            ) ?? "",
-            `${bp.descriptor.id} build plan`,
-          )
-        : [];
-    return { passed: code === 0, plan, output };
+      chownTreeToParent(this.o.workRoot, this.path("tmp", dir));
+      return dir;
+    });
+    const args = bps.flatMap((bp, i) => [`${IN.tmp}/${dirs[i]}`, bp.containerDir]);
+    await this.exec(["/bin/bash", "-c", DETECT_RUNNER, "detect", IN.platform, ...args], this.baseEnv, (l) =>
+      this.emit(l),
+    );
+    const tmp = new ContainedDir(this.path("tmp"), "buildpack detection");
+    return bps.map((bp, i) => {
+      const dir = dirs[i]!;
+      const output = textLines(tmp.readText(`${dir}/output`, DETECT_OUTPUT_BYTES + 1) ?? "");
+      const codeText = tmp.readText(`${dir}/code`, 16)?.trim() ?? "";
+      const code = /^[0-9]{1,3}$/.test(codeText) ? Number(codeText) : undefined;
+      if (code !== 0 && code !== 100) {
+        // thrown where the detection walk reaches this buildpack, with what it printed
+        const why =
+          code === undefined
+            ? "bin/detect did not finish"
+            : `bin/detect failed with exit code ${code}${code === 141 ? ` (it printed more than ${DETECT_OUTPUT_BYTES} bytes)` : ""}`;
+        const failure = new Hop3Error(`buildpack ${bp.descriptor.id}: ${why}`, "deployFailed");
+        return { passed: false, plan: [], output, failure };
+      }
+      const plan =
+        code === 0
+          ? parseDetectPlan(
+              new ContainedDir(this.path("tmp"), `buildpack ${bp.descriptor.id}`).readText(
+                `${dir}/plan.toml`,
+              ) ?? "",
+              `${bp.descriptor.id} build plan`,
+            )
+          : [];
+      return { passed: code === 0, plan, output };
+    });
   }
 
   /** Runs each buildpack's bin/build in order; later buildpacks see earlier build layers. */
