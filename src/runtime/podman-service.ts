@@ -9,11 +9,20 @@ import { dirname } from "node:path";
 import type DockerT from "dockerode";
 import { Hop3Error } from "../util/errors.js";
 import Docker from "./docker-client.js";
+import { systemctlUser } from "./systemctl.js";
 
 export function defaultPodmanSocket(env: NodeJS.ProcessEnv = process.env): string {
   if (env.HOP3_PODMAN_SOCKET) return env.HOP3_PODMAN_SOCKET;
   const runtimeDir = env.XDG_RUNTIME_DIR ?? `/run/user/${process.getuid?.() ?? 0}`;
   return `${runtimeDir}/podman/podman.sock`;
+}
+
+/** Whether the user's systemd provides the API socket (podman.socket active): it then starts the service itself. */
+export async function podmanSocketActivated(): Promise<boolean> {
+  return systemctlUser(["is-active", "--quiet", "podman.socket"], 10_000).then(
+    () => true,
+    () => false,
+  );
 }
 
 export class PodmanService {

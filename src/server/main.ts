@@ -28,7 +28,7 @@ import { CronTimers } from "../runtime/cron-timers.js";
 import { detectEnforcement } from "../runtime/limits.js";
 import { NetworkIsolation, useNetworkIsolation } from "../runtime/network-isolation.js";
 import { setPodmanTimeout } from "../runtime/podman-deadline.js";
-import { defaultPodmanSocket, PodmanService } from "../runtime/podman-service.js";
+import { defaultPodmanSocket, PodmanService, podmanSocketActivated } from "../runtime/podman-service.js";
 import { QuadletSupervisor } from "../runtime/quadlet-supervisor.js";
 import { RunSessions } from "../runtime/run-session.js";
 import { CronRunner, CronScheduler, cronJobsOf } from "../runtime/scheduler.js";
@@ -90,7 +90,6 @@ async function main(): Promise<void> {
     join(settings.HOP3_ROOT, "log", "podman-service.log"),
   );
   const docker = await podman.ensure();
-  podman.watch();
   // apps cannot reach each other: the platform's own rules in the rootless network namespace, in place before
   // reconcile starts anything, and again whenever that namespace is re-created (runtime/network-isolation.ts)
   const isolation = new NetworkIsolation(docker, { log: (m) => say(`isolation: ${m}`) });
@@ -100,6 +99,12 @@ async function main(): Promise<void> {
   // quadlets under systemd where the host has them (podman >= 4.4, cgroup v2), Podman alone otherwise
   const supervisor = await selectSupervisor(docker, settings.HOP3_SUPERVISOR, say);
   say(`supervisor: ${supervisor.kind} (${supervisor.reason})`);
+  // Under systemd the Podman API is the hop3 user's socket-activated podman.service (install.sh): systemd starts
+  // it at the first connection and it exits after a few idle seconds, taking its ~60 MiB off an idle platform.
+  // A ping every few seconds would keep it up for nothing: the watch is for a service nobody else restarts.
+  if (supervisor instanceof QuadletSupervisor && (await podmanSocketActivated())) {
+    say("podman API: the hop3 user's podman.socket (started on demand by systemd)");
+  } else podman.watch();
   const router = createRouter(settings.HOP3_ROUTER, {
     docker,
     stateDir: where.router,

@@ -574,6 +574,22 @@ describe.skipIf(cannot)("quadlet test host: install, git push, kill, reboot", ()
     expect(await appReachesAddon(), `${APP} reaches ${ADDON} after systemd replaced it`).toBe(true);
   }, 1_200_000);
 
+  it("lets the socket-activated Podman API service stop when nothing uses it (the idle server does not ping it)", async () => {
+    expect(await userUnitState("podman.socket"), "the hop3 user's podman.socket").toBe("active");
+    const t = Date.now();
+    await waitFor(
+      "podman.service of the hop3 user still runs after 90 s with nothing to do",
+      async () => (await userUnitState("podman.service")) !== "active",
+      90_000,
+      1_000,
+    );
+    timings.podmanServiceIdleStop = (Date.now() - t) / 1000;
+    // and the next request starts it again
+    const apps = await host.exec(["hop", "ps", "--app", APP], { allowFail: true });
+    expect(apps.code, `hop ps with the API service stopped:\n${tail(apps.all)}`).toBe(0);
+    expect(apps.out).toContain("web");
+  }, 180_000);
+
   it("comes back after a restart of the whole host, with no command typed", async () => {
     const t = Date.now();
     await execa("podman", ["restart", "-t", "10", NAME]);
