@@ -547,13 +547,28 @@ export class BackupService {
     return withAppLock(`backup-restore:${app}`, async () => {
       const fresh = !store.getApp(app);
       const createdAddons: string[] = [];
+      // The restore is recorded in the store before it changes anything, with each step it reaches, and
+      // removed once the app runs the restored release: a server killed in between finds the row at its start
+      // and stops the app and marks it failed (restore-recovery.ts), so a half-restored app never serves.
+      let step = "";
+      const tracked: Progress = {
+        step: (m) => {
+          step = m;
+          store.restores.step(app, m);
+          progress.step(m);
+        },
+        log: (l) => progress.log(l),
+        ...(progress.timings ? { timings: progress.timings } : {}),
+      };
       try {
         if (fresh) {
-          progress.step(`Creating the app ${app}`);
           store.createApp(app);
+          store.restores.begin(app, id);
+          tracked.step(`Creating the app ${app}`);
         } else {
-          progress.step(`Stopping ${app} (--force: its release, config and data are replaced)`);
-          await this.d.lifecycle.stop(app, progress);
+          store.restores.begin(app, id);
+          tracked.step(`Stopping ${app} (--force: its release, config and data are replaced)`);
+          await this.d.lifecycle.stop(app, tracked);
         }
         store.setDesiredState(app, "stopped");
         const keep = new Set(Object.keys(env.config));
@@ -574,23 +589,23 @@ export class BackupService {
               a.from.type,
               a.name,
               { extensions: saved?.options.extensions },
-              progress,
+              tracked,
             );
             createdAddons.push(a.name);
           }
           if (!store.addons.attachmentsTo(app).some((t) => t.addon === a.name)) {
-            await this.d.addons.attach(a.name, app, a.from.prefix || undefined, progress);
+            await this.d.addons.attach(a.name, app, a.from.prefix || undefined, tracked);
           }
-          progress.step(`Restoring the data of ${a.name} from ${a.from.file}`);
+          tracked.step(`Restoring the data of ${a.name} from ${a.from.file}`);
           await this.restoreAddon(a.name, join(dir, a.from.file));
         }
 
         if (meta.files["data.tar.gz"]) {
-          progress.step("Restoring the volumes");
+          tracked.step("Restoring the volumes");
           await this.restoreData(app, env.spec, meta, join(dir, "data.tar.gz"));
         }
 
-        progress.step(`Loading the image of v${meta.release.number} and starting ${app}`);
+        tracked.step(`Loading the image of v${meta.release.number} and starting ${app}`);
         store.setDesiredState(app, "running");
         const link = this.tmpDir();
         try {
@@ -613,23 +628,25 @@ export class BackupService {
                 meta,
                 supplyChain,
                 loaded.imageId,
-                progress,
+                tracked,
               ).catch((err: Error) =>
                 progress.log(`warning: the backup's SBOM was not restored: ${err.message}`),
               );
               return loaded;
             },
             env.spec,
-            progress,
+            tracked,
             `Restore backup ${id}`,
           );
+          store.restores.finish(app);
           return { ...result, app, backup: id };
         } finally {
           rmSync(link, { recursive: true, force: true });
         }
       } catch (err) {
         if (fresh) {
-          // a restore into a new app leaves nothing behind: no half-restored app, no orphan addon
+          // a restore into a new app leaves nothing behind: no half-restored app, no orphan addon (its
+          // restore row goes with the app)
           progress.log(`Restore failed: removing ${app} and the addons it created`);
           await this.d.addons.releaseApp(app).catch(() => {});
           await this.d.lifecycle.destroy(app, { step: () => {}, log: () => {} }).catch(() => {});
@@ -638,6 +655,13 @@ export class BackupService {
             for (const t of store.addons.attachmentsOf(n)) store.addons.detach(n, t.app);
             await this.d.addons.destroy(n, n, { step: () => {}, log: () => {} }).catch(() => {});
           }
+        } else {
+          // over an existing app (--force): it is stopped and holds part of the backup's data; it says so
+          // until a restore into it succeeds (or it is destroyed)
+          store.restores.fail(
+            app,
+            `the restore of backup ${id} failed${step ? ` (at: ${step})` : ""}: ${(err as Error).message}`,
+          );
         }
         throw err;
       }

@@ -1,6 +1,7 @@
 /** Start, stop, destroy and reconcile: the app's desired state made real on Podman. */
 import { rmSync } from "node:fs";
 import { join } from "node:path";
+import { reconcileRestores } from "../backup/restore-recovery.js";
 import { purgeCache } from "../build/buildpacks-builder.js";
 import { listInstances, removeNetwork, statusOf } from "../runtime/containers.js";
 import { appImageRepo, appNetworkName, LABEL } from "../runtime/labels.js";
@@ -97,7 +98,10 @@ export class Lifecycle {
    */
   async reconcile(): Promise<string[]> {
     const { store, docker } = this.p;
-    const notes: string[] = [];
+    // First, backup restores a crash interrupted: their apps are stopped (and marked failed) before the loop
+    // below, which would otherwise start a `--force` restore's previous release over half-restored data, and
+    // removes whatever the restore had started (backup/restore-recovery.ts).
+    const notes: string[] = reconcileRestores(store);
     const all = await listInstances(docker);
     for (const app of store.listApps()) {
       for (const r of store.listReleases(app.name)) {

@@ -9,6 +9,7 @@ import { type Duplex, PassThrough } from "node:stream";
 import { type Context, Hono } from "hono";
 import type { AddonService } from "../addons/service.js";
 import { validateAppName, validateNewAppName } from "../app/name.js";
+import { restoreSummary } from "../backup/restore-recovery.js";
 import type { BackupService } from "../backup/service.js";
 import { purgeCache } from "../build/buildpacks-builder.js";
 import { cancelDeploy } from "../deploy/cancel.js";
@@ -127,15 +128,22 @@ export function createApi(deps: ApiDeps): Hono<ApiEnv> {
     const hosts = appHostnames(name, p.settings, store.listDomains(name), spec?.domains ?? []);
     const instances = (await listInstances(p.docker, name)).filter((i) => i.release === current?.number);
     const running = instances.filter((i) => i.state === "running").length;
-    const state = !current
-      ? "new"
-      : row.desiredState === "stopped"
-        ? "stopped"
-        : running === 0
-          ? "down"
-          : running < instances.length
-            ? "degraded"
-            : "running";
+    // a restore running into the app, or one that did not finish (a failure, or the server's stop: its data
+    // may be partly restored, backup/restore-recovery.ts): said before anything else about the app
+    const restore = restoreSummary(store, name);
+    const state = restore
+      ? restore.status === "restoring"
+        ? "restoring"
+        : "restore-failed"
+      : !current
+        ? "new"
+        : row.desiredState === "stopped"
+          ? "stopped"
+          : running === 0
+            ? "down"
+            : running < instances.length
+              ? "degraded"
+              : "running";
     return {
       name,
       state,
@@ -146,6 +154,7 @@ export function createApi(deps: ApiDeps): Hono<ApiEnv> {
         Object.keys(spec?.processes ?? {}).map((t) => [t, instances.filter((i) => i.process === t).length]),
       ),
       createdAt: row.createdAt,
+      ...(restore ? { restore } : {}),
     };
   };
 
@@ -189,6 +198,7 @@ export function createApi(deps: ApiDeps): Hono<ApiEnv> {
         url: d.url,
         release: d.release,
         createdAt: d.createdAt,
+        ...(d.restore ? { restore: d.restore } : {}),
         ...(backupFailure ? { backupFailed: backupFailure } : {}),
       });
     }
@@ -321,7 +331,9 @@ export function createApi(deps: ApiDeps): Hono<ApiEnv> {
         sbom,
       };
     });
-    return c.json({ releases });
+    // a restore into the app that did not finish may have made no release at all: said here too
+    const restore = restoreSummary(store, name);
+    return c.json({ releases, ...(restore ? { restore } : {}) });
   });
 
   api.get("/api/v1/apps/:app/config", (c) => c.json({ config: store.getConfig(requireApp(c)) }));

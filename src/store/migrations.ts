@@ -204,6 +204,24 @@ CREATE TABLE vuln_imports (
 ) STRICT;
 `,
   },
+  {
+    id: 8,
+    name: "backup restores",
+    // A restore in progress into an app, and one that did not finish (restore-store.ts): a server killed
+    // mid-restore finds the row at start-up, stops the app and marks it failed with the step it reached, so a
+    // half-restored app never serves and is shown as such until it is restored again or destroyed.
+    sql: `
+CREATE TABLE restores (
+  app        TEXT PRIMARY KEY REFERENCES apps(name) ON DELETE CASCADE,
+  backup     TEXT NOT NULL,
+  status     TEXT NOT NULL CHECK (status IN ('restoring', 'failed')),
+  step       TEXT,
+  error      TEXT,
+  started_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+) STRICT;
+`,
+  },
 ];
 
 /**

@@ -12,6 +12,7 @@ import { conflict, Hop3Error, notFound, usageError } from "../util/errors.js";
 import { AddonStore } from "./addon-store.js";
 import { CatalogStore } from "./catalog-store.js";
 import { migrate, releaseSpecContext } from "./migrations.js";
+import { RestoreStore } from "./restore-store.js";
 import { loadOrCreateKey, open, seal } from "./secret-box.js";
 import { constantTimeEqual, hashToken, newToken } from "./tokens.js";
 import { VulnStore } from "./vuln-store.js";
@@ -164,6 +165,8 @@ export class Store {
   readonly addons: AddonStore;
   /** Which catalog recipe each app was installed from (catalog-store.ts). */
   readonly catalog: CatalogStore;
+  /** Backup restores running or not finished, per app (restore-store.ts). */
+  readonly restores: RestoreStore;
   /** The imported vulnerability database (`hop audit:import`, vuln-store.ts). */
   readonly vulns: VulnStore;
 
@@ -173,6 +176,7 @@ export class Store {
   ) {
     this.addons = new AddonStore(db, key);
     this.catalog = new CatalogStore(db);
+    this.restores = new RestoreStore(db);
     this.vulns = new VulnStore(db);
   }
 

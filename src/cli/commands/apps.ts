@@ -4,7 +4,14 @@ import type { CommandSpec } from "../command-spec.js";
 import { appPath } from "../context.js";
 import { formatKeyValues, formatTable, relativeTime } from "../output.js";
 import { runOperation } from "../render.js";
-import { appFromArgOrContext, ask, releaseLabel, text } from "./shared.js";
+import {
+  appFromArgOrContext,
+  ask,
+  type RestoreSummary,
+  releaseLabel,
+  restoreFailureLine,
+  text,
+} from "./shared.js";
 
 interface AppSummary {
   name: string;
@@ -14,6 +21,8 @@ interface AppSummary {
   createdAt?: string;
   /** The last scheduled backup failed (src/backup). */
   backupFailed?: { at: string; error: string };
+  /** A restore running into the app, or one that did not finish (backup/restore-recovery.ts). */
+  restore?: RestoreSummary;
 }
 
 export const appsCommand: CommandSpec = {
@@ -43,8 +52,10 @@ export const appsCommand: CommandSpec = {
       relativeTime(a.createdAt),
     ]);
     ctx.out(formatTable(["NAME", "STATE", "RELEASE", "URL", "CREATED"], rows));
-    // a failed scheduled backup is never silent (docs/backups.md)
+    // a failed scheduled backup is never silent (docs/backups.md), nor a restore that did not finish
     for (const a of body.apps) {
+      const restore = restoreFailureLine(a.name, a.restore);
+      if (restore) ctx.err(ctx.paintErr.red(restore));
       if (a.backupFailed) {
         ctx.err(
           ctx.paintErr.red(
@@ -128,6 +139,16 @@ export const statusCommand: CommandSpec = {
         ["Release", releaseLabel(a.release)],
         ["Processes", processSummary(a.processes)],
         ["Created", relativeTime(a.createdAt) || "-"],
+        ...(a.restore
+          ? [
+              [
+                "Restore",
+                a.restore.status === "restoring"
+                  ? `backup ${a.restore.backup}: in progress${a.restore.step ? ` (${a.restore.step})` : ""}`
+                  : `FAILED ${relativeTime(a.restore.at)}: ${a.restore.error ?? ""}`,
+              ] as [string, string],
+            ]
+          : []),
       ]),
     );
     return 0;

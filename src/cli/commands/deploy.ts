@@ -8,7 +8,7 @@ import { appPath } from "../context.js";
 import { gitRevision, shortRevision } from "../git-revision.js";
 import { formatMiB, formatTable, relativeTime } from "../output.js";
 import { runOperation, type SuccessLine } from "../render.js";
-import { appFromArgOrContext, text } from "./shared.js";
+import { appFromArgOrContext, type RestoreSummary, restoreFailureLine, text } from "./shared.js";
 
 function statOrUndefined(path: string) {
   try {
@@ -186,11 +186,16 @@ export const releasesCommand: CommandSpec = {
   examples: ["hop releases", "hop releases --app myapp --json"],
   async run(ctx) {
     const app = await appFromArgOrContext(ctx);
-    const body = await ctx.client().json<{ releases: Release[] }>(appPath(app, "/releases"));
+    const body = await ctx
+      .client()
+      .json<{ releases: Release[]; restore?: RestoreSummary }>(appPath(app, "/releases"));
     if (ctx.json) {
       ctx.printJson(body);
       return 0;
     }
+    // a restore that did not finish may have made no release: it is said first (docs/backups.md)
+    const restore = restoreFailureLine(app, body.restore);
+    if (restore) ctx.err(ctx.paintErr.red(restore));
     if (body.releases.length === 0) {
       ctx.out(`${app} has no releases yet. Deploy with \`hop deploy\`.`);
       return 0;

@@ -27,6 +27,21 @@ export function releaseLabel(release: unknown): string {
 export const text = (value: unknown): string =>
   value === undefined || value === null || value === "" ? "-" : String(value);
 
+/** What the API says of a restore into an app that runs, or did not finish (backup/restore-recovery.ts). */
+export interface RestoreSummary {
+  backup: string;
+  status: "restoring" | "failed";
+  step?: string | null;
+  error?: string | null;
+  at?: string;
+}
+
+/** The warning `hop apps` and `hop releases` print for an app whose restore did not finish; none otherwise. */
+export function restoreFailureLine(app: string, restore: RestoreSummary | undefined): string | undefined {
+  if (restore?.status !== "failed") return undefined;
+  return `!      ${app}: restore of backup ${restore.backup} FAILED: ${restore.error ?? "(no reason recorded)"}`;
+}
+
 /** Asks one question on stderr (stdout stays clean for --json) and returns the answer. */
 export async function ask(ctx: CliContext, question: string): Promise<string> {
   const rl = createInterface({

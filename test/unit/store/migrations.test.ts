@@ -28,6 +28,7 @@ describe("migrate", () => {
       "deploy_logs",
       "domains",
       "releases",
+      "restores",
       "schema_migrations",
       "settings",
       "ssh_keys",
