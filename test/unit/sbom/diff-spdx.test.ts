@@ -122,4 +122,20 @@ describe("SPDX 2.3", () => {
       validateSpdx({ ...doc, packages: [{ ...doc.packages[1], checksums: [{ algorithm: "SHA-256" }] }] }),
     ).toBe(false);
   });
+
+  it("spells package purposes as SPDX's official 2.3 JSON schema does (OPERATING_SYSTEM, not the tag-value OPERATING-SYSTEM)", () => {
+    const doc = toSpdx(bom([{ name: "express", version: "4.19.2", purl: "pkg:npm/express@4.19.2" }])) as {
+      packages: Record<string, unknown>[];
+    };
+    const withPurpose = (p: string) => ({
+      ...doc,
+      packages: [doc.packages[0], { ...doc.packages[1], primaryPackagePurpose: p }],
+    });
+    // what Hop3 writes, and the official JSON schema's spellings
+    for (const p of ["CONTAINER", "APPLICATION", "LIBRARY", "OPERATING_SYSTEM"])
+      expect(validateSpdx(withPurpose(p)), p).toBe(true);
+    // the official JSON schema refuses these
+    for (const p of ["OPERATING-SYSTEM", "library", "PACKAGE"])
+      expect(validateSpdx(withPurpose(p)), p).toBe(false);
+  });
 });
