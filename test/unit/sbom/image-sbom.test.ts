@@ -2,11 +2,13 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { gzipSync } from "node:zlib";
+import type Docker from "dockerode";
 import tar from "tar-stream";
 import { describe, expect, it } from "vitest";
 import { buildCycloneDx, INCOMPLETE_PROPERTY, incompleteNotes } from "../../../src/sbom/cyclonedx.js";
 import { readImageFiles } from "../../../src/sbom/image-files.js";
 import { inventory } from "../../../src/sbom/inventory.js";
+import { generateReleaseSbom } from "../../../src/sbom/release-sbom.js";
 import { toSpdx } from "../../../src/sbom/spdx.js";
 import { validateCycloneDx, validateSpdx } from "../../sbom-schemas.js";
 
@@ -45,7 +47,7 @@ const facts = {
   imageId: `sha256:${"ab".repeat(32)}`,
   sourceKind: "buildpacks",
   revision: "0123456789abcdef0123456789abcdef01234567",
-  baseImage: { name: "localhost/hop3/cnb-run:bookworm" },
+  baseImage: { name: "localhost/hop3/cnb-run:bookworm", digest: `sha256:${"cd".repeat(32)}` },
   buildpacks: [{ id: "hop3/nodejs", version: "0.1.0" }],
   hop3Version: "0.1.0",
   timestamp: new Date("2026-12-05T08:00:00Z"),
@@ -100,6 +102,46 @@ describe("image files", () => {
     });
     expect(comps.find((c) => c.name === "hop3/nodejs")).toMatchObject({ version: "0.1.0" });
     expect(incompleteNotes(doc)).toEqual([]);
+    // the build's facts: the release with its image digest, the buildpack and the base image (with its digest)
+    // as components, the source revision and Hop3's version as properties
+    const meta = doc.metadata as {
+      component: { name: string; version: string; hashes: unknown[] };
+      properties: { name: string; value: string }[];
+      tools: { components: { name: string; version: string }[] };
+    };
+    expect(meta.component).toMatchObject({
+      name: "shop",
+      version: "v3",
+      hashes: [{ alg: "SHA-256", content: "ab".repeat(32) }],
+    });
+    expect(meta.properties).toEqual(
+      expect.arrayContaining([
+        { name: "hop3:app", value: "shop" },
+        { name: "hop3:release", value: "3" },
+        { name: "hop3:image", value: "localhost/hop3/shop:r3" },
+        { name: "hop3:image:id", value: facts.imageId },
+        { name: "hop3:source:kind", value: "buildpacks" },
+        { name: "hop3:source:revision", value: facts.revision },
+        { name: "hop3:base-image", value: "localhost/hop3/cnb-run:bookworm" },
+        { name: "hop3:base-image:digest", value: facts.baseImage.digest },
+        { name: "hop3:version", value: "0.1.0" },
+        { name: "hop3:os", value: "debian 12" },
+      ]),
+    );
+    expect(meta.tools.components).toContainEqual(expect.objectContaining({ name: "hop3", version: "0.1.0" }));
+    const roles = comps as {
+      name: string;
+      hashes?: unknown[];
+      properties?: { name: string; value: string }[];
+    }[];
+    expect(roles.find((c) => c.name === "hop3/nodejs")!.properties).toContainEqual({
+      name: "hop3:role",
+      value: "buildpack",
+    });
+    expect(roles.find((c) => c.name === "localhost/hop3/cnb-run:bookworm")).toMatchObject({
+      hashes: [{ alg: "SHA-256", content: "cd".repeat(32) }],
+      properties: [{ name: "hop3:role", value: "base-image" }],
+    });
 
     const spdx = toSpdx(doc);
     expect(validateSpdx(spdx), JSON.stringify(validateSpdx.errors)).toBe(true);
@@ -132,5 +174,94 @@ describe("image files", () => {
     await expect(
       readImageFiles(Readable.from([await tarOf({ "x.tar": await tarOf({ a: "b" }) })])),
     ).rejects.toThrow(/manifest/);
+  });
+});
+
+describe("the release's SBOM from its image (generateReleaseSbom, a Podman double)", () => {
+  const layer = () =>
+    tarOf({
+      "etc/os-release": fixture("os-release"),
+      "var/lib/dpkg/status": fixture("dpkg-status"),
+      "workspace/node_modules/express/package.json": '{"name":"express","version":"4.19.2"}',
+    });
+  /** Podman answering for the release's image (its labels) and, when named, the run image it was built on. */
+  function podman(labels: Record<string, string>, images: Record<string, string>): Docker {
+    return {
+      getImage: (ref: string) => ({
+        inspect: async () => {
+          if (ref === "sha256:release")
+            return { Id: `sha256:${"ab".repeat(32)}`, Config: { Labels: labels } };
+          if (images[ref]) return { Id: images[ref], Config: { Labels: {} } };
+          throw Object.assign(new Error("no such image"), { statusCode: 404 });
+        },
+        get: async () => dockerArchive([await layer()]),
+      }),
+    } as unknown as Docker;
+  }
+  const release = {
+    id: 1,
+    app: "shop",
+    number: 4,
+    status: "active" as const,
+    sourceKind: "buildpacks" as const,
+    revision: "0123456789abcdef0123456789abcdef01234567",
+    image: "localhost/hop3/shop:r4",
+    imageId: "sha256:release",
+    createdAt: "2026-12-06T05:00:00Z",
+  };
+  type Doc = {
+    metadata: { properties: { name: string; value: string }[] };
+    components: { name: string; version?: string; hashes?: unknown[] }[];
+  };
+  const prop = (doc: Doc, name: string) => doc.metadata.properties.find((p) => p.name === name)?.value;
+
+  it("a buildpack image: its buildpacks (id, version) and its run image with the digest Podman gives it", async () => {
+    const labels = {
+      "io.buildpacks.build.metadata": JSON.stringify({
+        buildpacks: [
+          { id: "hop3/nodejs", version: "0.3.0" },
+          { id: "hop3/procfile", version: "0.1.0" },
+          { id: 42, version: "bad" },
+        ],
+      }),
+      "io.buildpacks.lifecycle.metadata": JSON.stringify({
+        runImage: { reference: "localhost/hop3/cnb-run" },
+      }),
+    };
+    const docker = podman(labels, { "localhost/hop3/cnb-run": "ef".repeat(32) });
+    const doc = (await generateReleaseSbom({ docker, version: "0.2.0" }, release)) as unknown as Doc;
+    expect(validateCycloneDx(doc), JSON.stringify(validateCycloneDx.errors)).toBe(true);
+    expect(
+      doc.components.filter((c) => c.name.startsWith("hop3/")).map((c) => `${c.name}@${c.version}`),
+    ).toEqual(["hop3/nodejs@0.3.0", "hop3/procfile@0.1.0"]);
+    expect(prop(doc, "hop3:base-image")).toBe("localhost/hop3/cnb-run");
+    expect(prop(doc, "hop3:base-image:digest")).toBe(`sha256:${"ef".repeat(32)}`);
+    expect(prop(doc, "hop3:image:id")).toBe(`sha256:${"ab".repeat(32)}`);
+    expect(prop(doc, "hop3:source:revision")).toBe(release.revision);
+    expect(prop(doc, "hop3:version")).toBe("0.2.0");
+    expect(doc.components.find((c) => c.name === "express")?.version).toBe("4.19.2");
+    expect(doc.components.find((c) => c.name === "libc6")?.version).toBe("2.36-9+deb12u7");
+  });
+
+  it("a Containerfile or prebuilt image: the base image from the OCI base labels; none named, none listed", async () => {
+    const oci = {
+      "org.opencontainers.image.base.name": "docker.io/library/debian:bookworm-slim",
+      "org.opencontainers.image.base.digest": `sha256:${"12".repeat(32)}`,
+    };
+    const image = { ...release, sourceKind: "image" as const };
+    const doc = (await generateReleaseSbom(
+      { docker: podman(oci, {}), version: "0.2.0" },
+      image,
+    )) as unknown as Doc;
+    expect(validateCycloneDx(doc)).toBe(true);
+    expect(prop(doc, "hop3:base-image")).toBe("docker.io/library/debian:bookworm-slim");
+    expect(prop(doc, "hop3:base-image:digest")).toBe(`sha256:${"12".repeat(32)}`);
+    expect(prop(doc, "hop3:source:kind")).toBe("image");
+    const bare = (await generateReleaseSbom(
+      { docker: podman({}, {}), version: "0.2.0" },
+      image,
+    )) as unknown as Doc;
+    expect(prop(bare, "hop3:base-image")).toBeUndefined();
+    expect(bare.components.some((c) => c.name.startsWith("hop3/"))).toBe(false);
   });
 });
