@@ -78,13 +78,15 @@ export class Lifecycle {
           }
         }
       }
-      await removeAppSboms(this.p.settings.root, app);
       // its addons leave its network (their data stays: only addons:destroy removes it)
       await this.p.addons?.releaseApp(app);
       await removeNetwork(docker, appNetworkName(app));
       rmSync(join(this.p.settings.root, "git", `${app}.git`), { recursive: true, force: true });
       purgeCache(app, this.p.settings.root);
       store.deleteApp(app);
+      // After the app's rows: an SBOM job reading an image removed above fails meanwhile, and writes its
+      // failure note (or document) only while the release exists. Removed before, its note came back.
+      await removeAppSboms(this.p.settings.root, app);
       // timers of what the app no longer has (its backup schedule: the app was still there at the route sync)
       await this.p.schedules?.sync().catch((err) => this.p.log(`timers: ${(err as Error).message}`));
       return { destroyed: app };

@@ -120,6 +120,8 @@ export async function recordReleaseProvenance(
   if (!image) return { skipped: `the image ${release.image} is not on this server` };
   const key = loadOrCreateSigningKey(signingKeyPath(ctx.root));
   const statement = buildStatement(await provenanceInput(ctx, release, image, sha256Hex(sbom)));
+  // the app may have been destroyed while its image was inspected: its documents are gone, write none again
+  if (!ctx.store.getRelease(app, releaseNumber)) return { skipped: "the release no longer exists" };
   const envelope = signStatement(statement, key.privateKey, key.keyid);
   const path = await writeReleaseDoc(ctx.root, app, releaseNumber, "intoto", {
     ...envelope,

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import type Docker from "dockerode";
 import { afterEach, describe, expect, it } from "vitest";
 import { loadReleaseSbom, sbomState } from "../../../src/sbom/lookup.js";
+import { recordReleaseProvenance } from "../../../src/sbom/provenance-service.js";
 import {
   MAX_SBOM_ATTEMPTS,
   planSbomRecovery,
@@ -23,6 +24,8 @@ import {
   readSbomFailure,
   readSbomJob,
   releaseDocPath,
+  removeAppSboms,
+  sbomDir,
   writeReleaseDoc,
   writeSbomJob,
 } from "../../../src/sbom/store.js";
@@ -209,5 +212,25 @@ describe("the SBOM job's marker and the recovery at start", () => {
     await sbomQueueIdle();
     expect(sbomState(root, "web", 1)).toEqual({ state: "ready", components: 1 });
     expect(listSbomJobs(root)).toEqual([]);
+  });
+
+  it("an app destroyed while its provenance is signed (its image inspected) gets no statement written after", async () => {
+    const { root, store, ctx, release } = setup(["localhost/hop3/web:r1"]);
+    release("localhost/hop3/web:r1");
+    await writeReleaseDoc(root, "web", 1, "cdx", { bomFormat: "CycloneDX", specVersion: "1.6" });
+    const docker = ctx.docker as unknown as { getImage: (r: string) => { inspect: () => Promise<unknown> } };
+    const original = docker.getImage;
+    docker.getImage = (ref: string) => ({
+      ...original(ref),
+      // hop destroy runs meanwhile: the app's rows, then its documents, go
+      inspect: async () => {
+        const info = await original(ref).inspect();
+        store.deleteApp("web");
+        await removeAppSboms(root, "web");
+        return info;
+      },
+    });
+    expect(await recordReleaseProvenance(ctx, "web", 1)).toEqual({ skipped: "the release no longer exists" });
+    expect(existsSync(sbomDir(root, "web"))).toBe(false);
   });
 });
