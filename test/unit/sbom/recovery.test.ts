@@ -172,6 +172,29 @@ describe("the SBOM job's marker and the recovery at start", () => {
     expect(listSbomJobs(root)).toEqual([]);
   });
 
+  it("a job whose release is removed while it runs (hop destroy) does not stop the jobs queued after it", async () => {
+    const { root, store, ctx, release } = setup(["sha256:1", "sha256:2"]);
+    release("localhost/hop3/web:r1");
+    release("localhost/hop3/web:r2");
+    // the first job's release disappears while it runs: its deploy log cannot take the failure line
+    const rows = store as unknown as { getRelease: (a: string, n: number) => unknown };
+    const getRelease = rows.getRelease.bind(store);
+    let calls = 0;
+    rows.getRelease = (a: string, n: number) =>
+      a === "web" && n === 1 && ++calls > 1 ? undefined : getRelease(a, n);
+    const appendDeployLog = store.appendDeployLog.bind(store);
+    store.appendDeployLog = (id: number, line: string) => {
+      if (calls > 1 && id === 1) throw new Error("release 1 does not exist");
+      appendDeployLog(id, line);
+    };
+    recordReleaseSbom(ctx, "web", 1);
+    recordReleaseSbom(ctx, "web", 2);
+    await sbomQueueIdle();
+    // the second job ran all the same, and said why it failed
+    expect(sbomState(root, "web", 2)).toEqual({ state: "failed", reason: "podman save failed: boom" });
+    expect(listSbomJobs(root)).toEqual([]);
+  });
+
   it("counts attempts: the third start of a job that never finishes fails it instead", async () => {
     const { root, ctx, release } = setup(["sha256:1"]);
     release("localhost/hop3/web:r1");
