@@ -116,6 +116,8 @@ export class NetworkIsolation {
   private running?: Promise<void>;
   private again = false;
   private lastError?: string;
+  /** The namespace the last attempt was made in, whatever its outcome (watch's trigger). */
+  private triedIn?: string;
   private timer?: NodeJS.Timeout;
 
   constructor(
@@ -155,6 +157,7 @@ export class NetworkIsolation {
 
   private async applyOnce(): Promise<void> {
     const netnsId = (this.opts.netnsId ?? rootlessNetnsId)();
+    this.triedIn = netnsId;
     const subnets = await this.subnets();
     const rules = isolationRules(subnets);
     const key = `${netnsId}\n${rules}`;
@@ -178,11 +181,16 @@ export class NetworkIsolation {
     }
   }
 
-  /** Re-applies when the rootless namespace is re-created behind the server's back (a cheap stat every tick). */
+  /**
+   * Re-applies when the rootless namespace is re-created behind the server's back (a cheap stat every tick).
+   * Only for a namespace not tried yet: where the rules cannot be applied (the systemd unit's sandbox refuses
+   * `podman unshare`), retrying at every tick asked Podman for the networks every 2 s, which kept the
+   * socket-activated API service from ever stopping. Deploys still try again before each container starts.
+   */
   watch(intervalMs = 2_000): void {
     this.timer = setInterval(() => {
       const id = (this.opts.netnsId ?? rootlessNetnsId)();
-      if (id && !this.applied?.startsWith(`${id}\n`)) void this.ensure();
+      if (id && id !== this.triedIn && !this.applied?.startsWith(`${id}\n`)) void this.ensure();
     }, intervalMs);
     this.timer.unref();
   }

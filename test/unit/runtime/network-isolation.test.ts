@@ -90,6 +90,35 @@ describe("NetworkIsolation", () => {
     expect(logs[1]).toMatch(/applied again/);
   });
 
+  it("watch: where the rules cannot be applied, tries once per namespace, not at every tick (no Podman call every 2 s)", async () => {
+    let listed = 0;
+    let netns = "ns1";
+    const docker = {
+      listNetworks: async () => {
+        listed++;
+        return [{ IPAM: { Config: [{ Subnet: "10.89.0.0/24" }] } }];
+      },
+    } as unknown as Docker;
+    const iso = new NetworkIsolation(docker, {
+      log: () => {},
+      exec: async () => {
+        throw new Error("podman unshare --rootless-netns exited 1: cannot set user namespace");
+      },
+      netnsId: () => netns,
+    });
+    iso.watch(5);
+    try {
+      await new Promise((r) => setTimeout(r, 60));
+      expect(listed).toBe(1);
+      // a namespace made again behind the server's back is tried again
+      netns = "ns2";
+      await new Promise((r) => setTimeout(r, 60));
+      expect(listed).toBe(2);
+    } finally {
+      iso.stop();
+    }
+  });
+
   it("concurrent calls share a run", async () => {
     let runs = 0;
     const iso = new NetworkIsolation(fakeDocker([["10.89.0.0/24"]]), {
