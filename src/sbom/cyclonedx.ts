@@ -46,6 +46,8 @@ function packageComponent(p: FoundPackage): Models.Component {
     purl: p.purl,
   });
   for (const l of licensesOf(p)) c.licenses.add(l);
+  if (p.supplier) c.supplier = new Models.OrganizationalEntity({ name: p.supplier });
+  if (p.cpe) c.cpe = p.cpe;
   c.properties.add(new Models.Property("hop3:package:type", p.ecosystem));
   if (p.foundIn) c.properties.add(new Models.Property("hop3:found-in", p.foundIn));
   return c;
@@ -102,6 +104,18 @@ export function buildCycloneDx(facts: ReleaseFacts, inv: Inventory): Record<stri
     });
     c.properties.add(new Models.Property("hop3:role", "buildpack"));
     bom.components.add(c);
+  }
+  if (inv.os) {
+    // the image's distribution, with the CPE its os-release gives (none invented when it gives none)
+    const os = new Models.Component(Enums.ComponentType.OperatingSystem, inv.os.id, {
+      bomRef: `os:${inv.os.id}${inv.os.versionId ? `@${inv.os.versionId}` : ""}`,
+      ...(inv.os.versionId ? { version: inv.os.versionId } : {}),
+      ...(inv.os.cpeName ? { cpe: inv.os.cpeName } : {}),
+      ...(inv.os.prettyName ? { description: inv.os.prettyName } : {}),
+    });
+    os.properties.add(new Models.Property("hop3:role", "operating-system"));
+    os.properties.add(new Models.Property("hop3:found-in", "/etc/os-release"));
+    bom.components.add(os);
   }
   for (const p of inv.packages) bom.components.add(packageComponent(p));
 

@@ -17,6 +17,7 @@ export type FileKind =
   | "deb-copyright"
   | "os-release"
   | "apk-installed"
+  | "rpm-sqlite"
   | "rpm-db"
   | "npm-package"
   | "npm-lock"
@@ -67,9 +68,15 @@ export const RULES: Rule[] = [
   },
   { kind: "apk-installed", test: (p) => p === "lib/apk/db/installed", maxBytes: 64 * MB, maxCount: 1 },
   {
+    kind: "rpm-sqlite",
+    test: (p) => /^(var\/lib\/rpm|usr\/lib\/sysimage\/rpm)\/rpmdb\.sqlite$/.test(p),
+    maxBytes: 64 * MB,
+    maxCount: 2,
+  },
+  {
     kind: "rpm-db",
-    test: (p) => /^(var\/lib\/rpm|usr\/lib\/sysimage\/rpm)\/(Packages|rpmdb\.sqlite)$/.test(p),
-    maxBytes: 0, // presence only: Hop3 does not read RPM databases
+    test: (p) => /^(var\/lib\/rpm|usr\/lib\/sysimage\/rpm)\/(Packages|Packages\.db)$/.test(p),
+    maxBytes: 0, // presence only: BerkeleyDB and NDB databases are not read
     maxCount: 2,
   },
   {

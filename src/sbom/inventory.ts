@@ -1,7 +1,7 @@
 /**
  * The image's files (image-files.ts) to its packages, per ecosystem, and to what could not be known: an
  * image without an OS package database (scratch, distroless without status.d) or with one Hop3 does not
- * read (RPM) says so, so that an SBOM is never an empty success.
+ * read (RPM's BerkeleyDB and NDB formats) says so, so that an SBOM is never an empty success.
  */
 import { parseApkInstalled } from "./apk.js";
 import { parseComposerLock } from "./composer.js";
@@ -12,6 +12,7 @@ import { parseInstalledPackageJson, parsePackageLock } from "./npm.js";
 import { distroQualifier, type OsRelease, parseOsRelease } from "./os-release.js";
 import { type FoundPackage, uniqueByPurl } from "./package.js";
 import { parseDistInfoMetadata } from "./python.js";
+import { rpmSqlitePackages } from "./rpm.js";
 import { parseGemfileLock } from "./ruby.js";
 
 export interface Inventory {
@@ -70,14 +71,16 @@ export function inventory(image: ImageFiles): Inventory {
   }
   const apk = of("apk-installed");
   packages.push(...each(apk, notes, (f) => parseApkInstalled(text(f), distroQualifier(os), `/${f.path}`)));
+  const rpmSqlite = of("rpm-sqlite");
+  packages.push(...each(rpmSqlite, notes, (f) => rpmSqlitePackages(f, distro, notes)));
   const rpm = of("rpm-db");
-  if (rpm.length)
+  if (rpm.length && !rpmSqlite.length)
     notes.push(
-      `an RPM database (/${rpm[0]!.path}) is present; Hop3 does not read RPM databases, so its packages are not listed`,
+      `an RPM database in ${rpm[0]!.path.endsWith(".db") ? "NDB" : "BerkeleyDB"} format (/${rpm[0]!.path}) is present; Hop3 reads only SQLite RPM databases (rpmdb.sqlite), so its packages are not listed`,
     );
-  if (!dpkg.length && !apk.length && !rpm.length) {
+  if (!dpkg.length && !apk.length && !rpm.length && !rpmSqlite.length) {
     notes.push(
-      "no OS package database (dpkg status, status.d, apk) was found in the image (scratch or distroless?): its OS packages are not listed",
+      "no OS package database (dpkg status, status.d, apk, rpmdb.sqlite) was found in the image (scratch or distroless?): its OS packages are not listed",
     );
   }
   if (!os) notes.push("no /etc/os-release: the image's distribution is unknown");

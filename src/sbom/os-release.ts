@@ -3,6 +3,8 @@ export interface OsRelease {
   id: string;
   versionId?: string;
   prettyName?: string;
+  /** `CPE_NAME`: the distribution's own CPE (RPM-family and SUSE images have one; Debian and Alpine do not). */
+  cpeName?: string;
 }
 
 export function parseOsRelease(text: string): OsRelease | undefined {
@@ -16,6 +18,7 @@ export function parseOsRelease(text: string): OsRelease | undefined {
     id: vars.ID.toLowerCase(),
     ...(vars.VERSION_ID ? { versionId: vars.VERSION_ID } : {}),
     ...(vars.PRETTY_NAME ? { prettyName: vars.PRETTY_NAME } : {}),
+    ...(vars.CPE_NAME && isCpe(cpe23Padded(vars.CPE_NAME)) ? { cpeName: cpe23Padded(vars.CPE_NAME) } : {}),
   };
 }
 
@@ -25,4 +28,19 @@ export function distroQualifier(os: OsRelease | undefined): string | undefined {
   const major =
     os.id === "debian" || os.id === "ubuntu" ? os.versionId : os.versionId?.split(".").slice(0, 2).join(".");
   return major ? `${os.id}-${major}` : os.id;
+}
+
+/**
+ * A 2.3 formatted string has 13 components; Amazon Linux 2023 writes `cpe:2.3:o:amazon:amazon_linux:2023`,
+ * whose missing attributes are ANY (`*`) by CPE 2.3's own rule, spelled out here so that it is well-formed.
+ */
+function cpe23Padded(s: string): string {
+  if (!s.startsWith("cpe:2.3:")) return s;
+  const n = s.split(/(?<!\\):/).length;
+  return n < 13 ? s + ":*".repeat(13 - n) : s;
+}
+
+/** A CPE 2.2 URI (`cpe:/o:fedoraproject:fedora:40`) or 2.3 formatted string (`cpe:2.3:o:amazon:...`). */
+export function isCpe(s: string): boolean {
+  return /^cpe:(\/[aho]?(:[^:\s]*){0,6}|2\.3:[aho*-](:[^\s:]*(\\:[^\s:]*)*){10})$/.test(s) && s.length <= 512;
 }

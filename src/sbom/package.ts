@@ -5,7 +5,7 @@
  */
 import { PackageURL } from "packageurl-js";
 
-export type Ecosystem = "deb" | "apk" | "npm" | "pypi" | "gem" | "composer" | "golang";
+export type Ecosystem = "deb" | "apk" | "rpm" | "npm" | "pypi" | "gem" | "composer" | "golang";
 
 export interface FoundPackage {
   ecosystem: Ecosystem;
@@ -15,6 +15,8 @@ export interface FoundPackage {
   /** Licence names or SPDX ids as the package states them (best effort). */
   licenses?: string[];
   cpe?: string;
+  /** Who distributes it, as the package says (an RPM's Vendor). */
+  supplier?: string;
   foundIn?: string;
 }
 

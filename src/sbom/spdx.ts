@@ -1,6 +1,7 @@
 /**
  * SPDX 2.3 JSON from a stored CycloneDX document (`hop sbom --format spdx`): one package per component, the
- * release as the described package that CONTAINS them, purls as PACKAGE-MANAGER external references.
+ * release as the described package that CONTAINS them, purls as PACKAGE-MANAGER external references, CPEs
+ * (the operating system's) as SECURITY ones (cpe23Type or cpe22Type by the CPE's form).
  * Licences that are SPDX ids (or expressions of them) are declared; others are NOASSERTION, since SPDX 2.3
  * accepts only SPDX ids or LicenseRefs with their text, which Hop3 does not have.
  */
@@ -62,6 +63,13 @@ function checksums(hashes: unknown): Obj {
   return list.length ? { checksums: list } : {};
 }
 
+/** CycloneDX component types to SPDX package purposes (the JSON schema's spelling); others: LIBRARY. */
+const PURPOSE: Record<string, string> = {
+  container: "CONTAINER",
+  application: "APPLICATION",
+  "operating-system": "OPERATING_SYSTEM",
+};
+
 /** SPDX dates have no fraction of a second. */
 const spdxDate = (iso: string | undefined) =>
   (iso ? new Date(iso) : new Date()).toISOString().replace(/\.\d{3}Z$/, "Z");
@@ -93,26 +101,36 @@ export function toSpdx(cdx: Obj): Obj {
   components.forEach((c, i) => {
     const id = `SPDXRef-Package-${i + 1}`;
     const purl = str(c.purl);
+    const cpe = str(c.cpe);
+    const supplier = str(obj(c.supplier).name);
     const declared = spdxExpression(c.licenses);
+    const refs = [
+      ...(purl
+        ? [{ referenceCategory: "PACKAGE-MANAGER", referenceType: "purl", referenceLocator: purl }]
+        : []),
+      ...(cpe && !/\s/.test(cpe)
+        ? [
+            {
+              referenceCategory: "SECURITY",
+              referenceType: cpe.startsWith("cpe:2.3:") ? "cpe23Type" : "cpe22Type",
+              referenceLocator: cpe,
+            },
+          ]
+        : []),
+    ];
     packages.push({
       SPDXID: id,
       name: str(c.name) ?? "unknown",
       ...(str(c.version) ? { versionInfo: str(c.version) } : {}),
+      ...(supplier ? { supplier: `Organization: ${supplier.replace(/[\r\n]+/g, " ")}` } : {}),
       downloadLocation: "NOASSERTION",
       filesAnalyzed: false,
       ...checksums(c.hashes),
       licenseConcluded: "NOASSERTION",
       licenseDeclared: declared ?? "NOASSERTION",
       copyrightText: "NOASSERTION",
-      primaryPackagePurpose:
-        c.type === "container" ? "CONTAINER" : c.type === "application" ? "APPLICATION" : "LIBRARY",
-      ...(purl
-        ? {
-            externalRefs: [
-              { referenceCategory: "PACKAGE-MANAGER", referenceType: "purl", referenceLocator: purl },
-            ],
-          }
-        : {}),
+      primaryPackagePurpose: PURPOSE[String(c.type)] ?? "LIBRARY",
+      ...(refs.length ? { externalRefs: refs } : {}),
     });
     relationships.push({ spdxElementId: rootId, relationshipType: "CONTAINS", relatedSpdxElement: id });
   });

@@ -11,6 +11,7 @@ import { inventory } from "../../../src/sbom/inventory.js";
 import { generateReleaseSbom } from "../../../src/sbom/release-sbom.js";
 import { toSpdx } from "../../../src/sbom/spdx.js";
 import { validateCycloneDx, validateSpdx } from "../../sbom-schemas.js";
+import { rpmBlob, rpmdbSqlite } from "./rpmdb-fixture.js";
 
 const fixtures = join(import.meta.dirname, "../../fixtures");
 const fixture = (name: string) => readFileSync(join(fixtures, "sbom", name));
@@ -168,6 +169,146 @@ describe("image files", () => {
     const spdx = toSpdx(doc);
     expect(validateSpdx(spdx), JSON.stringify(validateSpdx.errors)).toBe(true);
     expect(spdx.comment).toMatch(/^Incomplete: .*no OS package database/);
+  });
+
+  it("an RPM image: rpmdb.sqlite's packages, the OS as a component with os-release's CPE, in both formats", async () => {
+    const db = rpmdbSqlite([
+      rpmBlob({
+        name: "openssl-libs",
+        version: "3.0.7",
+        release: "27.el9",
+        epoch: 1,
+        arch: "x86_64",
+        license: "Apache-2.0",
+        sourceRpm: "openssl-3.0.7-27.el9.src.rpm",
+        vendor: "Rocky Enterprise Software Foundation",
+      }),
+      rpmBlob({
+        name: "glibc",
+        version: "2.34",
+        release: "100.el9_4.2",
+        arch: "x86_64",
+        license: "LGPLv2+ and LGPLv2+ with exceptions and GPLv2+",
+        sourceRpm: "glibc-2.34-100.el9_4.2.src.rpm",
+      }),
+      rpmBlob({ name: "gpg-pubkey", version: "350d275d", release: "6395c06e" }),
+    ]);
+    const archive = await dockerArchive([
+      await tarOf({
+        "etc/os-release": { link: "../usr/lib/os-release" },
+        "usr/lib/os-release":
+          'NAME="Rocky Linux"\nVERSION_ID="9.4"\nID="rocky"\nPRETTY_NAME="Rocky Linux 9.4 (Blue Onyx)"\nCPE_NAME="cpe:/o:rocky:rocky:9::baseos"\n',
+        "var/lib/rpm/rpmdb.sqlite": db,
+      }),
+    ]);
+    const inv = inventory(await readImageFiles(archive));
+    expect(inv.incomplete).toEqual([]);
+    expect(inv.packages.map((p) => p.purl)).toEqual([
+      "pkg:rpm/rocky/openssl-libs@3.0.7-27.el9?arch=x86_64&distro=rocky-9.4&epoch=1&upstream=openssl-3.0.7-27.el9.src.rpm",
+      "pkg:rpm/rocky/glibc@2.34-100.el9_4.2?arch=x86_64&distro=rocky-9.4&upstream=glibc-2.34-100.el9_4.2.src.rpm",
+    ]);
+    const doc = buildCycloneDx({ ...facts, sourceKind: "image" }, inv);
+    expect(validateCycloneDx(doc), JSON.stringify(validateCycloneDx.errors)).toBe(true);
+    type Comp = {
+      type: string;
+      name: string;
+      version?: string;
+      cpe?: string;
+      supplier?: { name: string };
+      licenses?: unknown[];
+    };
+    const comps = doc.components as Comp[];
+    expect(comps.find((c) => c.type === "operating-system")).toMatchObject({
+      name: "rocky",
+      version: "9.4",
+      cpe: "cpe:/o:rocky:rocky:9::baseos",
+      description: "Rocky Linux 9.4 (Blue Onyx)",
+    });
+    const openssl = comps.find((c) => c.name === "openssl-libs")!;
+    expect(openssl).toMatchObject({
+      version: "1:3.0.7-27.el9",
+      supplier: { name: "Rocky Enterprise Software Foundation" },
+      licenses: [{ license: { id: "Apache-2.0" } }],
+    });
+    // no CPE is made up for packages
+    expect(comps.filter((c) => c.cpe).map((c) => c.name)).toEqual(["rocky"]);
+    expect(comps.find((c) => c.name === "glibc")!.licenses).toEqual([
+      { license: { name: "LGPLv2+ and LGPLv2+ with exceptions and GPLv2+" } },
+    ]);
+
+    const spdx = toSpdx(doc);
+    expect(validateSpdx(spdx), JSON.stringify(validateSpdx.errors)).toBe(true);
+    type Pkg = { name: string; primaryPackagePurpose: string; supplier?: string; externalRefs?: unknown[] };
+    const pkgs = spdx.packages as Pkg[];
+    expect(pkgs.find((p) => p.name === "rocky")).toMatchObject({
+      primaryPackagePurpose: "OPERATING_SYSTEM",
+      versionInfo: "9.4",
+      externalRefs: [
+        {
+          referenceCategory: "SECURITY",
+          referenceType: "cpe22Type",
+          referenceLocator: "cpe:/o:rocky:rocky:9::baseos",
+        },
+      ],
+    });
+    expect(pkgs.find((p) => p.name === "openssl-libs")).toMatchObject({
+      supplier: "Organization: Rocky Enterprise Software Foundation",
+      licenseDeclared: "Apache-2.0",
+    });
+  });
+
+  it("an RPM image with a 2.3 CPE gets cpe23Type; BerkeleyDB and NDB databases are named as not read", async () => {
+    const archive = await dockerArchive([
+      await tarOf({
+        "etc/os-release": 'ID="amzn"\nVERSION_ID="2"\nCPE_NAME="cpe:2.3:o:amazon:amazon_linux:2"\n',
+        "var/lib/rpm/Packages": Buffer.alloc(4096),
+      }),
+    ]);
+    const inv = inventory(await readImageFiles(archive));
+    expect(inv.packages).toEqual([]);
+    expect(inv.incomplete).toEqual([
+      "an RPM database in BerkeleyDB format (/var/lib/rpm/Packages) is present; Hop3 reads only SQLite RPM databases (rpmdb.sqlite), so its packages are not listed",
+    ]);
+    const doc = buildCycloneDx(facts, inv);
+    expect(validateCycloneDx(doc), JSON.stringify(validateCycloneDx.errors)).toBe(true);
+    const spdx = toSpdx(doc);
+    expect(validateSpdx(spdx), JSON.stringify(validateSpdx.errors)).toBe(true);
+    expect(
+      (spdx.packages as { name: string; externalRefs?: unknown[] }[]).find((p) => p.name === "amzn"),
+    ).toMatchObject({
+      externalRefs: [
+        {
+          referenceCategory: "SECURITY",
+          referenceType: "cpe23Type",
+          referenceLocator: "cpe:2.3:o:amazon:amazon_linux:2:*:*:*:*:*:*:*",
+        },
+      ],
+    });
+    const ndb = inventory(
+      await readImageFiles(
+        await dockerArchive([await tarOf({ "usr/lib/sysimage/rpm/Packages.db": Buffer.alloc(64) })]),
+      ),
+    );
+    expect(ndb.incomplete.join("\n")).toMatch(
+      /RPM database in NDB format \(\/usr\/lib\/sysimage\/rpm\/Packages\.db\)/,
+    );
+    // a corrupted rpmdb.sqlite: a note naming the file, the rest of the SBOM still made
+    const bad = inventory(
+      await readImageFiles(
+        await dockerArchive([
+          await tarOf({
+            "usr/lib/sysimage/rpm/rpmdb.sqlite": rpmdbSqlite([
+              rpmBlob({ name: "a", version: "1", release: "1" }),
+            ]).subarray(0, 300),
+            "app/node_modules/x/package.json": '{"name":"x","version":"1.0.0"}',
+          }),
+        ]),
+      ),
+    );
+    expect(bad.packages.map((p) => p.name)).toEqual(["x"]);
+    expect(bad.incomplete.join("\n")).toMatch(
+      /^\/usr\/lib\/sysimage\/rpm\/rpmdb\.sqlite could not be read: /m,
+    );
   });
 
   it("refuses an archive without a manifest", async () => {

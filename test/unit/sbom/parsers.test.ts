@@ -13,7 +13,9 @@ import { parseGoMod, parseVendorModules } from "../../../src/sbom/golang.js";
 import { parseInstalledPackageJson, parsePackageLock } from "../../../src/sbom/npm.js";
 import { distroQualifier, parseOsRelease } from "../../../src/sbom/os-release.js";
 import { parseDistInfoMetadata } from "../../../src/sbom/python.js";
+import { MAX_HEADER_ENTRIES, parseRpmHeaderBlob, readRpmSqlite, rpmPackages } from "../../../src/sbom/rpm.js";
 import { parseGemfileLock } from "../../../src/sbom/ruby.js";
+import { headerBlob, rpmBlob, rpmdbSqlite } from "./rpmdb-fixture.js";
 
 const fixture = (name: string) =>
   readFileSync(join(import.meta.dirname, "../../fixtures/sbom", name), "utf8");
@@ -175,5 +177,154 @@ describe("python, ruby, php, go, apk", () => {
       },
       { name: "busybox", licenses: ["GPL-2.0-only"] },
     ]);
+  });
+});
+
+describe("rpm (rpmdb.sqlite)", () => {
+  const openssl = {
+    name: "openssl-libs",
+    version: "3.0.7",
+    release: "27.el9",
+    epoch: 1,
+    arch: "x86_64",
+    license: "Apache-2.0",
+    sourceRpm: "openssl-3.0.7-27.el9.src.rpm",
+    vendor: "Rocky Enterprise Software Foundation",
+  };
+  const bash = {
+    name: "bash",
+    version: "5.1.8",
+    release: "9.el9",
+    arch: "x86_64",
+    license: "GPLv3+",
+    sourceRpm: "bash-5.1.8-9.el9.src.rpm",
+  };
+
+  it("reads rpm's table in WAL mode, with Syft's purl: epoch apart, the source RPM as upstream, the distro", () => {
+    const db = rpmdbSqlite([
+      rpmBlob(openssl),
+      rpmBlob(bash),
+      rpmBlob({ name: "gpg-pubkey", version: "350d275d", release: "6395c06e" }),
+    ]);
+    expect(db[18]).toBe(2); // as rpm leaves it: WAL
+    const { headers, notes } = readRpmSqlite(db);
+    expect(notes).toEqual([]);
+    expect(headers[0]).toEqual(openssl);
+    const os = parseOsRelease('ID="rocky"\nVERSION_ID="9.4"\nCPE_NAME="cpe:/o:rocky:rocky:9::baseos"\n')!;
+    const pkgs = rpmPackages(
+      headers,
+      { id: os.id, qualifier: distroQualifier(os) },
+      "/var/lib/rpm/rpmdb.sqlite",
+    );
+    // the signing key rpm imported is not a package
+    expect(pkgs.map((p) => p.name)).toEqual(["openssl-libs", "bash"]);
+    expect(pkgs[0]).toEqual({
+      ecosystem: "rpm",
+      name: "openssl-libs",
+      version: "1:3.0.7-27.el9",
+      purl: "pkg:rpm/rocky/openssl-libs@3.0.7-27.el9?arch=x86_64&distro=rocky-9.4&epoch=1&upstream=openssl-3.0.7-27.el9.src.rpm",
+      licenses: ["Apache-2.0"],
+      supplier: "Rocky Enterprise Software Foundation",
+      foundIn: "/var/lib/rpm/rpmdb.sqlite",
+    });
+    expect(pkgs[1]!.purl).toBe(
+      "pkg:rpm/rocky/bash@5.1.8-9.el9?arch=x86_64&distro=rocky-9.4&upstream=bash-5.1.8-9.el9.src.rpm",
+    );
+    expect(os.cpeName).toBe("cpe:/o:rocky:rocky:9::baseos");
+  });
+
+  it("takes an I18N string's first value and skips tags and types it does not know", () => {
+    const blob = headerBlob([
+      { tag: 63, type: 6, value: "region" },
+      { tag: 1000, type: 9, value: "zlib" },
+      { tag: 1001, type: 6, value: "1.2.11" },
+      { tag: 1002, type: 6, value: "40.el9" },
+      { tag: 1014, type: 4, value: 7 }, // LICENSE as an INT32: not a licence
+      { tag: 1044, type: 6, value: "zlib-1.2.11-40.el9.src.rpm" },
+    ]);
+    expect(parseRpmHeaderBlob(blob)).toEqual({
+      name: "zlib",
+      version: "1.2.11",
+      release: "40.el9",
+      sourceRpm: "zlib-1.2.11-40.el9.src.rpm",
+    });
+  });
+
+  it("hostile headers: refused with the reason, never read out of bounds", () => {
+    const good = rpmBlob(bash);
+    // truncated: the preamble promises more than the blob has
+    expect(() => parseRpmHeaderBlob(good.subarray(0, good.length - 5))).toThrow(/the blob has/);
+    expect(() => parseRpmHeaderBlob(Buffer.from([0, 0, 0]))).toThrow(/shorter than/);
+    // an entry's offset past the data store
+    const past = Buffer.from(good);
+    past.writeInt32BE(1_000_000, 8 + 8);
+    expect(() => parseRpmHeaderBlob(past)).toThrow(/outside the/);
+    const negative = Buffer.from(good);
+    negative.writeInt32BE(-4, 8 + 8);
+    expect(() => parseRpmHeaderBlob(negative)).toThrow(/outside the/);
+    // a string without its NUL: the last field's terminator removed, data length shortened to match
+    const open = Buffer.from(good.subarray(0, good.length - 1));
+    open.writeUInt32BE(open.readUInt32BE(4) - 1, 4);
+    expect(() => parseRpmHeaderBlob(open)).toThrow(/runs past/);
+    // an INT32 at the data's last bytes
+    const int = headerBlob([
+      { tag: 1000, type: 6, value: "x" },
+      { tag: 1001, type: 6, value: "1" },
+      { tag: 1003, type: 4, value: 1 },
+    ]);
+    int.writeInt32BE(int.readUInt32BE(4) - 2, 8 + 2 * 16 + 8);
+    expect(() => parseRpmHeaderBlob(int)).toThrow(/bad INT32/);
+    // absurd counts: refused before anything is allocated or looped over
+    const huge = Buffer.from(good);
+    huge.writeUInt32BE(0xffffffff, 0);
+    expect(() => parseRpmHeaderBlob(huge)).toThrow(/index entries/);
+    huge.writeUInt32BE(MAX_HEADER_ENTRIES, 0);
+    expect(() => parseRpmHeaderBlob(huge)).toThrow(/the blob has/);
+    const bigData = Buffer.from(good);
+    bigData.writeUInt32BE(0x7fffffff, 4);
+    expect(() => parseRpmHeaderBlob(bigData)).toThrow(/bytes of data/);
+    expect(() => parseRpmHeaderBlob(headerBlob([{ tag: 1001, type: 6, value: "1" }]))).toThrow(/NAME/);
+  });
+
+  it("a bad row is a note, the others are read; a database that is not rpm's is refused", () => {
+    const bad = rpmBlob(bash).subarray(0, 20);
+    const { headers, notes } = readRpmSqlite(rpmdbSqlite([rpmBlob(openssl), bad, Buffer.from("junk")]));
+    expect(headers.map((h) => h.name)).toEqual(["openssl-libs"]);
+    expect(notes).toEqual([expect.stringMatching(/^2 package header\(s\) could not be read \(the first: /)]);
+    expect(() => readRpmSqlite(Buffer.from("not sqlite at all, not sqlite at all".repeat(4)))).toThrow(
+      /not an SQLite/,
+    );
+    expect(() => readRpmSqlite(rpmdbSqlite([], "CREATE TABLE Other (x)"))).toThrow(/no Packages table/);
+    // a view could compute forever: it is not read
+    expect(() =>
+      readRpmSqlite(
+        rpmdbSqlite(
+          [],
+          "CREATE VIEW Packages AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT zeroblob(9) AS blob FROM c",
+        ),
+      ),
+    ).toThrow(/Packages is a view/);
+    expect(() =>
+      readRpmSqlite(
+        rpmdbSqlite([], "CREATE TABLE Packages (hnum INTEGER, x BLOB, blob BLOB AS (zeroblob(hnum)))"),
+      ),
+    ).toThrow(/no plain blob column/);
+    // a truncated file
+    const db = rpmdbSqlite([rpmBlob(openssl)]);
+    expect(() => readRpmSqlite(db.subarray(0, 200))).toThrow();
+  });
+});
+
+describe("os-release CPE_NAME", () => {
+  it("keeps a 2.2 or 2.3 CPE as given, spells out ANY in a short 2.3 one, drops what is not a CPE", () => {
+    const cpe = (v: string) => parseOsRelease(`ID=x\nCPE_NAME="${v}"\n`)!.cpeName;
+    expect(cpe("cpe:/o:fedoraproject:fedora:40")).toBe("cpe:/o:fedoraproject:fedora:40");
+    expect(cpe("cpe:/o:redhat:enterprise_linux:9::baseos")).toBe("cpe:/o:redhat:enterprise_linux:9::baseos");
+    expect(cpe("cpe:2.3:o:amazon:amazon_linux:2023")).toBe(
+      "cpe:2.3:o:amazon:amazon_linux:2023:*:*:*:*:*:*:*",
+    );
+    expect(cpe("cpe:2.3:o:suse:sles:15:sp5:*:*:*:*:*:*")).toBe("cpe:2.3:o:suse:sles:15:sp5:*:*:*:*:*:*");
+    expect(cpe("not a cpe")).toBeUndefined();
+    expect(parseOsRelease("ID=debian\nVERSION_ID=12\n")!.cpeName).toBeUndefined();
   });
 });
