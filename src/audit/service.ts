@@ -9,7 +9,7 @@ import type { Store } from "../store/store.js";
 import type { VulnImport } from "../store/vuln-store.js";
 import { Hop3Error } from "../util/errors.js";
 import { detectFormat, parseDebianTracker, parseOsv } from "./importers.js";
-import { type Finding, matchPurls, purlsOfCycloneDx } from "./match.js";
+import { type Finding, matchPurls, packageRefOf, purlsOfCycloneDx } from "./match.js";
 
 export const NO_DATABASE = "no vulnerability database imported";
 export const IMPORT_HINT = "hop audit:import FILE (an OSV export or Debian's security tracker JSON)";
@@ -21,6 +21,11 @@ export interface AppAudit {
   status: "ok" | "no-release" | "no-sbom";
   note?: string;
   components?: number;
+  /**
+   * Components the database cannot cover, by purl type ("rpm", "apk"...; "deb" for a Debian derivative or an
+   * unknown release): never checked, so no finding for them means nothing.
+   */
+  notChecked?: Record<string, number>;
   findings: Finding[];
   unknown: { package: string; advisory: string; reason: string }[];
 }
@@ -58,11 +63,18 @@ export async function auditApps(store: Store, dataDir: string, app?: string): Pr
     }
     const purls = purlsOfCycloneDx(doc);
     const result = matchPurls(purls, (eco, pkg) => store.vulns.find(eco, pkg));
+    const notChecked: Record<string, number> = {};
+    for (const p of purls) {
+      if (packageRefOf(p.purl, p.source)) continue;
+      const type = /^pkg:([^/]+)\//.exec(p.purl)?.[1] ?? "unknown";
+      notChecked[type] = (notChecked[type] ?? 0) + 1;
+    }
     apps.push({
       app: name,
       release: current.number,
       status: "ok",
       components: purls.length,
+      ...(Object.keys(notChecked).length ? { notChecked } : {}),
       findings: result.findings,
       unknown: result.unknown,
     });

@@ -115,7 +115,12 @@ function appLine(a: AppAudit): string {
   const label = a.release !== undefined ? `${a.app} v${a.release}` : a.app;
   if (a.status !== "ok") return `${label}: ${a.note}`;
   const n = a.findings.length;
-  return `${label}: ${n} known vulnerabilit${n === 1 ? "y" : "ies"} in ${a.components} components`;
+  const line = `${label}: ${n} known vulnerabilit${n === 1 ? "y" : "ies"} in ${a.components} components`;
+  const skipped = Object.entries(a.notChecked ?? {});
+  if (!skipped.length) return line;
+  const total = skipped.reduce((t, [, k]) => t + k, 0);
+  const kinds = skipped.map(([type, k]) => `${type} ${k}`).join(", ");
+  return `${line}; ${total} not checked (${kinds}): the database does not cover their ecosystem`;
 }
 
 export const auditCommand: CommandSpec = {

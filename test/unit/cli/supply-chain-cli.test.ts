@@ -174,4 +174,42 @@ describe("hop audit", () => {
     expect(r.stdout).toBe("");
     expect(r.stderr).toMatch(/^Error: no vulnerability database imported\nHint: hop audit:import FILE/);
   });
+
+  it("says how many components were not checked, by ecosystem (an RPM image's packages are not matched)", async () => {
+    answer = () => ({
+      status: 200,
+      body: {
+        database: {
+          imports: [
+            {
+              file: "osv.json",
+              format: "osv",
+              advisories: 3,
+              importedAt: new Date().toISOString(),
+              sha256: "0",
+            },
+          ],
+          records: { npm: 3 },
+        },
+        apps: [
+          { app: "web", release: 2, status: "ok", components: 5, findings: [], unknown: [] },
+          {
+            app: "rocky",
+            release: 1,
+            status: "ok",
+            components: 120,
+            notChecked: { rpm: 118 },
+            findings: [],
+            unknown: [],
+          },
+        ],
+      },
+    });
+    const r = await hop(["audit"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain("web v2: 0 known vulnerabilities in 5 components\n");
+    expect(r.stdout).toContain(
+      "rocky v1: 0 known vulnerabilities in 120 components; 118 not checked (rpm 118): the database does not cover their ecosystem",
+    );
+  });
 });
