@@ -10,6 +10,7 @@ import { isSupportedSpdxId } from "@cyclonedx/cyclonedx-library/SPDX";
 import { INCOMPLETE_PROPERTY } from "./document.js";
 import type { Inventory } from "./inventory.js";
 import type { FoundPackage } from "./package.js";
+import { isSpdxExpression } from "./spdx.js";
 
 // readers of stored documents, kept here too for those that import them from this module
 export { INCOMPLETE_PROPERTY, incompleteNotes, packageComponents } from "./document.js";
@@ -31,9 +32,14 @@ export interface ReleaseFacts {
 
 function licensesOf(p: FoundPackage): Models.License[] {
   const names = p.licenses ?? [];
-  // one SPDX expression ("MIT OR Apache-2.0") stands alone: CycloneDX does not mix expressions with licences
+  // one SPDX expression ("MIT OR Apache-2.0") stands alone: CycloneDX does not mix expressions with licences;
+  // one that is not SPDX's ("GPLv2+ AND Public Domain", as older RPMs write) is a licence name
   if (names.length === 1 && /\s(OR|AND|WITH)\s/.test(names[0]!))
-    return [new Models.LicenseExpression(names[0]!)];
+    return [
+      isSpdxExpression(names[0]!, true)
+        ? new Models.LicenseExpression(names[0]!)
+        : new Models.NamedLicense(names[0]!),
+    ];
   return names
     .filter((n) => !/\s(OR|AND|WITH)\s/.test(n))
     .map((n) => (isSupportedSpdxId(n) ? new Models.SpdxLicense(n) : new Models.NamedLicense(n)));

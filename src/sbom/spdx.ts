@@ -13,6 +13,24 @@ type Obj = Record<string, unknown>;
 const obj = (v: unknown): Obj => (v && typeof v === "object" && !Array.isArray(v) ? (v as Obj) : {});
 const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
 
+/**
+ * Whether `expr` is an SPDX expression of known licence ids (and exceptions), AND/OR/WITH and parentheses;
+ * `licenseRefs`: LicenseRef-* ids count too (CycloneDX takes them; SPDX documents need their text).
+ */
+export function isSpdxExpression(expr: string, licenseRefs = false): boolean {
+  const tokens = expr.replace(/[()]/g, " ").split(/\s+/).filter(Boolean);
+  return (
+    tokens.length > 0 &&
+    tokens.every(
+      (t) =>
+        ["AND", "OR", "WITH"].includes(t) ||
+        isSupportedSpdxId(t.replace(/\+$/, "")) ||
+        /^[A-Za-z0-9.-]+-exception$/i.test(t) ||
+        (licenseRefs && /^LicenseRef-[A-Za-z0-9.-]+$/.test(t)),
+    )
+  );
+}
+
 /** An SPDX expression made only of known ids, AND/OR/WITH and parentheses; otherwise undefined. */
 export function spdxExpression(licenses: unknown): string | undefined {
   const list = Array.isArray(licenses) ? licenses.map(obj) : [];
@@ -22,16 +40,7 @@ export function spdxExpression(licenses: unknown): string | undefined {
     const id = str(obj(l.license).id);
     if (id) parts.push(id);
     else if (expr) {
-      const tokens = expr.replace(/[()]/g, " ").split(/\s+/).filter(Boolean);
-      if (
-        !tokens.every(
-          (t) =>
-            ["AND", "OR", "WITH"].includes(t) ||
-            isSupportedSpdxId(t) ||
-            /^[A-Za-z0-9.-]+-exception$/i.test(t),
-        )
-      )
-        return undefined;
+      if (!isSpdxExpression(expr)) return undefined;
       parts.push(list.length > 1 ? `(${expr})` : expr);
     } else return undefined; // a named, non-SPDX licence
   }

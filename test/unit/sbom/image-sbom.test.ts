@@ -191,6 +191,14 @@ describe("image files", () => {
         license: "LGPLv2+ and LGPLv2+ with exceptions and GPLv2+",
         sourceRpm: "glibc-2.34-100.el9_4.2.src.rpm",
       }),
+      // Fedora's SPDX expressions (LicenseRef-* included) and older RPMs' upper-case non-SPDX ones
+      rpmBlob({
+        name: "systemd-libs",
+        version: "255.4",
+        release: "1.fc40",
+        license: "LGPL-2.1-or-later AND MIT AND LicenseRef-Fedora-Public-Domain",
+      }),
+      rpmBlob({ name: "tzdata", version: "2024a", release: "5.el9", license: "Public Domain AND GPLv2+" }),
       rpmBlob({ name: "gpg-pubkey", version: "350d275d", release: "6395c06e" }),
     ]);
     const archive = await dockerArchive([
@@ -206,6 +214,8 @@ describe("image files", () => {
     expect(inv.packages.map((p) => p.purl)).toEqual([
       "pkg:rpm/rocky/openssl-libs@3.0.7-27.el9?arch=x86_64&distro=rocky-9.4&epoch=1&upstream=openssl-3.0.7-27.el9.src.rpm",
       "pkg:rpm/rocky/glibc@2.34-100.el9_4.2?arch=x86_64&distro=rocky-9.4&upstream=glibc-2.34-100.el9_4.2.src.rpm",
+      "pkg:rpm/rocky/systemd-libs@255.4-1.fc40?distro=rocky-9.4",
+      "pkg:rpm/rocky/tzdata@2024a-5.el9?distro=rocky-9.4",
     ]);
     const doc = buildCycloneDx({ ...facts, sourceKind: "image" }, inv);
     expect(validateCycloneDx(doc), JSON.stringify(validateCycloneDx.errors)).toBe(true);
@@ -235,6 +245,12 @@ describe("image files", () => {
     expect(comps.find((c) => c.name === "glibc")!.licenses).toEqual([
       { license: { name: "LGPLv2+ and LGPLv2+ with exceptions and GPLv2+" } },
     ]);
+    expect(comps.find((c) => c.name === "systemd-libs")!.licenses).toEqual([
+      { expression: "LGPL-2.1-or-later AND MIT AND LicenseRef-Fedora-Public-Domain" },
+    ]);
+    expect(comps.find((c) => c.name === "tzdata")!.licenses).toEqual([
+      { license: { name: "Public Domain AND GPLv2+" } },
+    ]);
 
     const spdx = toSpdx(doc);
     expect(validateSpdx(spdx), JSON.stringify(validateSpdx.errors)).toBe(true);
@@ -255,6 +271,8 @@ describe("image files", () => {
       supplier: "Organization: Rocky Enterprise Software Foundation",
       licenseDeclared: "Apache-2.0",
     });
+    // a LicenseRef needs its text in SPDX, which Hop3 does not have
+    expect(pkgs.find((p) => p.name === "systemd-libs")).toMatchObject({ licenseDeclared: "NOASSERTION" });
   });
 
   it("an RPM image with a 2.3 CPE gets cpe23Type; BerkeleyDB and NDB databases are named as not read", async () => {
