@@ -56,6 +56,7 @@ function packageComponent(p: FoundPackage): Models.Component {
   if (p.cpe) c.cpe = p.cpe;
   c.properties.add(new Models.Property("hop3:package:type", p.ecosystem));
   if (p.foundIn) c.properties.add(new Models.Property("hop3:found-in", p.foundIn));
+  for (const [k, v] of Object.entries(p.properties ?? {})) c.properties.add(new Models.Property(k, v));
   return c;
 }
 

@@ -6,7 +6,7 @@
 import { parseApkInstalled } from "./apk.js";
 import { parseComposerLock } from "./composer.js";
 import { debPackages, parseDebianCopyright, parseDpkgStatus } from "./dpkg.js";
-import { parseGoMod, parseVendorModules } from "./golang.js";
+import { goBinaryPackages, parseGoBuildInfo, parseGoMod, parseVendorModules } from "./golang.js";
 import type { ImageFile, ImageFiles } from "./image-files.js";
 import { parseInstalledPackageJson, parsePackageLock } from "./npm.js";
 import { distroQualifier, type OsRelease, parseOsRelease } from "./os-release.js";
@@ -110,5 +110,13 @@ export function inventory(image: ImageFiles): Inventory {
     if (vendored.some((v) => dirOf(dirOf(v.path)) === dirOf(f.path))) continue;
     packages.push(...each([f], notes, (x) => parseGoMod(text(x), `/${x.path}`)));
   }
+  // Go binaries' build information: modules and standard library as linked, not as declared
+  packages.push(
+    ...each(of("go-binary"), notes, (f) => {
+      const found = goBinaryPackages(parseGoBuildInfo(f.content ?? Buffer.alloc(0)), `/${f.path}`);
+      notes.push(...found.notes);
+      return found.packages;
+    }),
+  );
   return { ...(os ? { os } : {}), packages: uniqueByPurl(packages), incomplete: notes };
 }

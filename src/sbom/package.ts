@@ -18,6 +18,8 @@ export interface FoundPackage {
   /** Who distributes it, as the package says (an RPM's Vendor). */
   supplier?: string;
   foundIn?: string;
+  /** More facts, as `hop3:*` component properties (a Go module's replacement, say). */
+  properties?: Record<string, string>;
 }
 
 export function purlOf(
