@@ -8,6 +8,8 @@ import { createReadStream, existsSync } from "node:fs";
 import { Readable } from "node:stream";
 import tar from "tar-stream";
 import { describe, expect, it } from "vitest";
+import { parseOsv } from "../../../src/audit/importers.js";
+import { matchPurls, purlsOfCycloneDx } from "../../../src/audit/match.js";
 import { buildCycloneDx, incompleteNotes } from "../../../src/sbom/cyclonedx.js";
 import {
   GoBuildInfoScanner,
@@ -264,6 +266,37 @@ describe("Go build information", () => {
     );
     const spdx = toSpdx(doc);
     expect(validateSpdx(spdx), JSON.stringify(validateSpdx.errors)).toBe(true);
+
+    // the stdlib purl meets OSV's Go records as written (package "stdlib", versions without "v"):
+    // GO-2024-2887 (CVE-2024-24790, net/netip) affects 1.22.3, fixed in 1.22.4; 1.21.11 is fixed
+    const db = parseOsv([
+      {
+        id: "GO-2024-2887",
+        aliases: ["CVE-2024-24790"],
+        affected: [
+          {
+            package: { name: "stdlib", ecosystem: "Go" },
+            ranges: [
+              {
+                type: "SEMVER",
+                events: [
+                  { introduced: "0" },
+                  { fixed: "1.21.11" },
+                  { introduced: "1.22.0-0" },
+                  { fixed: "1.22.4" },
+                ],
+              },
+            ],
+          },
+        ],
+      },
+    ]);
+    const audit = matchPurls(purlsOfCycloneDx(doc), (eco, name) =>
+      db.records.filter((r) => r.ecosystem === eco && r.package === name),
+    );
+    expect(audit.findings.map((f) => [f.package, f.installed, f.fixed, f.advisory])).toEqual([
+      ["stdlib", "1.22.3", "1.22.4", "GO-2024-2887"],
+    ]);
 
     // v2 of the image rebuilds /app/server without build information: its old modules are gone
     const stripped = Buffer.alloc(100_000, 0x90);
