@@ -7,6 +7,7 @@
  * of the release that has the same image.
  */
 import type { Readable } from "node:stream";
+import { fileURLToPath } from "node:url";
 import type Docker from "dockerode";
 import type { ReleaseRow, Store } from "../store/store.js";
 import type { ReleaseFacts } from "./cyclonedx.js";
@@ -111,6 +112,55 @@ export async function generateReleaseSbom(
   return buildCycloneDx(facts, inventory(files));
 }
 
+/** Largest answer read from the worker (a document of tens of thousands of components is a few MiB). */
+const MAX_WORKER_OUTPUT = 256 * 1024 * 1024;
+
+/**
+ * generateReleaseSbom in a child process (sbom-worker.ts) when the Podman client talks to a socket the child can
+ * open too; in this process otherwise (unit tests' Podman doubles). The server keeps none of the memory that
+ * making the document took.
+ */
+async function generateInWorker(
+  ctx: Pick<SbomContext, "docker" | "version">,
+  release: ReleaseRow,
+): Promise<Record<string, unknown>> {
+  const socketPath = (ctx.docker as { modem?: { socketPath?: unknown } }).modem?.socketPath;
+  if (typeof socketPath !== "string") return generateReleaseSbom(ctx, release);
+  const { spawn } = await import("node:child_process");
+  const worker = fileURLToPath(new URL("./sbom-worker.js", import.meta.url));
+  const child = spawn(process.execPath, ["--max-semi-space-size=1", worker], {
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  const out: Buffer[] = [];
+  let size = 0;
+  let stderr = "";
+  child.stdout.on("data", (d: Buffer) => {
+    size += d.length;
+    if (size > MAX_WORKER_OUTPUT) child.kill("SIGKILL");
+    else out.push(d);
+  });
+  child.stderr.on("data", (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-2000);
+  });
+  const exited = new Promise<number | null>((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", (code) => resolve(code));
+  });
+  child.stdin.end(JSON.stringify({ socketPath, version: ctx.version, release }));
+  const code = await exited;
+  let answer: { ok: boolean; doc?: Record<string, unknown>; error?: string } | undefined;
+  try {
+    answer = JSON.parse(Buffer.concat(out).toString("utf8"));
+  } catch {
+    answer = undefined;
+  }
+  if (answer?.ok && answer.doc) return answer.doc;
+  throw new Error(
+    answer?.error ??
+      `the SBOM worker ended without a document (exit ${code}${size > MAX_WORKER_OUTPUT ? ", output too large" : ""})${stderr.trim() ? `: ${stderr.trim().split("\n").pop()}` : ""}`,
+  );
+}
+
 /** The SBOM of an earlier release of the same image, re-labelled for `release`. */
 async function copiedSbom(
   ctx: SbomContext,
@@ -193,7 +243,7 @@ export function recordReleaseSbom(ctx: SbomContext, app: string, releaseNumber: 
         const started = Date.now();
         // a restore writes the backed-up SBOM before the switch: that one describes the image and is kept
         const kept = await readReleaseSbom(ctx.root, app, releaseNumber).catch(() => undefined);
-        const doc = kept ?? (await copiedSbom(ctx, release)) ?? (await generateReleaseSbom(ctx, release));
+        const doc = kept ?? (await copiedSbom(ctx, release)) ?? (await generateInWorker(ctx, release));
         // the app may have been destroyed while its image was read
         if (!ctx.store.getRelease(app, releaseNumber)) return;
         if (!kept) await writeReleaseSbom(ctx.root, app, releaseNumber, doc);
