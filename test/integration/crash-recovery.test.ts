@@ -155,6 +155,116 @@ describe("crash safety and self-healing", () => {
   });
 });
 
+describe("a restore cut by a server kill", () => {
+  const app = uniqueApp("it-crash-rs");
+  const copy = uniqueApp("it-crash-rs-copy");
+  let url = "";
+  let copyUrl = "";
+  let id = "";
+  const blobSum = async (a: string) => {
+    const r = await hop(["run", "--app", a, "sha256sum", "/data/blob"]);
+    expect(r.exitCode, cliOutput(r)).toBe(0);
+    return r.stdout.trim().split(/\s+/)[0];
+  };
+
+  // the server runs this checkout (it records restores in its store), then an app whose persist volume holds
+  // 40 MB of random bytes: its restore spends seconds on the volume, a wide window to kill the server in
+  beforeAll(async () => {
+    await restartServer();
+    const r = await hop(["deploy", fixture("volumes"), "--app", app]);
+    expect(r.exitCode, cliOutput(r)).toBe(0);
+    url = deployedUrl(r.stdout);
+    copyUrl = url.replace(`//${app}.`, `//${copy}.`);
+    const w = await hop([
+      "run",
+      "--app",
+      app,
+      "sh",
+      "-c",
+      "head -c 40000000 /dev/urandom > /data/blob && echo kept > /data/note",
+    ]);
+    expect(w.exitCode, cliOutput(w)).toBe(0);
+    const b = await hop(["backup:create", "--app", app, "--json"]);
+    expect(b.exitCode, cliOutput(b)).toBe(0);
+    id = (JSON.parse(b.stdout) as { id: string }).id;
+  }, 900_000);
+
+  afterAll(async () => {
+    await destroyQuietly(copy);
+    await destroyQuietly(app);
+    if (id) await hop(["backup:destroy", id, "--confirm", id]);
+  });
+
+  it("leaves the half-restored app stopped, unrouted and marked failed after the restart; the backup is intact and restores again", async () => {
+    const restore = execa(
+      process.execPath,
+      [join(repoRoot, "dist/cli/main.js"), "backup:restore", id, "--to", copy],
+      { reject: false, all: true, env: { NO_COLOR: "1" } },
+    );
+    await new Promise<void>((resolve) => {
+      restore.all?.on("data", (d: Buffer) => {
+        if (d.toString().includes("Restoring the volumes")) resolve();
+      });
+      void restore.then(() => resolve());
+    });
+    process.kill(serverPid(), "SIGKILL");
+    const cut = await restore;
+    expect(cut.exitCode, cut.all).not.toBe(0);
+    expect(cut.all).toContain("Restoring the volumes");
+    expect(cut.all).not.toContain(`Restored ${id}`);
+
+    await restartServer();
+    // marked failed, with the reason and the way out, in `hop apps`, `hop info` and `hop releases`
+    type Restore = { backup: string; status: string; step: string | null; error: string | null };
+    const apps = JSON.parse((await hop(["apps", "--json"])).stdout) as {
+      apps: { name: string; state: string; restore?: Restore }[];
+    };
+    const half = apps.apps.find((a) => a.name === copy);
+    expect(half, JSON.stringify(apps)).toMatchObject({
+      state: "restore-failed",
+      restore: { backup: id, status: "failed" },
+    });
+    expect(half?.restore?.error).toMatch(/^interrupted: the server stopped during the restore of backup /);
+    expect(half?.restore?.error).toContain(`hop backup:restore ${id} --to ${copy} --force`);
+    const human = await hop(["apps"]);
+    expect(human.stderr).toContain(`${copy}: restore of backup ${id} FAILED: interrupted`);
+    const info = await hop(["info", copy]);
+    expect(info.stdout).toMatch(/Restore:\s+FAILED/);
+    const releases = JSON.parse((await hop(["releases", "--app", copy, "--json"])).stdout) as {
+      releases: { status: string }[];
+      restore?: Restore;
+    };
+    expect(releases.restore).toMatchObject({ backup: id, status: "failed" });
+    expect(releases.releases.filter((r) => r.status === "active")).toEqual([]);
+    // not serving: no running container of it, nothing of it through the router
+    expect((await webContainers(copy)).filter((c) => c.state === "running")).toEqual([]);
+    const routed = await getThroughRouter(copyUrl);
+    expect(routed.status, routed.body).not.toBe(200);
+    expect(routed.body).not.toContain("data=");
+
+    // the backup was only read: listed, every checksum verified; the original app still serves
+    const show = await hop(["backup:show", id]);
+    expect(show.exitCode, cliOutput(show)).toBe(0);
+    expect((await getThroughRouter(url)).body).toContain("data=kept");
+
+    // the half-restored app is kept (its data is the operator's to drop): a plain restore onto it is refused,
+    // the one the message gives restores it whole and clears the mark
+    const refused = await hop(["backup:restore", id, "--to", copy]);
+    expect(refused.exitCode).not.toBe(0);
+    expect(refused.stderr).toContain("--force");
+    const again = await hop(["backup:restore", id, "--to", copy, "--force"]);
+    expect(again.exitCode, cliOutput(again)).toBe(0);
+    const after = JSON.parse((await hop(["apps", "--json"])).stdout) as {
+      apps: { name: string; state: string; restore?: Restore }[];
+    };
+    const whole = after.apps.find((a) => a.name === copy);
+    expect(whole?.state).toBe("running");
+    expect(whole?.restore).toBeUndefined();
+    expect((await getThroughRouter(copyUrl)).body).toContain("data=kept");
+    expect(await blobSum(copy)).toBe(await blobSum(app));
+  }, 900_000);
+});
+
 describe("an SBOM job cut by a server kill", () => {
   const apps: string[] = [];
   // the server runs this checkout (install.sh installs and restarts only when the code changed)
