@@ -11,7 +11,7 @@ import { inventory } from "../../../src/sbom/inventory.js";
 import { generateReleaseSbom } from "../../../src/sbom/release-sbom.js";
 import { toSpdx } from "../../../src/sbom/spdx.js";
 import { validateCycloneDx, validateSpdx } from "../../sbom-schemas.js";
-import { rpmBlob, rpmdbSqlite } from "./rpmdb-fixture.js";
+import { ROCKY_OPENSSL, rpmBlob, rpmdbSqlite } from "./rpmdb-fixture.js";
 
 const fixtures = join(import.meta.dirname, "../../fixtures");
 const fixture = (name: string) => readFileSync(join(fixtures, "sbom", name));
@@ -173,16 +173,7 @@ describe("image files", () => {
 
   it("an RPM image: rpmdb.sqlite's packages, the OS as a component with os-release's CPE, in both formats", async () => {
     const db = rpmdbSqlite([
-      rpmBlob({
-        name: "openssl-libs",
-        version: "3.0.7",
-        release: "27.el9",
-        epoch: 1,
-        arch: "x86_64",
-        license: "Apache-2.0",
-        sourceRpm: "openssl-3.0.7-27.el9.src.rpm",
-        vendor: "Rocky Enterprise Software Foundation",
-      }),
+      rpmBlob(ROCKY_OPENSSL),
       rpmBlob({
         name: "glibc",
         version: "2.34",

@@ -15,7 +15,7 @@ import { distroQualifier, parseOsRelease } from "../../../src/sbom/os-release.js
 import { parseDistInfoMetadata } from "../../../src/sbom/python.js";
 import { MAX_HEADER_ENTRIES, parseRpmHeaderBlob, readRpmSqlite, rpmPackages } from "../../../src/sbom/rpm.js";
 import { parseGemfileLock } from "../../../src/sbom/ruby.js";
-import { headerBlob, rpmBlob, rpmdbSqlite } from "./rpmdb-fixture.js";
+import { headerBlob, ROCKY_OPENSSL, rpmBlob, rpmdbSqlite } from "./rpmdb-fixture.js";
 
 const fixture = (name: string) =>
   readFileSync(join(import.meta.dirname, "../../fixtures/sbom", name), "utf8");
@@ -181,16 +181,7 @@ describe("python, ruby, php, go, apk", () => {
 });
 
 describe("rpm (rpmdb.sqlite)", () => {
-  const openssl = {
-    name: "openssl-libs",
-    version: "3.0.7",
-    release: "27.el9",
-    epoch: 1,
-    arch: "x86_64",
-    license: "Apache-2.0",
-    sourceRpm: "openssl-3.0.7-27.el9.src.rpm",
-    vendor: "Rocky Enterprise Software Foundation",
-  };
+  const openssl = ROCKY_OPENSSL;
   const bash = {
     name: "bash",
     version: "5.1.8",

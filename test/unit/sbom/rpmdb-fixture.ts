@@ -87,3 +87,15 @@ export function rpmdbSqlite(blobs: Buffer[], schema?: string): Buffer {
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/** Rocky 9's openssl-libs, as its rpmdb holds it: epoch, source RPM and vendor set. */
+export const ROCKY_OPENSSL: TestRpm = {
+  name: "openssl-libs",
+  version: "3.0.7",
+  release: "27.el9",
+  epoch: 1,
+  arch: "x86_64",
+  license: "Apache-2.0",
+  sourceRpm: "openssl-3.0.7-27.el9.src.rpm",
+  vendor: "Rocky Enterprise Software Foundation",
+};
