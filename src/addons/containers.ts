@@ -8,6 +8,7 @@
 import type Docker from "dockerode";
 import {
   demuxPayload,
+  ensureAppNetwork,
   ensureNetwork,
   removeContainer,
   removeNetwork,
@@ -146,7 +147,7 @@ export async function startAddonContainer(docker: Docker, spec: AddonContainerSp
 /** Puts the addon on an app's network under its name (the hostname in the app's variables). */
 export async function connectAddon(docker: Docker, name: string, app: string): Promise<void> {
   const network = appNetworkName(app);
-  await ensureNetwork(docker, network, { [LABEL.managed]: "true", [LABEL.app]: app });
+  await ensureAppNetwork(docker, app);
   const info = await inspectAddonContainer(docker, name);
   if (!info)
     throw new Hop3Error(

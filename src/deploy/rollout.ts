@@ -4,8 +4,7 @@
  * A failure anywhere before that removes only the new instances: the previous release stays active and serving.
  */
 import { randomBytes } from "node:crypto";
-import { ensureNetwork, listInstances, type RunningInstance, tailLogs } from "../runtime/containers.js";
-import { appNetworkName, LABEL } from "../runtime/labels.js";
+import { ensureAppNetwork, listInstances, type RunningInstance, tailLogs } from "../runtime/containers.js";
 import { releaseLimits } from "../runtime/limits.js";
 import type { ReleaseRow } from "../store/store.js";
 import { abortable, deploySignal, stopIfAborted } from "./cancel.js";
@@ -54,7 +53,7 @@ export async function startSet(
   const all = plansFor(p, app, release, spec, env, hosts);
   const plans = only === undefined ? all : all.filter((pl) => pl.process === only);
   const before = (await listInstances(docker, app)).filter((i) => only === undefined || i.process === only);
-  await ensureNetwork(docker, appNetworkName(app), { [LABEL.managed]: "true", [LABEL.app]: app });
+  await ensureAppNetwork(docker, app);
   progress.step(
     `Starting ${describeCounts(plans.map((pl) => pl.process)) || "no process (all scaled to 0)"} (v${release.number})`,
   );
@@ -160,7 +159,7 @@ export async function converge(
   const toRemove = existing.filter((i) => !want.has(key(i)));
   const started: RunningInstance[] = [];
   if (toStart.length > 0) {
-    await ensureNetwork(docker, appNetworkName(app), { [LABEL.managed]: "true", [LABEL.app]: app });
+    await ensureAppNetwork(docker, app);
     progress.step(`Starting ${describeCounts(toStart.map((pl) => pl.process))}`);
     try {
       for (const plan of toStart) started.push(await p.supervisor.start(plan));

@@ -4,7 +4,7 @@ import type { ContainerPlan } from "../deploy/plan.js";
 import { hostConfigMounts } from "../deploy/volumes.js";
 import { Hop3Error } from "../util/errors.js";
 import { MAX_LINE, truncationMarker } from "../util/line-splitter.js";
-import { LABEL } from "./labels.js";
+import { appNetworkName, LABEL } from "./labels.js";
 import { hostConfigLimits } from "./limits.js";
 import { ensureNetworkIsolation } from "./network-isolation.js";
 import { podmanCall } from "./podman-deadline.js";
@@ -52,6 +52,11 @@ export async function ensureNetwork(
   }
   // before anything starts on it: no container may come up able to reach another app (network-isolation.ts)
   await ensureNetworkIsolation();
+}
+
+/** An app's private network `hop3-APP`, labelled as the app's: its instances, one-offs and addons join it. */
+export function ensureAppNetwork(docker: Docker, app: string): Promise<void> {
+  return ensureNetwork(docker, appNetworkName(app), { [LABEL.managed]: "true", [LABEL.app]: app });
 }
 
 export async function removeNetwork(docker: Docker, name: string): Promise<void> {

@@ -16,7 +16,7 @@ import { platformEnv } from "../deploy/urls.js";
 import { hostConfigMounts, type MountPlan, releaseMounts } from "../deploy/volumes.js";
 import type { ReleaseRow } from "../store/store.js";
 import { Hop3Error, usageError } from "../util/errors.js";
-import { ensureNetwork, listOneOffs, removeContainer, statusOf } from "./containers.js";
+import { ensureAppNetwork, listOneOffs, removeContainer, statusOf } from "./containers.js";
 import { appNetworkName, LABEL, type OneOffRole } from "./labels.js";
 import { hostConfigLimits, type ResourceLimits, releaseLimits } from "./limits.js";
 import { podmanSocketOf } from "./podman-remote.js";
@@ -126,7 +126,7 @@ export async function createOneOffContainer(
   docker: Docker,
   spec: OneOffContainerSpec,
 ): Promise<Docker.Container> {
-  await ensureNetwork(docker, appNetworkName(spec.app), { [LABEL.managed]: "true", [LABEL.app]: spec.app });
+  await ensureAppNetwork(docker, spec.app);
   await ensureMounts(docker, spec.app, spec.mounts);
   const name = `hop3-${spec.app}-${spec.source}-${randomBytes(3).toString("hex")}`;
   return docker.createContainer({

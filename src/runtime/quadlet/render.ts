@@ -182,6 +182,14 @@ export function restartPolicy(systemdVersion?: number): {
   };
 }
 
+/**
+ * journald keeps `podman logs` (and so `hop logs`) working; quadlet's default on some versions is passthrough,
+ * which podman logs cannot read. LogDriver= exists from Podman 4.5.
+ */
+function journaldLogLine(v: string): [string, string] {
+  return compareVersions(v, "4.5") >= 0 ? ["LogDriver", "journald"] : ["PodmanArgs", "--log-driver=journald"];
+}
+
 /** The `.container` unit of one process instance. */
 export function renderContainerUnit(plan: ContainerPlan, opts: ContainerUnitOptions): string {
   const v = opts.podmanVersion;
@@ -212,10 +220,7 @@ export function renderContainerUnit(plan: ContainerPlan, opts: ContainerUnitOpti
   c.push(...limitLines(plan.limits, v));
   // catatonit as PID 1: reaps zombies and forwards signals, as the Podman supervisor's Init: true does.
   c.push(["RunInit", "yes"]);
-  // journald keeps `podman logs` (and so `hop logs`) working; quadlet's default on some versions is
-  // passthrough, which podman logs cannot read.
-  if (compareVersions(v, "4.5") >= 0) c.push(["LogDriver", "journald"]);
-  else c.push(["PodmanArgs", "--log-driver=journald"]);
+  c.push(journaldLogLine(v));
   checked(v, unitName, "Container", c);
 
   const description = `Hop3 ${plan.app} ${plan.process}.${plan.instance} (release ${plan.release})`;
@@ -352,8 +357,7 @@ export function renderRouterUnit(
   else if (hosts.length > 0) {
     c.push(["PodmanArgs", hosts.map((h) => `--add-host=${h}:${spec.extraHosts[h]}`).join(" ")]);
   }
-  if (compareVersions(v, "4.5") >= 0) c.push(["LogDriver", "journald"]);
-  else c.push(["PodmanArgs", "--log-driver=journald"]);
+  c.push(journaldLogLine(v));
   checked(v, unitName, "Container", c);
   const restart = restartPolicy(systemdVersion);
   return renderSections(
@@ -421,8 +425,7 @@ export function renderAddonUnit(spec: AddonUnitSpec, podmanVersion: string, syst
     c.push(["PublishPort", `127.0.0.1:${spec.publish.hostPort}:${spec.publish.containerPort}`]);
   }
   c.push(...limitLines(spec.memoryBytes ? { memoryBytes: spec.memoryBytes } : undefined, v));
-  if (compareVersions(v, "4.5") >= 0) c.push(["LogDriver", "journald"]);
-  else c.push(["PodmanArgs", "--log-driver=journald"]);
+  c.push(journaldLogLine(v));
   checked(v, containerUnitFile(spec.name), "Container", c);
   const restart = restartPolicy(systemdVersion);
   return renderSections(
