@@ -7,8 +7,8 @@
 import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type Docker from "dockerode";
-import { ensureNetwork } from "../runtime/containers.js";
-import { appNetworkName, LABEL } from "../runtime/labels.js";
+import { ensureAppNetwork, ensureNetwork } from "../runtime/containers.js";
+import { appNetworkName } from "../runtime/labels.js";
 import {
   containerServiceName,
   containerUnitFile,
@@ -45,7 +45,7 @@ export interface AddonRunner {
   detach(spec: AddonContainerSpec, app: string): Promise<void>;
   /** Stops and removes the container and its own network; never the data volume. */
   remove(name: string): Promise<void>;
-  /** Whether the server must start it at its own start (false: systemd does, at boot). */
+  /** Whether systemd starts it at boot (its unit is written); false: the server starts it at its own start. */
   startsAtBoot(name: string): boolean;
 }
 
@@ -127,7 +127,7 @@ export class QuadletAddonRunner implements AddonRunner {
       internal: true,
     });
     for (const app of spec.apps) {
-      await ensureNetwork(this.docker, appNetworkName(app), { [LABEL.managed]: "true", [LABEL.app]: app });
+      await ensureAppNetwork(this.docker, app);
     }
     await ensureAddonVolume(this.docker, spec.name, spec.type);
     await this.writeUnit(spec);
@@ -156,17 +156,18 @@ export class QuadletAddonRunner implements AddonRunner {
   }
 
   async attach(spec: AddonContainerSpec, app: string): Promise<void> {
-    if (await this.writeUnit(spec)) {
-      await this.supervisor.daemonReload();
-    }
+    await this.keepNetworks(spec);
     await connectAddon(this.docker, spec.name, app);
   }
 
   async detach(spec: AddonContainerSpec, app: string): Promise<void> {
-    if (await this.writeUnit(spec)) {
-      await this.supervisor.daemonReload();
-    }
+    await this.keepNetworks(spec);
     await disconnectAddon(this.docker, spec.name, app);
+  }
+
+  /** The unit's networks follow `spec.apps` for the next start; the running container is left as it is. */
+  private async keepNetworks(spec: AddonContainerSpec): Promise<void> {
+    if (await this.writeUnit(spec)) await this.supervisor.daemonReload();
   }
 
   async remove(name: string): Promise<void> {

@@ -539,9 +539,12 @@ export class AddonService {
         const plugin = pluginFor(a.type);
         const info = await inspectAddonContainer(this.docker, a.name);
         const supervised = this.runner.kind === "podman" || this.runner.startsAtBoot(a.name);
+        const attachAll = async () => {
+          const spec = this.specOf(a, plugin);
+          for (const app of spec.apps) await this.runner.attach(spec, app);
+        };
         if (info?.State.Running && supervised) {
-          for (const t of this.store.addons.attachmentsOf(a.name))
-            await this.runner.attach(this.specOf(a, plugin), t.app);
+          await attachAll();
           continue;
         }
         const started =
@@ -572,8 +575,7 @@ export class AddonService {
           }
           await this.startContainer(a, plugin);
         }
-        for (const t of this.store.addons.attachmentsOf(a.name))
-          await this.runner.attach(this.specOf(a, plugin), t.app);
+        await attachAll();
         notes.push(`addon ${a.name}: started${this.runner.kind === "quadlet" ? " (systemd unit)" : ""}`);
       } catch (err) {
         notes.push(`addon ${a.name}: could not start: ${(err as Error).message}`);
