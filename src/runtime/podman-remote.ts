@@ -8,10 +8,16 @@
 import type Docker from "dockerode";
 import { Hop3Error } from "../util/errors.js";
 
-/** The Unix socket of the Podman API behind `docker`. */
+/** The Unix socket of the Podman API behind `docker`, if it talks to one (test doubles do not). */
+export function podmanSocketPath(docker: Docker): string | undefined {
+  const socketPath = (docker.modem as unknown as { socketPath?: unknown } | undefined)?.socketPath;
+  return typeof socketPath === "string" ? socketPath : undefined;
+}
+
+/** The Unix socket of the Podman API behind `docker`; an error where there is none. */
 export function podmanSocketOf(docker: Docker, what = "this"): string {
-  const socketPath = (docker.modem as unknown as { socketPath?: string }).socketPath;
-  if (typeof socketPath !== "string") throw new Hop3Error(`${what} needs Podman on a Unix socket`);
+  const socketPath = podmanSocketPath(docker);
+  if (socketPath === undefined) throw new Hop3Error(`${what} needs Podman on a Unix socket`);
   return socketPath;
 }
 

@@ -9,6 +9,7 @@
 import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import type Docker from "dockerode";
+import { podmanSocketPath } from "../runtime/podman-remote.js";
 import type { ReleaseRow, Store } from "../store/store.js";
 import type { ReleaseFacts } from "./cyclonedx.js";
 import { incompleteNotes } from "./document.js";
@@ -124,11 +125,12 @@ async function generateInWorker(
   ctx: Pick<SbomContext, "docker" | "version">,
   release: ReleaseRow,
 ): Promise<Record<string, unknown>> {
-  const socketPath = (ctx.docker as { modem?: { socketPath?: unknown } }).modem?.socketPath;
-  if (typeof socketPath !== "string") return generateReleaseSbom(ctx, release);
+  const socketPath = podmanSocketPath(ctx.docker);
+  if (socketPath === undefined) return generateReleaseSbom(ctx, release);
   const { spawn } = await import("node:child_process");
   const worker = fileURLToPath(new URL("./sbom-worker.js", import.meta.url));
-  const child = spawn(process.execPath, ["--max-semi-space-size=1", worker], {
+  // the server's own V8 flags (the installed wrapper's --max-semi-space-size), decided in one place
+  const child = spawn(process.execPath, [...process.execArgv, worker], {
     stdio: ["pipe", "pipe", "pipe"],
   });
   const out: Buffer[] = [];
@@ -223,61 +225,64 @@ export function recordReleaseSbom(ctx: SbomContext, app: string, releaseNumber: 
     // a full disk must not fail the deploy: the job still runs, it is only not safe from a restart
     ctx.log(`${app} v${releaseNumber}: cannot mark the SBOM job: ${(err as Error).message}`);
   }
+  // The queue is one promise chain: a job that rejected would skip every job queued after it (`then` runs
+  // nothing on a rejected promise), and no SBOM would be written again until a restart.
   queue = queue
-    .then(async () => {
-      const release = ctx.store.getRelease(app, releaseNumber);
-      const note = (line: string) => {
-        // the app may be destroyed meanwhile: its release row (and deploy log) is then gone, and the line
-        // only reaches the server log; a throw here would leave the job's promise rejected
-        try {
-          if (release) ctx.store.appendDeployLog(release.id, line);
-        } catch {}
-        ctx.log(`${app} v${releaseNumber}: ${line}`);
-      };
-      try {
-        if (!release?.image) return;
-        // counted before the image is read: a job that takes the server down every time stops being retried
-        const marked = readSbomJob(ctx.root, app, releaseNumber);
-        if (marked && ctx.store.getRelease(app, releaseNumber))
-          writeSbomJob(ctx.root, app, releaseNumber, { ...marked, attempts: marked.attempts + 1 });
-        const started = Date.now();
-        // a restore writes the backed-up SBOM before the switch: that one describes the image and is kept
-        const kept = await readReleaseSbom(ctx.root, app, releaseNumber).catch(() => undefined);
-        const doc = kept ?? (await copiedSbom(ctx, release)) ?? (await generateInWorker(ctx, release));
-        // the app may have been destroyed while its image was read
-        if (!ctx.store.getRelease(app, releaseNumber)) return;
-        if (!kept) await writeReleaseSbom(ctx.root, app, releaseNumber, doc);
-        const missing = incompleteNotes(doc);
-        const restored = originOf(doc, RESTORED_FROM);
-        note(
-          `SBOM: ${componentCount(doc)} components (${
-            restored ? `restored from ${restored}` : `${((Date.now() - started) / 1000).toFixed(1)} s`
-          })${missing.length ? `; warning: incomplete: ${missing.join("; ")}` : ""}`,
-        );
-        // provenance (v<N>.intoto.json), after the SBOM it names; its failure is its own, not the SBOM's
-        try {
-          const prov = await recordReleaseProvenance(ctx, app, releaseNumber);
-          if (prov.skipped) note(`warning: no provenance for this release: ${prov.skipped}`);
-        } catch (err) {
-          note(`warning: no provenance for this release: ${(err as Error).message || String(err)}`);
-        }
-      } catch (err) {
-        const reason = (err as Error).message || String(err);
-        note(`warning: no SBOM for this release: ${reason}`);
-        if (ctx.store.getRelease(app, releaseNumber))
-          await writeSbomFailure(ctx.root, app, releaseNumber, reason).catch(() => {});
-      } finally {
-        try {
-          removeSbomJob(ctx.root, app, releaseNumber);
-        } catch {
-          // an invalid name cannot reach here (the release exists); nothing else to clean
-        }
-        pending.delete(key);
-      }
-      // The queue is one promise chain: a job that rejected would skip every job queued after it (`then`
-      // runs nothing on a rejected promise), and no SBOM would be written again until a restart.
-    })
+    .then(() => runSbomJob(ctx, app, releaseNumber, key))
     .catch((err: unknown) => ctx.log(`${app} v${releaseNumber}: SBOM job: ${(err as Error).message}`));
+}
+
+/** One queued job: the SBOM (kept, copied or generated), then its provenance; the marker goes whatever happens. */
+async function runSbomJob(ctx: SbomContext, app: string, releaseNumber: number, key: string): Promise<void> {
+  const release = ctx.store.getRelease(app, releaseNumber);
+  const note = (line: string) => {
+    // the app may be destroyed meanwhile: its release row (and deploy log) is then gone, and the line
+    // only reaches the server log; a throw here would leave the job's promise rejected
+    try {
+      if (release) ctx.store.appendDeployLog(release.id, line);
+    } catch {}
+    ctx.log(`${app} v${releaseNumber}: ${line}`);
+  };
+  try {
+    if (!release?.image) return;
+    // counted before the image is read: a job that takes the server down every time stops being retried
+    const marked = readSbomJob(ctx.root, app, releaseNumber);
+    if (marked && ctx.store.getRelease(app, releaseNumber))
+      writeSbomJob(ctx.root, app, releaseNumber, { ...marked, attempts: marked.attempts + 1 });
+    const started = Date.now();
+    // a restore writes the backed-up SBOM before the switch: that one describes the image and is kept
+    const kept = await readReleaseSbom(ctx.root, app, releaseNumber).catch(() => undefined);
+    const doc = kept ?? (await copiedSbom(ctx, release)) ?? (await generateInWorker(ctx, release));
+    // the app may have been destroyed while its image was read
+    if (!ctx.store.getRelease(app, releaseNumber)) return;
+    if (!kept) await writeReleaseSbom(ctx.root, app, releaseNumber, doc);
+    const missing = incompleteNotes(doc);
+    const restored = originOf(doc, RESTORED_FROM);
+    note(
+      `SBOM: ${componentCount(doc)} components (${
+        restored ? `restored from ${restored}` : `${((Date.now() - started) / 1000).toFixed(1)} s`
+      })${missing.length ? `; warning: incomplete: ${missing.join("; ")}` : ""}`,
+    );
+    // provenance (v<N>.intoto.json), after the SBOM it names; its failure is its own, not the SBOM's
+    try {
+      const prov = await recordReleaseProvenance(ctx, app, releaseNumber);
+      if (prov.skipped) note(`warning: no provenance for this release: ${prov.skipped}`);
+    } catch (err) {
+      note(`warning: no provenance for this release: ${(err as Error).message || String(err)}`);
+    }
+  } catch (err) {
+    const reason = (err as Error).message || String(err);
+    note(`warning: no SBOM for this release: ${reason}`);
+    if (ctx.store.getRelease(app, releaseNumber))
+      await writeSbomFailure(ctx.root, app, releaseNumber, reason).catch(() => {});
+  } finally {
+    try {
+      removeSbomJob(ctx.root, app, releaseNumber);
+    } catch {
+      // an invalid name cannot reach here (the release exists); nothing else to clean
+    }
+    pending.delete(key);
+  }
 }
 
 /** The platform's `sbom` hook (src/deploy/platform.ts). */
