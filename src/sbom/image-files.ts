@@ -78,9 +78,10 @@ export const RULES: Rule[] = [
   },
   {
     kind: "rpm-db",
+    // BerkeleyDB (Packages) and NDB (Packages.db): as large as the SQLite form's
     test: (p) => /^(var\/lib\/rpm|usr\/lib\/sysimage\/rpm)\/(Packages|Packages\.db)$/.test(p),
-    maxBytes: 0, // presence only: BerkeleyDB and NDB databases are not read
-    maxCount: 2,
+    maxBytes: 64 * MB,
+    maxCount: 4,
   },
   {
     kind: "npm-package",

@@ -1,7 +1,7 @@
 /**
  * The image's files (image-files.ts) to its packages, per ecosystem, and to what could not be known: an
- * image without an OS package database (scratch, distroless without status.d) or with one Hop3 does not
- * read (RPM's BerkeleyDB and NDB formats) says so, so that an SBOM is never an empty success.
+ * image without an OS package database (scratch, distroless without status.d) says so, so that an SBOM is
+ * never an empty success.
  */
 import { parseApkInstalled } from "./apk.js";
 import { parseComposerLock } from "./composer.js";
@@ -12,7 +12,7 @@ import { parseInstalledPackageJson, parsePackageLock } from "./npm.js";
 import { distroQualifier, type OsRelease, parseOsRelease } from "./os-release.js";
 import { type FoundPackage, uniqueByPurl } from "./package.js";
 import { parseDistInfoMetadata } from "./python.js";
-import { rpmSqlitePackages } from "./rpm.js";
+import { rpmDbPackages } from "./rpm.js";
 import { parseGemfileLock } from "./ruby.js";
 
 export interface Inventory {
@@ -71,16 +71,14 @@ export function inventory(image: ImageFiles): Inventory {
   }
   const apk = of("apk-installed");
   packages.push(...each(apk, notes, (f) => parseApkInstalled(text(f), distroQualifier(os), `/${f.path}`)));
+  // rpm reads its SQLite database when there is one (a BerkeleyDB one left beside it after a conversion is
+  // stale); the BerkeleyDB (`Packages`) and NDB (`Packages.db`) forms otherwise
   const rpmSqlite = of("rpm-sqlite");
-  packages.push(...each(rpmSqlite, notes, (f) => rpmSqlitePackages(f, distro, notes)));
-  const rpm = of("rpm-db");
-  if (rpm.length && !rpmSqlite.length)
+  const rpm = rpmSqlite.length ? rpmSqlite : of("rpm-db");
+  packages.push(...each(rpm, notes, (f) => rpmDbPackages(f, distro, notes)));
+  if (!dpkg.length && !apk.length && !rpm.length) {
     notes.push(
-      `an RPM database in ${rpm[0]!.path.endsWith(".db") ? "NDB" : "BerkeleyDB"} format (/${rpm[0]!.path}) is present; Hop3 reads only SQLite RPM databases (rpmdb.sqlite), so its packages are not listed`,
-    );
-  if (!dpkg.length && !apk.length && !rpm.length && !rpmSqlite.length) {
-    notes.push(
-      "no OS package database (dpkg status, status.d, apk, rpmdb.sqlite) was found in the image (scratch or distroless?): its OS packages are not listed",
+      "no OS package database (dpkg status, status.d, apk, rpm) was found in the image (scratch or distroless?): its OS packages are not listed",
     );
   }
   if (!os) notes.push("no /etc/os-release: the image's distribution is unknown");

@@ -1,16 +1,19 @@
 /**
- * RPM's package database in its SQLite form (rpm >= 4.16: Fedora 33+, RHEL/AlmaLinux/Rocky 9, Amazon Linux
- * 2023): `/var/lib/rpm/rpmdb.sqlite` or `/usr/lib/sysimage/rpm/rpmdb.sqlite`, table `Packages`, one
- * package per row, its `blob` an RPM header without the lead and magic ("header blob"):
+ * RPM's package database, in the three forms rpm has written: one header per package, its "header blob" an
+ * RPM header without the lead and magic:
  *
  *   int32 BE index count (il), int32 BE data length (dl), il index entries of 16 bytes
  *   (int32 BE tag, type, offset into the data store, count), then the dl-byte data store.
  *
- * The database is the image's, so hostile: it is opened in memory from the bytes read out of the image (never
- * a file of the host), read-only, `Packages` must be a plain table, rows and bytes are capped, and every
- * header's counts, offsets and strings are checked against the blob before they are read. The older
- * BerkeleyDB (`Packages`: RHEL 8, Amazon Linux 2) and NDB (`Packages.db`: openSUSE, SLE)
- * formats are not read (inventory.ts says so).
+ * - SQLite (rpm >= 4.16: Fedora 33+, RHEL/AlmaLinux/Rocky 9, Amazon Linux 2023): `rpmdb.sqlite` in
+ *   `/var/lib/rpm` or `/usr/lib/sysimage/rpm`, table `Packages`, one package per row in its `blob` column;
+ * - BerkeleyDB (RHEL/CentOS 7 and 8, AlmaLinux/Rocky 8, Amazon Linux 2): `Packages` there, read by rpm-bdb.ts;
+ * - NDB (openSUSE, SUSE Linux Enterprise 15): `Packages.db` there, read by rpm-ndb.ts.
+ *
+ * The database is the image's, so hostile: the SQLite one is opened in memory from the bytes read out of the
+ * image (never a file of the host), read-only, `Packages` must be a plain table; the other two are read by
+ * hand with every page, offset and length checked; in all three, records and bytes are capped, and every
+ * header's counts, offsets and strings are checked against the blob before they are read.
  *
  * purls are written as Syft writes them: `pkg:rpm/fedora/curl@8.6.0-8.fc40?arch=x86_64&epoch=1&
  * upstream=curl-8.6.0-8.fc40.src.rpm&distro=fedora-40` (namespace: os-release's ID; `upstream`: the source
@@ -19,6 +22,8 @@
 import Database from "better-sqlite3";
 import type { ImageFile } from "./image-files.js";
 import { type FoundPackage, purlOf } from "./package.js";
+import { bdbPackagesRecords } from "./rpm-bdb.js";
+import { ndbPackagesRecords } from "./rpm-ndb.js";
 
 export interface RpmHeader {
   name: string;
@@ -54,6 +59,11 @@ export const MAX_HEADER_DATA = 16 * 1024 * 1024;
 const MAX_STRING = 4096;
 /** Rows read from one database: far more than any distribution's package count. */
 export const MAX_RPM_ROWS = 100_000;
+/** The largest header blob the limits above allow: preamble, index and data. */
+export const MAX_HEADER_BLOB = 8 + 16 * MAX_HEADER_ENTRIES + MAX_HEADER_DATA;
+
+/** One package's header blob as a database holds it, or why it could not be had. */
+export type RpmRecord = { blob: Buffer } | { problem: string };
 
 /**
  * One header blob to the fields the SBOM needs; throws (with why) on a malformed blob. Unknown tags and
@@ -123,6 +133,32 @@ export function parseRpmHeaderBlob(blob: Buffer): RpmHeader {
 }
 
 /**
+ * The headers of a database's records, and notes on what could not be read: a malformed record is counted in
+ * a note, not the end of the database; at most MAX_RPM_ROWS records are read.
+ */
+function headersOf(records: Iterable<RpmRecord>): { headers: RpmHeader[]; notes: string[] } {
+  const headers: RpmHeader[] = [];
+  const notes: string[] = [];
+  let bad = 0;
+  let firstBad = "";
+  let rows = 0;
+  for (const r of records) {
+    if (++rows > MAX_RPM_ROWS) {
+      notes.push(`more than ${MAX_RPM_ROWS} records: the rest were not read`);
+      break;
+    }
+    try {
+      if ("problem" in r) throw new Error(r.problem);
+      headers.push(parseRpmHeaderBlob(r.blob));
+    } catch (err) {
+      if (!bad++) firstBad = (err as Error).message;
+    }
+  }
+  if (bad) notes.push(`${bad} package header(s) could not be read (the first: ${firstBad.slice(0, 200)})`);
+  return { headers, notes };
+}
+
+/**
  * The headers of an rpmdb.sqlite file's bytes, and notes on what could not be read (a malformed row is a
  * note, not the end of the database). Throws when the file is not a readable rpmdb at all.
  */
@@ -151,28 +187,33 @@ export function readRpmSqlite(bytes: Buffer): { headers: RpmHeader[]; notes: str
     }[];
     const blobCol = cols.find((c) => c.name.toLowerCase() === "blob");
     if (blobCol?.hidden !== 0) throw new Error("the Packages table has no plain blob column");
-    const headers: RpmHeader[] = [];
-    const notes: string[] = [];
-    let bad = 0;
-    let firstBad = "";
-    let rows = 0;
-    for (const row of db.prepare("SELECT blob FROM Packages").iterate() as Iterable<{ blob: unknown }>) {
-      if (++rows > MAX_RPM_ROWS) {
-        notes.push(`more than ${MAX_RPM_ROWS} rows: the rest were not read`);
-        break;
-      }
-      try {
-        if (!Buffer.isBuffer(row.blob)) throw new Error("a row whose blob is not a blob");
-        headers.push(parseRpmHeaderBlob(row.blob));
-      } catch (err) {
-        if (!bad++) firstBad = (err as Error).message;
-      }
-    }
-    if (bad) notes.push(`${bad} package header(s) could not be read (the first: ${firstBad.slice(0, 200)})`);
-    return { headers, notes };
+    const rows = db.prepare("SELECT blob FROM Packages").iterate() as Iterable<{ blob: unknown }>;
+    return headersOf(
+      (function* () {
+        for (const row of rows)
+          yield Buffer.isBuffer(row.blob)
+            ? { blob: row.blob }
+            : { problem: "a row whose blob is not a blob" };
+      })(),
+    );
   } finally {
     db.close();
   }
+}
+
+/**
+ * The headers of a BerkeleyDB `Packages` file's bytes (rpm-bdb.ts), with notes as readRpmSqlite's. Throws
+ * when the file is not a Berkeley DB hash database at all.
+ */
+export function readRpmBdb(bytes: Buffer): { headers: RpmHeader[]; notes: string[] } {
+  const fileNotes: string[] = [];
+  const { headers, notes } = headersOf(bdbPackagesRecords(bytes, MAX_HEADER_BLOB, fileNotes));
+  return { headers, notes: [...fileNotes, ...notes] };
+}
+
+/** The headers of an NDB `Packages.db` file's bytes (rpm-ndb.ts); throws when it is not an NDB database. */
+export function readRpmNdb(bytes: Buffer): { headers: RpmHeader[]; notes: string[] } {
+  return headersOf(ndbPackagesRecords(bytes, MAX_HEADER_BLOB));
 }
 
 /** gpg-pubkey "packages" are the signing keys rpm imported, not software. */
@@ -204,14 +245,21 @@ export function rpmPackages(
     });
 }
 
-/** An rpmdb.sqlite file of the image to its packages; what could not be read goes to `notes`. */
-export function rpmSqlitePackages(
+/** Which reader a database file of the image needs, by its name (image-files.ts selects only these). */
+function readerFor(path: string): (bytes: Buffer) => { headers: RpmHeader[]; notes: string[] } {
+  if (path.endsWith("/rpmdb.sqlite")) return readRpmSqlite;
+  if (path.endsWith("/Packages.db")) return readRpmNdb;
+  return readRpmBdb;
+}
+
+/** An RPM database file of the image (any of the three forms) to its packages; what could not be read goes to `notes`. */
+export function rpmDbPackages(
   f: ImageFile,
   distro: { id: string; qualifier?: string } | undefined,
   notes: string[],
 ): FoundPackage[] {
   if (!f.content) return [];
-  const { headers, notes: own } = readRpmSqlite(f.content);
+  const { headers, notes: own } = readerFor(f.path)(f.content);
   for (const n of own) notes.push(`/${f.path}: ${n}`);
   return rpmPackages(headers, distro, `/${f.path}`);
 }

@@ -266,18 +266,21 @@ describe("image files", () => {
     expect(pkgs.find((p) => p.name === "systemd-libs")).toMatchObject({ licenseDeclared: "NOASSERTION" });
   });
 
-  it("an RPM image with a 2.3 CPE gets cpe23Type; BerkeleyDB and NDB databases are named as not read", async () => {
+  it("an RPM image with a 2.3 CPE gets cpe23Type; BerkeleyDB and NDB databases are read as SQLite ones", async () => {
     const archive = await dockerArchive([
       await tarOf({
         "etc/os-release": 'ID="amzn"\nVERSION_ID="2"\nCPE_NAME="cpe:2.3:o:amazon:amazon_linux:2"\n',
-        "var/lib/rpm/Packages": Buffer.alloc(4096),
+        "var/lib/rpm/Packages": fixture("rpmdb/bdb-le-512/Packages"),
       }),
     ]);
     const inv = inventory(await readImageFiles(archive));
-    expect(inv.packages).toEqual([]);
-    expect(inv.incomplete).toEqual([
-      "an RPM database in BerkeleyDB format (/var/lib/rpm/Packages) is present; Hop3 reads only SQLite RPM databases (rpmdb.sqlite), so its packages are not listed",
+    expect(inv.incomplete).toEqual([]);
+    expect(inv.packages.map((p) => p.purl).sort()).toEqual([
+      "pkg:rpm/amzn/hop3-alpha@1.2.3-4.el8?arch=noarch&distro=amzn-2&upstream=hop3-alpha-1.2.3-4.el8.src.rpm",
+      "pkg:rpm/amzn/hop3-beta@2.0-1.el8?arch=x86_64&distro=amzn-2&epoch=2&upstream=hop3-beta-2.0-1.el8.src.rpm",
+      "pkg:rpm/amzn/hop3-gamma@0.9.1-7.el8?arch=noarch&distro=amzn-2&upstream=hop3-gamma-0.9.1-7.el8.src.rpm",
     ]);
+    expect(inv.packages[0]!.foundIn).toBe("/var/lib/rpm/Packages");
     const doc = buildCycloneDx(facts, inv);
     expect(validateCycloneDx(doc), JSON.stringify(validateCycloneDx.errors)).toBe(true);
     const spdx = toSpdx(doc);
@@ -295,11 +298,38 @@ describe("image files", () => {
     });
     const ndb = inventory(
       await readImageFiles(
+        await dockerArchive([
+          await tarOf({
+            "usr/lib/os-release": 'ID="opensuse-leap"\nVERSION_ID="15.6"\n',
+            "usr/lib/sysimage/rpm/Packages.db": fixture("rpmdb/ndb/Packages.db"),
+          }),
+        ]),
+      ),
+    );
+    expect(ndb.incomplete).toEqual([]);
+    expect(ndb.packages.map((p) => p.purl).sort()[1]).toBe(
+      "pkg:rpm/opensuse-leap/hop3-beta@2.0-1.el8?arch=x86_64&distro=opensuse-leap-15.6&epoch=2&upstream=hop3-beta-2.0-1.el8.src.rpm",
+    );
+    // an rpmdb.sqlite beside a BerkeleyDB file (left by a conversion) is the one rpm reads; a file that is
+    // not a database is a note naming it
+    const both = inventory(
+      await readImageFiles(
+        await dockerArchive([
+          await tarOf({
+            "var/lib/rpm/Packages": fixture("rpmdb/bdb-le-512/Packages"),
+            "var/lib/rpm/rpmdb.sqlite": rpmdbSqlite([rpmBlob(ROCKY_OPENSSL)]),
+          }),
+        ]),
+      ),
+    );
+    expect(both.packages.map((p) => p.name)).toEqual(["openssl-libs"]);
+    const junk = inventory(
+      await readImageFiles(
         await dockerArchive([await tarOf({ "usr/lib/sysimage/rpm/Packages.db": Buffer.alloc(64) })]),
       ),
     );
-    expect(ndb.incomplete.join("\n")).toMatch(
-      /RPM database in NDB format \(\/usr\/lib\/sysimage\/rpm\/Packages\.db\)/,
+    expect(junk.incomplete.join("\n")).toMatch(
+      /^\/usr\/lib\/sysimage\/rpm\/Packages\.db could not be read: not an NDB database/m,
     );
     // a corrupted rpmdb.sqlite: a note naming the file, the rest of the SBOM still made
     const bad = inventory(
