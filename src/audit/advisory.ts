@@ -23,7 +23,7 @@ export interface AffectedRange {
 }
 
 export interface AffectedPackage {
-  /** OSV ecosystem: npm, PyPI, RubyGems, Packagist, Go, Debian:12 ... */
+  /** OSV ecosystem: npm, PyPI, RubyGems, Packagist, Go, Debian:12, Rocky Linux:9, Red Hat:enterprise_linux:9::baseos ... */
   ecosystem: string;
   /** As the ecosystem spells it; Debian: the source package. */
   package: string;

@@ -3,7 +3,8 @@
  *
  * - OSV (https://ossf.github.io/osv-schema/): one advisory object, an array of them, or a directory of
  *   `*.json` files as osv.dev's per-ecosystem exports unpack to. Ecosystems we can match: npm, PyPI,
- *   RubyGems, Packagist, Go, Debian (others are counted and skipped).
+ *   RubyGems, Packagist, Go, Debian, and the RPM-versioned AlmaLinux, Rocky Linux, Red Hat, openSUSE and SUSE
+ *   (others are counted and skipped).
  * - Debian's security tracker (https://security-tracker.debian.org/tracker/data/json): source package ->
  *   CVE -> release codename -> { status, fixed_version, urgency }.
  *
@@ -11,8 +12,17 @@
  */
 import { Hop3Error } from "../util/errors.js";
 import type { AffectedPackage, AffectedRange } from "./advisory.js";
+import { RPM_ECOSYSTEMS } from "./versions.js";
 
-export const SUPPORTED_ECOSYSTEMS = ["npm", "PyPI", "RubyGems", "Packagist", "Go", "Debian"] as const;
+export const SUPPORTED_ECOSYSTEMS = [
+  "npm",
+  "PyPI",
+  "RubyGems",
+  "Packagist",
+  "Go",
+  "Debian",
+  ...RPM_ECOSYSTEMS,
+] as const;
 
 /** Debian codenames to the release numbers purls carry (`distro=debian-12`). */
 export const DEBIAN_RELEASES: Record<string, string> = {
@@ -84,6 +94,14 @@ function ranges(v: unknown): AffectedRange[] {
   }));
 }
 
+/**
+ * `aliases`, and `upstream` (OSV 1.7): the distributions' advisories (RLSA-2023:0946, RHSA-...) name the CVEs
+ * they fix there, and those are what an operator looks up.
+ */
+function aliasesOf(doc: Json): string[] {
+  return [...new Set([...strings(doc.aliases), ...strings(doc.upstream)])];
+}
+
 /** OSV documents (each one advisory) to records. */
 export function parseOsv(docs: unknown[]): ParsedDb {
   const records: AffectedPackage[] = [];
@@ -116,7 +134,7 @@ export function parseOsv(docs: unknown[]): ParsedDb {
         ecosystem,
         package: normalisePackageName(ecosystem, name),
         advisory: doc.id,
-        aliases: strings(doc.aliases),
+        aliases: aliasesOf(doc),
         ...(severity ? { severity } : {}),
         ...(typeof doc.summary === "string" ? { summary: doc.summary } : {}),
         ranges: ranges(a.ranges),

@@ -7,13 +7,23 @@
  * source package, from the purl's `upstream` qualifier (`glibc`, or `glibc@VERSION` when the source version
  * differs from the binary's, as Syft and Hop3 write it) or a source property, and compared with the source
  * version. Without either, the source is the binary package itself (dpkg omits `Source:` then).
+ *
+ * RPM advisories name source RPMs (AlmaLinux, Rocky Linux, openSUSE and SUSE by osv-schema's definition) or
+ * binary ones (Red Hat lists both, AlmaLinux's exports binaries in practice): an RPM component is looked up by
+ * the source RPM of its `upstream` qualifier (`openssl-3.0.7-24.el9.src.rpm` -> `openssl`) and by its own
+ * name, and compared with its own epoch:version-release, which its source RPM shares. The ecosystem comes
+ * from the `distro` qualifier (os-release's ID and VERSION_ID). A component whose distribution has no known
+ * ecosystem is not checked, with the reason, so that no finding is never read as "no vulnerabilities".
  */
 import { PackageURL } from "packageurl-js";
 import { type AffectedPackage, affects } from "./advisory.js";
 import { DEBIAN_RELEASES, normalisePackageName } from "./importers.js";
 
 export interface PackageRef {
+  /** The OSV ecosystem, or for Red Hat the release its several ecosystems share (`lookupIn`). */
   ecosystem: string;
+  /** Red Hat: the ecosystems to look advisories up in (one per product stream), when not `ecosystem` alone. */
+  lookupIn?: string[];
   /** Names to look advisories up by (as the ecosystem's advisories spell them). */
   names: string[];
   /** The version compared with the advisories' ranges: Debian's source version. */
@@ -23,8 +33,15 @@ export interface PackageRef {
   purl: string;
   /** As shown to the operator: the component's name (the binary package for Debian). */
   display: string;
-  /** Debian: "SOURCE VERSION" when the advisories were looked up by a source package other than the binary. */
+  /** "SOURCE VERSION" when the advisories were looked up by a source package other than the binary. */
   source?: string;
+}
+
+/** A component the audit cannot check, and why: the report says so rather than count it as clean. */
+export interface Unchecked {
+  /** The purl type (`rpm`, `apk`...), or `unknown` for what is not a purl. */
+  type: string;
+  reason: string;
 }
 
 export interface Finding {
@@ -37,25 +54,32 @@ export interface Finding {
   aliases: string[];
   summary?: string;
   purl: string;
-  /** Debian: the source package and version the advisory was matched on, when not the binary's own. */
+  /** Debian, RPM: the source package and version the advisory was matched on, when not the binary's own. */
   source?: string;
 }
 
 const DEBIAN_NUMBERS = new Set(Object.values(DEBIAN_RELEASES));
 
-/**
- * Which ecosystem and names a purl stands for; undefined for ecosystems the database cannot hold. `source`:
- * the Debian source package when the SBOM says it elsewhere than in the purl (a component property).
- */
+/** Which ecosystem and names a purl stands for; undefined when it cannot be checked (resolvePackage says why). */
 export function packageRefOf(purl: string, source?: string): PackageRef | undefined {
+  const r = resolvePackage(purl, source);
+  return "reason" in r ? undefined : r;
+}
+
+/**
+ * Which ecosystem and names a purl stands for, or why it cannot be checked. `source`: the source package when
+ * the SBOM says it elsewhere than in the purl (a component property).
+ */
+export function resolvePackage(purl: string, source?: string): PackageRef | Unchecked {
   let p: PackageURL;
   try {
     p = PackageURL.fromString(purl);
   } catch {
-    return undefined;
+    return { type: "unknown", reason: "not a package URL" };
   }
+  const unchecked = (reason: string): Unchecked => ({ type: p.type, reason });
   const version = p.version;
-  if (!version) return undefined;
+  if (!version) return unchecked("no version in the package URL");
   const ns = p.namespace ?? undefined;
   const joined = ns ? `${ns}/${p.name}` : p.name;
   const ref = (ecosystem: string, names: string[], display = names[0]!): PackageRef => ({
@@ -78,13 +102,11 @@ export function packageRefOf(purl: string, source?: string): PackageRef | undefi
     case "golang":
       return ref("Go", [joined]);
     case "deb": {
-      if (ns && ns !== "debian") return undefined;
+      if (ns && ns !== "debian") return unchecked(`advisories for ${ns} packages are not matched`);
       const release = debianRelease(p.qualifiers?.distro);
-      if (!release) return undefined;
+      if (!release) return unchecked(`no known Debian release in distro=${p.qualifiers?.distro ?? "(none)"}`);
       const upstream = parseUpstream(p.qualifiers?.upstream ?? source);
-      // Trivy writes the epoch apart (`libcrypt1@4.4.27-1?epoch=1`): without it 1:x would compare as x
-      const epoch = p.qualifiers?.epoch;
-      const full = epoch && /^\d+$/.test(epoch) && !version.includes(":") ? `${epoch}:${version}` : version;
+      const full = withEpoch(version, p.qualifiers?.epoch);
       const srcName = upstream?.name || p.name;
       const srcVersion = upstream?.version || full;
       const out = ref(`Debian:${release}`, [srcName], p.name);
@@ -93,8 +115,93 @@ export function packageRefOf(purl: string, source?: string): PackageRef | undefi
       if (srcName !== p.name || srcVersion !== full) out.source = `${srcName} ${srcVersion}`;
       return out;
     }
+    case "rpm": {
+      const distro = p.qualifiers?.distro;
+      if (!distro) return unchecked("no distro qualifier: the distribution and release are unknown");
+      const eco = rpmEcosystems(distro);
+      if ("reason" in eco) return unchecked(eco.reason);
+      const full = withEpoch(version, p.qualifiers?.epoch);
+      const srcName = sourceRpmName(p.qualifiers?.upstream ?? source);
+      // its own name first: when a record names the binary RPM (Red Hat's do), that one is shown
+      const names = srcName && srcName !== p.name ? [p.name, srcName] : [p.name];
+      const out = ref(eco.ecosystem, names, p.name);
+      if (eco.lookupIn) out.lookupIn = eco.lookupIn;
+      out.installed = full;
+      out.version = full;
+      if (names.length > 1) out.source = `${srcName} ${full}`;
+      return out;
+    }
     default:
-      return undefined;
+      return unchecked(`advisories for pkg:${p.type} components are not matched`);
+  }
+}
+
+/** Trivy writes the epoch apart (`libcrypt1@4.4.27-1?epoch=1`, as Syft does for RPMs): without it 1:x is x. */
+function withEpoch(version: string, epoch: string | undefined): string {
+  return epoch && /^\d+$/.test(epoch) && !version.includes(":") ? `${epoch}:${version}` : version;
+}
+
+/** `openssl-3.0.7-24.el9.src.rpm` (rpm's SOURCERPM tag, Syft's `upstream`) or a bare `openssl` -> `openssl`. */
+export function sourceRpmName(text: string | undefined): string | undefined {
+  const t = text?.trim();
+  if (!t) return undefined;
+  const nvr = /^(.+)\.(?:no)?src\.rpm$/.exec(t)?.[1];
+  if (nvr === undefined) return /^\S+$/.test(t) ? t : undefined;
+  // NAME-VERSION-RELEASE: neither version nor release holds a hyphen, the name may
+  return /^(.+)-[^-]+-[^-]+$/.exec(nvr)?.[1];
+}
+
+type RpmEcosystems = { ecosystem: string; lookupIn?: string[] } | { reason: string };
+
+/**
+ * An RPM purl's `distro` qualifier (`rocky-9.3`: os-release's ID and VERSION_ID, as src/sbom writes it) to the
+ * OSV ecosystems holding its advisories (osv-schema's ecosystems.json):
+ *
+ * - Rocky Linux and AlmaLinux: `Rocky Linux:9`, `AlmaLinux:9`, by major release.
+ * - Red Hat: one ecosystem per product stream, named by its CPE (`Red Hat:enterprise_linux:9::appstream`).
+ *   Which stream an installed RPM came from is not in the rpmdb, so RHEL 8 and 9 components are looked up in
+ *   the three streams a RHEL or UBI image installs from (baseos, appstream, crb), RHEL 10 in its minor
+ *   release's (`Red Hat:enterprise_linux:10.0`). EUS/AUS/E4S streams and layered products are not looked up.
+ * - openSUSE: `openSUSE:Leap 15.5`, `openSUSE:Tumbleweed` (os-release's PRETTY_NAME without the vendor).
+ * - SUSE Linux Enterprise is not mapped: SUSE files each advisory under the product module that ships the
+ *   package (`SUSE:Linux Enterprise Module for Basesystem 15 SP5`...), which neither os-release nor the
+ *   rpmdb records, so any one guess would miss most advisories silently.
+ */
+export function rpmEcosystems(distro: string): RpmEcosystems {
+  const m = /^(.+?)-(\d[^-]*)$/.exec(distro);
+  const id = m ? m[1]! : distro;
+  const version = m?.[2];
+  const major = version?.split(".")[0];
+  const needsRelease = { reason: `no release in distro=${distro}` };
+  switch (id) {
+    case "rocky":
+      return major ? { ecosystem: `Rocky Linux:${major}` } : needsRelease;
+    case "almalinux":
+      return major ? { ecosystem: `AlmaLinux:${major}` } : needsRelease;
+    case "rhel":
+    case "redhat": {
+      if (!major) return needsRelease;
+      if (Number(major) >= 10)
+        return version!.includes(".") ? { ecosystem: `Red Hat:enterprise_linux:${version}` } : needsRelease;
+      if (major !== "8" && major !== "9")
+        return { reason: `RHEL ${major}'s advisory streams are not mapped` };
+      const base = `Red Hat:enterprise_linux:${major}`;
+      return { ecosystem: base, lookupIn: ["baseos", "appstream", "crb"].map((s) => `${base}::${s}`) };
+    }
+    case "opensuse-leap":
+      return version ? { ecosystem: `openSUSE:Leap ${version}` } : needsRelease;
+    case "opensuse-leap-micro":
+      return version ? { ecosystem: `openSUSE:Leap Micro ${version}` } : needsRelease;
+    case "opensuse-tumbleweed":
+      return { ecosystem: "openSUSE:Tumbleweed" };
+    case "sles":
+    case "sled":
+    case "sle-micro":
+      return {
+        reason: "SUSE files SLE advisories by product module, which the image does not record: not matched",
+      };
+    default:
+      return { reason: `no advisory ecosystem is known for the RPM distribution ${id}` };
   }
 }
 
@@ -128,36 +235,37 @@ export function matchPurls(
   const findings: Finding[] = [];
   const unknown: MatchResult["unknown"] = [];
   const seen = new Set<string>();
+  const unknownSeen = new Set<string>();
   let checked = 0;
   for (const entry of purls) {
     const { purl, source } = typeof entry === "string" ? { purl: entry, source: undefined } : entry;
     const ref = packageRefOf(purl, source);
     if (!ref) continue;
     checked++;
-    for (const name of ref.names) {
-      for (const entry of lookup(ref.ecosystem, name)) {
-        const key = `${ref.display}\0${ref.installed}\0${entry.advisory}`;
-        if (seen.has(key)) continue;
-        const verdict = affects(entry, ref.version);
-        if (verdict.affected === "unknown") {
+    for (const { entry, key } of candidates(ref, lookup)) {
+      if (seen.has(key)) continue;
+      const verdict = affects(entry, ref.version);
+      if (verdict.affected === "unknown") {
+        // once per advisory, though Red Hat lists it under the source and each binary RPM
+        if (!unknownSeen.has(key))
           unknown.push({ package: ref.display, advisory: entry.advisory, reason: verdict.reason });
-          continue;
-        }
-        if (!verdict.affected) continue;
-        seen.add(key);
-        findings.push({
-          package: ref.display,
-          ecosystem: ref.ecosystem,
-          installed: ref.installed,
-          ...(ref.source ? { source: ref.source } : {}),
-          ...(verdict.fixed ? { fixed: verdict.fixed } : {}),
-          ...(entry.severity ? { severity: entry.severity } : {}),
-          advisory: entry.advisory,
-          aliases: entry.aliases,
-          ...(entry.summary ? { summary: entry.summary } : {}),
-          purl,
-        });
+        unknownSeen.add(key);
+        continue;
       }
+      if (!verdict.affected) continue;
+      seen.add(key);
+      findings.push({
+        package: ref.display,
+        ecosystem: entry.ecosystem,
+        installed: ref.installed,
+        ...(ref.source ? { source: ref.source } : {}),
+        ...(verdict.fixed ? { fixed: verdict.fixed } : {}),
+        ...(entry.severity ? { severity: entry.severity } : {}),
+        advisory: entry.advisory,
+        aliases: entry.aliases,
+        ...(entry.summary ? { summary: entry.summary } : {}),
+        purl,
+      });
     }
   }
   findings.sort(
@@ -169,9 +277,20 @@ export function matchPurls(
   return { findings, checked, unknown };
 }
 
+/** Every record about one of the component's names in one of its ecosystems, keyed per package and advisory. */
+function* candidates(
+  ref: PackageRef,
+  lookup: (ecosystem: string, name: string) => AffectedPackage[],
+): Generator<{ entry: AffectedPackage; key: string }> {
+  for (const name of ref.names)
+    for (const ecosystem of ref.lookupIn ?? [ref.ecosystem])
+      for (const entry of lookup(ecosystem, name))
+        yield { entry, key: `${ref.display}\0${ref.installed}\0${entry.advisory}` };
+}
+
 export interface SbomPackage {
   purl: string;
-  /** Debian's source package, from the component's properties (`hop3:package:source`, syft's). */
+  /** The source package, from the component's properties (`hop3:package:source`, syft's, Trivy's). */
   source?: string;
 }
 

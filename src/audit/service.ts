@@ -9,7 +9,14 @@ import type { Store } from "../store/store.js";
 import type { VulnImport } from "../store/vuln-store.js";
 import { Hop3Error } from "../util/errors.js";
 import { detectFormat, parseDebianTracker, parseOsv } from "./importers.js";
-import { type Finding, matchPurls, packageRefOf, purlsOfCycloneDx } from "./match.js";
+import {
+  type Finding,
+  matchPurls,
+  purlsOfCycloneDx,
+  resolvePackage,
+  type SbomPackage,
+  type Unchecked,
+} from "./match.js";
 
 export const NO_DATABASE = "no vulnerability database imported";
 export const IMPORT_HINT = "hop audit:import FILE (an OSV export or Debian's security tracker JSON)";
@@ -22,10 +29,13 @@ export interface AppAudit {
   note?: string;
   components?: number;
   /**
-   * Components the database cannot cover, by purl type ("rpm", "apk"...; "deb" for a Debian derivative or an
-   * unknown release): never checked, so no finding for them means nothing.
+   * Components the database cannot cover, by purl type ("apk"; "rpm" for a distribution without a known
+   * advisory ecosystem; "deb" for a Debian derivative or an unknown release; any type whose ecosystem has no
+   * record in the database): never checked, so no finding for them means nothing.
    */
   notChecked?: Record<string, number>;
+  /** Why, per purl type (each reason once): `rpm: ["the database holds no Rocky Linux:9 advisories"]`. */
+  notCheckedReasons?: Record<string, string[]>;
   findings: Finding[];
   unknown: { package: string; advisory: string; reason: string }[];
 }
@@ -40,6 +50,8 @@ export async function auditApps(store: Store, dataDir: string, app?: string): Pr
   if (imports.length === 0) throw new Hop3Error(NO_DATABASE, "notFound", IMPORT_HINT);
   const names = app ? [store.requireApp(app).name] : store.listApps().map((a) => a.name);
   const apps: AppAudit[] = [];
+  // once, not per app: DISTINCT walks the whole (ecosystem, package) index, large with Debian's tracker in it
+  const covered = new Set(store.vulns.ecosystems());
   for (const name of names) {
     const current = store.currentRelease(name);
     if (!current) {
@@ -63,23 +75,48 @@ export async function auditApps(store: Store, dataDir: string, app?: string): Pr
     }
     const purls = purlsOfCycloneDx(doc);
     const result = matchPurls(purls, (eco, pkg) => store.vulns.find(eco, pkg));
-    const notChecked: Record<string, number> = {};
-    for (const p of purls) {
-      if (packageRefOf(p.purl, p.source)) continue;
-      const type = /^pkg:([^/]+)\//.exec(p.purl)?.[1] ?? "unknown";
-      notChecked[type] = (notChecked[type] ?? 0) + 1;
-    }
+    const { notChecked, notCheckedReasons } = uncheckedComponents(purls, covered);
     apps.push({
       app: name,
       release: current.number,
       status: "ok",
       components: purls.length,
-      ...(Object.keys(notChecked).length ? { notChecked } : {}),
+      ...(Object.keys(notChecked).length ? { notChecked, notCheckedReasons } : {}),
       findings: result.findings,
       unknown: result.unknown,
     });
   }
   return { database: { imports, records: store.vulns.counts() }, apps };
+}
+
+/**
+ * The components no finding can speak for, counted by purl type with the reasons: those the matcher cannot map
+ * to an ecosystem, and those of an ecosystem the imported database holds nothing for (a Rocky Linux image
+ * audited against Debian's tracker alone is not "0 vulnerabilities").
+ */
+export function uncheckedComponents(
+  purls: SbomPackage[],
+  covered: Set<string>,
+): Required<Pick<AppAudit, "notChecked" | "notCheckedReasons">> {
+  const notChecked: Record<string, number> = {};
+  const notCheckedReasons: Record<string, string[]> = {};
+  for (const p of purls) {
+    const why = whyUnchecked(p, covered);
+    if (!why) continue;
+    notChecked[why.type] = (notChecked[why.type] ?? 0) + 1;
+    const known = notCheckedReasons[why.type] ?? [];
+    if (!known.includes(why.reason)) notCheckedReasons[why.type] = [...known, why.reason];
+  }
+  return { notChecked, notCheckedReasons };
+}
+
+/** Why no finding can speak for a component; undefined when it is checked. */
+function whyUnchecked(p: SbomPackage, covered: Set<string>): Unchecked | undefined {
+  const r = resolvePackage(p.purl, p.source);
+  if ("reason" in r) return r;
+  if ((r.lookupIn ?? [r.ecosystem]).some((e) => covered.has(e))) return undefined;
+  const type = /^pkg:([^/]+)\//.exec(r.purl)?.[1] ?? "unknown";
+  return { type, reason: `the database holds no ${r.ecosystem} advisories` };
 }
 
 /** Largest database accepted in one import (Debian's full tracker JSON is tens of MB). */
@@ -103,7 +140,7 @@ export function importDatabase(store: Store, file: string, content: Buffer): Imp
     throw new Hop3Error(
       `${file} holds no advisory this server can match (${describeSkipped(parsed.skipped) || "empty"})`,
       "usage",
-      "the ecosystems matched are npm, PyPI, RubyGems, Packagist, Go and Debian",
+      "the ecosystems matched are npm, PyPI, RubyGems, Packagist, Go, Debian, AlmaLinux, Rocky Linux, Red Hat, openSUSE and SUSE",
     );
   const imported = {
     format,

@@ -1,8 +1,8 @@
 /**
  * Version ordering per ecosystem, for deciding whether an installed version is below an advisory's fix.
  * Each comparator answers <0, 0 or >0 like a sort callback. The orderings differ in ways that matter for
- * security: Debian's `~` sorts before the empty string (1.0~rc1 < 1.0), semver's pre-releases sort before the
- * release, PEP 440's dev releases before pre-releases. A version a comparator cannot read is reported by the
+ * security: Debian's and RPM's `~` sorts before the empty string (1.0~rc1 < 1.0), semver's pre-releases sort
+ * before the release, PEP 440's dev releases before pre-releases. A version a comparator cannot read is reported by the
  * matcher as "could not compare", never silently as safe.
  */
 
@@ -211,9 +211,106 @@ export const compareRubyGems: Compare = (a, b) => {
   return 0;
 };
 
+// ---------------------------------------------------------------------------------------------------------
+// RPM (rpm's lib/rpmvercmp.c and rpmio/rpmver.c): [epoch:]version[-release], each part compared by rpmvercmp.
+
+/** rpm's risalpha: ASCII only; other characters are separators. */
+const isAsciiAlpha = (c: string) => /^[A-Za-z]$/.test(c);
+
+/**
+ * rpmvercmp: runs of ASCII letters or digits are compared in turn, anything else only separates them (so
+ * 2_0 = 2.0). Digits compare as numbers and beat letters; `~` sorts before everything, even the end of the
+ * string (1.0~rc1 < 1.0); `^` sorts after the end but before anything else (1.0 < 1.0^git1 < 1.0.1).
+ */
+export function rpmvercmp(a: string, b: string): number {
+  if (a === b) return 0;
+  const isAlnum = (c: string | undefined) => isDigit(c) || (c !== undefined && isAsciiAlpha(c));
+  const isSeparator = (c: string | undefined) => c !== undefined && !isAlnum(c) && c !== "~" && c !== "^";
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    while (isSeparator(a[i])) i++;
+    while (isSeparator(b[j])) j++;
+    if (a[i] === "~" || b[j] === "~") {
+      if (a[i] !== "~") return 1;
+      if (b[j] !== "~") return -1;
+      i++;
+      j++;
+      continue;
+    }
+    // the order of these tests is rpm's: an ended string loses to a caret, a caret to anything else
+    if (a[i] === "^" || b[j] === "^") {
+      if (i >= a.length) return -1;
+      if (j >= b.length) return 1;
+      if (a[i] !== "^") return 1;
+      if (b[j] !== "^") return -1;
+      i++;
+      j++;
+      continue;
+    }
+    if (i >= a.length || j >= b.length) break;
+    // the segment's kind is a's: b's segment of that kind may be empty, and then numbers win over letters
+    const numeric = isDigit(a[i]);
+    const same = numeric ? isDigit : (c: string | undefined) => c !== undefined && isAsciiAlpha(c);
+    let ei = i;
+    let ej = j;
+    while (same(a[ei])) ei++;
+    while (same(b[ej])) ej++;
+    if (ej === j) return numeric ? 1 : -1;
+    let x = a.slice(i, ei);
+    let y = b.slice(j, ej);
+    if (numeric) {
+      // compared as numbers of any length: no leading zeros, then the longer is larger
+      x = x.replace(/^0+/, "");
+      y = y.replace(/^0+/, "");
+      if (x.length !== y.length) return x.length > y.length ? 1 : -1;
+    }
+    if (x !== y) return x < y ? -1 : 1;
+    i = ei;
+    j = ej;
+  }
+  if (i >= a.length && j >= b.length) return 0;
+  return i >= a.length ? -1 : 1;
+}
+
+interface RpmVersion {
+  epoch: string;
+  version: string;
+  /** Absent in a bare version (an advisory's `3.0.7`): then only the versions are compared. */
+  release?: string;
+}
+
+/**
+ * rpm's parseEVR: the epoch is the digits before a `:`, the release what follows the last `-`. rpm itself
+ * accepts any string; what rpmbuild would refuse in a version (`-` or `:` inside it, spaces, non-ASCII,
+ * an empty part) is refused here, so that a mangled version is reported as "could not compare".
+ */
+export function parseRpmVersion(text: string): RpmVersion {
+  const m = /^(?:(\d+):)?([A-Za-z0-9._+~^]+)(?:-([A-Za-z0-9._+~^]+))?$/.exec(text.trim());
+  if (!m) throw new UnparsableVersion(text, "RPM");
+  return { epoch: m[1] ?? "0", version: m[2]!, ...(m[3] !== undefined ? { release: m[3] } : {}) };
+}
+
+/**
+ * Epoch (a missing one is 0, as rpm takes it), then version, then release; a release is compared only when
+ * both sides have one, as rpm matches a dependency on `openssl >= 3.0.7` whatever the release (rpmverOverlap):
+ * an advisory fixed in `3.0.7` is fixed by every 3.0.7-N build.
+ */
+export const compareRpm: Compare = (a, b) => {
+  const x = parseRpmVersion(a);
+  const y = parseRpmVersion(b);
+  const byEpochAndVersion = rpmvercmp(x.epoch, y.epoch) || rpmvercmp(x.version, y.version);
+  if (byEpochAndVersion || x.release === undefined || y.release === undefined) return byEpochAndVersion;
+  return rpmvercmp(x.release, y.release);
+};
+
+/** The OSV ecosystems whose versions are RPM EVRs (osv-schema's ecosystems.json). */
+export const RPM_ECOSYSTEMS = ["AlmaLinux", "Rocky Linux", "Red Hat", "openSUSE", "SUSE"] as const;
+
 /** OSV ecosystem names ("Debian:12", "npm", "PyPI"...) to their ordering. */
 export function comparatorFor(ecosystem: string): Compare {
   const base = ecosystem.split(":")[0]!;
+  if ((RPM_ECOSYSTEMS as readonly string[]).includes(base)) return compareRpm;
   switch (base) {
     case "Debian":
     case "Ubuntu":

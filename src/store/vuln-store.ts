@@ -110,6 +110,14 @@ export class VulnStore {
     }))();
   }
 
+  /** The ecosystems some record names (`Debian:12`, `Rocky Linux:9`...): what the database can speak for. */
+  ecosystems(): string[] {
+    const rows = this.db.prepare("SELECT DISTINCT ecosystem FROM vuln_records").all() as {
+      ecosystem: string;
+    }[];
+    return rows.map((r) => r.ecosystem);
+  }
+
   /** Records held now, per source. */
   counts(): Record<string, number> {
     const rows = this.db.prepare("SELECT source, count(*) AS n FROM vuln_records GROUP BY source").all() as {

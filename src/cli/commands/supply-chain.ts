@@ -119,8 +119,16 @@ function appLine(a: AppAudit): string {
   const skipped = Object.entries(a.notChecked ?? {});
   if (!skipped.length) return line;
   const total = skipped.reduce((t, [, k]) => t + k, 0);
-  const kinds = skipped.map(([type, k]) => `${type} ${k}`).join(", ");
-  return `${line}; ${total} not checked (${kinds}): the database does not cover their ecosystem`;
+  // a server older than the reasons only sent the counts
+  if (!a.notCheckedReasons) {
+    const kinds = skipped.map(([type, k]) => `${type} ${k}`).join(", ");
+    return `${line}; ${total} not checked (${kinds}): the database does not cover their ecosystem`;
+  }
+  const kinds = skipped.map(([type, k]) => {
+    const why = a.notCheckedReasons?.[type] ?? [];
+    return why.length ? `${type} ${k}: ${why.join(", ")}` : `${type} ${k}`;
+  });
+  return `${line}; ${total} not checked (${kinds.join("; ")})`;
 }
 
 export const auditCommand: CommandSpec = {

@@ -4,8 +4,15 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { affects } from "../../../src/audit/advisory.js";
 import { detectFormat, parseDebianTracker, parseOsv } from "../../../src/audit/importers.js";
-import { matchPurls, packageRefOf, purlsOfCycloneDx } from "../../../src/audit/match.js";
-import { auditApps, importDatabase } from "../../../src/audit/service.js";
+import {
+  matchPurls,
+  packageRefOf,
+  purlsOfCycloneDx,
+  resolvePackage,
+  rpmEcosystems,
+  sourceRpmName,
+} from "../../../src/audit/match.js";
+import { auditApps, importDatabase, uncheckedComponents } from "../../../src/audit/service.js";
 import { writeReleaseSbom, writeSbomFailure } from "../../../src/sbom/store.js";
 import { Store } from "../../../src/store/store.js";
 
@@ -333,6 +340,270 @@ describe("matching purls", () => {
   });
 });
 
+describe("matching RPM purls", () => {
+  // as src/sbom/rpm.ts writes them (Syft's spelling): the epoch apart, the source RPM in `upstream`
+  const rpm = (
+    ns: string,
+    name: string,
+    vr: string,
+    epoch: string | undefined,
+    srpm: string,
+    distro: string,
+  ) =>
+    `pkg:rpm/${ns}/${name}@${vr}?arch=x86_64${epoch ? `&epoch=${epoch}` : ""}&upstream=${srpm}&distro=${distro}`;
+  const records = parseOsv(json("rpm-openssl-2023-0946.json") as unknown[]).records;
+  const lookup = (eco: string, name: string) =>
+    records.filter((r) => r.ecosystem === eco && r.package === name);
+
+  it("imports AlmaLinux, Rocky Linux and Red Hat OSV records with the CVEs of `upstream`", () => {
+    const db = parseOsv(json("rpm-openssl-2023-0946.json") as unknown[]);
+    expect(db.skipped).toEqual({});
+    expect(db.advisories).toBe(3);
+    expect(db.records.map((r) => `${r.ecosystem}/${r.package}`)).toEqual([
+      "AlmaLinux:9/openssl",
+      "AlmaLinux:9/openssl-devel",
+      "AlmaLinux:9/openssl-libs",
+      "AlmaLinux:9/openssl-perl",
+      "Rocky Linux:9/openssl",
+      "Red Hat:enterprise_linux:9::baseos/openssl",
+      "Red Hat:enterprise_linux:9::baseos/openssl-libs",
+      "Red Hat:enterprise_linux:9::appstream/openssl-devel",
+    ]);
+    expect(db.records[4]!.aliases).toEqual(["CVE-2022-4203", "CVE-2022-4304", "CVE-2023-0286"]);
+  });
+
+  it("maps the distro qualifier to OSV's ecosystems", () => {
+    expect(rpmEcosystems("rocky-9.3")).toEqual({ ecosystem: "Rocky Linux:9" });
+    expect(rpmEcosystems("almalinux-9.0")).toEqual({ ecosystem: "AlmaLinux:9" });
+    expect(rpmEcosystems("almalinux-8.10")).toEqual({ ecosystem: "AlmaLinux:8" });
+    expect(rpmEcosystems("rhel-9.4")).toEqual({
+      ecosystem: "Red Hat:enterprise_linux:9",
+      lookupIn: [
+        "Red Hat:enterprise_linux:9::baseos",
+        "Red Hat:enterprise_linux:9::appstream",
+        "Red Hat:enterprise_linux:9::crb",
+      ],
+    });
+    expect(rpmEcosystems("redhat-8.9")).toMatchObject({ ecosystem: "Red Hat:enterprise_linux:8" });
+    expect(rpmEcosystems("rhel-10.0")).toEqual({ ecosystem: "Red Hat:enterprise_linux:10.0" });
+    expect(rpmEcosystems("opensuse-leap-15.5")).toEqual({ ecosystem: "openSUSE:Leap 15.5" });
+    expect(rpmEcosystems("opensuse-tumbleweed-20240801")).toEqual({ ecosystem: "openSUSE:Tumbleweed" });
+    // no ecosystem, or none that can be chosen from the SBOM: a reason, never an empty answer
+    expect(rpmEcosystems("sles-15.5")).toMatchObject({
+      reason: /SUSE files SLE advisories by product module/,
+    });
+    expect(rpmEcosystems("fedora-40")).toEqual({
+      reason: "no advisory ecosystem is known for the RPM distribution fedora",
+    });
+    expect(rpmEcosystems("amzn-2023")).toMatchObject({ reason: /amzn/ });
+    expect(rpmEcosystems("rocky")).toEqual({ reason: "no release in distro=rocky" });
+    expect(rpmEcosystems("rhel-10")).toEqual({ reason: "no release in distro=rhel-10" });
+    expect(rpmEcosystems("rhel-7.9")).toMatchObject({ reason: /RHEL 7/ });
+  });
+
+  it("names the source RPM from rpm's SOURCERPM, or a bare name", () => {
+    expect(sourceRpmName("openssl-3.0.7-24.el9.src.rpm")).toBe("openssl");
+    expect(sourceRpmName("python3.11-setuptools-65.5.1-2.el9.src.rpm")).toBe("python3.11-setuptools");
+    expect(sourceRpmName("kernel-5.14.0-362.8.1.el9_3.nosrc.rpm")).toBe("kernel");
+    expect(sourceRpmName("openssl")).toBe("openssl");
+    expect(sourceRpmName("broken.src.rpm")).toBeUndefined();
+    expect(sourceRpmName(undefined)).toBeUndefined();
+  });
+
+  it("looks an RPM up by its source RPM and its own name, compared with its epoch:version-release", () => {
+    const purl = rpm(
+      "rocky",
+      "openssl-libs",
+      "3.0.7-24.el9",
+      "1",
+      "openssl-3.0.7-24.el9.src.rpm",
+      "rocky-9.3",
+    );
+    expect(packageRefOf(purl)).toEqual({
+      ecosystem: "Rocky Linux:9",
+      names: ["openssl-libs", "openssl"],
+      version: "1:3.0.7-24.el9",
+      installed: "1:3.0.7-24.el9",
+      purl,
+      display: "openssl-libs",
+      source: "openssl 1:3.0.7-24.el9",
+    });
+    // a package that is its own source RPM is looked up once
+    expect(
+      packageRefOf(
+        rpm("almalinux", "bash", "5.1.8-9.el9", undefined, "bash-5.1.8-9.el9.src.rpm", "almalinux-9.4"),
+      ),
+    ).toMatchObject({ ecosystem: "AlmaLinux:9", names: ["bash"], version: "5.1.8-9.el9" });
+    // Trivy's source name property, when the purl has no upstream
+    expect(
+      packageRefOf("pkg:rpm/rocky/openssl-libs@3.0.7-24.el9?epoch=1&distro=rocky-9.3", "openssl"),
+    ).toMatchObject({ names: ["openssl-libs", "openssl"] });
+  });
+
+  it("reports AlmaLinux 9.0's openssl-libs as affected by ALSA-2023:0946, and not once fixed", () => {
+    // almalinux:9.0 shipped openssl-libs 1:3.0.1-43.el9_0; AlmaLinux's records name each binary RPM
+    const alma90 = rpm(
+      "almalinux",
+      "openssl-libs",
+      "3.0.1-43.el9_0",
+      "1",
+      "openssl-3.0.1-43.el9_0.src.rpm",
+      "almalinux-9.0",
+    );
+    const result = matchPurls([alma90], lookup);
+    expect(result.findings).toEqual([
+      {
+        package: "openssl-libs",
+        ecosystem: "AlmaLinux:9",
+        installed: "1:3.0.1-43.el9_0",
+        source: "openssl 1:3.0.1-43.el9_0",
+        fixed: "1:3.0.1-47.el9_1",
+        advisory: "ALSA-2023:0946",
+        aliases: [],
+        summary: "Important: openssl security update",
+        purl: alma90,
+      },
+    ]);
+    for (const later of ["3.0.1-47.el9_1", "3.0.7-24.el9"]) {
+      const fixed = rpm("almalinux", "openssl-libs", later, "1", `openssl-${later}.src.rpm`, "almalinux-9.3");
+      expect(matchPurls([fixed], lookup).findings, later).toEqual([]);
+    }
+    // without its epoch the same build would be below 1:3.0.1-47 whatever its version: still reported
+    const noEpoch = rpm(
+      "almalinux",
+      "openssl-libs",
+      "3.0.7-24.el9",
+      undefined,
+      "openssl-3.0.7-24.el9.src.rpm",
+      "almalinux-9.3",
+    );
+    expect(matchPurls([noEpoch], lookup).findings).toHaveLength(1);
+  });
+
+  it("reports Rocky Linux's binary RPMs through the source RPM its records name", () => {
+    const binaries = ["openssl", "openssl-libs"].map((name) =>
+      rpm("rocky", name, "3.0.1-43.el9_0", "1", "openssl-3.0.1-43.el9_0.src.rpm", "rocky-9.0"),
+    );
+    const { findings } = matchPurls(binaries, lookup);
+    expect(findings.map((f) => [f.package, f.ecosystem, f.fixed, f.advisory, f.aliases.length])).toEqual([
+      ["openssl", "Rocky Linux:9", "1:3.0.1-47.el9_1", "RLSA-2023:0946", 3],
+      ["openssl-libs", "Rocky Linux:9", "1:3.0.1-47.el9_1", "RLSA-2023:0946", 3],
+    ]);
+    // the same package on AlmaLinux 8 or Rocky 8 is not concerned by these records
+    const rocky8 = rpm(
+      "rocky",
+      "openssl-libs",
+      "1.1.1k-7.el8_6",
+      "1",
+      "openssl-1.1.1k-7.el8_6.src.rpm",
+      "rocky-8.6",
+    );
+    expect(matchPurls([rocky8], lookup).findings).toEqual([]);
+  });
+
+  it("looks a RHEL or UBI component up in the baseos, appstream and crb streams, once per advisory", () => {
+    const ubi = (name: string) =>
+      rpm("rhel", name, "3.0.1-43.el9_0", "1", "openssl-3.0.1-43.el9_0.src.rpm", "rhel-9.0");
+    const { findings } = matchPurls([ubi("openssl-libs"), ubi("openssl-devel")], lookup);
+    // openssl-libs matches both its own record and its source's (openssl): one finding
+    expect(findings.map((f) => [f.package, f.ecosystem, f.advisory])).toEqual([
+      ["openssl-devel", "Red Hat:enterprise_linux:9::appstream", "RHSA-2023:0946"],
+      ["openssl-libs", "Red Hat:enterprise_linux:9::baseos", "RHSA-2023:0946"],
+    ]);
+  });
+
+  it("a version the comparator cannot read is 'could not compare', never safe", () => {
+    const mangled = rpm(
+      "rocky",
+      "openssl-libs",
+      "3.0.1-43-el9_0",
+      "1",
+      "openssl-3.0.1-43.el9_0.src.rpm",
+      "rocky-9.0",
+    );
+    const result = matchPurls([mangled], lookup);
+    expect(result.findings).toEqual([]);
+    expect(result.unknown).toEqual([
+      {
+        package: "openssl-libs",
+        advisory: "RLSA-2023:0946",
+        reason: expect.stringMatching(/not a RPM version/),
+      },
+    ]);
+  });
+
+  it("an RPM distribution without a known ecosystem is not checked, with the reason", () => {
+    const fedora = rpm("fedora", "curl", "8.6.0-8.fc40", undefined, "curl-8.6.0-8.fc40.src.rpm", "fedora-40");
+    expect(resolvePackage(fedora)).toEqual({
+      type: "rpm",
+      reason: "no advisory ecosystem is known for the RPM distribution fedora",
+    });
+    expect(matchPurls([fedora], lookup)).toEqual({ findings: [], checked: 0, unknown: [] });
+    expect(resolvePackage("pkg:rpm/rocky/bash@5.1.8-9.el9")).toEqual({
+      type: "rpm",
+      reason: "no distro qualifier: the distribution and release are unknown",
+    });
+    const sles = rpm(
+      "sles",
+      "libopenssl3",
+      "3.0.8-150500.5.8.1",
+      undefined,
+      "openssl-3-3.0.8-150500.5.8.1.src.rpm",
+      "sles-15.5",
+    );
+    expect(resolvePackage(sles)).toMatchObject({ type: "rpm", reason: /SUSE files SLE advisories/ });
+  });
+
+  it("matches openSUSE Leap by source RPM", () => {
+    // openSUSE's records name the source RPM (and list its binaries in ecosystem_specific)
+    const leap = parseOsv([
+      {
+        id: "openSUSE-SU-0000:0001-1",
+        modified: "2026-01-01T00:00:00Z",
+        affected: [
+          {
+            package: { ecosystem: "openSUSE:Leap 15.5", name: "openssl-3" },
+            ranges: [{ type: "ECOSYSTEM", events: [{ introduced: "0" }, { fixed: "3.0.8-150500.5.20.1" }] }],
+            ecosystem_specific: { binaries: [{ libopenssl3: "3.0.8-150500.5.20.1" }] },
+          },
+        ],
+      },
+    ]).records;
+    const libopenssl3 = (v: string) =>
+      rpm("opensuse-leap", "libopenssl3", v, undefined, `openssl-3-${v}.src.rpm`, "opensuse-leap-15.5");
+    const find = (eco: string, name: string) => leap.filter((r) => r.ecosystem === eco && r.package === name);
+    expect(matchPurls([libopenssl3("3.0.8-150500.5.8.1")], find).findings).toMatchObject([
+      { package: "libopenssl3", source: "openssl-3 3.0.8-150500.5.8.1", fixed: "3.0.8-150500.5.20.1" },
+    ]);
+    expect(matchPurls([libopenssl3("3.0.8-150500.5.20.1")], find).findings).toEqual([]);
+  });
+
+  it("counts apart, with the reason, what no record can speak for", () => {
+    const purls = [
+      { purl: rpm("rocky", "bash", "5.1.8-9.el9", undefined, "bash-5.1.8-9.el9.src.rpm", "rocky-9.4") },
+      { purl: rpm("rocky", "zlib", "1.2.11-40.el9", undefined, "zlib-1.2.11-40.el9.src.rpm", "rocky-9.4") },
+      { purl: rpm("fedora", "curl", "8.6.0-8.fc40", undefined, "curl-8.6.0-8.fc40.src.rpm", "fedora-40") },
+      { purl: "pkg:apk/alpine/musl@1.2.5-r0?arch=x86_64&distro=alpine-3.20" },
+      { purl: "pkg:npm/express@4.19.2" },
+    ];
+    // a database without Rocky Linux records cannot say a Rocky image is clean
+    expect(uncheckedComponents(purls, new Set(["npm", "Debian:12"]))).toEqual({
+      notChecked: { rpm: 3, apk: 1 },
+      notCheckedReasons: {
+        rpm: [
+          "the database holds no Rocky Linux:9 advisories",
+          "no advisory ecosystem is known for the RPM distribution fedora",
+        ],
+        apk: ["advisories for pkg:apk components are not matched"],
+      },
+    });
+    expect(uncheckedComponents(purls, new Set(["npm", "Rocky Linux:9"])).notChecked).toEqual({
+      rpm: 1,
+      apk: 1,
+    });
+  });
+});
+
 describe("hop audit on the server's store", () => {
   it("without an imported database it says so, never 'no vulnerabilities'", async () => {
     const { store, dataDir } = openStore();
@@ -365,7 +636,7 @@ describe("hop audit on the server's store", () => {
         "pkg:npm/express@4.19.2",
         "pkg:npm/ms@2.1.3",
         LIBC6("2.36-9+deb12u14"),
-        // ecosystems the database cannot hold: counted apart, so that no finding is not read as "safe"
+        // ecosystems the database does not or cannot hold: counted apart, so that no finding is not read as "safe"
         "pkg:rpm/rocky/bash@5.1.8-9.el9?arch=x86_64&distro=rocky-9.4",
         "pkg:rpm/rocky/zlib@1.2.11-40.el9?arch=x86_64&distro=rocky-9.4",
         "pkg:apk/alpine/musl@1.2.5-r0?arch=x86_64&distro=alpine-3.20",
@@ -387,7 +658,12 @@ describe("hop audit on the server's store", () => {
     const byApp = Object.fromEntries(report.apps.map((a) => [a.app, a]));
     expect(byApp.shop!.status).toBe("ok");
     expect(byApp.shop!.components).toBe(6);
+    // the database holds no Rocky Linux advisories: its packages are not checked, and the report says why
     expect(byApp.shop!.notChecked).toEqual({ rpm: 2, apk: 1 });
+    expect(byApp.shop!.notCheckedReasons).toEqual({
+      rpm: ["the database holds no Rocky Linux:9 advisories"],
+      apk: ["advisories for pkg:apk components are not matched"],
+    });
     // the base image's libc6 2.36-9+deb12u14 already has CVE-2023-4911's fix (deb12u3): not reported
     expect(
       byApp.shop!.findings.map((f) => `${f.package} ${f.installed} ${f.advisory} ${f.fixed ?? "-"}`),

@@ -2,10 +2,13 @@ import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import {
   type Compare,
+  comparatorFor,
   compareDebian,
   comparePep440,
+  compareRpm,
   compareRubyGems,
   compareSemver,
+  rpmvercmp,
   verrevcmp,
 } from "../../../src/audit/versions.js";
 
@@ -219,5 +222,175 @@ describe("RubyGems", () => {
       "2.10",
     ]);
     expect(compareRubyGems("1.0", "1.0.0")).toBe(0);
+  });
+});
+
+describe("RPM versions (rpm's rpmvercmp and EVR comparison)", () => {
+  // rpm's tests/rpmvercmp.at, every RPMVERCMP(a, b, expected) case (the "oddities" it keeps commented out
+  // are left out too): [a, b, expected]
+  const table: [string, string, number][] = [
+    ["1.0", "1.0", 0],
+    ["1.0", "2.0", -1],
+    ["2.0", "1.0", 1],
+    ["2.0.1", "2.0.1", 0],
+    ["2.0", "2.0.1", -1],
+    ["2.0.1", "2.0", 1],
+    ["2.0.1a", "2.0.1a", 0],
+    ["2.0.1a", "2.0.1", 1],
+    ["2.0.1", "2.0.1a", -1],
+    ["5.5p1", "5.5p1", 0],
+    ["5.5p1", "5.5p2", -1],
+    ["5.5p2", "5.5p1", 1],
+    ["5.5p10", "5.5p10", 0],
+    ["5.5p1", "5.5p10", -1],
+    ["5.5p10", "5.5p1", 1],
+    ["10xyz", "10.1xyz", -1],
+    ["10.1xyz", "10xyz", 1],
+    ["xyz10", "xyz10", 0],
+    ["xyz10", "xyz10.1", -1],
+    ["xyz10.1", "xyz10", 1],
+    ["xyz.4", "xyz.4", 0],
+    ["xyz.4", "8", -1],
+    ["8", "xyz.4", 1],
+    ["xyz.4", "2", -1],
+    ["2", "xyz.4", 1],
+    ["5.5p2", "5.6p1", -1],
+    ["5.6p1", "5.5p2", 1],
+    ["5.6p1", "6.5p1", -1],
+    ["6.5p1", "5.6p1", 1],
+    ["6.0.rc1", "6.0", 1],
+    ["6.0", "6.0.rc1", -1],
+    ["10b2", "10a1", 1],
+    ["10a2", "10b2", -1],
+    ["1.0aa", "1.0aa", 0],
+    ["1.0a", "1.0aa", -1],
+    ["1.0aa", "1.0a", 1],
+    ["10.0001", "10.0001", 0],
+    ["10.0001", "10.1", 0],
+    ["10.1", "10.0001", 0],
+    ["10.0001", "10.0039", -1],
+    ["10.0039", "10.0001", 1],
+    ["4.999.9", "5.0", -1],
+    ["5.0", "4.999.9", 1],
+    ["20101121", "20101121", 0],
+    ["20101121", "20101122", -1],
+    ["20101122", "20101121", 1],
+    ["2_0", "2_0", 0],
+    ["2.0", "2_0", 0],
+    ["2_0", "2.0", 0],
+    // RhBug:178798
+    ["a", "a", 0],
+    ["a+", "a+", 0],
+    ["a+", "a_", 0],
+    ["a_", "a+", 0],
+    ["+a", "+a", 0],
+    ["+a", "_a", 0],
+    ["_a", "+a", 0],
+    ["+_", "+_", 0],
+    ["_+", "+_", 0],
+    ["_+", "_+", 0],
+    ["+", "_", 0],
+    ["_", "+", 0],
+    // tilde
+    ["1.0~rc1", "1.0~rc1", 0],
+    ["1.0~rc1", "1.0", -1],
+    ["1.0", "1.0~rc1", 1],
+    ["1.0~rc1", "1.0~rc2", -1],
+    ["1.0~rc2", "1.0~rc1", 1],
+    ["1.0~rc1~git123", "1.0~rc1~git123", 0],
+    ["1.0~rc1~git123", "1.0~rc1", -1],
+    ["1.0~rc1", "1.0~rc1~git123", 1],
+    // caret
+    ["1.0^", "1.0^", 0],
+    ["1.0^", "1.0", 1],
+    ["1.0", "1.0^", -1],
+    ["1.0^git1", "1.0^git1", 0],
+    ["1.0^git1", "1.0", 1],
+    ["1.0", "1.0^git1", -1],
+    ["1.0^git1", "1.0^git2", -1],
+    ["1.0^git2", "1.0^git1", 1],
+    ["1.0^git1", "1.01", -1],
+    ["1.01", "1.0^git1", 1],
+    ["1.0^20160101", "1.0^20160101", 0],
+    ["1.0^20160101", "1.0.1", -1],
+    ["1.0.1", "1.0^20160101", 1],
+    ["1.0^20160101^git1", "1.0^20160101^git1", 0],
+    ["1.0^20160102", "1.0^20160101^git1", 1],
+    ["1.0^20160101^git1", "1.0^20160102", -1],
+    // tilde and caret
+    ["1.0~rc1^git1", "1.0~rc1^git1", 0],
+    ["1.0~rc1^git1", "1.0~rc1", 1],
+    ["1.0~rc1", "1.0~rc1^git1", -1],
+    ["1.0^git1~pre", "1.0^git1~pre", 0],
+    ["1.0^git1", "1.0^git1~pre", 1],
+    ["1.0^git1~pre", "1.0^git1", -1],
+  ];
+  it.each(table)("rpmvercmp(%s, %s) = %i", (a, b, want) => {
+    expect(sign(rpmvercmp(a, b))).toBe(want);
+  });
+
+  // [lower, higher] as RHEL-family security updates order them
+  const evr: [string, string][] = [
+    ["1:3.0.1-43.el9_0", "1:3.0.1-47.el9_1"], // openssl on AlmaLinux 9.0, and its fix ALSA-2023:0946
+    ["1:3.0.1-47.el9_1", "1:3.0.7-24.el9"],
+    ["3.0.7-27.el9", "1:3.0.1-43.el9_0"], // any epoch beats none
+    ["0:3.0.7-27.el9", "1:3.0.1-43.el9_0"],
+    ["1:3.0.7-24.el9", "1:3.0.7-24.el9_3"], // a z-stream rebuild is above its base
+    ["1:3.0.7-24.el9_3", "1:3.0.7-25.el9_3"],
+    ["5.14.0-362.8.1.el9_3", "5.14.0-362.13.1.el9_3"], // numeric, not lexical
+    ["2.34-83.el9.7", "2.34-83.el9.12"],
+    ["1.20.1-1.module+el9.1.0+1080+8d0c5a6b", "1.20.1-1.module+el9.1.0+1100+0a1b2c3d"], // module builds
+    ["1.1.1l-150400.7.28.1", "1.1.1l-150400.7.60.2"], // openSUSE Leap 15.4's openssl-1_1
+  ];
+  it.each(evr)("%s < %s", (lower, higher) => {
+    expect(sign(compareRpm(lower, higher))).toBe(-1);
+    expect(sign(compareRpm(higher, lower))).toBe(1);
+  });
+
+  it("a missing epoch is 0; a release is compared only when both sides have one", () => {
+    expect(compareRpm("0:3.0.7-24.el9", "3.0.7-24.el9")).toBe(0);
+    // an advisory fixed in 3.0.7 is fixed by every 3.0.7 build, as rpm matches `openssl >= 3.0.7`
+    expect(compareRpm("3.0.7-24.el9", "3.0.7")).toBe(0);
+    expect(compareRpm("3.0.7", "3.0.7-1")).toBe(0);
+    expect(sign(compareRpm("3.0.6-99.el9", "3.0.7"))).toBe(-1);
+    expect(sign(compareRpm("1:3.0.7-24.el9", "3.0.7"))).toBe(1);
+  });
+
+  it("OSV's RPM ecosystems use it", () => {
+    for (const eco of [
+      "AlmaLinux:9",
+      "Rocky Linux:9",
+      "Red Hat:enterprise_linux:9::appstream",
+      "openSUSE:Leap 15.5",
+      "SUSE:Linux Enterprise Module for Basesystem 15 SP5",
+    ])
+      expect(comparatorFor(eco), eco).toBe(compareRpm);
+  });
+
+  it("refuses what rpmbuild would not build, so that it is 'could not compare', not safe", () => {
+    expect(() => compareRpm("3.0.7 24.el9", "1")).toThrow(/not a RPM version/);
+    expect(() => compareRpm("1:", "1")).toThrow(/not a RPM version/);
+    expect(() => compareRpm("a:1.0", "1")).toThrow(/not a RPM version/);
+    expect(() => compareRpm("1.0-1-2", "1")).toThrow(/not a RPM version/);
+    expect(() => compareRpm("1.0-", "1")).toThrow(/not a RPM version/);
+    expect(() => compareRpm("1.1.α", "1")).toThrow(/not a RPM version/);
+    expect(() => compareRpm("", "1")).toThrow(/not a RPM version/);
+  });
+
+  it("agrees with rpm itself (where rpm is installed)", () => {
+    // rpm 4.18's Lua rpm.vercmp parses [epoch:]version[-release] and compares with rpmverCmp, where a present
+    // release beats a missing one (compareRpm then compares versions only, as rpm's dependency matching
+    // does): every pair given to it has a release on both sides or on neither
+    const pairs: [string, string][] = [
+      ...table.map(([a, b]): [string, string] => [a, b]),
+      ...evr,
+      ...evr.map(([a, b]): [string, string] => [b, a]),
+    ];
+    const calls = pairs.map(([a, b]) => `rpm.vercmp("${a}", "${b}")`).join(", ");
+    const lua = `%{lua: print(table.concat({ ${calls} }, ","))}`;
+    const run = spawnSync("rpm", ["--eval", lua], { encoding: "utf8" });
+    if (run.status !== 0 || run.error) return; // no rpm here: the cases above still run
+    const got = run.stdout.trim().split(",").map(Number);
+    expect(got.map(sign)).toEqual(pairs.map(([a, b]) => sign(compareRpm(a, b))));
   });
 });

@@ -175,7 +175,7 @@ describe("hop audit", () => {
     expect(r.stderr).toMatch(/^Error: no vulnerability database imported\nHint: hop audit:import FILE/);
   });
 
-  it("says how many components were not checked, by ecosystem (an RPM image's packages are not matched)", async () => {
+  it("says how many components were not checked, by ecosystem and why", async () => {
     answer = () => ({
       status: 200,
       body: {
@@ -199,6 +199,33 @@ describe("hop audit", () => {
             status: "ok",
             components: 120,
             notChecked: { rpm: 118 },
+            notCheckedReasons: { rpm: ["the database holds no Rocky Linux:9 advisories"] },
+            findings: [],
+            unknown: [],
+          },
+          {
+            app: "mixed",
+            release: 3,
+            status: "ok",
+            components: 9,
+            notChecked: { deb: 2, apk: 1 },
+            notCheckedReasons: {
+              deb: [
+                "advisories for ubuntu packages are not matched",
+                "no known Debian release in distro=debian-99",
+              ],
+              apk: ["advisories for pkg:apk components are not matched"],
+            },
+            findings: [],
+            unknown: [],
+          },
+          // a server from before the reasons
+          {
+            app: "old",
+            release: 1,
+            status: "ok",
+            components: 3,
+            notChecked: { rpm: 2 },
             findings: [],
             unknown: [],
           },
@@ -209,7 +236,13 @@ describe("hop audit", () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain("web v2: 0 known vulnerabilities in 5 components\n");
     expect(r.stdout).toContain(
-      "rocky v1: 0 known vulnerabilities in 120 components; 118 not checked (rpm 118): the database does not cover their ecosystem",
+      "rocky v1: 0 known vulnerabilities in 120 components; 118 not checked (rpm 118: the database holds no Rocky Linux:9 advisories)\n",
+    );
+    expect(r.stdout).toContain(
+      "mixed v3: 0 known vulnerabilities in 9 components; 3 not checked (deb 2: advisories for ubuntu packages are not matched, no known Debian release in distro=debian-99; apk 1: advisories for pkg:apk components are not matched)\n",
+    );
+    expect(r.stdout).toContain(
+      "old v1: 0 known vulnerabilities in 3 components; 2 not checked (rpm 2): the database does not cover their ecosystem\n",
     );
   });
 });
