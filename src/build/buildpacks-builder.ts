@@ -4,12 +4,14 @@
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import type Docker from "dockerode";
 import { Hop3Error } from "../util/errors.js";
 import type { BuildContext, Builder, BuiltImage } from "./builder.js";
 import type { BuildNetwork } from "./cnb/build-network.js";
 import { scanBuildpacks } from "./cnb/buildpack-index.js";
 import { purgeCache as purgeCacheDir } from "./cnb/cache.js";
 import type { LifecycleOptions } from "./cnb/lifecycle.js";
+import type { EnsureStackOptions } from "./cnb/stack.js";
 
 export interface BuildpacksSettings {
   root: string;
@@ -39,12 +41,7 @@ const cnb = async () => {
 
 async function lifecycleOptions(ctx: BuildContext, s: BuildpacksSettings): Promise<LifecycleOptions> {
   const { ensureStackImages } = await cnb();
-  const stack = await ensureStackImages(ctx.docker, {
-    imagesDir: s.imagesDir,
-    baseImage: s.baseImage,
-    stack: s.stack,
-    log: ctx.emit,
-  });
+  const stack = await ensureStackImages(ctx.docker, stackOptions(s, ctx.emit));
   return {
     docker: ctx.docker,
     stack,
@@ -58,12 +55,36 @@ async function lifecycleOptions(ctx: BuildContext, s: BuildpacksSettings): Promi
   };
 }
 
-/** The server's buildpacks and the directories apps and mappings may name: `hop buildpacks:map` checks targets. */
-export function buildpackCatalogOf(s: BuildpacksSettings): { ids(): string[]; allowedRoots: string[] } {
+/**
+ * The server's buildpacks and the directories apps and mappings may name (`hop buildpacks:map` checks
+ * targets), and, given the server's Podman client, the stack images built ahead (`hop buildpacks:prepare`).
+ */
+export function buildpackCatalogOf(
+  s: BuildpacksSettings,
+  docker?: Docker,
+): {
+  ids(): string[];
+  allowedRoots: string[];
+  prepare?(log: (line: string) => void): Promise<{ build: string; run: string }>;
+} {
   return {
     ids: () => [...new Set(scanBuildpacks(s.buildpacksDir, "/cnb/buildpacks").map((b) => b.descriptor.id))],
     allowedRoots: [s.buildpacksDir, ...s.allowedBuildpackRoots],
+    ...(docker
+      ? {
+          async prepare(log: (line: string) => void) {
+            const { ensureStackImages } = await cnb();
+            const { build, run } = await ensureStackImages(docker, stackOptions(s, log));
+            return { build, run };
+          },
+        }
+      : {}),
   };
+}
+
+/** What ensureStackImages needs from the settings: one place for the deploy's call and the prepare's. */
+function stackOptions(s: BuildpacksSettings, log: (line: string) => void): EnsureStackOptions {
+  return { imagesDir: s.imagesDir, baseImage: s.baseImage, stack: s.stack, log };
 }
 
 function platformEnv(ctx: BuildContext): Record<string, string> {

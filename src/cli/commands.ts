@@ -9,6 +9,7 @@ import { BACKUP_COMMANDS } from "./commands/backups.js";
 import {
   buildpacksMapCommand,
   buildpacksMapsCommand,
+  buildpacksPrepareCommand,
   buildpacksUnmapCommand,
 } from "./commands/buildpacks.js";
 import { CATALOG_COMMANDS } from "./commands/catalog.js";
@@ -116,6 +117,7 @@ export const COMMANDS: CommandSpec[] = [
   buildpacksMapsCommand,
   buildpacksMapCommand,
   buildpacksUnmapCommand,
+  buildpacksPrepareCommand,
   ...SBOM_COMMANDS,
   ...SUPPLY_CHAIN_COMMANDS,
   setupSshCommand,

@@ -1,6 +1,8 @@
 /**
  * Buildpack URL mappings over HTTP (docs/api.md): `GET/POST/DELETE /api/v1/buildpacks/maps`. They change how
  * every app builds, so only an admin changes them: the Unix socket (the host's operator) or an admin token.
+ * `POST /api/v1/buildpacks/prepare` builds the stack images ahead of the first buildpack deploy (admin too:
+ * minutes of the host's CPU).
  */
 import { existsSync, realpathSync } from "node:fs";
 import { join, sep } from "node:path";
@@ -10,6 +12,7 @@ import { listBuildpackMaps, removeBuildpackMap, setBuildpackMap } from "../store
 import type { Store } from "../store/store.js";
 import { Hop3Error, usageError } from "../util/errors.js";
 import type { ApiEnv } from "./api.js";
+import { ndjsonOperation } from "./ndjson.js";
 
 /** What the server can say about the targets of a mapping, to refuse a typo when it is made. */
 export interface BuildpackCatalog {
@@ -17,15 +20,17 @@ export interface BuildpackCatalog {
   ids(): string[];
   /** Directories under which buildpacks named by path must live. */
   allowedRoots: string[];
+  /** Builds the stack images that are missing (what the first buildpack deploy does); answers their names. */
+  prepare?(log: (line: string) => void): Promise<{ build: string; run: string }>;
 }
 
-function requireAdmin(c: Context<ApiEnv>, store: Store): void {
+function requireAdmin(c: Context<ApiEnv>, store: Store, what = "buildpack mappings are changed"): void {
   if (c.env?.transport === "unix") return;
   const auth = c.req.header("authorization") ?? "";
   const row = auth.startsWith("Bearer ") ? store.verifyToken(auth.slice(7).trim()) : undefined;
   if (row?.role !== "admin") {
     throw new Hop3Error(
-      "buildpack mappings are changed by an admin only",
+      `${what} by an admin only`,
       "authorization",
       "use an admin token, or run hop on the server",
     );
@@ -56,6 +61,18 @@ function checkTarget(target: string, catalog: BuildpackCatalog | undefined): voi
 
 export function buildpackRoutes(api: Hono<ApiEnv>, store: Store, catalog?: BuildpackCatalog): void {
   api.get("/api/v1/buildpacks/maps", (c) => c.json({ maps: listBuildpackMaps(store) }));
+
+  api.post("/api/v1/buildpacks/prepare", (c) => {
+    requireAdmin(c, store, "the stack images are built");
+    const prepare = catalog?.prepare;
+    if (!prepare) throw new Hop3Error("this server does not build with buildpacks", "notFound");
+    return ndjsonOperation(async (progress) => {
+      progress.step("Preparing the buildpacks' stack images");
+      const started = Date.now();
+      const images = await prepare((line) => progress.log(line));
+      return { ...images, seconds: Math.round((Date.now() - started) / 100) / 10 };
+    });
+  });
 
   api.post("/api/v1/buildpacks/maps", async (c) => {
     requireAdmin(c, store);

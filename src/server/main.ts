@@ -283,7 +283,7 @@ async function main(): Promise<void> {
     cron,
     addons,
     backups,
-    buildpacks: buildpackCatalogOf(buildpacks),
+    buildpacks: buildpackCatalogOf(buildpacks, docker),
     catalog,
   });
 

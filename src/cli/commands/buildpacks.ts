@@ -1,6 +1,10 @@
-/** `hop buildpacks:map|maps|unmap`: where buildpack URLs lead on a server that cannot reach them (docs/buildpacks.md). */
+/**
+ * `hop buildpacks:map|maps|unmap`: where buildpack URLs lead on a server that cannot reach them; and
+ * `hop buildpacks:prepare`: the stack images built ahead of the first buildpack deploy (docs/buildpacks.md).
+ */
 import type { CommandSpec } from "../command-spec.js";
 import { formatTable } from "../output.js";
+import { runOperation } from "../render.js";
 
 interface BuildpackMap {
   url: string;
@@ -93,5 +97,25 @@ export const buildpacksUnmapCommand: CommandSpec = {
       );
     }
     return 0;
+  },
+};
+
+export const buildpacksPrepareCommand: CommandSpec = {
+  name: "buildpacks:prepare",
+  aliases: ["buildpacks prepare"],
+  group: "Buildpacks",
+  summary: "build the buildpacks' stack images now, not at the first buildpack deploy",
+  maxArgs: 0,
+  description:
+    "The first deploy built with buildpacks otherwise builds the build and run images (Debian's toolchains:\n" +
+    "a few minutes on a small host) before its own build. Does nothing when they exist. Admin only.",
+  examples: ["hop buildpacks:prepare", "hop buildpacks:prepare --json"],
+  run(ctx) {
+    return runOperation(
+      ctx,
+      "/api/v1/buildpacks/prepare",
+      { method: "POST" },
+      (r) => `Stack images ready: ${r.build} and ${r.run} (${r.seconds} s)`,
+    );
   },
 };

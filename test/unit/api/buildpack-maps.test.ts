@@ -172,3 +172,68 @@ describe("buildpack URL mappings over the API", () => {
     expect(res.status).toBe(401);
   });
 });
+
+describe("hop buildpacks:prepare over the API", () => {
+  const calls: string[] = [];
+  const prepared = createApi({
+    platform: { store, settings: { root: dir }, log: () => {} } as never,
+    deployer: {} as never,
+    lifecycle: {} as never,
+    version: "test",
+    supervisor: "podman",
+    uploadsDir: join(dir, "tmp"),
+    maxUpload: 1024,
+    syncSshKeys: async () => {},
+    buildpacks: {
+      ids: () => [],
+      allowedRoots: [],
+      async prepare(log) {
+        calls.push("prepare");
+        log("Building the build image localhost/hop3/cnb-build:x");
+        return { build: "localhost/hop3/cnb-build:x", run: "localhost/hop3/cnb-run:x" };
+      },
+    },
+  });
+  const events = async (res: Response) =>
+    (await res.text())
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { event: string; ok?: boolean; result?: Record<string, unknown>; line?: string });
+
+  it("streams the builds' lines and answers the images", async () => {
+    const res = await prepared.request("/api/v1/buildpacks/prepare", { method: "POST" }, unix);
+    expect(res.status).toBe(200);
+    const evs = await events(res);
+    const done = evs.at(-1)!;
+    expect(done.event).toBe("done");
+    expect(done.ok).toBe(true);
+    expect(done.result).toMatchObject({ build: "localhost/hop3/cnb-build:x", run: "localhost/hop3/cnb-run:x" });
+    expect(JSON.stringify(evs)).toContain("Building the build image");
+    expect(calls).toEqual(["prepare"]);
+  });
+
+  it("over TCP only an admin may start it: minutes of the host's CPU", async () => {
+    const developer = store.createToken("dev2", "developer").token;
+    const tcp = { transport: "tcp" as const };
+    const refused = await prepared.request(
+      "/api/v1/buildpacks/prepare",
+      { method: "POST", headers: { authorization: `Bearer ${developer}` } },
+      tcp,
+    );
+    expect(refused.status).toBe(403);
+    expect(calls).toEqual(["prepare"]);
+    const ok = await prepared.request(
+      "/api/v1/buildpacks/prepare",
+      { method: "POST", headers: { authorization: `Bearer ${token}` } },
+      tcp,
+    );
+    expect(ok.status).toBe(200);
+    expect((await events(ok)).at(-1)?.ok).toBe(true);
+    expect(calls).toEqual(["prepare", "prepare"]);
+  });
+
+  it("says so on a server that has no buildpacks builder", async () => {
+    const res = await api.request("/api/v1/buildpacks/prepare", { method: "POST" }, unix);
+    expect(res.status).toBe(404);
+  });
+});
