@@ -28,6 +28,8 @@ export interface ReleasePlanInput {
   mounts?: MountPlan[];
   /** `[limits]` over the platform's defaults (runtime/limits.ts): every instance gets them. */
   limits?: ResourceLimits;
+  /** Containers the app needs up first (its addons' servers): every instance starts after them. */
+  startsAfter?: string[];
 }
 
 export interface ContainerPlan {
@@ -48,6 +50,11 @@ export interface ContainerPlan {
   publishPort?: number;
   mounts?: MountPlan[];
   limits?: ResourceLimits;
+  /**
+   * Containers to start first, by name (the app's addons): systemd orders the units by it at boot. The
+   * Podman supervisor needs nothing: the server reconciles addons before apps (server/main.ts).
+   */
+  startsAfter?: string[];
 }
 
 /** Default instances per type when the app has no explicit scale: one web, one of each worker. */
@@ -96,6 +103,7 @@ export function planRelease(input: ReleasePlanInput): ContainerPlan[] {
         ...(type === "web" ? { publishPort: input.webPort } : {}),
         ...(input.mounts?.length ? { mounts: input.mounts } : {}),
         ...(input.limits && Object.keys(input.limits).length ? { limits: input.limits } : {}),
+        ...(input.startsAfter?.length ? { startsAfter: [...input.startsAfter].sort() } : {}),
       });
     }
   }

@@ -4,6 +4,7 @@
  * A failure anywhere before that removes only the new instances: the previous release stays active and serving.
  */
 import { randomBytes } from "node:crypto";
+import { addonContainerName } from "../addons/containers.js";
 import { ensureAppNetwork, listInstances, type RunningInstance, tailLogs } from "../runtime/containers.js";
 import { releaseLimits } from "../runtime/limits.js";
 import type { ReleaseRow } from "../store/store.js";
@@ -235,6 +236,7 @@ function plansFor(
     ...(spec.imageCommand ? { imageCommand: spec.imageCommand } : {}),
     mounts: releaseMounts(app, spec, p.settings.root),
     limits: releaseLimits(spec, p.settings.limits),
+    startsAfter: p.store.addons.attachmentsTo(app).map((t) => addonContainerName(t.addon)),
   });
 }
 

@@ -554,6 +554,15 @@ describe.skipIf(cannot)("quadlet test host: install, git push, kill, reboot", ()
     const unit = await host.exec(["cat", unitFile]);
     expect(unit.out).toContain(`Network=hop3-${APP}:alias=${ADDON}`);
     expect(await appReachesAddon(), `${APP} reaches ${ADDON} by name`).toBe(true);
+    // the attach's new release: its units start after the addon's at boot (systemd's own view of the order)
+    const webUnit = (await userUnits(`hop3-${APP}-web.*`))
+      .split("\n")
+      .find((l) => /\sactive\s+running/.test(l))
+      ?.split(/\s+/)[0];
+    expect(webUnit, "the app's web unit after the attach").toBeDefined();
+    const after = await host.asHop3(["systemctl", "--user", "show", "-p", "After", "-p", "Wants", webUnit!]);
+    expect(after.out).toMatch(new RegExp(`^After=.*\\b${addonUnit.replace(/\./g, "\\.")}`, "m"));
+    expect(after.out).toMatch(new RegExp(`^Wants=.*\\b${addonUnit.replace(/\./g, "\\.")}`, "m"));
     const set = await host.exec(["hop", "redis:cli", ADDON, "SET", "e2e", "kept"], { allowFail: true });
     expect(set.out.trim(), tail(set.all)).toBe("OK");
 

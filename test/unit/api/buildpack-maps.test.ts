@@ -198,7 +198,10 @@ describe("hop buildpacks:prepare over the API", () => {
     (await res.text())
       .trim()
       .split("\n")
-      .map((l) => JSON.parse(l) as { event: string; ok?: boolean; result?: Record<string, unknown>; line?: string });
+      .map(
+        (l) =>
+          JSON.parse(l) as { event: string; ok?: boolean; result?: Record<string, unknown>; line?: string },
+      );
 
   it("streams the builds' lines and answers the images", async () => {
     const res = await prepared.request("/api/v1/buildpacks/prepare", { method: "POST" }, unix);
@@ -207,7 +210,10 @@ describe("hop buildpacks:prepare over the API", () => {
     const done = evs.at(-1)!;
     expect(done.event).toBe("done");
     expect(done.ok).toBe(true);
-    expect(done.result).toMatchObject({ build: "localhost/hop3/cnb-build:x", run: "localhost/hop3/cnb-run:x" });
+    expect(done.result).toMatchObject({
+      build: "localhost/hop3/cnb-build:x",
+      run: "localhost/hop3/cnb-run:x",
+    });
     expect(JSON.stringify(evs)).toContain("Building the build image");
     expect(calls).toEqual(["prepare"]);
   });

@@ -44,6 +44,20 @@ describe("effectiveScale", () => {
 });
 
 describe("planRelease", () => {
+  it("starts every instance after the app's addons, in a stable order; none when it has none", () => {
+    const plans = planRelease({
+      ...base,
+      processes: { web: undefined, worker: "python3 worker.py" },
+      startsAfter: ["hop3-addon-shop-redis", "hop3-addon-shop-db"],
+    });
+    expect(plans.map((p) => p.startsAfter)).toEqual([
+      ["hop3-addon-shop-db", "hop3-addon-shop-redis"],
+      ["hop3-addon-shop-db", "hop3-addon-shop-redis"],
+    ]);
+    expect(planRelease({ ...base, startsAfter: [] })[0]).not.toHaveProperty("startsAfter");
+    expect(planRelease(base)[0]).not.toHaveProperty("startsAfter");
+  });
+
   it("plans a single web container exactly (golden)", () => {
     expect(planRelease({ ...base, env: { GREETING: "hi" } })).toEqual([
       {

@@ -30,11 +30,14 @@ const plans = planRelease({
     DATABASE_URL: "postgres://u:p@db/shop",
     QUOTED: '"kept"',
     // what systemd would expand or trim in a unit: $VAR, %specifiers, backslashes, outer spaces
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal ${USER}, which systemd must not expand
     TRICKY: "  $HOME ${USER} %h %% a\\b 'single' #hash ",
   },
   webPort: 8080,
   hostNames: ["shop.example.test"],
   generation: "a1b2c3",
+  // attached to the addon below: its units start first at boot
+  startsAfter: ["hop3-addon-shop-db"],
 });
 const web = plans.find((p) => p.process === "web")!;
 /** A web instance with every limit set (hop3.toml [limits] memory = "512M", cpu = 0.5, processes = 64). */
