@@ -6,6 +6,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { createApi } from "../../../src/server/api.js";
+import type { BuildpackCatalog } from "../../../src/server/buildpacks-api.js";
 import { operatorBuildpackMaps } from "../../../src/store/buildpack-maps.js";
 import { apiWithoutPodman } from "./api-without-podman.js";
 
@@ -22,16 +23,21 @@ writeFileSync(
 mkdirSync(join(dir, "elsewhere"), { recursive: true });
 
 // the same API with a catalog of the server's buildpacks, as main.ts builds it
-const api = createApi({
-  platform: { store, settings: { root: dir }, log: () => {} } as never,
-  deployer: {} as never,
-  lifecycle: {} as never,
-  version: "test",
-  supervisor: "podman",
-  uploadsDir: join(dir, "tmp"),
-  maxUpload: 1024,
-  syncSshKeys: async () => {},
-  buildpacks: { ids: () => ["hop3/nodejs", "hop3/python"], allowedRoots: [join(dir, "operator-buildpacks")] },
+const apiWith = (buildpacks: BuildpackCatalog) =>
+  createApi({
+    platform: { store, settings: { root: dir }, log: () => {} } as never,
+    deployer: {} as never,
+    lifecycle: {} as never,
+    version: "test",
+    supervisor: "podman",
+    uploadsDir: join(dir, "tmp"),
+    maxUpload: 1024,
+    syncSshKeys: async () => {},
+    buildpacks,
+  });
+const api = apiWith({
+  ids: () => ["hop3/nodejs", "hop3/python"],
+  allowedRoots: [join(dir, "operator-buildpacks")],
 });
 
 const unix = { transport: "unix" as const };
@@ -175,23 +181,13 @@ describe("buildpack URL mappings over the API", () => {
 
 describe("hop buildpacks:prepare over the API", () => {
   const calls: string[] = [];
-  const prepared = createApi({
-    platform: { store, settings: { root: dir }, log: () => {} } as never,
-    deployer: {} as never,
-    lifecycle: {} as never,
-    version: "test",
-    supervisor: "podman",
-    uploadsDir: join(dir, "tmp"),
-    maxUpload: 1024,
-    syncSshKeys: async () => {},
-    buildpacks: {
-      ids: () => [],
-      allowedRoots: [],
-      async prepare(log) {
-        calls.push("prepare");
-        log("Building the build image localhost/hop3/cnb-build:x");
-        return { build: "localhost/hop3/cnb-build:x", run: "localhost/hop3/cnb-run:x" };
-      },
+  const prepared = apiWith({
+    ids: () => [],
+    allowedRoots: [],
+    async prepare(log) {
+      calls.push("prepare");
+      log("Building the build image localhost/hop3/cnb-build:x");
+      return { build: "localhost/hop3/cnb-build:x", run: "localhost/hop3/cnb-run:x" };
     },
   });
   const events = async (res: Response) =>
