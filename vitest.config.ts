@@ -27,7 +27,7 @@ export default defineConfig({
           include: ["test/integration/**/*.test.ts"],
           exclude: SERIAL_INTEGRATION,
           // Real Podman builds against one shared server, several files at a time (scripts/test passes
-          // --maxWorkers=$HOP3_TEST_JOBS, 1 by default): most of a deploy is waiting (health checks, Podman, the
+          // --maxWorkers=$HOP3_TEST_JOBS, 2 by default): most of a deploy is waiting (health checks, Podman, the
           // network), and CI must stay well under 30 minutes on 2 cores. Every file names its apps uniquely and
           // cleans up only what it made, so files do not meet.
           pool: "forks",
