@@ -2,12 +2,14 @@
  * Release SBOMs on the real server: a Containerfile app (Debian base: libc6 at the version the image's own
  * dpkg reports), its second release (sbom:diff shows the changed and the added package), that image saved as an
  * archive and deployed with `--image FILE` as another app (its SBOM read from the loaded image), a buildpack Node app
- * (express at the lockfile's version), and `hop releases`' SBOM column. Documents are validated against the
- * CycloneDX 1.6 schema, their SPDX form against SPDX 2.3's.
+ * (express at the lockfile's version), a Go binary alone in a FROM-scratch image (its modules and Go's standard
+ * library, from the build information in the binary: no package database there), and `hop releases`' SBOM
+ * column. Documents are validated against the CycloneDX 1.6 schema, their SPDX form against SPDX 2.3's.
  */
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { execa } from "execa";
 import { afterAll, describe, expect, it } from "vitest";
 import { validateCycloneDx as validate, validateSpdx } from "../sbom-schemas.js";
 import { cliOutput, destroyQuietly, fixture, hop, podmanAsHop3, uniqueApp } from "./helpers.js";
@@ -64,11 +66,13 @@ describe("release SBOMs", () => {
   const cf = uniqueApp("it-sbom-cf");
   const bp = uniqueApp("it-sbom-bp");
   const arc = uniqueApp("it-sbom-arc");
+  const go = uniqueApp("it-sbom-go");
   const dirs: string[] = [];
   afterAll(async () => {
     await destroyQuietly(cf);
     await destroyQuietly(bp);
     await destroyQuietly(arc);
+    await destroyQuietly(go);
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
 
@@ -187,5 +191,61 @@ describe("release SBOMs", () => {
     expect(bom.components.some((c) => c.purl?.startsWith("buildpack:") || c.name.startsWith("hop3/"))).toBe(
       true,
     );
+  }, 900_000);
+
+  it("a Go binary FROM scratch: its modules and Go's standard library, read from the binary", async () => {
+    // the binary is built by Go in the buildpacks' build image (Go 1.19, offline: the dependency is vendored)
+    const prepare = await hop(["buildpacks:prepare"]);
+    expect(prepare.exitCode, cliOutput(prepare)).toBe(0);
+    const buildImage = (
+      await podmanAsHop3(["images", "--filter", "reference=localhost/hop3/cnb-build", "--format", "{{.Id}}"])
+    )
+      .split("\n")
+      .find(Boolean)!;
+    const src = mkdtempSync(join(tmpdir(), "hop3-sbom-gosrc-"));
+    const dir = mkdtempSync(join(tmpdir(), "hop3-sbom-go-"));
+    dirs.push(src, dir);
+    cpSync(fixture("go-module"), src, { recursive: true });
+    await execa("chmod", ["-R", "a+rwX", src]);
+    await podmanAsHop3([
+      "run",
+      "--rm",
+      "--network",
+      "none",
+      "--user",
+      "0",
+      "-v",
+      `${src}:/src`,
+      "-w",
+      "/src",
+      ...["-e", "HOME=/tmp", "-e", "GOCACHE=/tmp/go-cache", "-e", "GOPROXY=off", "-e", "CGO_ENABLED=0"],
+      buildImage,
+      "go",
+      "build",
+      "-mod=vendor",
+      "-o",
+      "gomodule",
+      ".",
+    ]);
+    cpSync(join(src, "gomodule"), join(dir, "gomodule"));
+    writeFileSync(
+      join(dir, "Containerfile"),
+      'FROM scratch\nCOPY gomodule /gomodule\nEXPOSE 5000\nCMD ["/gomodule"]\n',
+    );
+    const r = await hop(["deploy", dir, "--app", go]);
+    expect(r.exitCode, cliOutput(r)).toBe(0);
+    const bom = (await sbomOf(go, "v1")).doc as Bom;
+    expect(validate(bom), JSON.stringify(validate.errors?.slice(0, 5))).toBe(true);
+    const purls = bom.components.map((c) => c.purl ?? "");
+    expect(purls).toContain("pkg:golang/example.com/greet@v1.0.0");
+    expect(
+      purls.some((p) => /^pkg:golang\/stdlib@1\.19(\.\d+)?$/.test(p)),
+      purls.join("\n"),
+    ).toBe(true);
+    expect(bom.components.find((c) => c.name === "example.com/gomodule")?.version).toBe("(devel)");
+    // nothing else is in the image: no OS packages, no OS
+    expect(bom.components.filter((c) => !c.purl?.startsWith("pkg:golang/"))).toEqual([]);
+    const spdx = (await sbomOf(go, "v1", ["--format", "spdx"])).doc;
+    expect(validateSpdx(spdx), JSON.stringify(validateSpdx.errors?.slice(0, 5))).toBe(true);
   }, 900_000);
 });
