@@ -78,10 +78,7 @@ export class CatalogInstaller {
     const answers = resolveAnswers(name, recipe.meta.questions ?? [], req.answers);
     if (req.domain) requireFreeHostnames(this.d.platform, app, [req.domain]);
     // the addons this install will create (those that exist already are only attached by the deploy)
-    const addons = (recipe.hop3.addons ?? []).map((a) =>
-      validateAddonName(a.name ?? declaredAddonName(app, pluginFor(a.type))),
-    );
-    const created = addons.filter((a) => !this.store.addons.get(a));
+    const created = this.addonsToCreate(recipe, app);
     return { recipe, app, answers, created, ...(req.domain ? { domain: req.domain.toLowerCase() } : {}) };
   }
 
@@ -125,6 +122,17 @@ export class CatalogInstaller {
     }
   }
 
+  /**
+   * The addons a deploy of `recipe` as `app` will create: those it declares that do not exist yet. What a
+   * failed install or upgrade may remove is exactly these, never "whatever addon appeared meanwhile", which
+   * can be another app's, made by someone else while this one deployed.
+   */
+  private addonsToCreate(recipe: Recipe, app: string): string[] {
+    return (recipe.hop3.addons ?? [])
+      .map((a) => validateAddonName(a.name ?? declaredAddonName(app, pluginFor(a.type))))
+      .filter((a) => !this.store.addons.get(a));
+  }
+
   /** Removes the app and the addons its install created (no other addon, even one it used). */
   async rollback(
     app: string,
@@ -139,7 +147,14 @@ export class CatalogInstaller {
       if (this.store.getApp(app)) this.store.deleteApp(app);
       removed.push(`app ${app}`);
     }
-    for (const a of createdAddons) {
+    removed.push(...(await this.removeAddons(createdAddons, progress)));
+    return removed;
+  }
+
+  /** Destroys those of `names` that exist and are attached to no app (any app still using one keeps it). */
+  private async removeAddons(names: readonly string[], progress: Progress): Promise<string[]> {
+    const removed: string[] = [];
+    for (const a of names) {
       if (!this.store.addons.get(a)) continue;
       if (this.store.addons.attachmentsOf(a).length > 0) {
         progress.log(`addon ${a} is attached to another app meanwhile: kept`);
@@ -211,7 +226,8 @@ export class CatalogInstaller {
       status: "upgrading",
       error: `upgrade ${row.version} -> ${to} did not finish; backup ${backup.id} holds the previous version (hop backup:restore ${backup.id} --force)`,
     });
-    const addonsBefore = new Set(store.addons.list().map((a) => a.name));
+    const willCreate = this.addonsToCreate(recipe, app);
+    const attachedBefore = new Set(store.addons.attachmentsTo(app).map((t) => t.addon));
     try {
       await this.deployRecipe(app, recipe, progress);
       await this.validate(app, recipe, progress);
@@ -220,14 +236,11 @@ export class CatalogInstaller {
       progress.step(`The upgrade failed: restoring backup ${backup.id}`);
       try {
         await this.d.backups.restore(backup.id, { force: true }, progress);
-        // addons the new version declared and the deploy created: not part of what was restored
-        for (const a of store.addons.list()) {
-          if (addonsBefore.has(a.name)) continue;
-          for (const t of store.addons.attachmentsOf(a.name))
-            if (t.app === app) store.addons.detach(a.name, app);
-          if (store.addons.attachmentsOf(a.name).length === 0)
-            await this.d.addons?.destroy(a.name, a.name, progress).catch(() => {});
-        }
+        // what the new version's deploy attached or created is not part of what was restored: its attachments
+        // to this app go, and the addons it created go too unless another app uses them meanwhile
+        for (const t of store.addons.attachmentsTo(app))
+          if (!attachedBefore.has(t.addon)) store.addons.detach(t.addon, app);
+        await this.removeAddons(willCreate, progress);
         store.catalog.update(app, {
           status: "installed",
           error: `upgrade to ${to} failed and was undone: ${reason}`,

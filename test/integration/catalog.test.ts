@@ -20,6 +20,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join, resolve } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildIndex, renderIndex } from "../../src/catalog/catalog-index.js";
 import { loadRecipe } from "../../src/catalog/recipe.js";
@@ -75,6 +76,7 @@ describe("catalog", () => {
   const broken = uniqueApp("it-catbad");
   const refused = uniqueApp("it-catno");
   const rotated = uniqueApp("it-catrot");
+  const bystander = uniqueApp("it-catby");
   const bundledRecipes: string[] = [];
   let created = false;
   let serial = 0;
@@ -141,6 +143,7 @@ describe("catalog", () => {
   afterAll(async () => {
     for (const a of [app, broken, refused]) await destroyQuietly(a);
     await destroyWithAddons(rotated);
+    await hop(["addons:destroy", bystander, "--confirm", bystander]);
     if (created) rmSync(catalogDir, { recursive: true, force: true });
     rmSync(keyFile, { force: true });
   });
@@ -243,8 +246,24 @@ describe("catalog", () => {
           ? text.replace("validation_timeout = 60", "validation_timeout = 10")
           : text,
     );
-    const bad = await hop(["catalog:upgrade", "-a", app]);
+    // meanwhile someone else makes an addon of their own, attached to nothing: undoing the upgrade must not
+    // take it for one the upgrade created (it did, before: it removed every new unattached addon, data and all)
+    const upgrading = hop(["catalog:upgrade", "-a", app]);
+    const status = async () =>
+      (
+        JSON.parse((await hop(["catalog", "--json"])).stdout) as {
+          recipes: { name: string; installed: { app: string; status?: string }[] }[];
+        }
+      ).recipes
+        .find((x) => x.name === "hop3test-hello")
+        ?.installed.find((i) => i.app === app)?.status;
+    for (let i = 0; i < 120 && (await status()) !== "upgrading"; i++) await sleep(250);
+    const made = await hop(["addons:create", "redis", bystander]);
+    expect(made.exitCode, cliOutput(made)).toBe(0);
+    const bad = await upgrading;
     expect(bad.exitCode, cliOutput(bad)).toBe(8);
+    const kept = await hop(["addons:info", bystander, "--json"]);
+    expect(kept.exitCode, `the bystander addon after the undone upgrade:\n${cliOutput(kept)}`).toBe(0);
     expect(bad.stderr).toMatch(new RegExp(`catalog upgrade of ${app} to 3\\.0-1 failed`));
     expect(bad.stderr).toMatch(/was restored/);
     expect(await installedVersion()).toBe("2.0-1");
