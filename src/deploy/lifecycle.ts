@@ -3,7 +3,7 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { reconcileRestores } from "../backup/restore-recovery.js";
 import { purgeCache } from "../build/buildpacks-builder.js";
-import { listInstances, removeNetwork, statusOf } from "../runtime/containers.js";
+import { listImagesByReference, listInstances, removeNetwork, statusOf } from "../runtime/containers.js";
 import { appImageRepo, appNetworkName, LABEL } from "../runtime/labels.js";
 import { listAppVolumes, removeAppData } from "../runtime/volumes.js";
 import { removeAppSboms } from "../sbom/store.js";
@@ -66,7 +66,7 @@ export class Lifecycle {
           `warning: ${data.leftover} keeps files of the app's container users; remove it as hop3 with \`podman unshare rm -rf ${data.leftover}\``,
         );
       }
-      const images = await docker.listImages({ filters: { reference: [`${appImageRepo(app)}:*`] } });
+      const images = await listImagesByReference(docker, `${appImageRepo(app)}:*`);
       progress.step(`Removing ${images.length} image(s)`);
       for (const img of images) {
         for (const tag of img.RepoTags ?? []) {

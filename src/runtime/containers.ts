@@ -137,6 +137,26 @@ export async function stopContainer(docker: Docker, nameOrId: string, stopTimeou
   }
 }
 
+/**
+ * Images matching `reference` (e.g. `localhost/hop3/shop:*`). Podman 4.3 reads every image while it lists, and
+ * fails the whole list with "image not known" when another one is removed meanwhile (another app's destroy or
+ * prune): that is retried, a few times, since the next list no longer meets the removed image.
+ */
+export async function listImagesByReference(
+  docker: Pick<Docker, "listImages">,
+  reference: string,
+  tries = 4,
+): Promise<Docker.ImageInfo[]> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await docker.listImages({ filters: { reference: [reference] } });
+    } catch (err) {
+      if (attempt >= tries || !/image not known/.test((err as Error).message ?? "")) throw err;
+      await new Promise((r) => setTimeout(r, 200 * attempt));
+    }
+  }
+}
+
 export async function listInstances(docker: Docker, app?: string): Promise<RunningInstance[]> {
   const filters = { label: [app ? `${LABEL.app}=${app}` : `${LABEL.managed}=true`] };
   const list = await docker.listContainers({ all: true, filters });

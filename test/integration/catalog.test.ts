@@ -144,6 +144,14 @@ describe("catalog", () => {
     for (const a of [app, broken, refused]) await destroyQuietly(a);
     await destroyWithAddons(rotated);
     await hop(["addons:destroy", bystander, "--confirm", bystander]);
+    // the upgrades' backups (each upgrade makes one first): ~110 MB each, of this file's app only
+    const list = await hop(["backup:list", "--json"]);
+    const backups =
+      list.exitCode === 0
+        ? (JSON.parse(list.stdout) as { backups: { id: string; app: string }[] })
+        : undefined;
+    for (const b of backups?.backups ?? [])
+      if (b.app === app) await hop(["backup:destroy", b.id, "--confirm", b.id]);
     if (created) rmSync(catalogDir, { recursive: true, force: true });
     rmSync(keyFile, { force: true });
   });
