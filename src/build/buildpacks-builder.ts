@@ -55,18 +55,21 @@ async function lifecycleOptions(ctx: BuildContext, s: BuildpacksSettings): Promi
   };
 }
 
+/** What the server can say about its buildpacks (to refuse a mapping's typo when it is made), and can do ahead. */
+export interface BuildpackCatalog {
+  /** Ids of the server's own buildpacks. */
+  ids(): string[];
+  /** Directories under which buildpacks named by path must live. */
+  allowedRoots: string[];
+  /** Builds the stack images that are missing (what the first buildpack deploy does); answers their names. */
+  prepare?(log: (line: string) => void): Promise<{ build: string; run: string }>;
+}
+
 /**
  * The server's buildpacks and the directories apps and mappings may name (`hop buildpacks:map` checks
  * targets), and, given the server's Podman client, the stack images built ahead (`hop buildpacks:prepare`).
  */
-export function buildpackCatalogOf(
-  s: BuildpacksSettings,
-  docker?: Docker,
-): {
-  ids(): string[];
-  allowedRoots: string[];
-  prepare?(log: (line: string) => void): Promise<{ build: string; run: string }>;
-} {
+export function buildpackCatalogOf(s: BuildpacksSettings, docker?: Docker): BuildpackCatalog {
   return {
     ids: () => [...new Set(scanBuildpacks(s.buildpacksDir, "/cnb/buildpacks").map((b) => b.descriptor.id))],
     allowedRoots: [s.buildpacksDir, ...s.allowedBuildpackRoots],

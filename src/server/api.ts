@@ -11,7 +11,7 @@ import type { AddonService } from "../addons/service.js";
 import { validateAppName, validateNewAppName } from "../app/name.js";
 import { restoreSummary } from "../backup/restore-recovery.js";
 import type { BackupService } from "../backup/service.js";
-import { purgeCache } from "../build/buildpacks-builder.js";
+import { type BuildpackCatalog, purgeCache } from "../build/buildpacks-builder.js";
 import { cancelDeploy } from "../deploy/cancel.js";
 import type { Deployer } from "../deploy/deployer.js";
 import { requireFreeHostnames } from "../deploy/domain-claims.js";
@@ -34,8 +34,9 @@ import { sbomState } from "../sbom/lookup.js";
 import type { Store } from "../store/store.js";
 import { Hop3Error, toApiError } from "../util/errors.js";
 import { addonRoutes } from "./addons-api.js";
+import { bearerToken } from "./admin.js";
 import { backupRoutes } from "./backups-api.js";
-import { type BuildpackCatalog, buildpackRoutes } from "./buildpacks-api.js";
+import { buildpackRoutes } from "./buildpacks-api.js";
 import { type CatalogApiDeps, catalogRoutes } from "./catalog-api.js";
 import { ndjsonOperation, operationContext } from "./ndjson.js";
 import { sbomRoutes } from "./sbom-api.js";
@@ -71,8 +72,7 @@ export interface ApiDeps {
 
 /** The bearer token check of every TCP request (the HTTP API and the attach upgrade). */
 export function checkBearer(store: Store, authorization: string | undefined): void {
-  const auth = authorization ?? "";
-  const token = auth.startsWith("Bearer ") ? auth.slice(7).trim() : "";
+  const token = bearerToken(authorization);
   if (!token) throw new Hop3Error("authentication required", "authentication", "set HOP3_TOKEN");
   if (!store.verifyToken(token)) throw new Hop3Error("invalid or revoked token", "authentication");
 }

@@ -6,36 +6,15 @@
  */
 import { existsSync, realpathSync } from "node:fs";
 import { join, sep } from "node:path";
-import type { Context, Hono } from "hono";
+import type { Hono } from "hono";
+import type { BuildpackCatalog } from "../build/buildpacks-builder.js";
 import { parseMapTarget } from "../build/cnb/buildpack-urls.js";
 import { listBuildpackMaps, removeBuildpackMap, setBuildpackMap } from "../store/buildpack-maps.js";
 import type { Store } from "../store/store.js";
 import { Hop3Error, usageError } from "../util/errors.js";
+import { requireAdmin } from "./admin.js";
 import type { ApiEnv } from "./api.js";
 import { ndjsonOperation } from "./ndjson.js";
-
-/** What the server can say about the targets of a mapping, to refuse a typo when it is made. */
-export interface BuildpackCatalog {
-  /** Ids of the server's own buildpacks. */
-  ids(): string[];
-  /** Directories under which buildpacks named by path must live. */
-  allowedRoots: string[];
-  /** Builds the stack images that are missing (what the first buildpack deploy does); answers their names. */
-  prepare?(log: (line: string) => void): Promise<{ build: string; run: string }>;
-}
-
-function requireAdmin(c: Context<ApiEnv>, store: Store, what = "buildpack mappings are changed"): void {
-  if (c.env?.transport === "unix") return;
-  const auth = c.req.header("authorization") ?? "";
-  const row = auth.startsWith("Bearer ") ? store.verifyToken(auth.slice(7).trim()) : undefined;
-  if (row?.role !== "admin") {
-    throw new Hop3Error(
-      `${what} by an admin only`,
-      "authorization",
-      "use an admin token, or run hop on the server",
-    );
-  }
-}
 
 /** Refuses, when the mapping is made, a target the next build would not find. */
 function checkTarget(target: string, catalog: BuildpackCatalog | undefined): void {
@@ -59,6 +38,8 @@ function checkTarget(target: string, catalog: BuildpackCatalog | undefined): voi
   }
 }
 
+const MAPS_CHANGED = "buildpack mappings are changed";
+
 export function buildpackRoutes(api: Hono<ApiEnv>, store: Store, catalog?: BuildpackCatalog): void {
   api.get("/api/v1/buildpacks/maps", (c) => c.json({ maps: listBuildpackMaps(store) }));
 
@@ -75,7 +56,7 @@ export function buildpackRoutes(api: Hono<ApiEnv>, store: Store, catalog?: Build
   });
 
   api.post("/api/v1/buildpacks/maps", async (c) => {
-    requireAdmin(c, store);
+    requireAdmin(c, store, MAPS_CHANGED);
     const body = (await c.req.json().catch(() => undefined)) as Record<string, unknown> | undefined;
     const url = body?.url;
     const target = body?.target;
@@ -89,7 +70,7 @@ export function buildpackRoutes(api: Hono<ApiEnv>, store: Store, catalog?: Build
   });
 
   api.delete("/api/v1/buildpacks/maps", (c) => {
-    requireAdmin(c, store);
+    requireAdmin(c, store, MAPS_CHANGED);
     const url = c.req.query("url");
     if (!url) throw usageError("give the URL: DELETE /api/v1/buildpacks/maps?url=...");
     return c.json(removeBuildpackMap(store, url));

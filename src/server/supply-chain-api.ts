@@ -11,7 +11,8 @@ import {
   verifyMaterials,
 } from "../sbom/provenance-service.js";
 import { keyIdOf, parsePublicKeyPem } from "../sbom/signing-key.js";
-import { Hop3Error, usageError } from "../util/errors.js";
+import { usageError } from "../util/errors.js";
+import { requireAdmin } from "./admin.js";
 import type { ApiEnv } from "./api.js";
 
 // the audit (its matchers and packageurl-js) loads at its first use: an idle server never audits
@@ -23,18 +24,6 @@ function releaseQuery(value: string | undefined): number | undefined {
   if (!m || Number(m[1]) < 1)
     throw usageError(`invalid release ${JSON.stringify(value)}`, "give it as vN or N");
   return Number(m[1]);
-}
-
-function requireAdmin(c: Context<ApiEnv>, ctx: ProvenanceContext): void {
-  if (c.env?.transport === "unix") return;
-  const auth = c.req.header("authorization") ?? "";
-  const row = auth.startsWith("Bearer ") ? ctx.store.verifyToken(auth.slice(7).trim()) : undefined;
-  if (row?.role !== "admin")
-    throw new Hop3Error(
-      "the vulnerability database is changed by an admin only",
-      "authorization",
-      "use an admin token, or run hop on the server",
-    );
 }
 
 export function supplyChainRoutes(
@@ -80,12 +69,12 @@ export function supplyChainRoutes(
   });
 
   api.delete("/api/v1/audit/database", (c) => {
-    requireAdmin(c, ctx);
+    requireAdmin(c, ctx.store, "the vulnerability database is changed");
     return c.json(ctx.store.vulns.clear());
   });
 
   api.post("/api/v1/audit/import", async (c) => {
-    requireAdmin(c, ctx);
+    requireAdmin(c, ctx.store, "the vulnerability database is changed");
     const { importDatabase, MAX_IMPORT_BYTES } = await audit();
     const file = (c.req.query("file") ?? "upload").slice(0, 200);
     const length = Number(c.req.header("content-length") ?? 0);

@@ -5,8 +5,8 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import type { BuildpackCatalog } from "../../../src/build/buildpacks-builder.js";
 import { createApi } from "../../../src/server/api.js";
-import type { BuildpackCatalog } from "../../../src/server/buildpacks-api.js";
 import { operatorBuildpackMaps } from "../../../src/store/buildpack-maps.js";
 import { apiWithoutPodman } from "./api-without-podman.js";
 
