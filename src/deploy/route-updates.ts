@@ -4,13 +4,15 @@
  * deploys can never leave an older table in the router after a newer one. Callers that queue while a table
  * is being computed are served by the next one, not one each.
  */
+import { Serial } from "../util/serial.js";
+
 export interface RouteUpdateResult<T> {
   version: number;
   result: T;
 }
 
 export class RouteUpdates<T> {
-  private tail: Promise<unknown> = Promise.resolve();
+  private readonly serial = new Serial();
   private requested = 0;
   /** The newest request a table was computed for; requests up to it are served. */
   private served = 0;
@@ -27,7 +29,7 @@ export class RouteUpdates<T> {
   /** Resolves once a table computed after this call is in the router. */
   update(): Promise<RouteUpdateResult<T>> {
     const ticket = ++this.requested;
-    const run = this.tail.then(async () => {
+    return this.serial.run(async () => {
       if (this.served >= ticket && this.last) return this.last;
       const covers = this.requested; // everything asked so far sees the table computed now
       const version = ++this.version;
@@ -39,7 +41,5 @@ export class RouteUpdates<T> {
       this.last = { version, result: table };
       return this.last;
     });
-    this.tail = run.catch(() => {});
-    return run;
   }
 }

@@ -14,6 +14,7 @@ import { isAbsolute, join } from "node:path";
 import { quoteForMessage } from "../app/name.js";
 import { writeFileIfChanged } from "../util/atomic-file.js";
 import { Hop3Error, usageError } from "../util/errors.js";
+import { Serial } from "../util/serial.js";
 import { onCalendarOf, parseSchedule } from "./cron.js";
 import { commandWord, quoteWord } from "./quadlet/render.js";
 import { systemctlUser } from "./systemctl.js";
@@ -152,7 +153,7 @@ export class UserTimers {
   private readonly systemctl: (args: string[]) => Promise<void>;
   private readonly log: (msg: string) => void;
   /** Syncs run one at a time: two deploys finishing together must not interleave their systemctl calls. */
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly queue = new Serial();
 
   constructor(opts: UserTimersOptions) {
     if (!/^hop3-[a-z]+[-.]$/.test(opts.prefix)) {
@@ -174,9 +175,7 @@ export class UserTimers {
    * the current run of a removed timer finishes.
    */
   sync(plan: ReadonlyMap<string, string>): Promise<UserTimersSyncResult> {
-    const next = this.queue.then(() => this.syncNow(plan));
-    this.queue = next.catch(() => {});
-    return next;
+    return this.queue.run(() => this.syncNow(plan));
   }
 
   /** The family's timer units present, in name order. */
