@@ -59,6 +59,13 @@ function readContextFiles(
   return out;
 }
 
+/**
+ * Podman 4.3's build cache lookup fails when an image it is looking at is removed meanwhile (another app's
+ * destroy or retention): "checking if cached image exists from a previous build: getting top layer info:
+ * layer not known". Nothing is wrong with the build; it is run once more.
+ */
+const LOST_CACHED_LAYER = /checking if cached image exists.*(layer|image) not known/;
+
 /** The Containerfile builder; `network` is what the operator gives build steps (docs/containerfile.md). */
 export const createContainerfileBuilder = (network: BuildNetwork = {}): Builder => ({
   name: "containerfile",
@@ -93,22 +100,31 @@ export const createContainerfileBuilder = (network: BuildNetwork = {}): Builder 
         "see docs/deploying.md (what a Containerfile build may mount and build on)",
       );
     }
-    const context = packContext(ctx.sourceDir, containerfile, readContextFiles(net.contextFiles, ctx.emit));
-    const stream = await ctx.docker.buildImage(context, {
-      t: ctx.tag,
-      dockerfile: containerfile,
-      buildargs: net.buildargs,
-      // Podman's parameter (podman-remote sends it so): a RUN step mounts a secret only when it asks for it
-      ...(net.secrets.length ? { secrets: JSON.stringify(net.secrets) } : {}),
-      ...(ctx.noCache ? { nocache: true } : {}),
-      rm: true,
-      forcerm: true,
-      // HOP3_BUILD_* limits, and a mark that lets a cancel or timeout stop the RUN steps
-      // only what the host enforces (deploy/build-step.ts: runtime/limits.ts buildLimits)
-      ...buildLimitOptions(ctx.limits),
-      ...(ctx.buildId ? buildMarkerOption(ctx.buildId) : {}),
-    } as Record<string, unknown>);
-    await followProgress(ctx.docker, stream, ctx.emit, `build of ${containerfile}`);
+    const contextFiles = readContextFiles(net.contextFiles, ctx.emit);
+    for (let attempt = 1; ; attempt++) {
+      const stream = await ctx.docker.buildImage(packContext(ctx.sourceDir, containerfile, contextFiles), {
+        t: ctx.tag,
+        dockerfile: containerfile,
+        buildargs: net.buildargs,
+        // Podman's parameter (podman-remote sends it so): a RUN step mounts a secret only when it asks for it
+        ...(net.secrets.length ? { secrets: JSON.stringify(net.secrets) } : {}),
+        ...(ctx.noCache ? { nocache: true } : {}),
+        rm: true,
+        forcerm: true,
+        // HOP3_BUILD_* limits, and a mark that lets a cancel or timeout stop the RUN steps
+        // only what the host enforces (deploy/build-step.ts: runtime/limits.ts buildLimits)
+        ...buildLimitOptions(ctx.limits),
+        ...(ctx.buildId ? buildMarkerOption(ctx.buildId) : {}),
+      } as Record<string, unknown>);
+      try {
+        await followProgress(ctx.docker, stream, ctx.emit, `build of ${containerfile}`);
+        break;
+      } catch (err) {
+        const message = (err as Error).message ?? "";
+        if (attempt >= 2 || !LOST_CACHED_LAYER.test(message)) throw err;
+        ctx.emit(`Podman lost a cached layer while another build or destroy removed images; building again`);
+      }
+    }
     // The stream's last ID is not reliable on every Podman version: ask the store what the tag points at.
     let imageId: string;
     try {
