@@ -7,7 +7,8 @@
  * bench-dn-1..N), checks that every app answers through the router, then:
  * - per app, sums the RSS of the processes the platform runs *for that app* beside the app's own process:
  *   the container's conmon, and the `rootlessport` pair that publishes its port on 127.0.0.1 (found by the
- *   listening socket of the app's host port);
+ *   listening socket of the app's host port; with HOP3_APP_GATEWAY=on there is none: the app gateway, one
+ *   nginx on every app network, is counted with the shared processes);
  * - shows the shared processes (router, Podman API service, slirp4netns, aardvark-dns, hop3-server) and their
  *   share per app;
  * - measures requests/s on one app through the router (Host header) and straight to its published port, with
@@ -263,19 +264,27 @@ async function main() {
     procs
       .filter((p) => p.uid === hop3UserId() && re.test(p.argv.join(" ")))
       .reduce((s, p) => s + rss(p.pid), 0);
-  const routerPid = Number(
-    (await podman(["inspect", "--format", "{{.State.Pid}}", host.routerContainer])).trim(),
-  );
-  let routerRss = 0;
-  const stack = [routerPid];
-  while (stack.length) {
-    const q = stack.pop();
-    routerRss += rss(q);
-    for (const c of procs) if (c.ppid === q) stack.push(c.pid);
-  }
+  /** RSS of a container's processes (its init and descendants); 0 when it does not run. */
+  const containerRss = async (name) => {
+    const pid = Number(
+      (await podman(["inspect", "--format", "{{.State.Pid}}", name]).catch(() => "0")).trim(),
+    );
+    let total = 0;
+    const stack = pid > 0 ? [pid] : [];
+    while (stack.length) {
+      const q = stack.pop();
+      total += rss(q);
+      for (const c of procs) if (c.ppid === q) stack.push(c.pid);
+    }
+    return total;
+  };
+  const routerRss = await containerRss(host.routerContainer);
+  // HOP3_APP_GATEWAY=on: one nginx on every app network instead of a rootlessport pair per web process
+  const gatewayRss = await containerRss("hop3-gateway");
   const sharedRows = [
     ["hop3-server", rss(serverPid)],
     [`router (${host.routerContainer})`, routerRss],
+    ...(gatewayRss ? [["app gateway (hop3-gateway)", gatewayRss]] : []),
     ["podman API service", shared(/^(\S*\/)?podman system service/)],
     ["slirp4netns", shared(/^(\S*\/)?slirp4netns /)],
     ["aardvark-dns", shared(/^(\S*\/)?aardvark-dns /)],

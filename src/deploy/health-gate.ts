@@ -4,7 +4,7 @@
  * How an instance is reached lives here and in routing.ts's upstreamOf only.
  */
 import { inspectInstance, type RunningInstance } from "../runtime/containers.js";
-import { DEFAULT_HEALTH_INTERVAL, waitHealthy } from "../runtime/health.js";
+import { DEFAULT_HEALTH_INTERVAL, type HealthTarget, waitHealthy } from "../runtime/health.js";
 import { Hop3Error } from "../util/errors.js";
 import type { Platform, Progress } from "./platform.js";
 import type { ReleaseSpec } from "./release-spec.js";
@@ -25,7 +25,14 @@ export async function passHealthGate(
     if (!(await stillRunning())) throw new Hop3Error(`${label} exited right after starting`, "deployFailed");
     return;
   }
-  if (!inst.hostPort) throw new Hop3Error(`${label} has no published port`, "deployFailed");
+  // published port, or the app gateway's socket for this instance (which the gateway opens now)
+  const target: HealthTarget | undefined = inst.hostPort
+    ? { port: inst.hostPort }
+    : p.gateway && inst.ip
+      ? { socketPath: await p.gateway.reach(inst) }
+      : undefined;
+  if (!target)
+    throw new Hop3Error(`${label} has no published port and no address on its network`, "deployFailed");
   const hc = spec.healthcheck;
   const what = hc
     ? `GET ${hc.path}${hc.contains ? ` containing ${JSON.stringify(hc.contains)}` : ""}${hc.more?.length ? ` and ${hc.more.length} more` : ""}`
@@ -35,7 +42,7 @@ export async function passHealthGate(
   const checks = hc ? [{ path: hc.path, contains: hc.contains }, ...(hc.more ?? [])] : [undefined];
   for (const c of checks) {
     const result = await waitHealthy(
-      inst.hostPort,
+      target,
       {
         ...(c?.path ? { path: c.path } : {}),
         ...(c?.contains ? { contains: c.contains } : {}),

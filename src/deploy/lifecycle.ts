@@ -80,6 +80,8 @@ export class Lifecycle {
       }
       // its addons leave its network (their data stays: only addons:destroy removes it)
       await this.p.addons?.releaseApp(app);
+      // and so does the app gateway: Podman refuses to remove a network still in use
+      await this.p.gateway?.leave(app);
       await removeNetwork(docker, appNetworkName(app));
       rmSync(join(this.p.settings.root, "git", `${app}.git`), { recursive: true, force: true });
       purgeCache(app, this.p.settings.root);

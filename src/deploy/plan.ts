@@ -30,6 +30,11 @@ export interface ReleasePlanInput {
   limits?: ResourceLimits;
   /** Containers the app needs up first (its addons' servers): every instance starts after them. */
   startsAfter?: string[];
+  /**
+   * How the router reaches web processes: `ports` publishes the web port on 127.0.0.1; `gateway` publishes
+   * nothing, the app gateway forwards to the instance's fixed address on its network (router/gateway-config.ts).
+   */
+  reach?: "ports" | "gateway";
 }
 
 export interface ContainerPlan {
@@ -46,8 +51,10 @@ export interface ContainerPlan {
   env: Record<string, string>;
   labels: Record<string, string>;
   network: string;
-  /** Container port published on 127.0.0.1 (web only). */
+  /** Container port published on 127.0.0.1 (web only, `reach = "ports"`). */
   publishPort?: number;
+  /** Container port the app gateway forwards to, on a fixed address of the app network (web, `gateway`). */
+  networkPort?: number;
   mounts?: MountPlan[];
   limits?: ResourceLimits;
   /**
@@ -100,7 +107,11 @@ export function planRelease(input: ReleasePlanInput): ContainerPlan[] {
           ...(type === "web" ? { [LABEL.port]: String(input.webPort) } : {}),
         },
         network: appNetworkName(input.app),
-        ...(type === "web" ? { publishPort: input.webPort } : {}),
+        ...(type === "web"
+          ? input.reach === "gateway"
+            ? { networkPort: input.webPort }
+            : { publishPort: input.webPort }
+          : {}),
         ...(input.mounts?.length ? { mounts: input.mounts } : {}),
         ...(input.limits && Object.keys(input.limits).length ? { limits: input.limits } : {}),
         ...(input.startsAfter?.length ? { startsAfter: [...input.startsAfter].sort() } : {}),

@@ -51,6 +51,14 @@ export interface Platform {
    */
   schedules?: { sync(): Promise<void> };
   /**
+   * The app gateway (router/app-gateway.ts), when web processes publish no port: the health gate reaches a
+   * new instance through it before the router does; a destroyed app's network is left before it goes.
+   */
+  gateway?: {
+    reach(inst: { name: string; app: string; ip?: string; networkPort?: number }): Promise<string>;
+    leave(app: string): Promise<void>;
+  };
+  /**
    * Supply-chain records of a release (src/sbom/release-sbom.ts): queued once its deploy switched traffic to
    * it, never awaited, never failing the deploy; removed with the release's image or the app.
    */

@@ -237,6 +237,7 @@ function plansFor(
     mounts: releaseMounts(app, spec, p.settings.root),
     limits: releaseLimits(spec, p.settings.limits),
     startsAfter: p.store.addons.attachmentsTo(app).map((t) => addonContainerName(t.addon)),
+    reach: p.gateway ? "gateway" : "ports",
   });
 }
 

@@ -51,9 +51,13 @@ function routingOf(p: Platform): PlatformRouting {
   return r;
 }
 
-/** Where the router reaches an instance. */
+/**
+ * Where an instance listens for the router: its published loopback port, or its fixed address on the app
+ * network (the app gateway forwards the router's connections there).
+ */
 export function upstreamOf(inst: RunningInstance): { host: string; port: number } | undefined {
-  return inst.hostPort ? { host: "127.0.0.1", port: inst.hostPort } : undefined;
+  if (inst.hostPort) return { host: "127.0.0.1", port: inst.hostPort };
+  return inst.ip && inst.networkPort ? { host: inst.ip, port: inst.networkPort } : undefined;
 }
 
 /** The route table before validation: the store's current releases, with `overrides` in place of theirs. */

@@ -1,3 +1,4 @@
+import { appSocket } from "./gateway-config.js";
 import { wantsCertificate } from "./hostnames.js";
 import { type HostGroup, planRoutes, upstreamAddress } from "./route-plan.js";
 import type { AppRoute, RouterSettings } from "./routes.js";
@@ -15,6 +16,12 @@ export interface CaddyRenderOptions {
    * SRV-based dynamic upstreams instead of a fixed list, so that changing them needs no reload.
    */
   upstreamDns?: string;
+  /**
+   * The app gateway's socket directory, as Caddy sees it: every app is then reached through its one socket
+   * there (the gateway balances over the app's instances), and the upstream addresses in the table, which
+   * Caddy cannot reach, stay out of the configuration (router/gateway-config.ts).
+   */
+  gatewaySocketDir?: string;
 }
 
 export const NO_APP_BODY = "no app is deployed at this hostname\n";
@@ -43,8 +50,8 @@ export function renderCaddyConfig(
   }
   for (const group of groups) {
     const plainHosts = group.hosts.filter((h) => !tlsHostsOf(group).includes(h));
-    if (group.kind === "catch-all") httpRoutes.push(appRoute(group, undefined, opts.upstreamDns));
-    else if (plainHosts.length > 0) httpRoutes.push(appRoute(group, plainHosts, opts.upstreamDns));
+    if (group.kind === "catch-all") httpRoutes.push(appRoute(group, undefined, opts));
+    else if (plainHosts.length > 0) httpRoutes.push(appRoute(group, plainHosts, opts));
   }
   httpRoutes.push(notFoundRoute());
 
@@ -59,7 +66,7 @@ export function renderCaddyConfig(
   if (certificateHosts.length > 0) {
     const httpsRoutes = groups.flatMap((g) => {
       const hosts = tlsHostsOf(g);
-      return hosts.length > 0 ? [appRoute(g, hosts, opts.upstreamDns)] : [];
+      return hosts.length > 0 ? [appRoute(g, hosts, opts)] : [];
     });
     servers.https = {
       listen: [`:${settings.httpsPort}`],
@@ -81,9 +88,13 @@ export function renderCaddyConfig(
   return config;
 }
 
-function appRoute(group: HostGroup, hosts: string[] | undefined, upstreamDns: string | undefined): Json {
+function appRoute(group: HostGroup, hosts: string[] | undefined, opts: CaddyRenderOptions): Json {
   const handle =
-    group.upstreams.length > 0 ? reverseProxy(group, upstreamDns) : textResponse(503, APP_DOWN_BODY);
+    group.upstreams.length === 0
+      ? textResponse(503, APP_DOWN_BODY)
+      : opts.gatewaySocketDir
+        ? throughGateway(group, opts.gatewaySocketDir)
+        : reverseProxy(group, opts.upstreamDns);
   return { ...(hosts ? { match: [{ host: hosts }] } : {}), handle: [handle], terminal: true };
 }
 
@@ -117,6 +128,20 @@ function reverseProxy(group: HostGroup, upstreamDns: string | undefined): Json {
       // because with a single upstream "skipped" means "down"; try_duration outlasts it.
       passive: { fail_duration: "3s", max_fails: 2 },
     },
+    transport: { protocol: "http", dial_timeout: "3s" },
+  };
+}
+
+/**
+ * One upstream, the app's gateway socket: its address never changes, so deploys leave Caddy's configuration
+ * byte-identical. No passive health here: the gateway skips failing instances itself, and marking the only
+ * upstream down would turn a blip into seconds of errors.
+ */
+function throughGateway(group: HostGroup, socketDir: string): Json {
+  return {
+    handler: "reverse_proxy",
+    upstreams: [{ dial: `unix/${socketDir}/${appSocket(group.app)}` }],
+    load_balancing: { try_duration: "5s", try_interval: "100ms" },
     transport: { protocol: "http", dial_timeout: "3s" },
   };
 }

@@ -6,14 +6,14 @@ import { Hop3Error } from "../util/errors.js";
 import { caddyAdmin, isConnectionError } from "./caddy-admin.js";
 import { renderCaddyConfig } from "./caddy-config.js";
 import {
-  buildImage,
   contextDigest,
+  ensurePlatformImage,
   ensureSubdir,
-  imageId,
   inspectContainer,
   normalizeId,
   sleep,
 } from "./container-ops.js";
+import { GATEWAY_SOCKET_DIR } from "./gateway-config.js";
 import {
   PodmanRouterRunner,
   type RouterContainerSpec,
@@ -66,6 +66,8 @@ export interface CaddyRouterOptions {
   /** What keeps the container alive: Podman's restart policy (default) or a quadlet under systemd. */
   runner?: RouterRunner;
   log?: (line: string) => void;
+  /** Host directory of the app gateway's sockets, when apps are reached through it (app-gateway.ts). */
+  gatewaySocketDir?: string;
 }
 
 /**
@@ -117,6 +119,7 @@ export class CaddyRouter implements Router {
       info?.State.Running &&
       normalizeId(info.Image) === wantedImage &&
       (info.Config.Env ?? []).includes(`HOP3_UPSTREAM_DNS=${this.upstreamDns}`) &&
+      sameGatewayMount(info.Config.Env ?? [], this.opts.gatewaySocketDir) &&
       this.runner.isCurrent(spec);
     if (current && (await this.adminAnswers(5_000))) {
       // Healthy and current: reload (a no-op when unchanged), never restart — apps must not blink.
@@ -184,6 +187,7 @@ export class CaddyRouter implements Router {
       storageDir: IN_DATA_DIR,
       ...(rootFile ? { acmeTrustedRootsFile: `${IN_CONFIG_DIR}/${ACME_ROOTS_FILE}` } : {}),
       ...(this.dnsMode ? { upstreamDns: this.upstreamDns } : {}),
+      ...(this.opts.gatewaySocketDir ? { gatewaySocketDir: GATEWAY_SOCKET_DIR } : {}),
     });
     const text = `${JSON.stringify(config, null, 2)}\n`;
     writeFileAtomic(join(this.configDir, CONFIG_FILE), text);
@@ -214,27 +218,14 @@ export class CaddyRouter implements Router {
     }
   }
 
-  private async ensureImage(): Promise<string> {
-    const { docker } = this.opts;
-    const existing = await imageId(docker, this.image);
-    if (existing) return existing;
-    if (!(await imageId(docker, this.opts.baseImage))) {
-      throw new Hop3Error(
-        `the router image ${this.image} is missing and so is its base image ${this.opts.baseImage}`,
-        "error",
-        "run the installer (it creates the base image) and try again",
-      );
-    }
-    this.log(`router: building ${this.image} from ${this.opts.baseImage}`);
-    await buildImage(docker, {
-      contextDir: join(this.opts.imagesDir, "caddy"),
+  private ensureImage(): Promise<string> {
+    return ensurePlatformImage(this.opts.docker, {
+      what: "router",
       tag: this.image,
-      buildArgs: { BASE_IMAGE: this.opts.baseImage },
-      log: (line) => this.log(`router build: ${line}`),
+      contextDir: join(this.opts.imagesDir, "caddy"),
+      baseImage: this.opts.baseImage,
+      log: this.log,
     });
-    const built = await imageId(docker, this.image);
-    if (!built) throw new Hop3Error(`building ${this.image} reported success but the image is missing`);
-    return built;
   }
 
   /** The router's container (host network: it binds 80/443 and reaches every app's loopback port). */
@@ -245,13 +236,21 @@ export class CaddyRouter implements Router {
       image: this.image,
       description: "Hop3 router (Caddy)",
       // The responder runs in every mode (it is cheap), so switching modes never needs a new container.
-      env: { HOP3_UPSTREAM_DNS: this.upstreamDns, HOP3_UPSTREAM_ZONE: UPSTREAM_ZONE },
+      // HOP3_APP_GATEWAY names the mount below, so that a change of it is seen and replaces the container
+      env: {
+        HOP3_UPSTREAM_DNS: this.upstreamDns,
+        HOP3_UPSTREAM_ZONE: UPSTREAM_ZONE,
+        ...(this.opts.gatewaySocketDir ? { HOP3_APP_GATEWAY: this.opts.gatewaySocketDir } : {}),
+      },
       // The SRV records' target (see upstream-dns.ts): resolved from /etc/hosts, never by a DNS query.
       extraHosts: { [LOOPBACK_NAME]: "127.0.0.1" },
       binds: [
         { host: join(stateDir, "config"), container: IN_CONFIG_DIR, readOnly: true },
         { host: join(stateDir, "data"), container: IN_DATA_DIR },
         { host: join(stateDir, "run"), container: IN_RUN_DIR },
+        ...(this.opts.gatewaySocketDir
+          ? [{ host: this.opts.gatewaySocketDir, container: GATEWAY_SOCKET_DIR }]
+          : []),
       ],
     };
   }
@@ -267,6 +266,12 @@ export class CaddyRouter implements Router {
     });
     this.log(`router: ${this.containerName} is up (${this.runner.kind})`);
   }
+}
+
+/** Whether a running router's environment says it has the gateway's socket directory mounted as wanted. */
+function sameGatewayMount(env: string[], dir: string | undefined): boolean {
+  const had = env.find((e) => e.startsWith("HOP3_APP_GATEWAY="))?.slice("HOP3_APP_GATEWAY=".length);
+  return had === dir;
 }
 
 /** Whether two JSON texts hold the same value; Caddy hands its configuration back with its own key order. */

@@ -88,6 +88,35 @@ export async function buildImage(
 }
 
 /**
+ * The id of a platform image (router, gateway) built from `images/<dir>` on the base image: the existing one,
+ * else built now. `what` names it in logs and errors.
+ */
+export async function ensurePlatformImage(
+  docker: Docker,
+  opts: { what: string; tag: string; contextDir: string; baseImage: string; log: (line: string) => void },
+): Promise<string> {
+  const existing = await imageId(docker, opts.tag);
+  if (existing) return existing;
+  if (!(await imageId(docker, opts.baseImage))) {
+    throw new Hop3Error(
+      `the ${opts.what} image ${opts.tag} is missing and so is its base image ${opts.baseImage}`,
+      "error",
+      "run the installer (it creates the base image) and try again",
+    );
+  }
+  opts.log(`${opts.what}: building ${opts.tag} from ${opts.baseImage}`);
+  await buildImage(docker, {
+    contextDir: opts.contextDir,
+    tag: opts.tag,
+    buildArgs: { BASE_IMAGE: opts.baseImage },
+    log: (line) => opts.log(`${opts.what} build: ${line}`),
+  });
+  const built = await imageId(docker, opts.tag);
+  if (!built) throw new Hop3Error(`building ${opts.tag} reported success but the image is missing`);
+  return built;
+}
+
+/**
  * Creates `parent/name` owned like `parent`: when Hop3 runs as root (installer, tests), the router container
  * runs under the hop3 user's rootless Podman and must own what it writes to.
  */

@@ -22,6 +22,8 @@ export interface RouterDeps {
   /** Podman's restart policy (default) or a quadlet under systemd: follows the app supervisor. */
   runner?: RouterRunner;
   log?: (line: string) => void;
+  /** Caddy only: host directory of the app gateway's sockets, when apps are reached through it. */
+  gatewaySocketDir?: string;
 }
 
 export function createRouter(kind: RouterKind, deps: RouterDeps): Router {

@@ -20,7 +20,7 @@ export interface RouterBind {
   readOnly?: boolean;
 }
 
-/** The router's container, whichever runner starts it: always on the host network. */
+/** The router's container (host network) or the app gateway's (its own network), whichever runner starts it. */
 export interface RouterContainerSpec {
   name: string;
   image: string;
@@ -31,6 +31,12 @@ export interface RouterContainerSpec {
   extraHosts: Record<string, string>;
   /** For the unit's Description=. */
   description: string;
+  /** io.hop3.role; `router` when absent. */
+  role?: string;
+  /** The network it starts on; the host's when absent. */
+  network?: string;
+  /** Networks with this label are joined after every start (see renderRouterUnit). */
+  joinNetworksLabelled?: string;
 }
 
 export interface RouterRunner {
@@ -63,10 +69,11 @@ export class PodmanRouterRunner implements RouterRunner {
       name: spec.name,
       Image: spec.image,
       ...(spec.cmd ? { Cmd: spec.cmd } : {}),
-      Labels: { ...ROUTER_LABELS },
+      Labels: { ...ROUTER_LABELS, ...(spec.role ? { "io.hop3.role": spec.role } : {}) },
       Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
       HostConfig: {
-        NetworkMode: "host",
+        // a restarted container keeps the networks it was joined to: joinNetworksLabelled is the caller's
+        NetworkMode: spec.network ?? "host",
         RestartPolicy: { Name: "always" },
         ExtraHosts: Object.entries(spec.extraHosts).map(([h, a]) => `${h}:${a}`),
         Binds: spec.binds.map(bindString),

@@ -4,6 +4,7 @@ import type { ContainerPlan } from "../deploy/plan.js";
 import { hostConfigMounts } from "../deploy/volumes.js";
 import { Hop3Error } from "../util/errors.js";
 import { MAX_LINE, truncationMarker } from "../util/line-splitter.js";
+import { allocateAppAddress, appAddressOf, IP_LABEL } from "./app-ip.js";
 import { appNetworkName, LABEL } from "./labels.js";
 import { hostConfigLimits } from "./limits.js";
 import { ensureNetworkIsolation } from "./network-isolation.js";
@@ -21,8 +22,11 @@ export interface RunningInstance {
   state: string;
   status: string;
   createdAt: string;
-  /** Host port on 127.0.0.1 for web instances. */
+  /** Host port on 127.0.0.1 for web instances (published ports mode). */
   hostPort?: number;
+  /** Fixed address on the app network and the web port there (app gateway mode: nothing is published). */
+  ip?: string;
+  networkPort?: number;
 }
 
 /**
@@ -76,9 +80,24 @@ export async function startContainer(docker: Docker, plan: ContainerPlan): Promi
   // A leftover with the same name (a crash between create and record) is replaced, never reused blindly.
   await removeContainer(docker, plan.name);
   await ensureMounts(docker, plan.app, plan.mounts);
-  const exposed = plan.publishPort ? { [`${plan.publishPort}/tcp`]: {} } : undefined;
   // a fixed host port survives a restart of the container (a random one would change under the router)
   const hostPort = plan.publishPort ? await freeLoopbackPort() : undefined;
+  // or a fixed address on its app network, which the gateway forwards to (app-ip.ts)
+  const address = plan.networkPort ? await allocateAppAddress(docker, plan.network) : undefined;
+  try {
+    return await createAndStart(docker, plan, hostPort, address?.ip);
+  } finally {
+    address?.release();
+  }
+}
+
+async function createAndStart(
+  docker: Docker,
+  plan: ContainerPlan,
+  hostPort: number | undefined,
+  ip: string | undefined,
+): Promise<RunningInstance> {
+  const exposed = plan.publishPort ? { [`${plan.publishPort}/tcp`]: {} } : undefined;
   const container = await podmanCall(
     docker.createContainer({
       name: plan.name,
@@ -86,8 +105,11 @@ export async function startContainer(docker: Docker, plan: ContainerPlan): Promi
       ...(plan.cmd ? { Cmd: plan.cmd } : {}),
       ...(plan.entrypoint ? { Entrypoint: plan.entrypoint } : {}),
       Env: Object.entries(plan.env).map(([k, v]) => `${k}=${v}`),
-      Labels: plan.labels,
+      Labels: ip ? { ...plan.labels, [IP_LABEL]: ip } : plan.labels,
       ...(exposed ? { ExposedPorts: exposed } : {}),
+      ...(ip
+        ? { NetworkingConfig: { EndpointsConfig: { [plan.network]: { IPAMConfig: { IPv4Address: ip } } } } }
+        : {}),
       HostConfig: {
         NetworkMode: plan.network,
         RestartPolicy: { Name: "always" },
@@ -177,7 +199,7 @@ export async function listInstances(docker: Docker, app?: string): Promise<Runni
       state: c.State,
       status: c.Status,
       createdAt: new Date(c.Created * 1000).toISOString(),
-      ...(port?.PublicPort ? { hostPort: port.PublicPort } : {}),
+      ...(port?.PublicPort ? { hostPort: port.PublicPort } : (appAddressOf(labels) ?? {})),
     });
   }
   return out.sort(
@@ -237,7 +259,7 @@ export function toInstance(info: Docker.ContainerInspectInfo): RunningInstance {
     state: info.State.Status,
     status: info.State.Status,
     createdAt: info.Created,
-    ...(hostPort ? { hostPort } : {}),
+    ...(hostPort ? { hostPort } : (appAddressOf(labels) ?? {})),
   };
 }
 

@@ -19,9 +19,19 @@ export interface HealthSpec {
 
 export type HealthResult = { ok: true; attempts: number } | { ok: false; reason: string; attempts: number };
 
+/** Where a check connects: a loopback port (published) or a Unix socket (the app gateway's, per instance). */
+export type HealthTarget = { port: number } | { socketPath: string };
+
+const connectOptions = (t: HealthTarget): net.NetConnectOpts =>
+  "socketPath" in t ? { path: t.socketPath } : { host: "127.0.0.1", port: t.port };
+
 export function tcpOpen(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
+  return canConnect({ host, port }, timeoutMs);
+}
+
+function canConnect(opts: net.NetConnectOpts, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const sock = net.connect({ host, port });
+    const sock = net.connect(opts);
     const done = (ok: boolean) => {
       sock.destroy();
       resolve(ok);
@@ -33,14 +43,23 @@ export function tcpOpen(host: string, port: number, timeoutMs = 1000): Promise<b
 }
 
 export function httpGet(
-  port: number,
+  target: number | HealthTarget,
   path: string,
   hostHeader: string | undefined,
   timeoutMs = 5000,
 ): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = http.get(
-      { host: "127.0.0.1", port, path, headers: hostHeader ? { host: hostHeader } : {}, timeout: timeoutMs },
+      {
+        ...(typeof target === "number"
+          ? { host: "127.0.0.1", port: target }
+          : "socketPath" in target
+            ? { socketPath: target.socketPath }
+            : { host: "127.0.0.1", port: target.port }),
+        path,
+        headers: hostHeader ? { host: hostHeader } : {},
+        timeout: timeoutMs,
+      },
       (res) => {
         let body = "";
         res.setEncoding("utf8");
@@ -69,7 +88,7 @@ export const DEFAULT_HEALTH_INTERVAL = 0.05;
  * instead of waiting for the timeout.
  */
 export async function waitHealthy(
-  port: number,
+  target: number | HealthTarget,
   spec: HealthSpec,
   stillRunning: () => Promise<boolean>,
 ): Promise<HealthResult> {
@@ -78,6 +97,7 @@ export async function waitHealthy(
   let lastReason = "the port never accepted a connection";
   let successes = 0;
   let runningCheckedAt = 0;
+  const to: HealthTarget = typeof target === "number" ? { port: target } : target;
   while (Date.now() < deadline) {
     attempts++;
     // asking Podman costs more than a connection attempt: at most every RUNNING_CHECK_MS when polling fast
@@ -85,13 +105,13 @@ export async function waitHealthy(
       if (!(await stillRunning())) return { ok: false, reason: "the process exited", attempts };
       runningCheckedAt = Date.now();
     }
-    if (await tcpOpen("127.0.0.1", port)) {
+    if (await canConnect(connectOptions(to), 1000)) {
       if (!spec.path) {
-        // Rootless port forwarding accepts connections on the host port even when nothing listens inside
-        // the container, so an open port proves nothing: the process must answer HTTP (any status will do).
+        // Rootless port forwarding (and the gateway's socket) accepts connections even when nothing listens
+        // inside the container, so an open port proves nothing: the process must answer HTTP (any status).
         try {
           const left = Math.min(5000, Math.max(100, deadline - Date.now()));
-          await httpGet(port, "/", spec.hostHeader, left);
+          await httpGet(to, "/", spec.hostHeader, left);
           return { ok: true, attempts };
         } catch (err) {
           lastReason = `nothing answered HTTP on the port (${(err as Error).message})`;
@@ -102,7 +122,7 @@ export async function waitHealthy(
       try {
         // a hung app must not stretch the check past its deadline
         const left = Math.min(5000, Math.max(100, deadline - Date.now()));
-        const res = await httpGet(port, spec.path, spec.hostHeader, left);
+        const res = await httpGet(to, spec.path, spec.hostHeader, left);
         if (res.status >= 200 && res.status < 400 && (!spec.contains || res.body.includes(spec.contains))) {
           successes++;
           if (successes >= (spec.retries ?? 1)) return { ok: true, attempts };

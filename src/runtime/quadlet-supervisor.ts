@@ -12,7 +12,9 @@ import type Docker from "dockerode";
 import type { ContainerPlan } from "../deploy/plan.js";
 import { writeFileIfChanged } from "../util/atomic-file.js";
 import { Hop3Error } from "../util/errors.js";
-import { inspectInstance, type RunningInstance, removeContainer } from "./containers.js";
+import { allocateAppAddress } from "./app-ip.js";
+import { ensureNetwork, inspectInstance, type RunningInstance, removeContainer } from "./containers.js";
+import { LABEL } from "./labels.js";
 import { freeLoopbackPort } from "./ports.js";
 import {
   containerServiceName,
@@ -99,12 +101,19 @@ export class QuadletSupervisor implements Supervisor {
     const hasFileEnv = Object.keys(splitEnv(plan.env, this.version).file).length > 0;
     if (hasFileEnv) writeFileIfChanged(envPath, renderEnvFile(plan.env, this.version), 0o600);
     const hostPort = plan.publishPort ? await this.allocatePort() : undefined;
+    // app gateway mode: a fixed address on the app network, which must exist to have its subnet read
+    if (plan.networkPort)
+      await ensureNetwork(this.docker, plan.network, { [LABEL.managed]: "true", [LABEL.app]: plan.app });
+    const address = plan.networkPort ? await allocateAppAddress(this.docker, plan.network) : undefined;
     const unit = renderContainerUnit(plan, {
       podmanVersion: this.version,
       ...(this.systemdVersion ? { systemdVersion: this.systemdVersion } : {}),
       ...(hasFileEnv ? { envFile: envPath } : {}),
       ...(hostPort ? { hostPort } : {}),
+      ...(address ? { ip: address.ip } : {}),
     });
+    // kept promised until its container carries the address (parallel starts of one app)
+    if (address) setTimeout(address.release, 60_000).unref();
     writeFileIfChanged(join(this.unitDir, containerUnitFile(plan.name)), unit, 0o600);
     const service = containerServiceName(plan.name);
     try {

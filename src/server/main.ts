@@ -22,6 +22,8 @@ import { isWanted, Lifecycle } from "../deploy/lifecycle.js";
 import type { Platform } from "../deploy/platform.js";
 import { applyRoutes } from "../deploy/routing.js";
 import { renderAuthorizedKeys, writeAuthorizedKeys } from "../git/authorized-keys.js";
+import { AppGateway } from "../router/app-gateway.js";
+import { GatewayRouter } from "../router/gateway-router.js";
 import { createRouter, QuadletRouterRunner } from "../router/index.js";
 import { ContainerWatchdog } from "../runtime/container-watchdog.js";
 import { CronTimers } from "../runtime/cron-timers.js";
@@ -72,6 +74,7 @@ async function main(): Promise<void> {
     join(settings.HOP3_ROOT, "run"),
     where.uploads,
     where.router,
+    where.gateway,
     where.git,
   ]) {
     mkdirSync(dir, { recursive: true, mode: 0o750 });
@@ -105,15 +108,10 @@ async function main(): Promise<void> {
   if (supervisor instanceof QuadletSupervisor && (await podmanSocketActivated())) {
     say("podman API: the hop3 user's podman.socket (started on demand by systemd)");
   } else podman.watch();
-  const router = createRouter(settings.HOP3_ROUTER, {
-    docker,
-    stateDir: where.router,
-    settings: routerSettingsOf(settings),
-    baseImage: settings.HOP3_BASE_IMAGE,
-    imagesDir: settings.HOP3_IMAGES_DIR,
-    containerName: settings.HOP3_ROUTER_CONTAINER,
-    // under systemd the router is a quadlet too: it comes back at boot and after a crash without the server
-    ...(supervisor instanceof QuadletSupervisor
+  // under systemd the router and the gateway are quadlets too: they come back at boot and after a crash
+  // without the server
+  const runnerOf = () =>
+    supervisor instanceof QuadletSupervisor
       ? {
           runner: new QuadletRouterRunner(docker, {
             podmanVersion: supervisor.version,
@@ -121,9 +119,34 @@ async function main(): Promise<void> {
             unitDir: supervisor.unitDir,
           }),
         }
-      : {}),
+      : {};
+  // Apps publish no port where the router can dial the gateway's Unix sockets (Caddy; Traefik cannot)
+  const gateway =
+    settings.HOP3_APP_GATEWAY === "on" && settings.HOP3_ROUTER === "caddy"
+      ? new AppGateway({
+          docker,
+          stateDir: where.gateway,
+          baseImage: settings.HOP3_BASE_IMAGE,
+          imagesDir: settings.HOP3_IMAGES_DIR,
+          ...runnerOf(),
+          log: (l) => log.info(l),
+        })
+      : undefined;
+  if (settings.HOP3_APP_GATEWAY === "on" && !gateway) {
+    say("app gateway: off (Traefik cannot dial Unix sockets): web processes publish a port on 127.0.0.1");
+  }
+  const frontRouter = createRouter(settings.HOP3_ROUTER, {
+    docker,
+    stateDir: where.router,
+    settings: routerSettingsOf(settings),
+    baseImage: settings.HOP3_BASE_IMAGE,
+    imagesDir: settings.HOP3_IMAGES_DIR,
+    containerName: settings.HOP3_ROUTER_CONTAINER,
+    ...runnerOf(),
+    ...(gateway ? { gatewaySocketDir: gateway.socketDir } : {}),
     log: (l) => log.info(`router: ${l}`),
   });
+  const router = gateway ? new GatewayRouter(frontRouter, gateway, docker) : frontRouter;
   say(`starting the ${router.kind} router`);
   await router.ensureRunning();
 
@@ -142,6 +165,7 @@ async function main(): Promise<void> {
     docker,
     router,
     supervisor,
+    ...(gateway ? { gateway } : {}),
     settings: platformSettings,
     // Containerfile builds get the same CA and proxies as buildpack builds (build/containerfile-network.ts)
     builders: [createContainerfileBuilder(buildpacks.network), createBuildpacksBuilder(buildpacks)],

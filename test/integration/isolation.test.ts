@@ -5,8 +5,11 @@
  * made isolation unreliable (stopping an app's network dropped the isolation of every app) is replayed by
  * stopping and starting each app, and the attacks run again.
  */
+import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadSettings } from "../../src/server/settings.js";
 import {
   deployedUrl,
   destroyQuietly,
@@ -17,6 +20,18 @@ import {
   uniqueApp,
   webContainerNames,
 } from "./helpers.js";
+
+/** Whether the server under test runs the app gateway: what it reads from its env file, defaults included. */
+function serverUsesGateway(): boolean {
+  const env: Record<string, string> = {};
+  let text = "";
+  try {
+    text = readFileSync("/etc/hop3/hop3.env", "utf8");
+  } catch {}
+  for (const m of text.matchAll(/^(HOP3_[A-Z0-9_]+)=(.*)$/gm)) env[m[1]!] = m[2]!;
+  const s = loadSettings(env);
+  return s.HOP3_APP_GATEWAY === "on" && s.HOP3_ROUTER === "caddy";
+}
 
 interface Web {
   name: string;
@@ -41,6 +56,17 @@ async function webContainers(app: string): Promise<Web[]> {
     out.push({ name, ip, ...(port ? { hostPort: port } : {}) });
   }
   return out;
+}
+
+/** The app gateway's addresses on the app networks (none where web processes publish ports instead). */
+async function gatewayAddresses(): Promise<string[]> {
+  const out = await podmanAsHop3([
+    "inspect",
+    "hop3-gateway",
+    "--format",
+    "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}",
+  ]).catch(() => "");
+  return out.split(/\s+/).filter(Boolean);
 }
 
 /**
@@ -111,6 +137,9 @@ describe("apps cannot reach each other", () => {
       [to, 5000], // by app name
       [`${to}.hop3.localhost`, 5000],
     ];
+    // the app gateway is on both networks (it forwards the router's connections): it must not be a way
+    // through, neither by its address on A's network (it listens on Unix sockets only) nor on B's
+    for (const ip of await gatewayAddresses()) targets.push([ip, 5000], [ip, 80]);
     if (dst!.hostPort) {
       // what the host publishes for B (loopback only): not reachable from a container, neither through
       // slirp4netns' host address nor through the network's gateway
@@ -128,6 +157,29 @@ describe("apps cannot reach each other", () => {
   }
 
   it("both apps answer through the router", bothAnswerThroughTheRouter);
+
+  // HOP3_APP_GATEWAY=off (the default for now): web processes publish loopback ports instead
+  it.runIf(serverUsesGateway())(
+    "no web process publishes a host port; the gateway's sockets are the hop3 user's alone",
+    async () => {
+      expect(await gatewayAddresses(), "the gateway is on no app network").not.toEqual([]);
+      for (const app of [a, b]) {
+        for (const w of await webContainers(app))
+          expect(w.hostPort, `${w.name} publishes a port`).toBeUndefined();
+      }
+      // a local user who is not hop3 can neither list nor connect to the sockets (no port to take over either)
+      const dir = "/var/lib/hop3/gateway/sockets";
+      expect(statSync(dir).mode & 0o777).toBe(0o700);
+      const probe = `require("net").connect(${JSON.stringify(join(dir, "a", `${a}.sock`))}).on("connect", () => { console.log("OPEN"); process.exit(0) }).on("error", (e) => { console.log(e.code); process.exit(0) })`;
+      const r = await execa("runuser", ["-u", "nobody", "--", process.execPath, "-e", probe], {
+        reject: false,
+      });
+      expect(r.stdout.trim()).toBe("EACCES");
+      // the gateway forwards between no networks: it is no router
+      const fwd = await podmanAsHop3(["exec", "hop3-gateway", "cat", "/proc/sys/net/ipv4/ip_forward"]);
+      expect(fwd.trim()).toBe("0");
+    },
+  );
 
   it("A cannot connect to B, nor B to A", async () => {
     await attack(a, b);

@@ -8,6 +8,7 @@ import { envValueProblem } from "../../app/env-vars.js";
 import type { ContainerPlan } from "../../deploy/plan.js";
 import { CHOWN_TO_CONTAINER_USER, type MountPlan, tmpfsOptions } from "../../deploy/volumes.js";
 import { Hop3Error } from "../../util/errors.js";
+import { IP_LABEL } from "../app-ip.js";
 import { LABEL } from "../labels.js";
 import type { ResourceLimits } from "../limits.js";
 import { compareVersions, type QuadletSection, requireKeys } from "./keys.js";
@@ -26,6 +27,8 @@ export interface ContainerUnitOptions {
    * new one, and a random port would change under the router's feet at every restart.
    */
   hostPort?: number;
+  /** Fixed address on the app network (app gateway mode, runtime/app-ip.ts), for the same reason. */
+  ip?: string;
 }
 
 /** Unit file names for a plan: systemd calls the service `<base>.service`. */
@@ -213,8 +216,9 @@ export function renderContainerUnit(plan: ContainerPlan, opts: ContainerUnitOpti
     c.push(["EnvironmentFile", opts.envFile]);
   }
   for (const k of Object.keys(inlineEnv).sort()) c.push(["Environment", quoteWord(`${k}=${inlineEnv[k]}`)]);
-  c.push(...labelLines(plan.labels));
+  c.push(...labelLines(opts.ip ? { ...plan.labels, [IP_LABEL]: opts.ip } : plan.labels));
   c.push(["Network", usesNetworkUnit(v) ? networkUnitFile(plan.network) : plan.network]);
+  if (opts.ip) c.push(compareVersions(v, "4.5") >= 0 ? ["IP", opts.ip] : ["PodmanArgs", `--ip=${opts.ip}`]);
   c.push(...mountLines(plan.mounts ?? [], v));
   if (plan.publishPort) c.push(["PublishPort", `127.0.0.1:${opts.hostPort ?? ""}:${plan.publishPort}`]);
   c.push(...limitLines(plan.limits, v));
@@ -342,6 +346,15 @@ export interface RouterUnitSpec {
   binds: { host: string; container: string; readOnly?: boolean }[];
   extraHosts: Record<string, string>;
   description: string;
+  /** io.hop3.role of the container: `router` unless said (the app gateway is `gateway`). */
+  role?: string;
+  /** The network it starts on; the host's when absent (the router). */
+  network?: string;
+  /**
+   * Networks carrying this label are joined right after every start (the app gateway: a container re-created
+   * by systemd must be back on every app network before it can forward anything).
+   */
+  joinNetworksLabelled?: string;
 }
 
 /**
@@ -361,8 +374,8 @@ export function renderRouterUnit(
   ];
   if (spec.cmd && spec.cmd.length > 0) c.push(["Exec", spec.cmd.map(commandWord).join(" ")]);
   for (const k of Object.keys(spec.env).sort()) c.push(["Environment", commandWord(`${k}=${spec.env[k]}`)]);
-  c.push(...labelLines({ "io.hop3.role": "router", [LABEL.managed]: "true" }));
-  c.push(["Network", "host"]);
+  c.push(...labelLines({ "io.hop3.role": spec.role ?? "router", [LABEL.managed]: "true" }));
+  c.push(["Network", spec.network ?? "host"]);
   for (const b of spec.binds)
     c.push(["Volume", commandWord(`${b.host}:${b.container}${b.readOnly ? ":ro" : ""}`)]);
   const hosts = Object.keys(spec.extraHosts).sort();
@@ -388,10 +401,32 @@ export function renderRouterUnit(
         ],
       },
       { name: "Container", lines: c },
-      { name: "Service", lines: [...restart.service, ["TimeoutStartSec", "120"]] },
+      {
+        name: "Service",
+        lines: [
+          ...restart.service,
+          ["TimeoutStartSec", "120"],
+          ...(spec.joinNetworksLabelled ? [joinNetworksLine(spec.name, spec.joinNetworksLabelled)] : []),
+        ],
+      },
       { name: "Install", lines: [["WantedBy", "default.target"]] },
     ],
   );
+}
+
+/**
+ * ExecStartPost= that joins the container to every network with the label, one `podman network connect` each
+ * (a failure for one network, e.g. removed meanwhile, does not stop the others). The label and name are
+ * Hop3's own constants, never user input; commandWord escapes `$` and `%` for systemd.
+ */
+function joinNetworksLine(container: string, label: string): [string, string] {
+  if (!/^[a-z0-9.-]+$/.test(label) || !/^[a-z0-9.-]+$/.test(container)) {
+    throw new Error(`joinNetworksLine: unexpected name ${container} / ${label}`);
+  }
+  const script =
+    `podman network ls --filter label=${label} --format '{{.Name}}' | ` +
+    `while read -r n; do podman network connect "$n" ${container} 2>/dev/null || true; done`;
+  return ["ExecStartPost", `/bin/sh -c ${commandWord(script)}`];
 }
 
 /** What renderAddonUnit needs of an addon's server container (addons/runner.ts builds it). */

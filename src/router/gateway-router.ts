@@ -1,0 +1,49 @@
+/**
+ * The router with the app gateway in front of the apps (issue 9): the gateway is told first, so that an app's
+ * socket forwards to its new instances before Caddy sends anything there; Caddy's own configuration only
+ * changes when an app gains or loses its socket.
+ */
+import type Docker from "dockerode";
+import { listInstances } from "../runtime/containers.js";
+import type { AppGateway } from "./app-gateway.js";
+import type { AppRoute, Router, RouterStatus } from "./routes.js";
+
+export class GatewayRouter implements Router {
+  readonly kind;
+
+  constructor(
+    readonly inner: Router,
+    readonly gateway: AppGateway,
+    private readonly docker: Docker,
+  ) {
+    this.kind = inner.kind;
+  }
+
+  async ensureRunning(): Promise<void> {
+    // the gateway first: the router mounts its socket directory
+    await this.gateway.ensureRunning();
+    await this.inner.ensureRunning();
+  }
+
+  async apply(routes: AppRoute[]): Promise<void> {
+    const running = (await listInstances(this.docker)).filter(
+      (i) => i.state === "running" && i.process === "web",
+    );
+    await this.gateway.apply(routes, running);
+    await this.inner.apply(routes);
+  }
+
+  async status(): Promise<RouterStatus> {
+    const [router, gateway] = await Promise.all([this.inner.status(), this.gateway.status()]);
+    return {
+      ...router,
+      running: router.running && gateway.running,
+      detail: `${router.detail ?? ""}; app gateway ${gateway.container ?? ""}: ${gateway.detail ?? ""}`,
+    };
+  }
+
+  async stop(): Promise<void> {
+    await this.inner.stop();
+    await this.gateway.stop();
+  }
+}
