@@ -132,6 +132,23 @@ async function emptyAsContainerRoot(docker: Docker, image: string, dir: string):
   }
 }
 
+type VolumeUsage = { Volumes?: { Name: string; CreatedAt?: string; UsageData?: { Size?: number } }[] };
+
+/**
+ * Podman's `system df`, tried three times: Podman 4.3 fails all of it ("image not known") when an image goes
+ * while it counts, which other apps' deploys and destroys do all the time. Still failing: no sizes.
+ */
+async function volumeUsage(docker: Docker): Promise<VolumeUsage> {
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    try {
+      return (await docker.df()) as VolumeUsage;
+    } catch {
+      await new Promise((r) => setTimeout(r, 200 * attempt));
+    }
+  }
+  return { Volumes: [] };
+}
+
 /**
  * The app's volumes with their size (Podman's `system df`) and the containers that mount them, for
  * `hop volumes`. Sizes are best effort: a df that fails leaves them out rather than failing the listing.
@@ -140,11 +157,7 @@ export async function describeAppVolumes(docker: Docker, app: string): Promise<A
   const names = await listAppVolumes(docker, app);
   if (names.length === 0) return [];
   const [df, containers] = await Promise.all([
-    (
-      docker.df() as Promise<{
-        Volumes?: { Name: string; CreatedAt?: string; UsageData?: { Size?: number } }[];
-      }>
-    ).catch(() => ({ Volumes: [] })),
+    volumeUsage(docker),
     docker.listContainers({ all: true, filters: { label: [`${LABEL.app}=${app}`] } }),
   ]);
   const sizes = new Map((df.Volumes ?? []).map((v) => [v.Name, v]));
