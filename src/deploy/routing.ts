@@ -62,7 +62,11 @@ export function upstreamOf(inst: RunningInstance): { host: string; port: number 
 
 /** The route table before validation: the store's current releases, with `overrides` in place of theirs. */
 export async function computeRoutes(p: Platform, overrides: RouteOverride[] = []): Promise<AppRoute[]> {
-  const running = (await listInstances(p.docker)).filter((i) => i.state === "running" && i.process === "web");
+  // An instance with a fixed address on its app network (app gateway) stays an upstream while it restarts:
+  // it comes back at the same address and the gateway skips it meanwhile, so no table has to follow it.
+  const running = (await listInstances(p.docker)).filter(
+    (i) => i.process === "web" && (i.state === "running" || i.ip !== undefined),
+  );
   const routes: AppRoute[] = [];
   for (const app of p.store.listApps()) {
     let spec: ReleaseSpec | undefined;
@@ -81,7 +85,10 @@ export async function computeRoutes(p: Platform, overrides: RouteOverride[] = []
       .filter((i) => i.process === "web")
       .map(upstreamOf)
       .filter((u) => u !== undefined);
-    if (upstreams.length === 0) continue;
+    // An app whose web processes are all down (crashed, restarting) keeps its hostnames: the router answers
+    // 503 "no running web process" rather than 404 "no app", and no other app can take them meanwhile.
+    const wantsWeb = !override && spec.processes.web !== undefined && (app.scale.web ?? 1) > 0;
+    if (upstreams.length === 0 && !wantsWeb) continue;
     const hosts = appHostnames(app.name, p.settings, p.store.listDomains(app.name), spec?.domains ?? []);
     if (spec?.domains.includes("_")) hosts.push("_");
     routes.push({ app: app.name, hosts, upstreams, defaultHost: defaultHostname(app.name, p.settings) });
