@@ -7,6 +7,7 @@
  * exists nginx runs N. A configuration nginx refuses never replaces the running one (nginx keeps the old
  * workers); the wait then fails with nginx's own message.
  */
+import { createHash } from "node:crypto";
 import { statSync } from "node:fs";
 import { join } from "node:path";
 import type Docker from "dockerode";
@@ -50,6 +51,8 @@ export const GATEWAY_NETWORK = "hop3-gateway";
  * of that container fails so. Seen when two deploys and a destroy changed the gateway's networks at once.
  */
 const LOST_NETWORK_STATE = /network inspection mismatch/;
+
+const SPEC_LABEL = "io.hop3.spec";
 
 export interface AppGatewayOptions {
   docker: Docker;
@@ -102,14 +105,20 @@ export class AppGateway {
     return join(this.socketDir, instanceSocket(container));
   }
 
+  /**
+   * What the gateway container is started from, labelled with a digest of itself: a gateway started from an
+   * older spec (another sysctl, mount or network) is replaced even where the image did not change.
+   */
   spec(): RouterContainerSpec {
-    return {
+    const spec: RouterContainerSpec = {
       name: this.containerName,
       image: this.image,
       description: "Hop3 app gateway (nginx)",
       role: "gateway",
       network: GATEWAY_NETWORK,
       joinNetworksLabelled: LABEL.app,
+      // it forwards connections, never packets: no app can use it as a router into another app's network
+      sysctls: { "net.ipv4.ip_forward": "0" },
       env: {},
       extraHosts: {},
       binds: [
@@ -117,6 +126,8 @@ export class AppGateway {
         { host: this.socketDir, container: GATEWAY_SOCKET_DIR },
       ],
     };
+    const digest = createHash("sha256").update(JSON.stringify(spec)).digest("hex").slice(0, 12);
+    return { ...spec, labels: { [SPEC_LABEL]: digest } };
   }
 
   /** Starts the gateway unless it runs, current; joins it to every app network either way. */
@@ -126,7 +137,11 @@ export class AppGateway {
     const wanted = await this.ensureImage();
     const info = await inspectContainer(this.opts.docker, this.containerName);
     const spec = this.spec();
-    const current = info?.State.Running && normalizeId(info.Image) === wanted && this.runner.isCurrent(spec);
+    const current =
+      info?.State.Running &&
+      normalizeId(info.Image) === wanted &&
+      info.Config.Labels?.[SPEC_LABEL] === spec.labels?.[SPEC_LABEL] &&
+      this.runner.isCurrent(spec);
     if (!current) {
       await ensureNetwork(this.opts.docker, GATEWAY_NETWORK, { [LABEL.managed]: "true" }, { internal: true });
       // the last table (or an empty one) is what a new container starts with; apply() brings it up to date

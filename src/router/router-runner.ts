@@ -37,6 +37,10 @@ export interface RouterContainerSpec {
   network?: string;
   /** Networks with this label are joined after every start (see renderRouterUnit). */
   joinNetworksLabelled?: string;
+  /** Namespaced sysctls of its network namespace (the gateway: net.ipv4.ip_forward=0). */
+  sysctls?: Record<string, string>;
+  /** Labels beside the role and the managed mark (the gateway: a digest of its spec, see app-gateway.ts). */
+  labels?: Record<string, string>;
 }
 
 export interface RouterRunner {
@@ -69,7 +73,7 @@ export class PodmanRouterRunner implements RouterRunner {
       name: spec.name,
       Image: spec.image,
       ...(spec.cmd ? { Cmd: spec.cmd } : {}),
-      Labels: { ...ROUTER_LABELS, ...(spec.role ? { "io.hop3.role": spec.role } : {}) },
+      Labels: { ...ROUTER_LABELS, ...(spec.role ? { "io.hop3.role": spec.role } : {}), ...spec.labels },
       Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
       HostConfig: {
         // a restarted container keeps the networks it was joined to: joinNetworksLabelled is the caller's
@@ -77,6 +81,7 @@ export class PodmanRouterRunner implements RouterRunner {
         RestartPolicy: { Name: "always" },
         ExtraHosts: Object.entries(spec.extraHosts).map(([h, a]) => `${h}:${a}`),
         Binds: spec.binds.map(bindString),
+        ...(spec.sysctls ? { Sysctls: spec.sysctls } : {}),
       },
     });
     await container.start();

@@ -33,6 +33,19 @@ export function pickAddress(subnet: string, used: ReadonlySet<string>, gateway?:
   return undefined;
 }
 
+/**
+ * The MAC address that goes with a fixed address: locally administered (02:), then "H" (0x48), then the four
+ * octets. A re-created container (systemd replaces a killed one) comes back with its MAC too, so the
+ * gateway's ARP entry stays right; with a new random MAC it pointed at the old one for ~5-10 s (seen on the
+ * quadlet host: an app answered 7-15 s after its container was back).
+ */
+export function macFor(ip: string): string {
+  const octets = ip.split(".").map(Number);
+  if (octets.length !== 4 || octets.some((o) => !Number.isInteger(o) || o < 0 || o > 255))
+    throw new Hop3Error(`not an IPv4 address: ${ip}`);
+  return ["02", "48", ...octets.map((o) => o.toString(16).padStart(2, "0"))].join(":");
+}
+
 /** Reserves an address on `network` for a new web instance; `release()` once its container exists or failed. */
 export async function allocateAppAddress(
   docker: Docker,

@@ -4,7 +4,7 @@ import type { ContainerPlan } from "../deploy/plan.js";
 import { hostConfigMounts } from "../deploy/volumes.js";
 import { Hop3Error } from "../util/errors.js";
 import { MAX_LINE, truncationMarker } from "../util/line-splitter.js";
-import { allocateAppAddress, appAddressOf, IP_LABEL } from "./app-ip.js";
+import { allocateAppAddress, appAddressOf, IP_LABEL, macFor } from "./app-ip.js";
 import { appNetworkName, LABEL } from "./labels.js";
 import { hostConfigLimits } from "./limits.js";
 import { ensureNetworkIsolation } from "./network-isolation.js";
@@ -108,7 +108,13 @@ async function createAndStart(
       Labels: ip ? { ...plan.labels, [IP_LABEL]: ip } : plan.labels,
       ...(exposed ? { ExposedPorts: exposed } : {}),
       ...(ip
-        ? { NetworkingConfig: { EndpointsConfig: { [plan.network]: { IPAMConfig: { IPv4Address: ip } } } } }
+        ? {
+            NetworkingConfig: {
+              EndpointsConfig: {
+                [plan.network]: { IPAMConfig: { IPv4Address: ip }, MacAddress: macFor(ip) },
+              },
+            },
+          }
         : {}),
       HostConfig: {
         NetworkMode: plan.network,

@@ -56,8 +56,9 @@ const schema = z.object({
   HOP3_ROUTER: word(["caddy", "traefik"]).default("caddy"),
   // dns: deploys change the answers of a responder in the router container instead of reloading Caddy
   HOP3_ROUTER_UPSTREAMS: word(["static", "dns"]).default("dns"),
-  // on: web processes publish no port; the app gateway on their networks forwards to them (Caddy only).
-  // Off by default until it has survived the parallel test suite on Podman 4.3 (docs/routing.md)
+  // on: web processes publish no port; the app gateway on their networks forwards to them (Caddy only;
+  // Traefik keeps published ports). off: each web process publishes a loopback port. Off by default while
+  // Podman 4.3 can still lose the gateway's network state under parallel deploys (docs/routing.md)
   HOP3_APP_GATEWAY: word(["on", "off"]).default("off"),
   /** quadlet or podman; unset: chosen from what the host has (src/runtime/supervisor-select.ts). */
   HOP3_SUPERVISOR: z.preprocess(

@@ -158,7 +158,7 @@ describe("apps cannot reach each other", () => {
 
   it("both apps answer through the router", bothAnswerThroughTheRouter);
 
-  // HOP3_APP_GATEWAY=off (the default for now): web processes publish loopback ports instead
+  // with Traefik or HOP3_APP_GATEWAY=off, web processes publish loopback ports instead
   it.runIf(serverUsesGateway())(
     "no web process publishes a host port; the gateway's sockets are the hop3 user's alone",
     async () => {

@@ -8,7 +8,7 @@ import { envValueProblem } from "../../app/env-vars.js";
 import type { ContainerPlan } from "../../deploy/plan.js";
 import { CHOWN_TO_CONTAINER_USER, type MountPlan, tmpfsOptions } from "../../deploy/volumes.js";
 import { Hop3Error } from "../../util/errors.js";
-import { IP_LABEL } from "../app-ip.js";
+import { IP_LABEL, macFor } from "../app-ip.js";
 import { LABEL } from "../labels.js";
 import type { ResourceLimits } from "../limits.js";
 import { compareVersions, type QuadletSection, requireKeys } from "./keys.js";
@@ -218,7 +218,11 @@ export function renderContainerUnit(plan: ContainerPlan, opts: ContainerUnitOpti
   for (const k of Object.keys(inlineEnv).sort()) c.push(["Environment", quoteWord(`${k}=${inlineEnv[k]}`)]);
   c.push(...labelLines(opts.ip ? { ...plan.labels, [IP_LABEL]: opts.ip } : plan.labels));
   c.push(["Network", usesNetworkUnit(v) ? networkUnitFile(plan.network) : plan.network]);
-  if (opts.ip) c.push(compareVersions(v, "4.5") >= 0 ? ["IP", opts.ip] : ["PodmanArgs", `--ip=${opts.ip}`]);
+  if (opts.ip) {
+    c.push(compareVersions(v, "4.5") >= 0 ? ["IP", opts.ip] : ["PodmanArgs", `--ip=${opts.ip}`]);
+    // no quadlet key for it: the MAC that goes with the address (app-ip.ts macFor says why)
+    c.push(["PodmanArgs", `--mac-address=${macFor(opts.ip)}`]);
+  }
   c.push(...mountLines(plan.mounts ?? [], v));
   if (plan.publishPort) c.push(["PublishPort", `127.0.0.1:${opts.hostPort ?? ""}:${plan.publishPort}`]);
   c.push(...limitLines(plan.limits, v));
@@ -355,6 +359,10 @@ export interface RouterUnitSpec {
    * by systemd must be back on every app network before it can forward anything).
    */
   joinNetworksLabelled?: string;
+  /** Namespaced sysctls: Sysctl= (Podman 4.6) or --sysctl. */
+  sysctls?: Record<string, string>;
+  /** More labels (the role and the managed mark are always there). */
+  labels?: Record<string, string>;
 }
 
 /**
@@ -374,10 +382,14 @@ export function renderRouterUnit(
   ];
   if (spec.cmd && spec.cmd.length > 0) c.push(["Exec", spec.cmd.map(commandWord).join(" ")]);
   for (const k of Object.keys(spec.env).sort()) c.push(["Environment", commandWord(`${k}=${spec.env[k]}`)]);
-  c.push(...labelLines({ "io.hop3.role": spec.role ?? "router", [LABEL.managed]: "true" }));
+  c.push(...labelLines({ "io.hop3.role": spec.role ?? "router", [LABEL.managed]: "true", ...spec.labels }));
   c.push(["Network", spec.network ?? "host"]);
   for (const b of spec.binds)
     c.push(["Volume", commandWord(`${b.host}:${b.container}${b.readOnly ? ":ro" : ""}`)]);
+  for (const k of Object.keys(spec.sysctls ?? {}).sort()) {
+    const kv = `${k}=${spec.sysctls![k]}`;
+    c.push(compareVersions(v, "4.6") >= 0 ? ["Sysctl", kv] : ["PodmanArgs", `--sysctl=${kv}`]);
+  }
   const hosts = Object.keys(spec.extraHosts).sort();
   if (compareVersions(v, "5.3") >= 0)
     for (const h of hosts) c.push(["AddHost", `${h}:${spec.extraHosts[h]}`]);

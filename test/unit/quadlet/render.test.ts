@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { type ContainerPlan, planRelease } from "../../../src/deploy/plan.js";
+import { AppGateway } from "../../../src/router/app-gateway.js";
 import { CaddyRouter } from "../../../src/router/caddy-router.js";
 import { TraefikRouter } from "../../../src/router/traefik-router.js";
 import { keysFor, requireKeys } from "../../../src/runtime/quadlet/keys.js";
@@ -235,6 +236,7 @@ describe("keys against the official key list", () => {
       );
       units.push(renderRouterUnit(caddy.containerSpec(), version));
       units.push(renderRouterUnit(traefik.containerSpec(), version));
+      units.push(renderRouterUnit(gateway.spec(), version));
       units.push(renderAddonUnit(addonSpec, version));
       if (version !== "4.4") {
         units.push(renderNetworkUnit("shop", "hop3-shop", version));
@@ -300,7 +302,60 @@ const traefik = new TraefikRouter({
   settings: routerSettings,
 });
 
+/** One web process of release 3 of shop, nothing else: what the smaller cases below start from. */
+const oneWeb = {
+  app: "shop",
+  release: 3,
+  image: "localhost/hop3/shop:r3",
+  processes: { web: undefined },
+  scale: {},
+  env: {},
+  webPort: 8080,
+  hostNames: ["shop.example.test"],
+  generation: "a1b2c3",
+};
+
+describe("renderContainerUnit behind the app gateway", () => {
+  const [behind] = planRelease({ ...oneWeb, reach: "gateway" });
+
+  it("publishes no port, and fixes the instance's address and the MAC that goes with it", () => {
+    for (const [version, ipLine] of [
+      ["4.4", "PodmanArgs=--ip=10.89.2.254"],
+      ["5.4.2", "IP=10.89.2.254"],
+    ] as const) {
+      const unit = renderContainerUnit(behind!, { podmanVersion: version, envFile, ip: "10.89.2.254" });
+      expect(unit).toContain(`${ipLine}\n`);
+      expect(unit).toContain("PodmanArgs=--mac-address=02:48:0a:59:02:fe\n");
+      expect(unit).toContain("Label=io.hop3.ip=10.89.2.254\n");
+      expect(unit).not.toContain("PublishPort");
+    }
+  });
+});
+
+const gateway = new AppGateway({
+  docker: {} as never,
+  stateDir: "/var/lib/hop3/gateway",
+  baseImage: "localhost/hop3/base:bookworm",
+  imagesDir: new URL("../../../images", import.meta.url).pathname,
+});
+
 describe("renderRouterUnit", () => {
+  it("the app gateway: on its own network, every app network joined after each start, no packet forwarding", () => {
+    for (const [version, sysctl] of [
+      ["4.4", "PodmanArgs=--sysctl=net.ipv4.ip_forward=0"],
+      ["5.4.2", "Sysctl=net.ipv4.ip_forward=0"],
+    ] as const) {
+      const unit = renderRouterUnit(gateway.spec(), version);
+      expect(unit).toContain("Network=hop3-gateway\n");
+      expect(unit).toContain("Label=io.hop3.role=gateway\n");
+      expect(unit).toContain(`${sysctl}\n`);
+      // a digest of the spec: a gateway started from an older one is replaced (app-gateway.ts)
+      expect(unit).toMatch(/^Label=io\.hop3\.spec=[0-9a-f]{12}$/m);
+      expect(unit).toMatch(/^ExecStartPost=.*io\.hop3\.app.*network connect/m);
+      expect(unit).not.toContain("PublishPort");
+    }
+  });
+
   it("is the unit shipped as systemd/hop3-router.container (Caddy, podman 5.4)", async () => {
     const unit = renderRouterUnit(caddy.containerSpec(), "5.4.2");
     await expect(unit).toMatchFileSnapshot("../../../systemd/hop3-router.container");
@@ -385,15 +440,7 @@ describe("restart policy: back off, never give up", () => {
 
 describe("renderContainerUnit: before-run hooks before the image's own command", () => {
   const hooked = planRelease({
-    app: "shop",
-    release: 3,
-    image: "localhost/hop3/shop:r3",
-    processes: { web: undefined },
-    scale: {},
-    env: {},
-    webPort: 8080,
-    hostNames: ["shop.example.test"],
-    generation: "a1b2c3",
+    ...oneWeb,
     prerun: ["echo ready > /tmp/ready"],
     imageCommand: ["/docker-entrypoint.sh", "nginx", "-g", "daemon off;"],
   })[0]!;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { appAddressOf, IP_LABEL, pickAddress } from "../../../src/runtime/app-ip.js";
+import { appAddressOf, IP_LABEL, macFor, pickAddress } from "../../../src/runtime/app-ip.js";
 import { LABEL } from "../../../src/runtime/labels.js";
 
 describe("pickAddress", () => {
@@ -35,5 +35,14 @@ describe("appAddressOf", () => {
     });
     expect(appAddressOf({ [IP_LABEL]: "10.89.3.254" })).toBeUndefined();
     expect(appAddressOf(undefined)).toBeUndefined();
+  });
+});
+
+describe("macFor", () => {
+  it("is locally administered, unicast, and one per address", () => {
+    expect(macFor("10.89.2.254")).toBe("02:48:0a:59:02:fe");
+    expect(macFor("10.89.2.253")).not.toBe(macFor("10.89.2.254"));
+    expect(() => macFor("10.89.2")).toThrow(/not an IPv4 address/);
+    expect(() => macFor("10.89.2.256")).toThrow(/not an IPv4 address/);
   });
 });
