@@ -158,11 +158,10 @@ export class AppGateway {
    * network is joined first: a new app's network is created when its first instance starts.
    */
   async reach(inst: ReachableInstance): Promise<string> {
-    if (!inst.ip || !inst.networkPort) {
-      throw new Hop3Error(`${inst.name} has no address on its app network`, "deployFailed");
-    }
+    const known = gatewayInstance(inst);
+    if (!known) throw new Hop3Error(`${inst.name} has no address on its app network`, "deployFailed");
     await this.join(appNetworkName(inst.app));
-    this.instances.set(inst.name, { name: inst.name, app: inst.app, ip: inst.ip, port: inst.networkPort });
+    this.instances.set(inst.name, known);
     await this.reload();
     return this.instanceSocketPath(inst.name);
   }
@@ -177,8 +176,8 @@ export class AppGateway {
     );
     this.instances.clear();
     for (const i of running) {
-      if (i.ip && i.networkPort)
-        this.instances.set(i.name, { name: i.name, app: i.app, ip: i.ip, port: i.networkPort });
+      const known = gatewayInstance(i);
+      if (known) this.instances.set(i.name, known);
     }
     for (const app of Object.keys(this.apps)) await this.join(appNetworkName(app));
     await this.reload();
@@ -304,6 +303,11 @@ export class AppGateway {
       log: this.log,
     });
   }
+}
+
+/** What the gateway forwards to for an instance: its fixed address and port; none without them. */
+function gatewayInstance(i: ReachableInstance): GatewayInstance | undefined {
+  return i.ip && i.networkPort ? { name: i.name, app: i.app, ip: i.ip, port: i.networkPort } : undefined;
 }
 
 function isSocket(path: string): boolean {

@@ -76,6 +76,14 @@ export async function allocateAppAddress(
   return { ip, release: () => mine.delete(ip) };
 }
 
+/** The labels of an instance created at a fixed address (appAddressOf reads it back); unchanged without one. */
+export function withAddressLabel(
+  labels: Record<string, string>,
+  ip: string | undefined,
+): Record<string, string> {
+  return ip ? { ...labels, [IP_LABEL]: ip } : labels;
+}
+
 /** An instance's fixed address and port, from the labels it was created with. */
 export function appAddressOf(
   labels: Record<string, string> | undefined,

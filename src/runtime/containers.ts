@@ -4,7 +4,7 @@ import type { ContainerPlan } from "../deploy/plan.js";
 import { hostConfigMounts } from "../deploy/volumes.js";
 import { Hop3Error } from "../util/errors.js";
 import { MAX_LINE, truncationMarker } from "../util/line-splitter.js";
-import { allocateAppAddress, appAddressOf, IP_LABEL, macFor } from "./app-ip.js";
+import { allocateAppAddress, appAddressOf, macFor, withAddressLabel } from "./app-ip.js";
 import { appNetworkName, LABEL } from "./labels.js";
 import { hostConfigLimits } from "./limits.js";
 import { ensureNetworkIsolation } from "./network-isolation.js";
@@ -105,7 +105,7 @@ async function createAndStart(
       ...(plan.cmd ? { Cmd: plan.cmd } : {}),
       ...(plan.entrypoint ? { Entrypoint: plan.entrypoint } : {}),
       Env: Object.entries(plan.env).map(([k, v]) => `${k}=${v}`),
-      Labels: ip ? { ...plan.labels, [IP_LABEL]: ip } : plan.labels,
+      Labels: withAddressLabel(plan.labels, ip),
       ...(exposed ? { ExposedPorts: exposed } : {}),
       ...(ip
         ? {
@@ -166,23 +166,32 @@ export async function stopContainer(docker: Docker, nameOrId: string, stopTimeou
 }
 
 /**
- * Images matching `reference` (e.g. `localhost/hop3/shop:*`). Podman 4.3 reads every image while it lists, and
- * fails the whole list with "image not known" when another one is removed meanwhile (another app's destroy or
- * prune): that is retried, a few times, since the next list no longer meets the removed image.
+ * A Podman call that reads every image, retried: Podman 4.3 fails the whole of such a call ("image not
+ * known") when an image is removed meanwhile (another app's destroy or prune), and the next call no longer
+ * meets the removed image. `retryable` says which failures are worth another try (default: that one).
  */
-export async function listImagesByReference(
+export async function retryWhileImagesGo<T>(
+  call: () => Promise<T>,
+  tries = 4,
+  retryable: (err: Error) => boolean = (err) => /image not known/.test(err.message ?? ""),
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (err) {
+      if (attempt >= tries || !retryable(err as Error)) throw err;
+      await new Promise((r) => setTimeout(r, 200 * attempt));
+    }
+  }
+}
+
+/** Images matching `reference` (e.g. `localhost/hop3/shop:*`), retried while images go (retryWhileImagesGo). */
+export function listImagesByReference(
   docker: Pick<Docker, "listImages">,
   reference: string,
   tries = 4,
 ): Promise<Docker.ImageInfo[]> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await docker.listImages({ filters: { reference: [reference] } });
-    } catch (err) {
-      if (attempt >= tries || !/image not known/.test((err as Error).message ?? "")) throw err;
-      await new Promise((r) => setTimeout(r, 200 * attempt));
-    }
-  }
+  return retryWhileImagesGo(() => docker.listImages({ filters: { reference: [reference] } }), tries);
 }
 
 export async function listInstances(docker: Docker, app?: string): Promise<RunningInstance[]> {

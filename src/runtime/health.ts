@@ -22,6 +22,9 @@ export type HealthResult = { ok: true; attempts: number } | { ok: false; reason:
 /** Where a check connects: a loopback port (published) or a Unix socket (the app gateway's, per instance). */
 export type HealthTarget = { port: number } | { socketPath: string };
 
+/** A bare number is a loopback port (what callers without the gateway pass). */
+const targetOf = (t: number | HealthTarget): HealthTarget => (typeof t === "number" ? { port: t } : t);
+
 const connectOptions = (t: HealthTarget): net.NetConnectOpts =>
   "socketPath" in t ? { path: t.socketPath } : { host: "127.0.0.1", port: t.port };
 
@@ -48,14 +51,11 @@ export function httpGet(
   hostHeader: string | undefined,
   timeoutMs = 5000,
 ): Promise<{ status: number; body: string }> {
+  const t = targetOf(target);
   return new Promise((resolve, reject) => {
     const req = http.get(
       {
-        ...(typeof target === "number"
-          ? { host: "127.0.0.1", port: target }
-          : "socketPath" in target
-            ? { socketPath: target.socketPath }
-            : { host: "127.0.0.1", port: target.port }),
+        ...("socketPath" in t ? { socketPath: t.socketPath } : { host: "127.0.0.1", port: t.port }),
         path,
         headers: hostHeader ? { host: hostHeader } : {},
         timeout: timeoutMs,
@@ -97,7 +97,7 @@ export async function waitHealthy(
   let lastReason = "the port never accepted a connection";
   let successes = 0;
   let runningCheckedAt = 0;
-  const to: HealthTarget = typeof target === "number" ? { port: target } : target;
+  const to = targetOf(target);
   while (Date.now() < deadline) {
     attempts++;
     // asking Podman costs more than a connection attempt: at most every RUNNING_CHECK_MS when polling fast

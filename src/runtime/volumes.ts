@@ -8,7 +8,7 @@ import type Docker from "dockerode";
 import type { AppVolumeInfo } from "../deploy/volume-report.js";
 import { appDataDir, type MountPlan } from "../deploy/volumes.js";
 import { Hop3Error } from "../util/errors.js";
-import { statusOf } from "./containers.js";
+import { retryWhileImagesGo, statusOf } from "./containers.js";
 import { LABEL } from "./labels.js";
 
 export async function ensureMounts(
@@ -135,18 +135,18 @@ async function emptyAsContainerRoot(docker: Docker, image: string, dir: string):
 type VolumeUsage = { Volumes?: { Name: string; CreatedAt?: string; UsageData?: { Size?: number } }[] };
 
 /**
- * Podman's `system df`, tried three times: Podman 4.3 fails all of it ("image not known") when an image goes
- * while it counts, which other apps' deploys and destroys do all the time. Still failing: no sizes.
+ * Podman's `system df`, tried three times whatever the failure (retryWhileImagesGo): Podman 4.3 fails all of
+ * it ("image not known") when an image goes while it counts, which other apps' deploys and destroys do all
+ * the time. Still failing: no sizes.
  */
-async function volumeUsage(docker: Docker): Promise<VolumeUsage> {
-  for (let attempt = 1; attempt <= 3; attempt++) {
-    try {
-      return (await docker.df()) as VolumeUsage;
-    } catch {
-      await new Promise((r) => setTimeout(r, 200 * attempt));
-    }
-  }
-  return { Volumes: [] };
+function volumeUsage(docker: Docker): Promise<VolumeUsage> {
+  return retryWhileImagesGo(
+    () => docker.df() as Promise<VolumeUsage>,
+    3,
+    () => true,
+  ).catch(() => ({
+    Volumes: [],
+  }));
 }
 
 /**

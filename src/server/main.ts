@@ -53,6 +53,7 @@ import {
   paths,
   platformSettingsOf,
   routerSettingsOf,
+  usesAppGateway,
 } from "./settings.js";
 import { planTcpListener, startTcpListener } from "./tcp-listener.js";
 
@@ -121,17 +122,16 @@ async function main(): Promise<void> {
         }
       : {};
   // Apps publish no port where the router can dial the gateway's Unix sockets (Caddy; Traefik cannot)
-  const gateway =
-    settings.HOP3_APP_GATEWAY === "on" && settings.HOP3_ROUTER === "caddy"
-      ? new AppGateway({
-          docker,
-          stateDir: where.gateway,
-          baseImage: settings.HOP3_BASE_IMAGE,
-          imagesDir: settings.HOP3_IMAGES_DIR,
-          ...runnerOf(),
-          log: (l) => log.info(l),
-        })
-      : undefined;
+  const gateway = usesAppGateway(settings)
+    ? new AppGateway({
+        docker,
+        stateDir: where.gateway,
+        baseImage: settings.HOP3_BASE_IMAGE,
+        imagesDir: settings.HOP3_IMAGES_DIR,
+        ...runnerOf(),
+        log: (l) => log.info(l),
+      })
+    : undefined;
   if (settings.HOP3_APP_GATEWAY === "on" && !gateway) {
     say("app gateway: off (Traefik cannot dial Unix sockets): web processes publish a port on 127.0.0.1");
   }

@@ -143,6 +143,10 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): ServerSettin
   return parsed.data;
 }
 
+/** Whether apps are reached through the app gateway: asked for, and a router that can dial its sockets. */
+export const usesAppGateway = (s: ServerSettings): boolean =>
+  s.HOP3_APP_GATEWAY === "on" && s.HOP3_ROUTER === "caddy";
+
 /** Every setting the server reads, with its default: for docs tests and `hop doctor`. */
 export const settingNames = Object.keys(schema.shape);
 

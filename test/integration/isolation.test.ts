@@ -9,7 +9,7 @@ import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadSettings } from "../../src/server/settings.js";
+import { loadSettings, usesAppGateway } from "../../src/server/settings.js";
 import {
   deployedUrl,
   destroyQuietly,
@@ -29,8 +29,7 @@ function serverUsesGateway(): boolean {
     text = readFileSync("/etc/hop3/hop3.env", "utf8");
   } catch {}
   for (const m of text.matchAll(/^(HOP3_[A-Z0-9_]+)=(.*)$/gm)) env[m[1]!] = m[2]!;
-  const s = loadSettings(env);
-  return s.HOP3_APP_GATEWAY === "on" && s.HOP3_ROUTER === "caddy";
+  return usesAppGateway(loadSettings(env));
 }
 
 interface Web {

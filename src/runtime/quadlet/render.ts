@@ -8,7 +8,7 @@ import { envValueProblem } from "../../app/env-vars.js";
 import type { ContainerPlan } from "../../deploy/plan.js";
 import { CHOWN_TO_CONTAINER_USER, type MountPlan, tmpfsOptions } from "../../deploy/volumes.js";
 import { Hop3Error } from "../../util/errors.js";
-import { IP_LABEL, macFor } from "../app-ip.js";
+import { macFor, withAddressLabel } from "../app-ip.js";
 import { LABEL } from "../labels.js";
 import type { ResourceLimits } from "../limits.js";
 import { compareVersions, type QuadletSection, requireKeys } from "./keys.js";
@@ -216,7 +216,7 @@ export function renderContainerUnit(plan: ContainerPlan, opts: ContainerUnitOpti
     c.push(["EnvironmentFile", opts.envFile]);
   }
   for (const k of Object.keys(inlineEnv).sort()) c.push(["Environment", quoteWord(`${k}=${inlineEnv[k]}`)]);
-  c.push(...labelLines(opts.ip ? { ...plan.labels, [IP_LABEL]: opts.ip } : plan.labels));
+  c.push(...labelLines(withAddressLabel(plan.labels, opts.ip)));
   c.push(["Network", usesNetworkUnit(v) ? networkUnitFile(plan.network) : plan.network]);
   if (opts.ip) {
     c.push(compareVersions(v, "4.5") >= 0 ? ["IP", opts.ip] : ["PodmanArgs", `--ip=${opts.ip}`]);
