@@ -42,6 +42,7 @@ import { RESTORED_FROM, relabelSbom } from "../sbom/relabel.js";
 import { isSbomPending } from "../sbom/release-sbom.js";
 import { releaseDocPath, sbomPath, writeReleaseDoc, writeReleaseSbom } from "../sbom/store.js";
 import { conflict, Hop3Error, notFound, usageError } from "../util/errors.js";
+import { allSettledLimit, allSettledSteps } from "../util/settled.js";
 import { tarStream } from "../util/tar-modules.js";
 import {
   addonFileName,
@@ -65,7 +66,7 @@ import {
   validateBackupId,
 } from "./format.js";
 import { backupKey, openEnv, sealEnv } from "./secrets.js";
-import { commandToFile, fileDigest, fileToCommand } from "./streams.js";
+import { commandToFile, FILE_CHUNK, fileDigest, fileToCommand } from "./streams.js";
 import type { BackupTimerEntry } from "./timers.js";
 
 export interface BackupServiceDeps {
@@ -228,10 +229,11 @@ export class BackupService {
       }
     };
     walk("");
-    for (const name of Object.keys(actual)) {
+    // two files at a time: hashing is CPU-bound, and this machine class has two cores
+    await allSettledLimit(Object.keys(actual), 2, async (name) => {
       const st = statSync(join(dir, name), { throwIfNoEntry: false });
       actual[name] = st?.isFile() ? await fileDigest(join(dir, name)) : { sha256: "", size: -1 };
-    }
+    });
     // lstat-free: a file's absence shows as missing in checksumProblems
     return checksumProblems(meta.files, Object.fromEntries(Object.entries(actual).filter(([, v]) => v)));
   }
@@ -582,28 +584,42 @@ export class BackupService {
           }
         }
 
-        for (const a of target.addons) {
-          const saved = env.addons.find((x) => x.name === a.from.name);
-          if (a.action === "create") {
-            await this.d.addons.create(
-              a.from.type,
-              a.name,
-              { extensions: saved?.options.extensions },
-              tracked,
-            );
-            createdAddons.push(a.name);
+        // The volumes and each addon are independent of one another: they are restored side by side (the
+        // volume archive while the databases start and load), and every one of them has ended before a
+        // failure is handled, so the clean-up below never races a restore still writing.
+        const addonSteps = async () => {
+          // databases start side by side (image, first start, health); attaching stays one at a time, in
+          // the backup's order, as each attach is a change of the app's release
+          await allSettledLimit(
+            target.addons.filter((a) => a.action === "create"),
+            target.addons.length,
+            async (a) => {
+              const saved = env.addons.find((x) => x.name === a.from.name);
+              await this.d.addons.create(
+                a.from.type,
+                a.name,
+                { extensions: saved?.options.extensions },
+                tracked,
+              );
+              createdAddons.push(a.name);
+            },
+          );
+          for (const a of target.addons) {
+            if (!store.addons.attachmentsTo(app).some((t) => t.addon === a.name)) {
+              await this.d.addons.attach(a.name, app, a.from.prefix || undefined, tracked);
+            }
           }
-          if (!store.addons.attachmentsTo(app).some((t) => t.addon === a.name)) {
-            await this.d.addons.attach(a.name, app, a.from.prefix || undefined, tracked);
-          }
-          tracked.step(`Restoring the data of ${a.name} from ${a.from.file}`);
-          await this.restoreAddon(a.name, join(dir, a.from.file));
-        }
-
-        if (meta.files["data.tar.gz"]) {
+          await allSettledLimit(target.addons, target.addons.length, async (a) => {
+            tracked.step(`Restoring the data of ${a.name} from ${a.from.file}`);
+            await this.restoreAddon(a.name, join(dir, a.from.file));
+          });
+        };
+        const volumeStep = async () => {
+          if (!meta.files["data.tar.gz"]) return;
           tracked.step("Restoring the volumes");
           await this.restoreData(app, env.spec, meta, join(dir, "data.tar.gz"));
-        }
+        };
+        await allSettledSteps([addonSteps, volumeStep]);
 
         tracked.step(`Loading the image of v${meta.release.number} and starting ${app}`);
         store.setDesiredState(app, "running");
@@ -833,7 +849,7 @@ export class BackupService {
               { name: `${id}/${name}`, size, mode: 0o600, mtime: new Date(meta.created_at) },
               (err) => (err ? reject(err) : resolve()),
             );
-            createReadStream(path).on("error", reject).pipe(entry);
+            createReadStream(path, { highWaterMark: FILE_CHUNK }).on("error", reject).pipe(entry);
           });
         }
         pack.finalize();
