@@ -205,6 +205,16 @@ export class AppGateway {
     await this.runner.remove(this.containerName);
   }
 
+  /**
+   * Removes a gateway left from when the gateway was on (its container, and its unit under systemd, which
+   * would start it again); answers whether a container was there.
+   */
+  async retire(): Promise<boolean> {
+    const had = !!(await inspectContainer(this.opts.docker, this.containerName));
+    await this.stop();
+    return had;
+  }
+
   private joinAppNetworks(): Promise<void> {
     return this.membership.run(() => this.healing(() => this.joinAppNetworksNow()));
   }

@@ -122,19 +122,20 @@ async function main(): Promise<void> {
         }
       : {};
   // Apps publish no port where the router can dial the gateway's Unix sockets (Caddy; Traefik cannot)
-  const gateway = usesAppGateway(settings)
-    ? new AppGateway({
-        docker,
-        stateDir: where.gateway,
-        baseImage: settings.HOP3_BASE_IMAGE,
-        imagesDir: settings.HOP3_IMAGES_DIR,
-        ...runnerOf(),
-        log: (l) => log.info(l),
-      })
-    : undefined;
+  const appGateway = new AppGateway({
+    docker,
+    stateDir: where.gateway,
+    baseImage: settings.HOP3_BASE_IMAGE,
+    imagesDir: settings.HOP3_IMAGES_DIR,
+    ...runnerOf(),
+    log: (l) => log.info(l),
+  });
+  const gateway = usesAppGateway(settings) ? appGateway : undefined;
   if (settings.HOP3_APP_GATEWAY === "on" && !gateway) {
     say("app gateway: off (Traefik cannot dial Unix sockets): web processes publish a port on 127.0.0.1");
   }
+  // one left by an earlier HOP3_APP_GATEWAY=on would keep its nginx on every app network for nothing
+  if (!gateway && (await appGateway.retire())) say(`app gateway: off, removed ${appGateway.containerName}`);
   const frontRouter = createRouter(settings.HOP3_ROUTER, {
     docker,
     stateDir: where.router,
