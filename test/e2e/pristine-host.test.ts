@@ -204,138 +204,133 @@ describe.skipIf(cannot)("pristine Debian 12 host: ./install.sh as the README say
    * CA: the settings in install.sh's environment, the CA's root among the host's trusted roots (so install.sh's
    * own wait for the first HTTPS 200 verifies the chain); the check below verifies it against Pebble's root alone.
    */
-  // Opt-in (HOP3_E2E_CATALOG=radicale|wordpress) until it has passed on a quiet machine: it was last fixed
-  // (install.sh's wait now takes a redirect) without a re-run, and a red CI lands nothing.
-  it.runIf(Boolean(process.env.HOP3_E2E_CATALOG))(
-    `installs ${RECIPE} from the catalog over HTTPS with a certificate from the ACME CA (Pebble), timed`,
-    async () => {
-      const c = HEADLINE[RECIPE];
-      if (!c) throw new Error(`HOP3_E2E_CATALOG=${RECIPE}: one of ${Object.keys(HEADLINE).join(", ")}`);
-      const pebble = "/etc/hop3-pebble";
-      await host.exec(
-        [
-          "sh",
-          "-c",
-          "DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends pebble openssl >/dev/null",
-        ],
-        { timeout: 300_000 },
-      );
-      // Pebble's own HTTPS listener needs a certificate (Debian ships none); the server (as hop3) reads it
-      await host.exec([
+  // In every run, with Radicale unless HOP3_E2E_CATALOG names another recipe of HEADLINE
+  it(`installs ${RECIPE} from the catalog over HTTPS with a certificate from the ACME CA (Pebble), timed`, async () => {
+    const c = HEADLINE[RECIPE];
+    if (!c) throw new Error(`HOP3_E2E_CATALOG=${RECIPE}: one of ${Object.keys(HEADLINE).join(", ")}`);
+    const pebble = "/etc/hop3-pebble";
+    await host.exec(
+      [
         "sh",
         "-c",
-        `install -d -m 0755 ${pebble} && cd ${pebble} && ` +
-          "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost " +
-          "-addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout key.pem -out cert.pem 2>/dev/null && " +
-          "chmod 0644 cert.pem && " +
-          `printf '%s' '${JSON.stringify({
-            pebble: {
-              listenAddress: "127.0.0.1:14000",
-              managementListenAddress: "127.0.0.1:15000",
-              certificate: `${pebble}/cert.pem`,
-              privateKey: `${pebble}/key.pem`,
-              httpPort: 80,
-              tlsPort: 443,
-              ocspResponderURL: "",
-              externalAccountBindingRequired: false,
-            },
-          })}' > pebble.json`,
-      ]);
-      // every name resolves to 127.0.0.1 (this host's router); both run on after this exec, detached
-      await host.exec([
-        "sh",
-        "-c",
-        "setsid nohup pebble-challtestsrv -defaultIPv4 127.0.0.1 -defaultIPv6 '' -dns01 127.0.0.1:8053 " +
-          "-http01 '' -https01 '' -tlsalpn01 '' -management 127.0.0.1:8055 >/var/log/challtestsrv.log 2>&1 </dev/null & " +
-          `PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0 setsid nohup pebble -config ${pebble}/pebble.json ` +
-          "-dnsserver 127.0.0.1:8053 >/var/log/pebble.log 2>&1 </dev/null &",
-      ]);
-      // Pebble makes a new root at each start: fetched from its management API once it answers
-      await waitFor(
-        "Pebble's management API did not answer",
-        async () =>
-          (
-            await host.exec(
-              [
-                "sh",
-                "-c",
-                `curl -sf --cacert ${pebble}/cert.pem https://127.0.0.1:15000/roots/0 -o ${pebble}/root.pem`,
-              ],
-              { allowFail: true },
-            )
-          ).code === 0,
-        60_000,
-      );
-      // the private CA's root among the host's trusted roots (the CA bundle file itself: update-ca-certificates
-      // would rebuild it without the proxy CA scripts/testhost copied in)
-      await host.exec(["sh", "-c", `cat ${pebble}/root.pem >> /etc/ssl/certs/ca-certificates.crt`]);
-
-      const t = Date.now();
-      const sets = c.sets.map((kv) => ` --set '${kv}'`).join("");
-      const r = await host.exec(
-        ["sh", "-c", `cd ${CHECKOUT} && ./install.sh --catalog ${RECIPE} --domain ${c.domain}${sets}`],
-        {
-          env: {
-            // back to the defaults the third case changed, with TLS on and Pebble as the ACME CA
-            HOP3_BASE_DOMAIN: "hop3.localhost",
-            HOP3_HTTP_PORT: "80",
-            HOP3_HTTPS_PORT: "443",
-            HOP3_TLS: "auto",
-            HOP3_ACME_EMAIL: "ops@example.test",
-            HOP3_ACME_CA: "https://127.0.0.1:14000/dir",
-            HOP3_ACME_CA_ROOT: `${pebble}/cert.pem`,
+        "DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends pebble openssl >/dev/null",
+      ],
+      { timeout: 300_000 },
+    );
+    // Pebble's own HTTPS listener needs a certificate (Debian ships none); the server (as hop3) reads it
+    await host.exec([
+      "sh",
+      "-c",
+      `install -d -m 0755 ${pebble} && cd ${pebble} && ` +
+        "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost " +
+        "-addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout key.pem -out cert.pem 2>/dev/null && " +
+        "chmod 0644 cert.pem && " +
+        `printf '%s' '${JSON.stringify({
+          pebble: {
+            listenAddress: "127.0.0.1:14000",
+            managementListenAddress: "127.0.0.1:15000",
+            certificate: `${pebble}/cert.pem`,
+            privateKey: `${pebble}/key.pem`,
+            httpPort: 80,
+            tlsPort: 443,
+            ocspResponderURL: "",
+            externalAccountBindingRequired: false,
           },
-          timeout: 1_500_000,
-          allowFail: true,
-        },
-      );
-      timings[RECIPE] = (Date.now() - t) / 1000;
-      const block = /\nTimings \(s\):\n((?: {2}.*\n?)+)/.exec(r.all)?.[1] ?? "";
-      // bench/headline.mjs reads these lines
-      console.log(
-        `headline ${RECIPE} pristine-install ${timings.install ?? "?"} s\nheadline ${RECIPE} timings:\n${block}`,
-      );
-      if (r.code !== 0)
-        throw new Error(`./install.sh --catalog ${RECIPE} failed (exit ${r.code}):\n${tail(r.all, 80)}`);
-      const url = `https://${c.domain}/`;
-      expect(r.all).toContain(`${RECIPE} is at ${url}`);
-      expect(r.all).toMatch(c.notes); // the post-install notes, with the real URL
-      // each step timed: Hop3 itself, the image build, the database, the first HTTPS 200 (verified by install.sh)
-      const rows = [
-        /Hop3 \(host, build, server\) +\d+\.\d/,
-        /image build +\d+\.\d/,
-        /first 200 over HTTPS +\d+\.\d/,
-      ];
-      if (c.database) {
-        rows.push(
-          /addons \(database\) +\d+\.\d/,
-          /release phase +\d+\.\d/,
-          /addon images \(during build\) +\d+\.\d/,
-        );
-        // the database's image was started alongside the app's build, not after it
-        const preparing = r.all.indexOf(
-          "mariadb image | preparing the MariaDB 10.11 image alongside the build",
-        );
-        expect(preparing).toBeGreaterThanOrEqual(0);
-        expect(preparing).toBeLessThan(r.all.indexOf("Building the image"));
-      }
-      for (const row of [...rows, /total +\d+\.\d/]) expect(block).toMatch(row);
+        })}' > pebble.json`,
+    ]);
+    // every name resolves to 127.0.0.1 (this host's router); both run on after this exec, detached
+    await host.exec([
+      "sh",
+      "-c",
+      "setsid nohup pebble-challtestsrv -defaultIPv4 127.0.0.1 -defaultIPv6 '' -dns01 127.0.0.1:8053 " +
+        "-http01 '' -https01 '' -tlsalpn01 '' -management 127.0.0.1:8055 >/var/log/challtestsrv.log 2>&1 </dev/null & " +
+        `PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0 setsid nohup pebble -config ${pebble}/pebble.json ` +
+        "-dnsserver 127.0.0.1:8053 >/var/log/pebble.log 2>&1 </dev/null &",
+    ]);
+    // Pebble makes a new root at each start: fetched from its management API once it answers
+    await waitFor(
+      "Pebble's management API did not answer",
+      async () =>
+        (
+          await host.exec(
+            [
+              "sh",
+              "-c",
+              `curl -sf --cacert ${pebble}/cert.pem https://127.0.0.1:15000/roots/0 -o ${pebble}/root.pem`,
+            ],
+            { allowFail: true },
+          )
+        ).code === 0,
+      60_000,
+    );
+    // the private CA's root among the host's trusted roots (the CA bundle file itself: update-ca-certificates
+    // would rebuild it without the proxy CA scripts/testhost copied in)
+    await host.exec(["sh", "-c", `cat ${pebble}/root.pem >> /etc/ssl/certs/ca-certificates.crt`]);
 
-      // the certificate chain verifies against Pebble's root, and nothing else (--cacert replaces the bundle)
-      const page = await host.exec([
-        "sh",
-        "-c",
-        `curl -sS -v --max-time 20 --cacert ${pebble}/root.pem --resolve ${c.domain}:443:127.0.0.1 ` +
-          `-w '\nHTTP %{http_code}\n' https://${c.domain}${c.path} 2>/tmp/curl-v.txt; rc=$?; ` +
-          "grep -E '^\\*  (issuer|subjectAltName):' /tmp/curl-v.txt; exit $rc",
-      ]);
-      expect(page.out).toMatch(/\nHTTP 200\n/);
-      expect(page.out).toMatch(/issuer: .*Pebble/i);
-      expect(page.out).toContain(`subjectAltName: host "${c.domain}" matched`);
-      // the real, installed app (for WordPress: its title, its first post, links on its HTTPS name; not the installer)
-      for (const text of c.contains) expect(page.out).toContain(text);
-      if (c.absent) expect(page.out).not.toMatch(c.absent);
-    },
-    1_800_000,
-  );
+    const t = Date.now();
+    const sets = c.sets.map((kv) => ` --set '${kv}'`).join("");
+    const r = await host.exec(
+      ["sh", "-c", `cd ${CHECKOUT} && ./install.sh --catalog ${RECIPE} --domain ${c.domain}${sets}`],
+      {
+        env: {
+          // back to the defaults the third case changed, with TLS on and Pebble as the ACME CA
+          HOP3_BASE_DOMAIN: "hop3.localhost",
+          HOP3_HTTP_PORT: "80",
+          HOP3_HTTPS_PORT: "443",
+          HOP3_TLS: "auto",
+          HOP3_ACME_EMAIL: "ops@example.test",
+          HOP3_ACME_CA: "https://127.0.0.1:14000/dir",
+          HOP3_ACME_CA_ROOT: `${pebble}/cert.pem`,
+        },
+        timeout: 1_500_000,
+        allowFail: true,
+      },
+    );
+    timings[RECIPE] = (Date.now() - t) / 1000;
+    const block = /\nTimings \(s\):\n((?: {2}.*\n?)+)/.exec(r.all)?.[1] ?? "";
+    // bench/headline.mjs reads these lines
+    console.log(
+      `headline ${RECIPE} pristine-install ${timings.install ?? "?"} s\nheadline ${RECIPE} timings:\n${block}`,
+    );
+    if (r.code !== 0)
+      throw new Error(`./install.sh --catalog ${RECIPE} failed (exit ${r.code}):\n${tail(r.all, 80)}`);
+    const url = `https://${c.domain}/`;
+    expect(r.all).toContain(`${RECIPE} is at ${url}`);
+    expect(r.all).toMatch(c.notes); // the post-install notes, with the real URL
+    // each step timed: Hop3 itself, the image build, the database, the first HTTPS 200 (verified by install.sh)
+    const rows = [
+      /Hop3 \(host, build, server\) +\d+\.\d/,
+      /image build +\d+\.\d/,
+      /first 200 over HTTPS +\d+\.\d/,
+    ];
+    if (c.database) {
+      rows.push(
+        /addons \(database\) +\d+\.\d/,
+        /release phase +\d+\.\d/,
+        /addon images \(during build\) +\d+\.\d/,
+      );
+      // the database's image was started alongside the app's build, not after it
+      const preparing = r.all.indexOf(
+        "mariadb image | preparing the MariaDB 10.11 image alongside the build",
+      );
+      expect(preparing).toBeGreaterThanOrEqual(0);
+      expect(preparing).toBeLessThan(r.all.indexOf("Building the image"));
+    }
+    for (const row of [...rows, /total +\d+\.\d/]) expect(block).toMatch(row);
+
+    // the certificate chain verifies against Pebble's root, and nothing else (--cacert replaces the bundle)
+    const page = await host.exec([
+      "sh",
+      "-c",
+      `curl -sS -v --max-time 20 --cacert ${pebble}/root.pem --resolve ${c.domain}:443:127.0.0.1 ` +
+        `-w '\nHTTP %{http_code}\n' https://${c.domain}${c.path} 2>/tmp/curl-v.txt; rc=$?; ` +
+        "grep -E '^\\*  (issuer|subjectAltName):' /tmp/curl-v.txt; exit $rc",
+    ]);
+    expect(page.out).toMatch(/\nHTTP 200\n/);
+    expect(page.out).toMatch(/issuer: .*Pebble/i);
+    expect(page.out).toContain(`subjectAltName: host "${c.domain}" matched`);
+    // the real, installed app (for WordPress: its title, its first post, links on its HTTPS name; not the installer)
+    for (const text of c.contains) expect(page.out).toContain(text);
+    if (c.absent) expect(page.out).not.toMatch(c.absent);
+  }, 1_800_000);
 });
