@@ -28,7 +28,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { addonVolumeName, inspectAddonContainer } from "../addons/containers.js";
 import { pluginFor } from "../addons/registry.js";
 import type { AddonService } from "../addons/service.js";
-import { imageFromArchive } from "../build/image-source.js";
+import type { BuiltImage } from "../build/builder.js";
+import { imageFromArchive, retag, untag } from "../build/image-source.js";
 import { withAppLock } from "../deploy/app-lock.js";
 import type { Deployer, DeployResult } from "../deploy/deployer.js";
 import type { Lifecycle } from "../deploy/lifecycle.js";
@@ -36,6 +37,7 @@ import type { Platform, Progress } from "../deploy/platform.js";
 import type { ReleaseSpec } from "../deploy/release-spec.js";
 import { appDataDir, planMounts } from "../deploy/volumes.js";
 import { cronMatches, parseSchedule } from "../runtime/cron.js";
+import { appImageRepo } from "../runtime/labels.js";
 import { podmanSocketOf } from "../runtime/podman-remote.js";
 import { ensureMounts } from "../runtime/volumes.js";
 import { RESTORED_FROM, relabelSbom } from "../sbom/relabel.js";
@@ -349,35 +351,41 @@ export class BackupService {
         writeFileSync(join(tmp, "env.json"), sealEnv(key, id, env), { mode: 0o600 });
         files["env.json"] = await fileDigest(join(tmp, "env.json"));
 
-        progress.step(`Saving the release's image ${current.image}`);
-        files["image.tar.gz"] = await commandToFile(
-          {
-            cmd: "podman",
-            podmanSocket: this.podmanSocket(),
-            args: ["save", "--format", "docker-archive", current.imageId],
-            what: "podman save",
-          },
-          join(tmp, "image.tar.gz"),
-          { gzip: true },
-        );
-
-        Object.assign(files, await this.copySupplyChain(app, current.number, tmp, progress));
-
-        const addons: BackupAddon[] = [];
+        // The image (and the release's SBOM) and the app's data are independent: saved side by side. Within
+        // the data, the databases are dumped side by side, and the volumes archived once every dump has
+        // begun and ended (the consistency recorded below). Each part has ended before a failure is handled.
+        const imageId = current.imageId;
+        const imageStep = async () => {
+          progress.step(`Saving the release's image ${current.image}`);
+          files["image.tar.gz"] = await commandToFile(
+            {
+              cmd: "podman",
+              podmanSocket: this.podmanSocket(),
+              args: ["save", "--format", "docker-archive", imageId],
+              what: "podman save",
+            },
+            join(tmp, "image.tar.gz"),
+            { gzip: true },
+          );
+          Object.assign(files, await this.copySupplyChain(app, current.number, tmp, progress));
+        };
         if (attached.length) mkdirSync(join(tmp, "addons"));
-        for (const a of attached) {
-          const row = store.addons.require(a.name);
-          const file = addonFileName(a.type, a.name);
-          progress.step(`Dumping ${pluginFor(a.type).title} ${a.name} (live)`);
-          files[file] = await this.dumpAddon(a.name, a.type, row.credentials, join(tmp, file));
-          addons.push({ name: a.name, type: a.type, major: row.major, prefix: a.prefix, file });
-        }
-
         const { volumes, binds } = this.dataPlan(app, spec);
-        if (volumes.length || binds) {
-          progress.step(`Archiving ${volumes.length} volume(s)${binds ? " and the bind directories" : ""}`);
-          files["data.tar.gz"] = await this.archiveData(app, spec, join(tmp, "data.tar.gz"));
-        }
+        let addons: BackupAddon[] = [];
+        const dataStep = async () => {
+          addons = await allSettledLimit(attached, attached.length, async (a) => {
+            const row = store.addons.require(a.name);
+            const file = addonFileName(a.type, a.name);
+            progress.step(`Dumping ${pluginFor(a.type).title} ${a.name} (live)`);
+            files[file] = await this.dumpAddon(a.name, a.type, row.credentials, join(tmp, file));
+            return { name: a.name, type: a.type, major: row.major, prefix: a.prefix, file };
+          });
+          if (volumes.length || binds) {
+            progress.step(`Archiving ${volumes.length} volume(s)${binds ? " and the bind directories" : ""}`);
+            files["data.tar.gz"] = await this.archiveData(app, spec, join(tmp, "data.tar.gz"));
+          }
+        };
+        await allSettledSteps([imageStep, dataStep]);
 
         const meta: BackupMetadata = {
           app,
@@ -619,22 +627,35 @@ export class BackupService {
           tracked.step("Restoring the volumes");
           await this.restoreData(app, env.spec, meta, join(dir, "data.tar.gz"));
         };
-        await allSettledSteps([addonSteps, volumeStep]);
-
-        tracked.step(`Loading the image of v${meta.release.number} and starting ${app}`);
-        store.setDesiredState(app, "running");
+        // the image is loaded meanwhile under a name of its own, and takes the release's when it is made
         const link = this.tmpDir();
+        symlinkSync(join(dir, "image.tar.gz"), join(link, "image.tar.gz"));
+        const loading = `${appImageRepo(app)}:restore-${id.replace(/[^A-Za-z0-9_.-]/g, "_")}`;
+        let preloaded: BuiltImage | undefined;
+        const imageStep = async () => {
+          tracked.step(`Loading the image of v${meta.release.number}`);
+          preloaded = await imageFromArchive(
+            this.p.docker,
+            join(link, "image.tar.gz"),
+            loading,
+            progress.log,
+          );
+        };
         try {
-          symlinkSync(join(dir, "image.tar.gz"), join(link, "image.tar.gz"));
+          await allSettledSteps([addonSteps, volumeStep, imageStep]);
+        } catch (err) {
+          await untag(this.p.docker, loading).catch(() => {});
+          rmSync(link, { recursive: true, force: true });
+          throw err;
+        }
+
+        tracked.step(`Starting ${app} (v${meta.release.number} restored)`);
+        store.setDesiredState(app, "running");
+        try {
           const result = await this.d.deployer.restoreRelease(
             app,
             async (tag, release) => {
-              const loaded = await imageFromArchive(
-                this.p.docker,
-                join(link, "image.tar.gz"),
-                tag,
-                progress.log,
-              );
+              const loaded = await retag(this.p.docker, preloaded as BuiltImage, tag);
               // before the switch: the release's SBOM hook then keeps this one (and signs its provenance);
               // documents that cannot be written are not worth failing the restore for: it makes its own
               await this.restoreSupplyChain(
@@ -657,6 +678,7 @@ export class BackupService {
           store.restores.finish(app);
           return { ...result, app, backup: id };
         } finally {
+          await untag(this.p.docker, loading).catch(() => {});
           rmSync(link, { recursive: true, force: true });
         }
       } catch (err) {

@@ -35,6 +35,26 @@ async function tagAs(docker: Docker, id: string, tag: string): Promise<void> {
   await docker.getImage(id).tag({ repo, tag: t });
 }
 
+/**
+ * The same image under `tag` instead of its present tag (an image loaded ahead of the release that takes it:
+ * a backup's restore loads it while the data is restored).
+ */
+export async function retag(docker: Docker, image: BuiltImage, tag: string): Promise<BuiltImage> {
+  await tagAs(docker, image.imageId, tag);
+  await untag(docker, image.tag);
+  return { ...image, tag };
+}
+
+/** Removes one name of an image, never the image itself while another name holds it. */
+export async function untag(docker: Docker, tag: string): Promise<void> {
+  await docker
+    .getImage(tag)
+    .remove({ noprune: true })
+    .catch((err: { statusCode?: number }) => {
+      if (err.statusCode !== 404) throw err;
+    });
+}
+
 function splitTag(tag: string): [string, string] {
   const i = tag.lastIndexOf(":");
   return [tag.slice(0, i), tag.slice(i + 1)];
