@@ -38,8 +38,11 @@ export function spdxExpression(licenses: unknown): string | undefined {
   for (const l of list) {
     const expr = str(l.expression);
     const id = str(obj(l.license).id);
-    if (id) parts.push(id);
-    else if (expr) {
+    if (id) {
+      // a stored document may hold any id (a LicenseRef- one has no text here): not an SPDX licence then
+      if (!isSpdxExpression(id)) return undefined;
+      parts.push(id);
+    } else if (expr) {
       if (!isSpdxExpression(expr)) return undefined;
       parts.push(list.length > 1 ? `(${expr})` : expr);
     } else return undefined; // a named, non-SPDX licence

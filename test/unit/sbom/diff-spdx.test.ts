@@ -57,6 +57,9 @@ describe("SPDX 2.3", () => {
     expect(spdxExpression([{ license: { id: "MIT" } }])).toBe("MIT");
     expect(spdxExpression([{ expression: "(MIT OR Apache-2.0)" }])).toBe("(MIT OR Apache-2.0)");
     expect(spdxExpression([{ license: { name: "LGPL-2.1+" } }])).toBeUndefined();
+    // an id that is no SPDX licence (a LicenseRef- has no text in an SPDX document made from it)
+    expect(spdxExpression([{ license: { id: "LicenseRef-foo" } }])).toBeUndefined();
+    expect(spdxExpression([{ license: { id: "MIT" } }, { license: { id: "LicenseRef-x" } }])).toBeUndefined();
     expect(spdxExpression([])).toBeUndefined();
   });
 
