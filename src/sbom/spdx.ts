@@ -31,6 +31,18 @@ export function isSpdxExpression(expr: string, licenseRefs = false): boolean {
   );
 }
 
+/** Whether one pair of parentheses encloses the whole of `expr` ("(A OR B)", not "(A) OR (B)"). */
+function enclosed(expr: string): boolean {
+  const e = expr.trim();
+  if (!e.startsWith("(")) return false;
+  let depth = 0;
+  for (let i = 0; i < e.length; i++) {
+    if (e[i] === "(") depth++;
+    else if (e[i] === ")" && --depth === 0) return i === e.length - 1;
+  }
+  return false;
+}
+
 /** An SPDX expression made only of known ids, AND/OR/WITH and parentheses; otherwise undefined. */
 export function spdxExpression(licenses: unknown): string | undefined {
   const list = Array.isArray(licenses) ? licenses.map(obj) : [];
@@ -44,7 +56,7 @@ export function spdxExpression(licenses: unknown): string | undefined {
       parts.push(id);
     } else if (expr) {
       if (!isSpdxExpression(expr)) return undefined;
-      parts.push(list.length > 1 ? `(${expr})` : expr);
+      parts.push(list.length > 1 && !enclosed(expr) ? `(${expr})` : expr);
     } else return undefined; // a named, non-SPDX licence
   }
   return parts.length ? parts.join(" AND ") : undefined;
@@ -82,9 +94,11 @@ const PURPOSE: Record<string, string> = {
   "operating-system": "OPERATING_SYSTEM",
 };
 
-/** SPDX dates have no fraction of a second. */
-const spdxDate = (iso: string | undefined) =>
-  (iso ? new Date(iso) : new Date()).toISOString().replace(/\.\d{3}Z$/, "Z");
+/** SPDX dates have no fraction of a second; a stored timestamp that is no date gives the present moment. */
+const spdxDate = (iso: string | undefined) => {
+  const at = iso ? new Date(iso) : new Date();
+  return (Number.isNaN(at.getTime()) ? new Date() : at).toISOString().replace(/\.\d{3}Z$/, "Z");
+};
 
 export function toSpdx(cdx: Obj): Obj {
   const meta = obj(cdx.metadata);
@@ -114,7 +128,9 @@ export function toSpdx(cdx: Obj): Obj {
     const id = `SPDXRef-Package-${i + 1}`;
     const purl = str(c.purl);
     const cpe = str(c.cpe);
-    const supplier = str(obj(c.supplier).name);
+    const supplier = str(obj(c.supplier).name)
+      ?.replace(/[\r\n]+/g, " ")
+      .trim();
     const declared = spdxExpression(c.licenses);
     const refs = [
       ...(purl
@@ -134,7 +150,7 @@ export function toSpdx(cdx: Obj): Obj {
       SPDXID: id,
       name: str(c.name) ?? "unknown",
       ...(str(c.version) ? { versionInfo: str(c.version) } : {}),
-      ...(supplier ? { supplier: `Organization: ${supplier.replace(/[\r\n]+/g, " ")}` } : {}),
+      ...(supplier ? { supplier: `Organization: ${supplier}` } : {}),
       downloadLocation: "NOASSERTION",
       filesAnalyzed: false,
       ...checksums(c.hashes),

@@ -59,6 +59,14 @@ describe("SPDX 2.3", () => {
     expect(spdxExpression([{ license: { name: "LGPL-2.1+" } }])).toBeUndefined();
     // an id that is no SPDX licence (a LicenseRef- has no text in an SPDX document made from it)
     expect(spdxExpression([{ license: { id: "LicenseRef-foo" } }])).toBeUndefined();
+    // an expression already in one pair of parentheses is not wrapped again; one that only starts and ends
+    // with parentheses is (AND binds tighter than OR)
+    expect(spdxExpression([{ expression: "(MIT OR BSD-3-Clause)" }, { license: { id: "ISC" } }])).toBe(
+      "(MIT OR BSD-3-Clause) AND ISC",
+    );
+    expect(spdxExpression([{ expression: "(MIT) OR (BSD-3-Clause)" }, { license: { id: "ISC" } }])).toBe(
+      "((MIT) OR (BSD-3-Clause)) AND ISC",
+    );
     expect(spdxExpression([{ license: { id: "MIT" } }, { license: { id: "LicenseRef-x" } }])).toBeUndefined();
     expect(spdxExpression([])).toBeUndefined();
   });
@@ -124,6 +132,16 @@ describe("SPDX 2.3", () => {
     expect(
       validateSpdx({ ...doc, packages: [{ ...doc.packages[1], checksums: [{ algorithm: "SHA-256" }] }] }),
     ).toBe(false);
+  });
+
+  it("survives a stored document's bad timestamp and a supplier name with line breaks", () => {
+    const cdx = bom([{ name: "zlib", version: "1.2.13", purl: "pkg:deb/debian/zlib@1.2.13" }]);
+    cdx.metadata.timestamp = "not a date";
+    (cdx.components[0] as Record<string, unknown>).supplier = { name: "Debian\nzlib team\n" };
+    const doc = toSpdx(cdx) as { creationInfo: { created: string }; packages: { supplier?: string }[] };
+    expect(doc.creationInfo.created).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    expect(doc.packages[1]!.supplier).toBe("Organization: Debian zlib team");
+    expect(validateSpdx(doc)).toBe(true);
   });
 
   it("spells package purposes as SPDX's official 2.3 JSON schema does (OPERATING_SYSTEM, not the tag-value OPERATING-SYSTEM)", () => {
