@@ -50,6 +50,8 @@ export interface ApiDeps {
   lifecycle: Lifecycle;
   version: string;
   supervisor: string;
+  /** How the router reaches web processes: "on (...)" through the app gateway, "off (...)" published ports. */
+  appGateway?: string;
   uploadsDir: string;
   maxUpload: number;
   /** HOP3_MAX_EXTRACTED_SIZE / _ENTRIES: bounds of an extracted source tree (tar bombs). */
@@ -169,6 +171,7 @@ export function createApi(deps: ApiDeps): Hono<ApiEnv> {
       router: p.router.kind,
       routerStatus: { running: router.running, detail: router.detail ?? null },
       supervisor: deps.supervisor,
+      ...(deps.appGateway ? { appGateway: deps.appGateway } : {}),
       cron: p.schedules ? "systemd timers of the hop3 user" : "the server's minute scheduler",
       releaseRetention: p.settings.retention,
       podman: version?.Version ?? null,

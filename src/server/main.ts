@@ -130,10 +130,13 @@ async function main(): Promise<void> {
     ...runnerOf(),
     log: (l) => log.info(l),
   });
-  const gateway = usesAppGateway(settings) ? appGateway : undefined;
-  if (settings.HOP3_APP_GATEWAY === "on" && !gateway) {
-    say("app gateway: off (Traefik cannot dial Unix sockets): web processes publish a port on 127.0.0.1");
-  }
+  const gateway = usesAppGateway(settings, supervisor.kind) ? appGateway : undefined;
+  const gatewayState = gateway
+    ? `on (HOP3_APP_GATEWAY=${settings.HOP3_APP_GATEWAY}): web processes publish no port`
+    : settings.HOP3_ROUTER !== "caddy" && settings.HOP3_APP_GATEWAY !== "off"
+      ? "off (Traefik cannot dial Unix sockets): web processes publish a port on 127.0.0.1"
+      : `off (HOP3_APP_GATEWAY=${settings.HOP3_APP_GATEWAY}${settings.HOP3_APP_GATEWAY === "auto" ? ", Podman supervisor" : ""}): web processes publish a port on 127.0.0.1`;
+  say(`app gateway: ${gatewayState}`);
   // one left by an earlier HOP3_APP_GATEWAY=on would keep its nginx on every app network for nothing
   if (!gateway && (await appGateway.retire())) say(`app gateway: off, removed ${appGateway.containerName}`);
   const frontRouter = createRouter(settings.HOP3_ROUTER, {
@@ -300,6 +303,7 @@ async function main(): Promise<void> {
     lifecycle,
     version,
     supervisor: `${supervisor.kind} (${supervisor.reason})`,
+    appGateway: gatewayState,
     uploadsDir: where.uploads,
     maxUpload: settings.HOP3_MAX_UPLOAD,
     extractLimits: extractLimitsOf(settings),

@@ -57,9 +57,10 @@ const schema = z.object({
   // dns: deploys change the answers of a responder in the router container instead of reloading Caddy
   HOP3_ROUTER_UPSTREAMS: word(["static", "dns"]).default("dns"),
   // on: web processes publish no port; the app gateway on their networks forwards to them (Caddy only;
-  // Traefik keeps published ports). off: each web process publishes a loopback port. Off by default while
-  // Podman 4.3 can still lose the gateway's network state under parallel deploys (docs/routing.md)
-  HOP3_APP_GATEWAY: word(["on", "off"]).default("off"),
+  // Traefik keeps published ports). off: each web process publishes a loopback port. auto (the default): on
+  // under the quadlet supervisor (systemd, Podman >= 4.4), off under the Podman supervisor, where Podman 4.3
+  // can still lose the gateway's network state under parallel deploys (docs/routing.md)
+  HOP3_APP_GATEWAY: word(["on", "off", "auto"]).default("auto"),
   /** quadlet or podman; unset: chosen from what the host has (src/runtime/supervisor-select.ts). */
   HOP3_SUPERVISOR: z.preprocess(
     (v) => (typeof v === "string" && v.trim() === "" ? undefined : v),
@@ -143,9 +144,13 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): ServerSettin
   return parsed.data;
 }
 
-/** Whether apps are reached through the app gateway: asked for, and a router that can dial its sockets. */
-export const usesAppGateway = (s: ServerSettings): boolean =>
-  s.HOP3_APP_GATEWAY === "on" && s.HOP3_ROUTER === "caddy";
+/**
+ * Whether apps are reached through the app gateway: asked for (`on`, or `auto` under the quadlet supervisor),
+ * and a router that can dial its sockets.
+ */
+export const usesAppGateway = (s: ServerSettings, supervisor: "podman" | "quadlet"): boolean =>
+  s.HOP3_ROUTER === "caddy" &&
+  (s.HOP3_APP_GATEWAY === "on" || (s.HOP3_APP_GATEWAY === "auto" && supervisor === "quadlet"));
 
 /** Every setting the server reads, with its default: for docs tests and `hop doctor`. */
 export const settingNames = Object.keys(schema.shape);

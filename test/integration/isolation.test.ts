@@ -5,11 +5,10 @@
  * made isolation unreliable (stopping an app's network dropped the isolation of every app) is replayed by
  * stopping and starting each app, and the attacks run again.
  */
-import { readFileSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadSettings, usesAppGateway } from "../../src/server/settings.js";
 import {
   deployedUrl,
   destroyQuietly,
@@ -21,16 +20,14 @@ import {
   webContainerNames,
 } from "./helpers.js";
 
-/** Whether the server under test runs the app gateway: what it reads from its env file, defaults included. */
-function serverUsesGateway(): boolean {
-  const env: Record<string, string> = {};
-  let text = "";
-  try {
-    text = readFileSync("/etc/hop3/hop3.env", "utf8");
-  } catch {}
-  for (const m of text.matchAll(/^(HOP3_[A-Z0-9_]+)=(.*)$/gm)) env[m[1]!] = m[2]!;
-  return usesAppGateway(loadSettings(env));
+/** Whether the server under test runs the app gateway, as it says itself (`hop doctor --json`: appGateway). */
+async function serverUsesGateway(): Promise<boolean> {
+  const r = await hop(["doctor", "--json"]);
+  const said = (JSON.parse(r.stdout || "{}") as { appGateway?: string }).appGateway;
+  if (!said) throw new Error(`hop doctor --json says nothing of the app gateway:\n${r.stdout}\n${r.stderr}`);
+  return said.startsWith("on");
 }
+const gatewayOn = await serverUsesGateway();
 
 interface Web {
   name: string;
@@ -158,7 +155,7 @@ describe("apps cannot reach each other", () => {
   it("both apps answer through the router", bothAnswerThroughTheRouter);
 
   // with Traefik or HOP3_APP_GATEWAY=off, web processes publish loopback ports instead
-  it.runIf(serverUsesGateway())(
+  it.runIf(gatewayOn)(
     "no web process publishes a host port; the gateway's sockets are the hop3 user's alone",
     async () => {
       expect(await gatewayAddresses(), "the gateway is on no app network").not.toEqual([]);

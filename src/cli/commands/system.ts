@@ -12,6 +12,7 @@ interface Info {
   router: string;
   routerStatus?: { running: boolean; detail: string | null };
   supervisor: string;
+  appGateway?: string;
   cron?: string;
   releaseRetention?: number;
   podman: string | null;
@@ -56,6 +57,7 @@ export const doctorCommand: CommandSpec = {
         ["base domain", info.baseDomain],
         ["router", router],
         ["supervisor", info.supervisor],
+        ...(info.appGateway ? [["app gateway", info.appGateway] as [string, string]] : []),
         ...(info.cron ? [["cron", info.cron] as [string, string]] : []),
         ...(info.releaseRetention
           ? [["releases kept", String(info.releaseRetention)] as [string, string]]

@@ -22,6 +22,7 @@ import {
   platformSettingsOf,
   routerSettingsOf,
   settingNames,
+  usesAppGateway,
 } from "../../../src/server/settings.js";
 
 const repo = resolve(import.meta.dirname, "..", "..", "..");
@@ -123,6 +124,19 @@ describe("each setting takes effect", () => {
   it("HOP3_ROUTER_UPSTREAMS: static upstreams in Caddy's configuration, or the DNS responder", () => {
     expect(routerSettingsOf(loadSettings({ HOP3_ROUTER_UPSTREAMS: "static" })).upstreams).toBe("static");
     expect(routerSettingsOf(loadSettings({})).upstreams).toBe("dns");
+  });
+
+  it("HOP3_APP_GATEWAY: on, off, or auto (the default: on under the quadlet supervisor only); Caddy only", () => {
+    const uses = (env: Record<string, string>, supervisor: "podman" | "quadlet") =>
+      usesAppGateway(loadSettings(env), supervisor);
+    expect(loadSettings({}).HOP3_APP_GATEWAY).toBe("auto");
+    expect(uses({}, "quadlet")).toBe(true);
+    expect(uses({}, "podman")).toBe(false);
+    expect(uses({ HOP3_APP_GATEWAY: "on" }, "podman")).toBe(true);
+    expect(uses({ HOP3_APP_GATEWAY: "off" }, "quadlet")).toBe(false);
+    expect(uses({ HOP3_APP_GATEWAY: "on", HOP3_ROUTER: "traefik" }, "quadlet")).toBe(false);
+    expect(uses({ HOP3_ROUTER: "traefik" }, "quadlet")).toBe(false);
+    expect(() => loadSettings({ HOP3_APP_GATEWAY: "yes" })).toThrow(/HOP3_APP_GATEWAY/);
   });
 
   it("HOP3_SUPERVISOR: forces the supervisor", () => {
