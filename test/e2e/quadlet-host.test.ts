@@ -271,6 +271,11 @@ describe.skipIf(cannot)("quadlet test host: install, git push, kill, reboot", ()
     const sample = await web("hello");
     const pushed = await web(APP);
     expect(sample.ip, "two apps, two networks").not.toBe(pushed.ip);
+    // the default on a systemd host: the app gateway, so no web process publishes a host port at all
+    const doctor = await host.exec(["hop", "doctor", "--json"], { timeout: 120_000 });
+    expect(JSON.parse(doctor.out).appGateway).toMatch(/^on \(HOP3_APP_GATEWAY=auto\)/);
+    expect(sample.published, "the sample publishes no port").toBeUndefined();
+    expect(pushed.published, `${APP} publishes no port`).toBeUndefined();
     await attack(pushed, sample);
     await attack(sample, pushed);
     expect(await answers("hello")).toBe(true);
