@@ -95,6 +95,22 @@ export async function podmanAsHop3(args: string[]): Promise<string> {
   return String(r.stdout);
 }
 
+/**
+ * `podman images` (as hop3) in a format, one line per image. Podman 4.3 fails a whole listing when another
+ * test file removes an image meanwhile ("image not known", "locating image with ID"): tried again, as the
+ * server's own listImagesByReference does (src/runtime/containers.ts).
+ */
+export async function podmanImages(format: string, extra: string[] = []): Promise<string[]> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return (await podmanAsHop3(["images", ...extra, "--format", format])).split("\n").filter(Boolean);
+    } catch (err) {
+      if (attempt >= 5 || !/image not known|locating image with ID/.test((err as Error).message)) throw err;
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  }
+}
+
 /** Everything of one app that Podman still holds: containers, images, networks, volumes. */
 export async function leftovers(app: string): Promise<string[]> {
   const containers = (
@@ -102,9 +118,9 @@ export async function leftovers(app: string): Promise<string[]> {
   )
     .split("\n")
     .filter(Boolean);
-  const images = (await podmanAsHop3(["images", "--format", "{{.Repository}}:{{.Tag}}"]))
-    .split("\n")
-    .filter((l) => l.startsWith(`localhost/hop3/${app}:`));
+  const images = (await podmanImages("{{.Repository}}:{{.Tag}}")).filter((l) =>
+    l.startsWith(`localhost/hop3/${app}:`),
+  );
   const networks = (await podmanAsHop3(["network", "ls", "--format", "{{.Name}}"]))
     .split("\n")
     .filter((n) => n === `hop3-${app}`);

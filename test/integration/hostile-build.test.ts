@@ -17,7 +17,7 @@ import {
   fixture,
   getThroughRouter,
   hop,
-  podmanAsHop3,
+  podmanImages,
   uniqueApp,
 } from "./helpers.js";
 
@@ -148,8 +148,7 @@ describe("a buildpack of the repository cannot read the platform's files through
       expect(cliOutput(r)).toMatch(message);
       expect(leaks(cliOutput(r)), "the build log holds a platform secret").toBe(false);
       // no image was made for the app, so none can hold it
-      const images = await podmanAsHop3(["images", "--format", "{{.Repository}}"]);
-      expect(images.split("\n")).not.toContain(`localhost/hop3/${app}`);
+      expect(await podmanImages("{{.Repository}}")).not.toContain(`localhost/hop3/${app}`);
     });
   }
 });

@@ -16,6 +16,7 @@ import {
   getThroughRouter,
   hop,
   podmanAsHop3,
+  podmanImages,
   uniqueApp,
 } from "./helpers.js";
 
@@ -51,8 +52,8 @@ const bareId = (id: string) => id.replace(/^sha256:/, "");
 
 /** The hop3 user's image tags and image ids, as Podman itself sees them (not as the server reports). */
 async function imageStore(): Promise<{ tags: Set<string>; ids: Set<string> }> {
-  const tags = (await podmanAsHop3(["images", "--format", "{{.Repository}}:{{.Tag}}"])).split("\n");
-  const ids = (await podmanAsHop3(["images", "--quiet", "--no-trunc"])).split("\n");
+  const tags = await podmanImages("{{.Repository}}:{{.Tag}}");
+  const ids = await podmanImages("{{.ID}}", ["--no-trunc"]);
   return { tags: new Set(tags.filter(Boolean)), ids: new Set(ids.filter(Boolean).map(bareId)) };
 }
 
