@@ -45,6 +45,7 @@ import { lazy } from "../util/lazy.js";
 import { createApi, createUpgradeHandler } from "./api.js";
 import { installCrashGuard } from "./crash-guard.js";
 import {
+  appGatewayState,
   buildpacksSettingsOf,
   catalogSettingsOf,
   extractLimitsOf,
@@ -131,11 +132,7 @@ async function main(): Promise<void> {
     log: (l) => log.info(l),
   });
   const gateway = usesAppGateway(settings, supervisor.kind) ? appGateway : undefined;
-  const gatewayState = gateway
-    ? `on (HOP3_APP_GATEWAY=${settings.HOP3_APP_GATEWAY}): web processes publish no port`
-    : settings.HOP3_ROUTER !== "caddy" && settings.HOP3_APP_GATEWAY !== "off"
-      ? "off (Traefik cannot dial Unix sockets): web processes publish a port on 127.0.0.1"
-      : `off (HOP3_APP_GATEWAY=${settings.HOP3_APP_GATEWAY}${settings.HOP3_APP_GATEWAY === "auto" ? ", Podman supervisor" : ""}): web processes publish a port on 127.0.0.1`;
+  const gatewayState = appGatewayState(settings, supervisor.kind);
   say(`app gateway: ${gatewayState}`);
   // one left by an earlier HOP3_APP_GATEWAY=on would keep its nginx on every app network for nothing
   if (!gateway && (await appGateway.retire())) say(`app gateway: off, removed ${appGateway.containerName}`);

@@ -152,6 +152,19 @@ export const usesAppGateway = (s: ServerSettings, supervisor: "podman" | "quadle
   s.HOP3_ROUTER === "caddy" &&
   (s.HOP3_APP_GATEWAY === "on" || (s.HOP3_APP_GATEWAY === "auto" && supervisor === "quadlet"));
 
+/** What the server says of the app gateway at its start, in `hop doctor` and /api/v1/info: which, and why. */
+export function appGatewayState(s: ServerSettings, supervisor: "podman" | "quadlet"): string {
+  const setting = `HOP3_APP_GATEWAY=${s.HOP3_APP_GATEWAY}`;
+  if (usesAppGateway(s, supervisor)) return `on (${setting}): web processes publish no port`;
+  const why =
+    s.HOP3_APP_GATEWAY !== "off" && s.HOP3_ROUTER !== "caddy"
+      ? "Traefik cannot dial Unix sockets"
+      : s.HOP3_APP_GATEWAY === "auto"
+        ? `${setting}, Podman supervisor`
+        : setting;
+  return `off (${why}): web processes publish a port on 127.0.0.1`;
+}
+
 /** Every setting the server reads, with its default: for docs tests and `hop doctor`. */
 export const settingNames = Object.keys(schema.shape);
 

@@ -15,6 +15,7 @@ import { renderCaddyConfig } from "../../../src/router/caddy-config.js";
 import { createRouter } from "../../../src/router/index.js";
 import { chooseSupervisor } from "../../../src/runtime/supervisor-select.js";
 import {
+  appGatewayState,
   buildpacksSettingsOf,
   DEFAULT_ROOT,
   loadSettings,
@@ -137,6 +138,15 @@ describe("each setting takes effect", () => {
     expect(uses({ HOP3_APP_GATEWAY: "on", HOP3_ROUTER: "traefik" }, "quadlet")).toBe(false);
     expect(uses({ HOP3_ROUTER: "traefik" }, "quadlet")).toBe(false);
     expect(() => loadSettings({ HOP3_APP_GATEWAY: "yes" })).toThrow(/HOP3_APP_GATEWAY/);
+    // what hop doctor says, and why
+    const state = (env: Record<string, string>, supervisor: "podman" | "quadlet") =>
+      appGatewayState(loadSettings(env), supervisor);
+    expect(state({}, "quadlet")).toBe("on (HOP3_APP_GATEWAY=auto): web processes publish no port");
+    expect(state({}, "podman")).toBe(
+      "off (HOP3_APP_GATEWAY=auto, Podman supervisor): web processes publish a port on 127.0.0.1",
+    );
+    expect(state({ HOP3_APP_GATEWAY: "off" }, "quadlet")).toMatch(/^off \(HOP3_APP_GATEWAY=off\)/);
+    expect(state({ HOP3_ROUTER: "traefik" }, "quadlet")).toMatch(/^off \(Traefik cannot dial Unix sockets\)/);
   });
 
   it("HOP3_SUPERVISOR: forces the supervisor", () => {
