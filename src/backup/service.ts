@@ -629,7 +629,6 @@ export class BackupService {
         };
         // the image is loaded meanwhile under a name of its own, and takes the release's when it is made
         const link = this.tmpDir();
-        symlinkSync(join(dir, "image.tar.gz"), join(link, "image.tar.gz"));
         const loading = `${appImageRepo(app)}:restore-${id.replace(/[^A-Za-z0-9_.-]/g, "_")}`;
         let preloaded: BuiltImage | undefined;
         const imageStep = async () => {
@@ -642,16 +641,10 @@ export class BackupService {
           );
         };
         try {
+          symlinkSync(join(dir, "image.tar.gz"), join(link, "image.tar.gz"));
           await allSettledSteps([addonSteps, volumeStep, imageStep]);
-        } catch (err) {
-          await untag(this.p.docker, loading).catch(() => {});
-          rmSync(link, { recursive: true, force: true });
-          throw err;
-        }
-
-        tracked.step(`Starting ${app} (v${meta.release.number} restored)`);
-        store.setDesiredState(app, "running");
-        try {
+          tracked.step(`Starting ${app} (v${meta.release.number} restored)`);
+          store.setDesiredState(app, "running");
           const result = await this.d.deployer.restoreRelease(
             app,
             async (tag, release) => {

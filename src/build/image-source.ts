@@ -50,8 +50,8 @@ export async function untag(docker: Docker, tag: string): Promise<void> {
   await docker
     .getImage(tag)
     .remove({ noprune: true })
-    .catch((err: { statusCode?: number }) => {
-      if (err.statusCode !== 404) throw err;
+    .catch((err) => {
+      if (statusOf(err) !== 404) throw err;
     });
 }
 
