@@ -9,6 +9,7 @@ import http from "node:http";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { execa } from "execa";
+import { retryWhileImagesGo } from "../../src/runtime/containers.js";
 
 export const repoRoot = resolve(import.meta.dirname, "..", "..");
 export const fixture = (name: string) => resolve(repoRoot, "test", "fixtures", "apps", name);
@@ -97,18 +98,15 @@ export async function podmanAsHop3(args: string[]): Promise<string> {
 
 /**
  * `podman images` (as hop3) in a format, one line per image. Podman 4.3 fails a whole listing when another
- * test file removes an image meanwhile ("image not known", "locating image with ID"): tried again, as the
- * server's own listImagesByReference does (src/runtime/containers.ts).
+ * test file removes an image meanwhile ("image not known", "locating image with ID"): tried again with the
+ * server's own retry for that race (retryWhileImagesGo, src/runtime/containers.ts).
  */
-export async function podmanImages(format: string, extra: string[] = []): Promise<string[]> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return (await podmanAsHop3(["images", ...extra, "--format", format])).split("\n").filter(Boolean);
-    } catch (err) {
-      if (attempt >= 5 || !/image not known|locating image with ID/.test((err as Error).message)) throw err;
-      await new Promise((r) => setTimeout(r, 300));
-    }
-  }
+export function podmanImages(format: string, extra: string[] = []): Promise<string[]> {
+  return retryWhileImagesGo(
+    async () => (await podmanAsHop3(["images", ...extra, "--format", format])).split("\n").filter(Boolean),
+    5,
+    (err) => /image not known|locating image with ID/.test(err.message),
+  );
 }
 
 /** Everything of one app that Podman still holds: containers, images, networks, volumes. */
