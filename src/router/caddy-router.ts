@@ -13,7 +13,7 @@ import {
   normalizeId,
   sleep,
 } from "./container-ops.js";
-import { GATEWAY_SOCKET_DIR } from "./gateway-config.js";
+import { CURRENT_GATEWAY, GATEWAY_SOCKET_DIR } from "./gateway-config.js";
 import {
   PodmanRouterRunner,
   type RouterContainerSpec,
@@ -187,7 +187,9 @@ export class CaddyRouter implements Router {
       storageDir: IN_DATA_DIR,
       ...(rootFile ? { acmeTrustedRootsFile: `${IN_CONFIG_DIR}/${ACME_ROOTS_FILE}` } : {}),
       ...(this.dnsMode ? { upstreamDns: this.upstreamDns } : {}),
-      ...(this.opts.gatewaySocketDir ? { gatewaySocketDir: GATEWAY_SOCKET_DIR } : {}),
+      // through the link to the serving gateway's sockets: resolved at each dial, so a new gateway takes over
+      // without a configuration change here
+      ...(this.opts.gatewaySocketDir ? { gatewaySocketDir: `${GATEWAY_SOCKET_DIR}/${CURRENT_GATEWAY}` } : {}),
     });
     const text = `${JSON.stringify(config, null, 2)}\n`;
     writeFileAtomic(join(this.configDir, CONFIG_FILE), text);

@@ -13,8 +13,13 @@
  */
 import { usageError } from "../util/errors.js";
 
-/** Paths inside the gateway container (images/gateway/); the router mounts the same directory there too. */
+/**
+ * Paths inside the gateway container (images/gateway/). The router mounts the directory of every gateway
+ * container's socket directory there, and dials through `current`, the link to the one that serves
+ * (app-gateway.ts).
+ */
 export const GATEWAY_SOCKET_DIR = "/run/hop3-gateway";
+export const CURRENT_GATEWAY = "current";
 
 export interface GatewayInstance {
   /** Container name: names its socket. */

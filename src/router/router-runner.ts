@@ -35,6 +35,8 @@ export interface RouterContainerSpec {
   role?: string;
   /** The network it starts on; the host's when absent. */
   network?: string;
+  /** More networks it is created on (the app gateway under Podman 4.3, which is never connected later). */
+  networks?: string[];
   /** Networks with this label are joined after every start (see renderRouterUnit). */
   joinNetworksLabelled?: string;
   /** Namespaced sysctls of its network namespace (the gateway: net.ipv4.ip_forward=0). */
@@ -83,6 +85,13 @@ export class PodmanRouterRunner implements RouterRunner {
         Binds: spec.binds.map(bindString),
         ...(spec.sysctls ? { Sysctls: spec.sysctls } : {}),
       },
+      ...(spec.network && spec.networks?.length
+        ? {
+            NetworkingConfig: {
+              EndpointsConfig: Object.fromEntries([spec.network, ...spec.networks].map((n) => [n, {}])),
+            },
+          }
+        : {}),
     });
     await container.start();
   }

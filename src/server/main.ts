@@ -131,8 +131,14 @@ async function main(): Promise<void> {
     ...runnerOf(),
     log: (l) => log.info(l),
   });
-  const gateway = usesAppGateway(settings, supervisor.kind) ? appGateway : undefined;
-  const gatewayState = appGatewayState(settings, supervisor.kind);
+  const gateway = usesAppGateway(settings) ? appGateway : undefined;
+  const gatewayState = `${appGatewayState(settings)}${
+    gateway
+      ? appGateway.membership === "recreate"
+        ? "; a new gateway container for each change of app networks (Podman supervisor)"
+        : "; joins app networks as they come (podman network connect)"
+      : ""
+  }`;
   say(`app gateway: ${gatewayState}`);
   // one left by an earlier HOP3_APP_GATEWAY=on would keep its nginx on every app network for nothing
   if (!gateway && (await appGateway.retire())) say(`app gateway: off, removed ${appGateway.containerName}`);

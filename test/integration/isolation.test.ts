@@ -54,15 +54,28 @@ async function webContainers(app: string): Promise<Web[]> {
   return out;
 }
 
-/** The app gateway's addresses on the app networks (none where web processes publish ports instead). */
-async function gatewayAddresses(): Promise<string[]> {
-  const out = await podmanAsHop3([
-    "inspect",
-    "hop3-gateway",
-    "--format",
-    "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}",
-  ]).catch(() => "");
+/**
+ * The running app gateway containers (by their role label: under the Podman supervisor a new one,
+ * hop3-gateway-<id>, replaces the last whenever the set of app networks changes).
+ */
+async function gatewayContainers(): Promise<string[]> {
+  const out = await podmanAsHop3(["ps", "--filter", "label=io.hop3.role=gateway", "--format", "{{.Names}}"]);
   return out.split(/\s+/).filter(Boolean);
+}
+
+/** The app gateways' addresses on the app networks (none where web processes publish ports instead). */
+async function gatewayAddresses(): Promise<string[]> {
+  const out: string[] = [];
+  for (const name of await gatewayContainers()) {
+    const ips = await podmanAsHop3([
+      "inspect",
+      name,
+      "--format",
+      "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}",
+    ]).catch(() => "");
+    out.push(...ips.split(/\s+/).filter(Boolean));
+  }
+  return out;
 }
 
 /**
@@ -166,14 +179,16 @@ describe("apps cannot reach each other", () => {
       // a local user who is not hop3 can neither list nor connect to the sockets (no port to take over either)
       const dir = "/var/lib/hop3/gateway/sockets";
       expect(statSync(dir).mode & 0o777).toBe(0o700);
-      const probe = `require("net").connect(${JSON.stringify(join(dir, "a", `${a}.sock`))}).on("connect", () => { console.log("OPEN"); process.exit(0) }).on("error", (e) => { console.log(e.code); process.exit(0) })`;
+      const probe = `require("net").connect(${JSON.stringify(join(dir, "current", "a", `${a}.sock`))}).on("connect", () => { console.log("OPEN"); process.exit(0) }).on("error", (e) => { console.log(e.code); process.exit(0) })`;
       const r = await execa("runuser", ["-u", "nobody", "--", process.execPath, "-e", probe], {
         reject: false,
       });
       expect(r.stdout.trim()).toBe("EACCES");
       // the gateway forwards between no networks: it is no router
-      const fwd = await podmanAsHop3(["exec", "hop3-gateway", "cat", "/proc/sys/net/ipv4/ip_forward"]);
-      expect(fwd.trim()).toBe("0");
+      for (const name of await gatewayContainers()) {
+        const fwd = await podmanAsHop3(["exec", name, "cat", "/proc/sys/net/ipv4/ip_forward"]);
+        expect(fwd.trim(), name).toBe("0");
+      }
     },
   );
 

@@ -354,6 +354,8 @@ export interface RouterUnitSpec {
   role?: string;
   /** The network it starts on; the host's when absent (the router). */
   network?: string;
+  /** More networks it is created on. */
+  networks?: string[];
   /**
    * Networks carrying this label are joined right after every start (the app gateway: a container re-created
    * by systemd must be back on every app network before it can forward anything).
@@ -384,6 +386,7 @@ export function renderRouterUnit(
   for (const k of Object.keys(spec.env).sort()) c.push(["Environment", commandWord(`${k}=${spec.env[k]}`)]);
   c.push(...labelLines({ "io.hop3.role": spec.role ?? "router", [LABEL.managed]: "true", ...spec.labels }));
   c.push(["Network", spec.network ?? "host"]);
+  for (const n of spec.network ? (spec.networks ?? []) : []) c.push(["Network", n]);
   for (const b of spec.binds)
     c.push(["Volume", commandWord(`${b.host}:${b.container}${b.readOnly ? ":ro" : ""}`)]);
   for (const k of Object.keys(spec.sysctls ?? {}).sort()) {

@@ -236,7 +236,7 @@ describe("keys against the official key list", () => {
       );
       units.push(renderRouterUnit(caddy.containerSpec(), version));
       units.push(renderRouterUnit(traefik.containerSpec(), version));
-      units.push(renderRouterUnit(gateway.spec(), version));
+      units.push(renderRouterUnit(gateway.spec("hop3-gateway"), version));
       units.push(renderAddonUnit(addonSpec, version));
       if (version !== "4.4") {
         units.push(renderNetworkUnit("shop", "hop3-shop", version));
@@ -337,6 +337,7 @@ const gateway = new AppGateway({
   stateDir: "/var/lib/hop3/gateway",
   baseImage: "localhost/hop3/base:bookworm",
   imagesDir: new URL("../../../images", import.meta.url).pathname,
+  membership: "connect",
 });
 
 describe("renderRouterUnit", () => {
@@ -345,8 +346,10 @@ describe("renderRouterUnit", () => {
       ["4.4", "PodmanArgs=--sysctl=net.ipv4.ip_forward=0"],
       ["5.4.2", "Sysctl=net.ipv4.ip_forward=0"],
     ] as const) {
-      const unit = renderRouterUnit(gateway.spec(), version);
+      const unit = renderRouterUnit(gateway.spec("hop3-gateway"), version);
       expect(unit).toContain("Network=hop3-gateway\n");
+      // its own socket directory, under the one the router mounts
+      expect(unit).toContain("Volume=/var/lib/hop3/gateway/sockets/hop3-gateway:/run/hop3-gateway\n");
       expect(unit).toContain("Label=io.hop3.role=gateway\n");
       expect(unit).toContain(`${sysctl}\n`);
       // a digest of the spec: a gateway started from an older one is replaced (app-gateway.ts)
@@ -354,6 +357,14 @@ describe("renderRouterUnit", () => {
       expect(unit).toMatch(/^ExecStartPost=.*io\.hop3\.app.*network connect/m);
       expect(unit).not.toContain("PublishPort");
     }
+  });
+
+  it("a container created on several networks gets one Network= each", () => {
+    const unit = renderRouterUnit(
+      { ...gateway.spec("hop3-gateway"), networks: ["hop3-a", "hop3-b"] },
+      "5.4.2",
+    );
+    expect(unit).toMatch(/^Network=hop3-gateway\nNetwork=hop3-a\nNetwork=hop3-b$/m);
   });
 
   it("is the unit shipped as systemd/hop3-router.container (Caddy, podman 5.4)", async () => {
