@@ -316,24 +316,22 @@ export class AppGateway {
    */
   private async converge(): Promise<void> {
     const listed = await this.opts.docker.listNetworks({ filters: { label: [LABEL.app] } });
-    const wanted = listed
-      .map((n) => n.Name)
-      .filter((n) => !this.leaving.has(n))
-      .sort();
+    const wanted = listed.map((n) => n.Name).filter((n) => !this.leaving.has(n));
     const info = this.live ? await inspectContainer(this.opts.docker, this.live) : undefined;
-    const on = Object.keys(info?.NetworkSettings.Networks ?? {})
-      .filter((n) => n !== GATEWAY_NETWORK)
-      .sort();
-    const current =
-      info?.State.Running &&
-      normalizeId(info.Image) === this.imageId &&
-      info.Config.Labels?.[SPEC_LABEL] === this.spec("").labels?.[SPEC_LABEL] &&
-      on.join(" ") === wanted.join(" ");
-    if (current) {
+    const why = whyReplace(
+      info && {
+        status: info.State.Status,
+        image: normalizeId(info.Image),
+        spec: info.Config.Labels?.[SPEC_LABEL],
+        networks: Object.keys(info.NetworkSettings.Networks ?? {}),
+      },
+      { image: this.imageId, spec: this.spec("").labels?.[SPEC_LABEL], networks: wanted },
+    );
+    if (!why) {
       this.networks = new Set(wanted);
       return;
     }
-    await this.roll(wanted, info ? `${info.State.Status}, on ${on.length} app network(s)` : "none");
+    await this.roll(wanted.sort(), why);
   }
 
   /**
@@ -513,6 +511,36 @@ export class AppGateway {
       log: this.log,
     });
   }
+}
+
+/** A gateway container as converge() sees it. */
+export interface GatewayState {
+  status: string;
+  image: string;
+  /** Its io.hop3.spec label. */
+  spec: string | undefined;
+  /** Every network it is on, its own included. */
+  networks: string[];
+}
+
+/**
+ * Why the live gateway must be replaced by a new one (`recreate`), or undefined when it serves as wanted:
+ * running, from the wanted image and spec, on exactly the wanted app networks (its own network aside).
+ */
+export function whyReplace(
+  live: GatewayState | undefined,
+  want: { image: string | undefined; spec: string | undefined; networks: string[] },
+): string | undefined {
+  if (!live) return "none";
+  if (live.status !== "running") return live.status;
+  if (live.image !== want.image) return "another image";
+  if (live.spec !== want.spec) return "another spec";
+  const on = new Set(live.networks.filter((n) => n !== GATEWAY_NETWORK));
+  const wanted = new Set(want.networks);
+  const missing = [...wanted].filter((n) => !on.has(n)).length;
+  const extra = [...on].filter((n) => !wanted.has(n)).length;
+  if (missing || extra) return `on ${on.size} app network(s), ${missing} missing, ${extra} to leave`;
+  return undefined;
 }
 
 /** What the gateway forwards to for an instance: its fixed address and port; none without them. */
