@@ -23,6 +23,8 @@ export interface RouteOverride {
 export interface RouteTable {
   routes: AppRoute[];
   dropped: DroppedRoute[];
+  /** The instances the table was computed from (the app gateway learns its instances from them). */
+  instances: RunningInstance[];
 }
 
 interface PlatformRouting {
@@ -37,12 +39,16 @@ function routingOf(p: Platform): PlatformRouting {
   if (!r) {
     const overrides = new Map<string, RouteOverride>();
     const updates = new RouteUpdates<RouteTable>(
-      async () => resolveRoutes(await computeRoutes(p, [...overrides.values()])),
+      async () => {
+        // one listing per update, for the table and for the router (the gateway's instance sockets)
+        const instances = await listInstances(p.docker);
+        return { ...resolveRoutes(computeRoutes(p, instances, [...overrides.values()])), instances };
+      },
       async (table, version) => {
         for (const d of table.dropped) {
           p.log(`routes v${version}: app ${d.app}: left out ${d.what ?? "its route"}: ${d.reason}`);
         }
-        await p.router.apply(table.routes);
+        await p.router.apply(table.routes, table.instances);
       },
     );
     r = { overrides, updates };
@@ -60,11 +66,18 @@ export function upstreamOf(inst: RunningInstance): { host: string; port: number 
   return inst.ip && inst.networkPort ? { host: inst.ip, port: inst.networkPort } : undefined;
 }
 
-/** The route table before validation: the store's current releases, with `overrides` in place of theirs. */
-export async function computeRoutes(p: Platform, overrides: RouteOverride[] = []): Promise<AppRoute[]> {
+/**
+ * The route table before validation: the store's current releases served by the instances listed, with
+ * `overrides` in place of theirs.
+ */
+export function computeRoutes(
+  p: Platform,
+  instances: RunningInstance[],
+  overrides: RouteOverride[] = [],
+): AppRoute[] {
   // An instance with a fixed address on its app network (app gateway) stays an upstream while it restarts:
   // it comes back at the same address and the gateway skips it meanwhile, so no table has to follow it.
-  const running = (await listInstances(p.docker)).filter(
+  const running = instances.filter(
     (i) => i.process === "web" && (i.state === "running" || i.ip !== undefined),
   );
   const routes: AppRoute[] = [];

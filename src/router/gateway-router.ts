@@ -4,7 +4,7 @@
  * changes when an app gains or loses its socket.
  */
 import type Docker from "dockerode";
-import { listInstances } from "../runtime/containers.js";
+import { listInstances, type RunningInstance } from "../runtime/containers.js";
 import type { AppGateway } from "./app-gateway.js";
 import type { AppRoute, Router, RouterStatus } from "./routes.js";
 
@@ -25,8 +25,8 @@ export class GatewayRouter implements Router {
     await this.inner.ensureRunning();
   }
 
-  async apply(routes: AppRoute[]): Promise<void> {
-    const running = (await listInstances(this.docker)).filter(
+  async apply(routes: AppRoute[], instances?: RunningInstance[]): Promise<void> {
+    const running = (instances ?? (await listInstances(this.docker))).filter(
       (i) => i.state === "running" && i.process === "web",
     );
     await this.gateway.apply(routes, running);

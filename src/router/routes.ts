@@ -1,3 +1,5 @@
+import type { RunningInstance } from "../runtime/containers.js";
+
 /** What the router needs to know about one app: the names it answers to and where its web processes listen. */
 export interface AppRoute {
   app: string;
@@ -38,7 +40,8 @@ export interface RouterStatus {
 export interface Router {
   readonly kind: RouterKind;
   ensureRunning(): Promise<void>;
-  apply(routes: AppRoute[]): Promise<void>;
+  /** `instances`: the containers the table was computed from, where the router needs more than upstreams. */
+  apply(routes: AppRoute[], instances?: RunningInstance[]): Promise<void>;
   status(): Promise<RouterStatus>;
   stop(): Promise<void>;
 }

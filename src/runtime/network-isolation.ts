@@ -182,6 +182,17 @@ export class NetworkIsolation {
   }
 
   /**
+   * Applies the rules even where nothing changed that ensure() sees: after a container on many networks
+   * started or went (the app gateway), netavark 1.4 may have removed its isolation jump and put it back at
+   * the top of FORWARD, above the platform's (apps are then still isolated, by netavark's DROP, but a refused
+   * connection takes a timeout instead of failing at once).
+   */
+  reapply(): Promise<void> {
+    this.applied = undefined;
+    return this.ensure();
+  }
+
+  /**
    * Re-applies when the rootless namespace is re-created behind the server's back (a cheap stat every tick).
    * Only for a namespace not tried yet: where the rules cannot be applied (the systemd unit's sandbox refuses
    * `podman unshare`), retrying at every tick asked Podman for the networks every 2 s, which kept the
@@ -210,4 +221,9 @@ export function useNetworkIsolation(isolation: NetworkIsolation | undefined): vo
 /** Called right before a container starts on an app network. */
 export async function ensureNetworkIsolation(): Promise<void> {
   await current?.ensure();
+}
+
+/** Called after a container on every app network (the app gateway) started or was removed. */
+export async function reapplyNetworkIsolation(): Promise<void> {
+  await current?.reapply();
 }

@@ -5,7 +5,7 @@
  * made isolation unreliable (stopping an app's network dropped the isolation of every app) is replayed by
  * stopping and starting each app, and the attacks run again.
  */
-import { statSync } from "node:fs";
+import { readlinkSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -54,28 +54,30 @@ async function webContainers(app: string): Promise<Web[]> {
   return out;
 }
 
+const GATEWAY_SOCKETS = "/var/lib/hop3/gateway/sockets";
+
 /**
- * The running app gateway containers (by their role label: under the Podman supervisor a new one,
- * hop3-gateway-<id>, replaces the last whenever the set of app networks changes).
+ * The app gateway container that serves now: the target of sockets/current (under the Podman supervisor a new
+ * one, hop3-gateway-<id>, replaces the last whenever the set of app networks changes).
  */
-async function gatewayContainers(): Promise<string[]> {
-  const out = await podmanAsHop3(["ps", "--filter", "label=io.hop3.role=gateway", "--format", "{{.Names}}"]);
-  return out.split(/\s+/).filter(Boolean);
+function currentGateway(): string | undefined {
+  try {
+    return readlinkSync(join(GATEWAY_SOCKETS, "current"));
+  } catch {
+    return undefined;
+  }
 }
 
-/** The app gateways' addresses on the app networks (none where web processes publish ports instead). */
-async function gatewayAddresses(): Promise<string[]> {
-  const out: string[] = [];
-  for (const name of await gatewayContainers()) {
-    const ips = await podmanAsHop3([
-      "inspect",
-      name,
-      "--format",
-      "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}",
-    ]).catch(() => "");
-    out.push(...ips.split(/\s+/).filter(Boolean));
-  }
-  return out;
+/** The serving gateway's addresses on the app networks (none where web processes publish ports instead). */
+async function gatewayAddresses(name = currentGateway()): Promise<string[]> {
+  if (!name) return [];
+  const ips = await podmanAsHop3([
+    "inspect",
+    name,
+    "--format",
+    "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}",
+  ]).catch(() => "");
+  return ips.split(/\s+/).filter(Boolean);
 }
 
 /**
@@ -148,20 +150,30 @@ describe("apps cannot reach each other", () => {
     ];
     // the app gateway is on both networks (it forwards the router's connections): it must not be a way
     // through, neither by its address on A's network (it listens on Unix sockets only) nor on B's
-    for (const ip of await gatewayAddresses()) targets.push([ip, 5000], [ip, 80]);
+    const gateway = currentGateway();
+    const gatewayIps = new Set(await gatewayAddresses(gateway));
+    for (const ip of gatewayIps) targets.push([ip, 5000], [ip, 80]);
     if (dst!.hostPort) {
       // what the host publishes for B (loopback only): not reachable from a container, neither through
       // slirp4netns' host address nor through the network's gateway
       targets.push(["10.0.2.2", dst!.hostPort], [src!.ip.replace(/\.\d+$/, ".1"), dst!.hostPort]);
     }
     for (const [host, port] of targets) {
-      const r = await connectFrom(src!.name, host, port);
+      let r = await connectFrom(src!.name, host, port);
       expect(r.result, `${from} -> ${host}:${port}`).not.toBe("OPEN");
       // a connection is refused at once, not dropped into a 3 s timeout; a name that does not resolve takes
       // what the host's upstream resolver takes to say so (aardvark forwards names it does not know: 5 s
       // when that resolver does not answer, seen in CI), which says nothing about isolation
-      if (r.result !== "gaierror")
-        expect(r.ms, `${from} -> ${host}:${port} (${r.result})`).toBeLessThan(2_500);
+      if (r.result === "gaierror" || r.ms < 2_500) continue;
+      // Other test files create and destroy apps meanwhile, and each such change replaces the gateway: its
+      // addresses go with it. And while a new gateway joins its networks, netavark 1.4 may put its own DROP
+      // (isolating too, by a timeout) above the platform's REJECT until the server applies its rules again.
+      // A second try, a moment later, must then be refused at once.
+      if (gatewayIps.has(host) && currentGateway() !== gateway) continue;
+      await new Promise((res) => setTimeout(res, 1_000));
+      r = await connectFrom(src!.name, host, port);
+      expect(r.result, `${from} -> ${host}:${port}, again`).not.toBe("OPEN");
+      expect(r.ms, `${from} -> ${host}:${port} (${r.result}), again`).toBeLessThan(2_500);
     }
   }
 
@@ -177,7 +189,7 @@ describe("apps cannot reach each other", () => {
           expect(w.hostPort, `${w.name} publishes a port`).toBeUndefined();
       }
       // a local user who is not hop3 can neither list nor connect to the sockets (no port to take over either)
-      const dir = "/var/lib/hop3/gateway/sockets";
+      const dir = GATEWAY_SOCKETS;
       expect(statSync(dir).mode & 0o777).toBe(0o700);
       const probe = `require("net").connect(${JSON.stringify(join(dir, "current", "a", `${a}.sock`))}).on("connect", () => { console.log("OPEN"); process.exit(0) }).on("error", (e) => { console.log(e.code); process.exit(0) })`;
       const r = await execa("runuser", ["-u", "nobody", "--", process.execPath, "-e", probe], {
@@ -185,10 +197,8 @@ describe("apps cannot reach each other", () => {
       });
       expect(r.stdout.trim()).toBe("EACCES");
       // the gateway forwards between no networks: it is no router
-      for (const name of await gatewayContainers()) {
-        const fwd = await podmanAsHop3(["exec", name, "cat", "/proc/sys/net/ipv4/ip_forward"]);
-        expect(fwd.trim(), name).toBe("0");
-      }
+      const fwd = await podmanAsHop3(["exec", currentGateway()!, "cat", "/proc/sys/net/ipv4/ip_forward"]);
+      expect(fwd.trim()).toBe("0");
     },
   );
 

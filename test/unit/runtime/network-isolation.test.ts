@@ -70,6 +70,11 @@ describe("NetworkIsolation", () => {
     netns = "ns2";
     await iso.ensure();
     expect(calls).toHaveLength(3);
+    // after the app gateway started or went: applied again though nothing ensure() sees changed
+    await iso.reapply();
+    expect(calls).toHaveLength(4);
+    await iso.ensure();
+    expect(calls).toHaveLength(4);
   });
 
   it("says a failure once, keeps trying, and says when it works again", async () => {
