@@ -29,7 +29,6 @@ import type Docker from "dockerode";
 import type { RunningInstance } from "../runtime/containers.js";
 import { ensureNetwork, removeContainer, statusOf, tailLogs } from "../runtime/containers.js";
 import { appNetworkName, LABEL } from "../runtime/labels.js";
-import { reapplyNetworkIsolation } from "../runtime/network-isolation.js";
 import { writeFileAtomic } from "../util/atomic-file.js";
 import { Hop3Error } from "../util/errors.js";
 import { Serial } from "../util/serial.js";
@@ -349,7 +348,6 @@ export class AppGateway {
         mkdirSync(this.dirOf(name), { recursive: true, mode: 0o700 });
         const generation = this.write();
         await this.runner.start(this.spec(name, networks));
-        await reapplyNetworkIsolation();
         await this.waitFor(join(this.dirOf(name), generationSocket(generation)), name);
         pointCurrentAt(this.socketDir, name);
         this.live = name;
@@ -379,7 +377,6 @@ export class AppGateway {
           // a `connect` gateway under systemd has a unit that would start it again
           if (name === this.baseName) await this.runner.remove(name);
           await removeContainer(this.opts.docker, name, RETIRE_GRACE_S);
-          await reapplyNetworkIsolation();
         }
         for (const entry of readdirSync(this.socketDir)) {
           if (!keep().has(entry)) rmSync(this.dirOf(entry), { recursive: true, force: true });

@@ -39,7 +39,13 @@ export function isolationRules(subnets: readonly string[]): string {
     // Where br_netfilter is loaded (this kernel), traffic inside one bridge crosses FORWARD too: instances and
     // addons of one app must still reach each other. APPLY_SCRIPT drops this line where it is not needed.
     `-A ${ISOLATION_CHAIN} -m physdev --physdev-is-bridged -j RETURN`,
-    ...unique.map((s) => `-A ${ISOLATION_CHAIN} -d ${s} -m conntrack --ctstate NEW,INVALID -j REJECT`),
+    // TCP is refused with a reset: the kernel rate-limits the ICMP errors of a plain REJECT per source (one
+    // a second after a short burst), so an app trying several addresses in a row saw 1 s and 3 s waits
+    // instead of a refusal (still isolated, but indistinguishable from a host that is down)
+    ...unique.flatMap((s) => [
+      `-A ${ISOLATION_CHAIN} -d ${s} -p tcp -m conntrack --ctstate NEW,INVALID -j REJECT --reject-with tcp-reset`,
+      `-A ${ISOLATION_CHAIN} -d ${s} -m conntrack --ctstate NEW,INVALID -j REJECT`,
+    ]),
     "COMMIT",
     "",
   ].join("\n");
@@ -182,17 +188,6 @@ export class NetworkIsolation {
   }
 
   /**
-   * Applies the rules even where nothing changed that ensure() sees: after a container on many networks
-   * started or went (the app gateway), netavark 1.4 may have removed its isolation jump and put it back at
-   * the top of FORWARD, above the platform's (apps are then still isolated, by netavark's DROP, but a refused
-   * connection takes a timeout instead of failing at once).
-   */
-  reapply(): Promise<void> {
-    this.applied = undefined;
-    return this.ensure();
-  }
-
-  /**
    * Re-applies when the rootless namespace is re-created behind the server's back (a cheap stat every tick).
    * Only for a namespace not tried yet: where the rules cannot be applied (the systemd unit's sandbox refuses
    * `podman unshare`), retrying at every tick asked Podman for the networks every 2 s, which kept the
@@ -221,9 +216,4 @@ export function useNetworkIsolation(isolation: NetworkIsolation | undefined): vo
 /** Called right before a container starts on an app network. */
 export async function ensureNetworkIsolation(): Promise<void> {
   await current?.ensure();
-}
-
-/** Called after a container on every app network (the app gateway) started or was removed. */
-export async function reapplyNetworkIsolation(): Promise<void> {
-  await current?.reapply();
 }
