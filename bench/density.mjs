@@ -279,12 +279,19 @@ async function main() {
     return total;
   };
   const routerRss = await containerRss(host.routerContainer);
-  // HOP3_APP_GATEWAY=on: one nginx on every app network instead of a rootlessport pair per web process
-  const gatewayRss = await containerRss("hop3-gateway");
+  // the app gateway: one nginx on every app network instead of a rootlessport pair per web process
+  // (hop3-gateway under systemd, hop3-gateway-<id> under the Podman supervisor; one being retired counts too)
+  const gateways = (
+    await podman(["ps", "--filter", "label=io.hop3.role=gateway", "--format", "{{.Names}}"]).catch(() => "")
+  )
+    .split(/\s+/)
+    .filter(Boolean);
+  let gatewayRss = 0;
+  for (const g of gateways) gatewayRss += await containerRss(g);
   const sharedRows = [
     ["hop3-server", rss(serverPid)],
     [`router (${host.routerContainer})`, routerRss],
-    ...(gatewayRss ? [["app gateway (hop3-gateway)", gatewayRss]] : []),
+    ...(gatewayRss ? [[`app gateway (${gateways.join(", ")})`, gatewayRss]] : []),
     ["podman API service", shared(/^(\S*\/)?podman system service/)],
     ["slirp4netns", shared(/^(\S*\/)?slirp4netns /)],
     ["aardvark-dns", shared(/^(\S*\/)?aardvark-dns /)],

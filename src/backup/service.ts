@@ -596,12 +596,11 @@ export class BackupService {
         // volume archive while the databases start and load), and every one of them has ended before a
         // failure is handled, so the clean-up below never races a restore still writing.
         const addonSteps = async () => {
-          // databases start side by side (image, first start, health); attaching stays one at a time, in
-          // the backup's order, as each attach is a change of the app's release
-          await allSettledLimit(
-            target.addons.filter((a) => a.action === "create"),
-            target.addons.length,
-            async (a) => {
+          // each database starts (image, first start, health) and loads its data on its own: Postgres loads
+          // while MariaDB still initialises. Attaching comes after, one at a time in the backup's order, as
+          // each attach is a change of the app's release; loading the data does not need it.
+          await allSettledLimit(target.addons, target.addons.length, async (a) => {
+            if (a.action === "create") {
               const saved = env.addons.find((x) => x.name === a.from.name);
               await this.d.addons.create(
                 a.from.type,
@@ -610,17 +609,15 @@ export class BackupService {
                 tracked,
               );
               createdAddons.push(a.name);
-            },
-          );
+            }
+            tracked.step(`Restoring the data of ${a.name} from ${a.from.file}`);
+            await this.restoreAddon(a.name, join(dir, a.from.file));
+          });
           for (const a of target.addons) {
             if (!store.addons.attachmentsTo(app).some((t) => t.addon === a.name)) {
               await this.d.addons.attach(a.name, app, a.from.prefix || undefined, tracked);
             }
           }
-          await allSettledLimit(target.addons, target.addons.length, async (a) => {
-            tracked.step(`Restoring the data of ${a.name} from ${a.from.file}`);
-            await this.restoreAddon(a.name, join(dir, a.from.file));
-          });
         };
         const volumeStep = async () => {
           if (!meta.files["data.tar.gz"]) return;

@@ -379,7 +379,9 @@ export class AppGateway {
           await removeContainer(this.opts.docker, name, RETIRE_GRACE_S);
         }
         for (const entry of readdirSync(this.socketDir)) {
-          if (!keep().has(entry)) rmSync(this.dirOf(entry), { recursive: true, force: true });
+          // not the link a roll is about to rename over `current` either
+          if (keep().has(entry) || entry.startsWith(`${CURRENT_GATEWAY}.tmp-`)) continue;
+          rmSync(this.dirOf(entry), { recursive: true, force: true });
         }
       })
       .catch((err) => this.log(`gateway: removing a replaced gateway failed: ${(err as Error).message}`));
