@@ -37,6 +37,19 @@ export interface GatewayTable {
   apps: Record<string, { ip: string; port: number }[]>;
 }
 
+/**
+ * Connections one nginx worker holds at most: each forwarded connection takes two (the router's, the
+ * instance's), so 8,192 at once for all apps together (the container's open-file limit is raised to its hard
+ * limit first, images/gateway/entrypoint.sh).
+ */
+export const GATEWAY_WORKER_CONNECTIONS = 16384;
+/**
+ * Connections one app's socket takes at most: a quarter of what the gateway holds, so that a flood of slow
+ * requests to one app (its own clients, or an app that never answers) cannot take the others' share. Past it,
+ * nginx closes the new connection at once: that app's clients get 502 from the router, no other app notices.
+ */
+export const APP_CONNECTION_LIMIT = 2048;
+
 const NAME = /^[a-z0-9][a-z0-9._-]{0,127}$/;
 const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)$/;
 
@@ -71,9 +84,13 @@ export function renderGatewayConfig(table: GatewayTable): string {
     "pid /run/nginx.pid;",
     "error_log stderr warn;",
     "events {",
-    "  worker_connections 4096;",
+    `  worker_connections ${GATEWAY_WORKER_CONNECTIONS};`,
     "}",
     "stream {",
+    // one counter per listening socket: $server_addr is the socket's path (unix:/run/hop3-gateway/a/APP.sock)
+    "  limit_conn_zone $server_addr zone=per_app:1m;",
+    // a refused connection is not worth a line each: a flood would fill the gateway's log
+    "  limit_conn_log_level info;",
     // an instance that refuses is skipped for the next one within the same connection attempt
     "  proxy_connect_timeout 3s;",
     "  proxy_next_upstream on;",
@@ -105,6 +122,7 @@ export function renderGatewayConfig(table: GatewayTable): string {
       "  }",
       "  server {",
       `    listen unix:${dir}/${appSocket(app)};`,
+      `    limit_conn per_app ${APP_CONNECTION_LIMIT};`,
       `    proxy_pass ${id};`,
       "  }",
     );

@@ -17,12 +17,14 @@ import {
   writeFileSync,
 } from "node:fs";
 import http from "node:http";
+import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
 import tarStream from "tar-stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { APP_CONNECTION_LIMIT } from "../../src/router/gateway-config.js";
 import {
   buildFixtureImage,
   deployedUrl,
@@ -316,4 +318,86 @@ describe("[limits]", () => {
     }
     expect((await getThroughRouter(deployedUrl(r.stdout + r.stderr))).status).toBe(200);
   }, 300_000);
+});
+
+describe("connections", () => {
+  /** Whether the server runs the app gateway (`hop doctor --json`), which this attack is about. */
+  async function gatewayOn(): Promise<boolean> {
+    const r = await hop(["doctor", "--json"]);
+    return ((JSON.parse(r.stdout || "{}") as { appGateway?: string }).appGateway ?? "").startsWith("on");
+  }
+
+  /**
+   * Sends `GET path` to the router for `host` on one new connection, and answers the status of the answer, or
+   * "none" when nothing came back by `waitMs` (the connection is then left open: the request is held).
+   */
+  function heldRequest(host: string, path: string): { status: Promise<string>; socket: net.Socket } {
+    const socket = net.connect(80, "127.0.0.1");
+    socket.write(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
+    const status = new Promise<string>((resolve) => {
+      let head = "";
+      socket.on("data", (d) => {
+        head += d.toString("latin1");
+        const m = head.match(/^HTTP\/1\.1 (\d{3})/);
+        if (m) resolve(m[1]!);
+      });
+      socket.on("error", () => resolve("error"));
+      socket.on("close", () => resolve("closed"));
+    });
+    return { status, socket };
+  }
+
+  it("one app's flood of slow requests takes only its own share of the app gateway: past its cap its own requests get 502 at once, the others keep answering", async () => {
+    if (!(await gatewayOn())) return; // published ports: no shared gateway to exhaust
+    const app = uniqueApp("hoarder");
+    // answers "/" (the health check), holds every other request open without a byte of answer
+    const server = [
+      "import asyncio, os, resource",
+      "soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)",
+      "resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))",
+      "held = []",
+      "async def handle(r, w):",
+      "    line = await r.readline()",
+      "    if line.split(b' ')[1:2] == [b'/']:",
+      "        w.write(b'HTTP/1.1 200 OK\\r\\nContent-Length: 2\\r\\nConnection: close\\r\\n\\r\\nok'); await w.drain(); w.close()",
+      "    else:",
+      "        held.append(w)",
+      "async def main():",
+      "    s = await asyncio.start_server(handle, '0.0.0.0', int(os.environ.get('PORT', '5000')), backlog=4096)",
+      "    await s.serve_forever()",
+      "asyncio.run(main())",
+      "",
+    ].join("\n");
+    const dir = appDir({
+      Containerfile: `FROM ${GREETER_IMAGE}\nCOPY hoard.py /app/\nCMD ["python3", "/app/hoard.py"]\n`,
+      "hoard.py": server,
+    });
+    const r = await deploy(app, dir);
+    expect(r.exitCode, r.stderr + r.stdout).toBe(0);
+    const host = new URL(deployedUrl(r.stdout + r.stderr)).host;
+
+    const extra = 100;
+    const flood = Array.from({ length: APP_CONNECTION_LIMIT + extra }, () => heldRequest(host, "/hold"));
+    try {
+      // the requests past the cap are refused by the gateway at once: the router answers 502 for them
+      const answered = await Promise.all(
+        flood.map((f) =>
+          Promise.race([f.status, new Promise<string>((res) => setTimeout(() => res("none"), 20_000))]),
+        ),
+      );
+      const counts: Record<string, number> = {};
+      for (const a of answered) counts[a] = (counts[a] ?? 0) + 1;
+      // most are held (no answer); the ones over the cap got a 502, none reached the app and came back
+      expect(counts["502"] ?? 0, JSON.stringify(counts)).toBeGreaterThanOrEqual(extra / 2);
+      expect(counts.none ?? 0, JSON.stringify(counts)).toBeGreaterThanOrEqual(APP_CONNECTION_LIMIT - extra);
+      expect(counts["200"], JSON.stringify(counts)).toBeUndefined();
+      // meanwhile the gateway still serves every other app
+      await bystanderAnswers();
+    } finally {
+      for (const f of flood) f.socket.destroy();
+    }
+    // and, the flood gone, the hoarder itself again
+    await new Promise((res) => setTimeout(res, 1_000));
+    expect((await getThroughRouter(`http://${host}/`)).status).toBe(200);
+  }, 600_000);
 });

@@ -1,8 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { APP_DOWN_BODY, renderCaddyConfig } from "../../../src/router/caddy-config.js";
 import {
+  APP_CONNECTION_LIMIT,
   appSocket,
   GATEWAY_SOCKET_DIR,
+  GATEWAY_WORKER_CONNECTIONS,
   type GatewayTable,
   renderGatewayConfig,
 } from "../../../src/router/gateway-config.js";
@@ -59,6 +61,21 @@ describe("renderGatewayConfig", () => {
     const names = [...conf.matchAll(/upstream (\S+) \{/g)].map((m) => m[1]);
     expect(names).toHaveLength(2);
     expect(new Set(names).size).toBe(2);
+  });
+
+  it("caps each app's socket on its own (a flood to one app cannot take the others' connections)", () => {
+    const conf = renderGatewayConfig(table());
+    // one counter per listening socket
+    expect(conf).toContain("limit_conn_zone $server_addr zone=per_app:1m;");
+    const servers = conf.split("  server {").slice(1);
+    const appServers = servers.filter((b) => b.includes("/a/"));
+    expect(appServers).toHaveLength(2);
+    for (const b of appServers) expect(b).toContain(`limit_conn per_app ${APP_CONNECTION_LIMIT};`);
+    // the health gate's instance sockets and the reload marker are the server's own: not capped
+    for (const b of servers.filter((b) => !b.includes("/a/"))) expect(b).not.toContain("limit_conn");
+    // the cap leaves room for the other apps: at most a quarter of the sessions the worker holds
+    expect(APP_CONNECTION_LIMIT * 2 * 4).toBeLessThanOrEqual(GATEWAY_WORKER_CONNECTIONS);
+    expect(conf).toContain(`worker_connections ${GATEWAY_WORKER_CONNECTIONS};`);
   });
 
   it("refuses anything that could add a directive: names, addresses, ports, generations", () => {
