@@ -163,6 +163,26 @@ export class AppGateway {
    * image did not change. `networks`: the app networks it is created on (`recreate`).
    */
   spec(name: string, networks: string[] = []): RouterContainerSpec {
+    const { shared, config } = this.sharedSpec();
+    return {
+      ...shared,
+      name,
+      binds: [config, { host: this.dirOf(name), container: GATEWAY_SOCKET_DIR }],
+      ...(networks.length > 0 ? { networks } : {}),
+      labels: { [SPEC_LABEL]: this.specDigest },
+    };
+  }
+
+  /** The io.hop3.spec label of a gateway started now. */
+  private get specDigest(): string {
+    const { shared, config } = this.sharedSpec();
+    return createHash("sha256")
+      .update(JSON.stringify({ ...shared, config, sockets: "per-container" }))
+      .digest("hex")
+      .slice(0, 12);
+  }
+
+  private sharedSpec() {
     const shared = {
       image: this.image,
       description: "Hop3 app gateway (nginx)",
@@ -179,17 +199,20 @@ export class AppGateway {
       container: "/etc/hop3-gateway",
       readOnly: true,
     };
-    const digest = createHash("sha256")
-      .update(JSON.stringify({ ...shared, config, sockets: "per-container" }))
-      .digest("hex")
-      .slice(0, 12);
-    return {
-      ...shared,
-      name,
-      binds: [config, { host: this.dirOf(name), container: GATEWAY_SOCKET_DIR }],
-      ...(networks.length > 0 ? { networks } : {}),
-      labels: { [SPEC_LABEL]: digest },
-    };
+    return { shared, config };
+  }
+
+  /** A gateway container as whyReplace() compares it; none when there is no such container. */
+  private async stateOf(name: string): Promise<GatewayState | undefined> {
+    const info = await inspectContainer(this.opts.docker, name);
+    return (
+      info && {
+        status: info.State.Status,
+        image: normalizeId(info.Image),
+        spec: info.Config.Labels?.[SPEC_LABEL],
+        networks: Object.keys(info.NetworkSettings.Networks ?? {}),
+      }
+    );
   }
 
   /** Starts the gateway unless it runs, current; puts it on every app network either way. */
@@ -203,15 +226,13 @@ export class AppGateway {
       // gateways a crash left behind (a roll cut short, or the `connect` gateway of an earlier setup)
       this.retireOthers();
     } else {
-      const info = await inspectContainer(this.opts.docker, this.baseName);
-      const spec = this.spec(this.baseName);
-      const current =
-        info?.State.Running &&
-        normalizeId(info.Image) === this.imageId &&
-        info.Config.Labels?.[SPEC_LABEL] === spec.labels?.[SPEC_LABEL] &&
-        this.runner.isCurrent(spec);
-      if (!current) {
-        if (info) this.log(`gateway: replacing container ${this.baseName} (${info.State.Status})`);
+      const live = await this.stateOf(this.baseName);
+      // its networks are joined below, whatever it was started on
+      const why =
+        whyReplace(live, { image: this.imageId, spec: this.specDigest }) ??
+        (this.runner.isCurrent(this.spec(this.baseName)) ? undefined : "another unit");
+      if (why) {
+        if (live) this.log(`gateway: replacing container ${this.baseName} (${why})`);
         await this.startConnected();
       }
       pointCurrentAt(this.socketDir, this.baseName);
@@ -277,10 +298,11 @@ export class AppGateway {
     const networks = Object.keys(info.NetworkSettings.Networks ?? {}).filter(
       (n) => n !== GATEWAY_NETWORK,
     ).length;
+    const container = info.Name.replace(/^\//, "");
     return {
       running: info.State.Running,
-      container: info.Name.replace(/^\//, ""),
-      detail: `${info.State.Running ? `on ${networks} app network(s)` : `container ${info.State.Status}`}${supervisedBy(this.runner, info.Name.replace(/^\//, ""))}`,
+      container,
+      detail: `${info.State.Running ? `on ${networks} app network(s)` : `container ${info.State.Status}`}${supervisedBy(this.runner, container)}`,
     };
   }
 
@@ -294,9 +316,7 @@ export class AppGateway {
    * would start it again); answers whether a container was there.
    */
   async retire(): Promise<boolean> {
-    const had =
-      !!(await inspectContainer(this.opts.docker, this.baseName)) ||
-      (await this.gatewayContainers()).length > 0;
+    const had = (await this.gatewayContainers()).length > 0;
     await this.stop();
     return had;
   }
@@ -317,16 +337,8 @@ export class AppGateway {
   private async converge(): Promise<void> {
     const listed = await this.opts.docker.listNetworks({ filters: { label: [LABEL.app] } });
     const wanted = listed.map((n) => n.Name).filter((n) => !this.leaving.has(n));
-    const info = this.live ? await inspectContainer(this.opts.docker, this.live) : undefined;
-    const why = whyReplace(
-      info && {
-        status: info.State.Status,
-        image: normalizeId(info.Image),
-        spec: info.Config.Labels?.[SPEC_LABEL],
-        networks: Object.keys(info.NetworkSettings.Networks ?? {}),
-      },
-      { image: this.imageId, spec: this.spec("").labels?.[SPEC_LABEL], networks: wanted },
-    );
+    const live = this.live ? await this.stateOf(this.live) : undefined;
+    const why = whyReplace(live, { image: this.imageId, spec: this.specDigest, networks: wanted });
     if (!why) {
       this.networks = new Set(wanted);
       return;
@@ -526,17 +538,20 @@ export interface GatewayState {
 }
 
 /**
- * Why the live gateway must be replaced by a new one (`recreate`), or undefined when it serves as wanted:
- * running, from the wanted image and spec, on exactly the wanted app networks (its own network aside).
+ * Why the live gateway must be replaced by a new one, or undefined when it serves as wanted: running, from
+ * the wanted image and spec and, when `want.networks` is given (`recreate`), on exactly those app networks
+ * (its own network aside).
  */
 export function whyReplace(
   live: GatewayState | undefined,
-  want: { image: string | undefined; spec: string | undefined; networks: string[] },
+  want: { image: string | undefined; spec: string | undefined; networks?: string[] },
 ): string | undefined {
   if (!live) return "none";
   if (live.status !== "running") return live.status;
   if (live.image !== want.image) return "another image";
   if (live.spec !== want.spec) return "another spec";
+  // `connect`: networks are joined after the start, so they are no reason
+  if (!want.networks) return undefined;
   const on = new Set(live.networks.filter((n) => n !== GATEWAY_NETWORK));
   const wanted = new Set(want.networks);
   const missing = [...wanted].filter((n) => !on.has(n)).length;

@@ -3,8 +3,7 @@
  * socket forwards to its new instances before Caddy sends anything there; Caddy's own configuration only
  * changes when an app gains or loses its socket.
  */
-import type Docker from "dockerode";
-import { listInstances, type RunningInstance } from "../runtime/containers.js";
+import type { RunningInstance } from "../runtime/containers.js";
 import type { AppGateway } from "./app-gateway.js";
 import type { AppRoute, Router, RouterStatus } from "./routes.js";
 
@@ -14,7 +13,6 @@ export class GatewayRouter implements Router {
   constructor(
     readonly inner: Router,
     readonly gateway: AppGateway,
-    private readonly docker: Docker,
   ) {
     this.kind = inner.kind;
   }
@@ -25,12 +23,11 @@ export class GatewayRouter implements Router {
     await this.inner.ensureRunning();
   }
 
-  async apply(routes: AppRoute[], instances?: RunningInstance[]): Promise<void> {
-    const running = (instances ?? (await listInstances(this.docker))).filter(
-      (i) => i.state === "running" && i.process === "web",
-    );
+  /** `instances`: the route table's own listing (deploy/routing.ts), not a second one. */
+  async apply(routes: AppRoute[], instances: RunningInstance[]): Promise<void> {
+    const running = instances.filter((i) => i.state === "running" && i.process === "web");
     await this.gateway.apply(routes, running);
-    await this.inner.apply(routes);
+    await this.inner.apply(routes, instances);
   }
 
   async status(): Promise<RouterStatus> {

@@ -41,7 +41,7 @@ export interface Router {
   readonly kind: RouterKind;
   ensureRunning(): Promise<void>;
   /** `instances`: the containers the table was computed from, where the router needs more than upstreams. */
-  apply(routes: AppRoute[], instances?: RunningInstance[]): Promise<void>;
+  apply(routes: AppRoute[], instances: RunningInstance[]): Promise<void>;
   status(): Promise<RouterStatus>;
   stop(): Promise<void>;
 }

@@ -153,7 +153,7 @@ async function main(): Promise<void> {
     ...(gateway ? { gatewaySocketDir: gateway.socketDir } : {}),
     log: (l) => log.info(`router: ${l}`),
   });
-  const router = gateway ? new GatewayRouter(frontRouter, gateway, docker) : frontRouter;
+  const router = gateway ? new GatewayRouter(frontRouter, gateway) : frontRouter;
   say(`starting the ${router.kind} router`);
   await router.ensureRunning();
 

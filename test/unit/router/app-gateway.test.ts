@@ -34,4 +34,11 @@ describe("whyReplace (when the gateway is replaced under Podman 4.3 instead of c
     // the same count is not the same set
     expect(whyReplace(live, { ...want, networks: ["hop3-a", "hop3-c"] })).toMatch(/1 missing, 1 to leave/);
   });
+
+  it("`connect` (no networks wanted): only the image, the spec and running count, its networks are joined later", () => {
+    const connect = { image: "img1", spec: "abc" };
+    expect(whyReplace({ ...live, networks: [GATEWAY_NETWORK] }, connect)).toBeUndefined();
+    expect(whyReplace({ ...live, spec: "old" }, connect)).toBe("another spec");
+    expect(whyReplace({ ...live, status: "exited" }, connect)).toBe("exited");
+  });
 });
