@@ -136,13 +136,18 @@ function reverseProxy(group: HostGroup, upstreamDns: string | undefined): Json {
  * One upstream, the app's gateway socket: its address never changes, so deploys leave Caddy's configuration
  * byte-identical. No passive health here: the gateway skips failing instances itself, and marking the only
  * upstream down would turn a blip into seconds of errors.
+ *
+ * No keep-alive: the socket path goes through the `current` symlink, which a new gateway generation takes
+ * over (router/app-gateway.ts). A kept-alive connection would stay with the old generation, and a request
+ * sent on it as that gateway closes it at its stop is lost (a POST is not retried: a 502). A new connection
+ * per request follows the symlink; on a Unix socket it costs a connect, no handshake.
  */
 function throughGateway(group: HostGroup, socketDir: string): Json {
   return {
     handler: "reverse_proxy",
     upstreams: [{ dial: `unix/${socketDir}/${appSocket(group.app)}` }],
     load_balancing: { try_duration: "5s", try_interval: "100ms" },
-    transport: { protocol: "http", dial_timeout: "3s" },
+    transport: { protocol: "http", dial_timeout: "3s", keep_alive: { enabled: false } },
   };
 }
 

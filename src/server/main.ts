@@ -131,8 +131,8 @@ async function main(): Promise<void> {
     ...runnerOf(),
     log: (l) => log.info(l),
   });
-  const gateway = usesAppGateway(settings, supervisor.kind) ? appGateway : undefined;
-  const gatewayState = `${appGatewayState(settings, supervisor.kind)}${
+  const gateway = usesAppGateway(settings) ? appGateway : undefined;
+  const gatewayState = `${appGatewayState(settings)}${
     gateway
       ? appGateway.membership === "recreate"
         ? "; a new gateway container for each change of app networks (Podman supervisor)"

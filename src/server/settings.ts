@@ -58,8 +58,7 @@ const schema = z.object({
   HOP3_ROUTER_UPSTREAMS: word(["static", "dns"]).default("dns"),
   // on: web processes publish no port; the app gateway on their networks forwards to them (Caddy only;
   // Traefik keeps published ports). off: each web process publishes a loopback port. auto (the default): on
-  // under the quadlet supervisor (systemd, Podman >= 4.4), off under the Podman supervisor, where Podman 4.3
-  // can still lose the gateway's network state under parallel deploys (docs/routing.md)
+  // wherever the router can dial the gateway (Caddy), off with Traefik (docs/routing.md)
   HOP3_APP_GATEWAY: word(["on", "off", "auto"]).default("auto"),
   /** quadlet or podman; unset: chosen from what the host has (src/runtime/supervisor-select.ts). */
   HOP3_SUPERVISOR: z.preprocess(
@@ -148,20 +147,14 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): ServerSettin
  * Whether apps are reached through the app gateway: asked for (`on`, or `auto` under the quadlet supervisor),
  * and a router that can dial its sockets.
  */
-export const usesAppGateway = (s: ServerSettings, supervisor: "podman" | "quadlet"): boolean =>
-  s.HOP3_ROUTER === "caddy" &&
-  (s.HOP3_APP_GATEWAY === "on" || (s.HOP3_APP_GATEWAY === "auto" && supervisor === "quadlet"));
+export const usesAppGateway = (s: ServerSettings): boolean =>
+  s.HOP3_ROUTER === "caddy" && s.HOP3_APP_GATEWAY !== "off";
 
 /** What the server says of the app gateway at its start, in `hop doctor` and /api/v1/info: which, and why. */
-export function appGatewayState(s: ServerSettings, supervisor: "podman" | "quadlet"): string {
+export function appGatewayState(s: ServerSettings): string {
   const setting = `HOP3_APP_GATEWAY=${s.HOP3_APP_GATEWAY}`;
-  if (usesAppGateway(s, supervisor)) return `on (${setting}): web processes publish no port`;
-  const why =
-    s.HOP3_APP_GATEWAY !== "off" && s.HOP3_ROUTER !== "caddy"
-      ? "Traefik cannot dial Unix sockets"
-      : s.HOP3_APP_GATEWAY === "auto"
-        ? `${setting}, Podman supervisor`
-        : setting;
+  if (usesAppGateway(s)) return `on (${setting}): web processes publish no port`;
+  const why = s.HOP3_APP_GATEWAY !== "off" ? "Traefik cannot dial Unix sockets" : setting;
   return `off (${why}): web processes publish a port on 127.0.0.1`;
 }
 

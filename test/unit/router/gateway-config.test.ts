@@ -118,6 +118,8 @@ describe("renderCaddyConfig through the gateway", () => {
     expect(of("blog.example.com")).toMatchObject({
       handler: "reverse_proxy",
       upstreams: [{ dial: `unix/${GATEWAY_SOCKET_DIR}/${appSocket("blog")}` }],
+      // A kept-alive connection would stay with a replaced gateway generation (app-gateway.ts).
+      transport: { keep_alive: { enabled: false } },
     });
     expect(JSON.stringify(config)).not.toContain("127.0.0.1:800");
     expect(JSON.stringify(of("down.example.com"))).toContain(JSON.stringify(APP_DOWN_BODY));

@@ -127,26 +127,22 @@ describe("each setting takes effect", () => {
     expect(routerSettingsOf(loadSettings({})).upstreams).toBe("dns");
   });
 
-  it("HOP3_APP_GATEWAY: on, off, or auto (the default: on under the quadlet supervisor only); Caddy only", () => {
-    const uses = (env: Record<string, string>, supervisor: "podman" | "quadlet") =>
-      usesAppGateway(loadSettings(env), supervisor);
+  it("HOP3_APP_GATEWAY: on, off, or auto (the default: on wherever the router is Caddy)", () => {
+    const uses = (env: Record<string, string>) => usesAppGateway(loadSettings(env));
     expect(loadSettings({}).HOP3_APP_GATEWAY).toBe("auto");
-    expect(uses({}, "quadlet")).toBe(true);
-    expect(uses({}, "podman")).toBe(false);
-    expect(uses({ HOP3_APP_GATEWAY: "on" }, "podman")).toBe(true);
-    expect(uses({ HOP3_APP_GATEWAY: "off" }, "quadlet")).toBe(false);
-    expect(uses({ HOP3_APP_GATEWAY: "on", HOP3_ROUTER: "traefik" }, "quadlet")).toBe(false);
-    expect(uses({ HOP3_ROUTER: "traefik" }, "quadlet")).toBe(false);
+    expect(uses({})).toBe(true);
+    expect(uses({ HOP3_APP_GATEWAY: "on" })).toBe(true);
+    expect(uses({ HOP3_APP_GATEWAY: "off" })).toBe(false);
+    expect(uses({ HOP3_APP_GATEWAY: "on", HOP3_ROUTER: "traefik" })).toBe(false);
+    expect(uses({ HOP3_ROUTER: "traefik" })).toBe(false);
     expect(() => loadSettings({ HOP3_APP_GATEWAY: "yes" })).toThrow(/HOP3_APP_GATEWAY/);
     // what hop doctor says, and why
-    const state = (env: Record<string, string>, supervisor: "podman" | "quadlet") =>
-      appGatewayState(loadSettings(env), supervisor);
-    expect(state({}, "quadlet")).toBe("on (HOP3_APP_GATEWAY=auto): web processes publish no port");
-    expect(state({}, "podman")).toBe(
-      "off (HOP3_APP_GATEWAY=auto, Podman supervisor): web processes publish a port on 127.0.0.1",
+    const state = (env: Record<string, string>) => appGatewayState(loadSettings(env));
+    expect(state({})).toBe("on (HOP3_APP_GATEWAY=auto): web processes publish no port");
+    expect(state({ HOP3_APP_GATEWAY: "off" })).toBe(
+      "off (HOP3_APP_GATEWAY=off): web processes publish a port on 127.0.0.1",
     );
-    expect(state({ HOP3_APP_GATEWAY: "off" }, "quadlet")).toMatch(/^off \(HOP3_APP_GATEWAY=off\)/);
-    expect(state({ HOP3_ROUTER: "traefik" }, "quadlet")).toMatch(/^off \(Traefik cannot dial Unix sockets\)/);
+    expect(state({ HOP3_ROUTER: "traefik" })).toMatch(/^off \(Traefik cannot dial Unix sockets\)/);
   });
 
   it("HOP3_SUPERVISOR: forces the supervisor", () => {
