@@ -206,7 +206,11 @@ async function main() {
       `podman volume create bench-bk-v >/dev/null && podman run --rm -i --network=none -v bench-bk-v:/v --entrypoint tar ${base} -C /v -xzf - < ${tmp}/raw.tar.gz`,
     ),
   );
-  const restore = await timedWithRss(serverPid, () => hop(cli, ["backup:restore", backupId, "--to", copy]));
+  const restore = await timedWithRss(serverPid, () =>
+    hop(cli, ["backup:restore", backupId, "--to", copy, "--json"]),
+  );
+  // where the restore's time went, as the server measured it (hop backup:restore --timings)
+  const restoreTimings = JSON.parse(restore.result).timings;
 
   const raw = rawDump + rawTar;
   const rawR = rawPgRestore + rawUntar;
@@ -243,6 +247,16 @@ async function main() {
       ],
     ]),
   );
+  if (restoreTimings?.steps) {
+    console.log("\nhop3's restore, step by step (sub-steps indented run side by side):");
+    console.log(
+      table([
+        ["step", "s"],
+        ...restoreTimings.steps.map((t) => [`${t.sub ? "  " : ""}${t.step}`, secs(t.ms)]),
+        ["total (server)", secs(restoreTimings.totalMs)],
+      ]),
+    );
+  }
   console.log(
     `\nserver (pid ${serverPid}): RSS ${mib(rssAtStart)} MiB at the start, ${mib(rssOf(serverPid)?.rss)} MiB at the end, ` +
       `VmHWM (peak since it started) ${mib(vmHwm(serverPid))} MiB; the backup was ${mib(backupBytes / 1024)} MiB`,

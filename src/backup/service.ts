@@ -35,6 +35,7 @@ import type { Deployer, DeployResult } from "../deploy/deployer.js";
 import type { Lifecycle } from "../deploy/lifecycle.js";
 import type { Platform, Progress } from "../deploy/platform.js";
 import type { ReleaseSpec } from "../deploy/release-spec.js";
+import { timed } from "../deploy/timings.js";
 import { appDataDir, planMounts } from "../deploy/volumes.js";
 import { cronMatches, parseSchedule } from "../runtime/cron.js";
 import { appImageRepo } from "../runtime/labels.js";
@@ -532,7 +533,7 @@ export class BackupService {
     const { store } = this.p;
     const { meta, dir } = this.readMetadata(id);
     progress.step(`Verifying the checksums of ${Object.keys(meta.files).length} files`);
-    const problems = await this.verify(dir, meta);
+    const problems = await timed(progress.timings, "verify checksums", () => this.verify(dir, meta));
     if (problems.length) {
       throw new Hop3Error(
         `backup ${id} is damaged, nothing was restored: ${problems.join("; ")}`,
@@ -602,27 +603,50 @@ export class BackupService {
           await allSettledLimit(target.addons, target.addons.length, async (a) => {
             if (a.action === "create") {
               const saved = env.addons.find((x) => x.name === a.from.name);
-              await this.d.addons.create(
-                a.from.type,
-                a.name,
-                { extensions: saved?.options.extensions },
-                tracked,
+              await timed(
+                tracked.timings,
+                `addon ${a.name}: create and start`,
+                () =>
+                  this.d.addons.create(
+                    a.from.type,
+                    a.name,
+                    { extensions: saved?.options.extensions },
+                    tracked,
+                  ),
+                true,
               );
               createdAddons.push(a.name);
             }
             tracked.step(`Restoring the data of ${a.name} from ${a.from.file}`);
-            await this.restoreAddon(a.name, join(dir, a.from.file));
+            await timed(
+              tracked.timings,
+              `addon ${a.name}: load data`,
+              () => this.restoreAddon(a.name, join(dir, a.from.file)),
+              true,
+            );
           });
-          for (const a of target.addons) {
-            if (!store.addons.attachmentsTo(app).some((t) => t.addon === a.name)) {
-              await this.d.addons.attach(a.name, app, a.from.prefix || undefined, tracked);
-            }
-          }
+          await timed(
+            tracked.timings,
+            "attach addons",
+            async () => {
+              for (const a of target.addons) {
+                if (!store.addons.attachmentsTo(app).some((t) => t.addon === a.name)) {
+                  await this.d.addons.attach(a.name, app, a.from.prefix || undefined, tracked);
+                }
+              }
+            },
+            true,
+          );
         };
         const volumeStep = async () => {
           if (!meta.files["data.tar.gz"]) return;
           tracked.step("Restoring the volumes");
-          await this.restoreData(app, env.spec, meta, join(dir, "data.tar.gz"));
+          await timed(
+            tracked.timings,
+            "volumes",
+            () => this.restoreData(app, env.spec, meta, join(dir, "data.tar.gz")),
+            true,
+          );
         };
         // the image is loaded meanwhile under a name of its own, and takes the release's when it is made
         const link = this.tmpDir();
@@ -630,16 +654,19 @@ export class BackupService {
         let preloaded: BuiltImage | undefined;
         const imageStep = async () => {
           tracked.step(`Loading the image of v${meta.release.number}`);
-          preloaded = await imageFromArchive(
-            this.p.docker,
-            join(link, "image.tar.gz"),
-            loading,
-            progress.log,
+          preloaded = await timed(
+            tracked.timings,
+            "load image",
+            () => imageFromArchive(this.p.docker, join(link, "image.tar.gz"), loading, progress.log),
+            true,
           );
         };
         try {
           symlinkSync(join(dir, "image.tar.gz"), join(link, "image.tar.gz"));
-          await allSettledSteps([addonSteps, volumeStep, imageStep]);
+          // the three side by side: their sub-steps overlap in time
+          await timed(tracked.timings, "data, volumes and image", () =>
+            allSettledSteps([addonSteps, volumeStep, imageStep]),
+          );
           tracked.step(`Starting ${app} (v${meta.release.number} restored)`);
           store.setDesiredState(app, "running");
           const result = await this.d.deployer.restoreRelease(

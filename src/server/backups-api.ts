@@ -5,6 +5,7 @@ import { validateAppName } from "../app/name.js";
 import { validateBackupId } from "../backup/format.js";
 import { keyFromBase64 } from "../backup/secrets.js";
 import type { BackupService } from "../backup/service.js";
+import { StepTimings } from "../deploy/timings.js";
 import { usageError } from "../util/errors.js";
 import type { ApiEnv } from "./api.js";
 import { ndjsonOperation } from "./ndjson.js";
@@ -54,12 +55,16 @@ export function backupRoutes(
     if (b.key !== undefined && typeof b.key !== "string") throw usageError("key must be base64 text");
     const to = b.to === undefined ? undefined : validateAppName(b.to as string);
     const key = b.key === undefined ? undefined : keyFromBase64(b.key as string);
-    return ndjsonOperation((progress) =>
-      backups.restore(
-        id,
-        { ...(to ? { to } : {}), force: b.force === true, ...(key ? { key } : {}) },
-        progress,
-      ),
+    // like a deploy's stream, it ends with the durations of its steps (hop backup:restore --timings)
+    return ndjsonOperation(
+      (progress) =>
+        backups.restore(
+          id,
+          { ...(to ? { to } : {}), force: b.force === true, ...(key ? { key } : {}) },
+          progress,
+        ),
+      undefined,
+      new StepTimings(),
     );
   });
 

@@ -246,8 +246,11 @@ describe("backups", () => {
       const d = await hop(["addons:destroy", n, "--confirm", n]);
       expect(d.exitCode, d.stderr).toBe(0);
     }
-    const r = await hop(["backup:restore", id, "--to", copy]);
+    const r = await hop(["backup:restore", id, "--to", copy, "--timings"]);
     expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    // --timings: the table of where the restore's time went, each addon's start and load among the rows
+    for (const row of ["verify checksums", `addon ${copy}-postgres: load data`, "volumes", "health check"])
+      expect(r.stdout).toContain(row);
     const { apps } = JSON.parse((await hop(["apps", "--json"])).stdout) as {
       apps: { name: string; url: string }[];
     };

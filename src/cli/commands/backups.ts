@@ -170,6 +170,12 @@ export const backupRestoreCommand: CommandSpec = {
       value: "PATH",
       description: "the backup key of the server that made it (default: this server's)",
     },
+    {
+      name: "timings",
+      type: "boolean",
+      description:
+        "print how long each step took (checksums, each addon's start and load, volumes, image, start)",
+    },
   ],
   examples: [
     "hop backup:restore 20260104_030000_k3x9q2",
@@ -186,6 +192,7 @@ export const backupRestoreCommand: CommandSpec = {
       backupPath(id, "/restore"),
       { method: "POST", json: { ...(to ? { to } : {}), force: ctx.flag("force"), ...(key ? { key } : {}) } },
       (r) => `Restored ${id} as ${r.app}${r.url ? `: ${r.url}` : ""}`,
+      ctx.flag("timings"),
     );
   },
 };
