@@ -51,6 +51,11 @@ export interface AddonPlugin {
     creds: Credentials,
     args: string[],
   ): { cmd: string[]; env: Record<string, string> };
+  /**
+   * restore: the client reads the dump from a file named as its last argument (pg_restore), so a backup's
+   * restore mounts the file into a client container instead of streaming it through `podman exec` (stdin).
+   */
+  readonly restoreReadsFile?: boolean;
   /** Names of Postgres-style extensions this type can enable (`extensions = [...]` in hop3.toml). */
   readonly extensions?: readonly string[];
   /** SQL-like command (run like `client`) that enables the given, already validated, extensions. */

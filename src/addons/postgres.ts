@@ -40,6 +40,7 @@ export const postgresPlugin: AddonPlugin = {
   memoryBytes: 512 * 1024 * 1024,
   variableNames: ["DATABASE_URL", "PGDATABASE", "PGUSER", "PGPASSWORD", "PGHOST", "PGPORT"],
   extensions: POSTGRES_EXTENSIONS,
+  restoreReadsFile: true,
 
   generateCredentials: (name) => ({
     user: identifierFrom(name),
@@ -75,6 +76,8 @@ export const postgresPlugin: AddonPlugin = {
             "--exit-on-error",
             "-d",
             c.database!,
+            // the dump: a file (a backup's restore), or stdin without one (pg:restore)
+            ...args,
           ],
           env,
         };
