@@ -29,7 +29,7 @@ import { addonVolumeName, inspectAddonContainer } from "../addons/containers.js"
 import { pluginFor } from "../addons/registry.js";
 import type { AddonService } from "../addons/service.js";
 import type { BuiltImage } from "../build/builder.js";
-import { imageFromArchive, retag, untag } from "../build/image-source.js";
+import { imageById, imageFromArchive, retag, untag } from "../build/image-source.js";
 import { withAppLock } from "../deploy/app-lock.js";
 import type { Deployer, DeployResult } from "../deploy/deployer.js";
 import type { Lifecycle } from "../deploy/lifecycle.js";
@@ -674,7 +674,14 @@ export class BackupService {
           preloaded = await timed(
             tracked.timings,
             "load image",
-            () => imageFromArchive(this.p.docker, join(link, "image.tar.gz"), loading, progress.log),
+            async () => {
+              // on the server that made the backup, the release's image is usually still here: not loaded again
+              const here = await imageById(this.p.docker, meta.release.image_id, loading);
+              if (here) progress.log(`The image ${meta.release.image_id} is already here: not loaded again`);
+              return (
+                here ?? imageFromArchive(this.p.docker, join(link, "image.tar.gz"), loading, progress.log)
+              );
+            },
             true,
           );
         };

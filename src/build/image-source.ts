@@ -36,6 +36,26 @@ async function tagAs(docker: Docker, id: string, tag: string): Promise<void> {
 }
 
 /**
+ * The image whose ID is `imageId`, under `tag`, when this Podman already has it; undefined otherwise. An image
+ * ID is the digest of its configuration, which names the digest of every layer, so the image found is the one
+ * an archive of it would load: a restore on the server that made the backup need not load it again. Only a
+ * full sha256 ID counts (a prefix could name another image).
+ */
+export async function imageById(
+  docker: Docker,
+  imageId: string,
+  tag: string,
+): Promise<BuiltImage | undefined> {
+  const hex = imageId.replace(/^sha256:/, "");
+  if (!/^[0-9a-f]{64}$/.test(hex)) return undefined;
+  // asked by its short ID (Podman 4.3's compat API refuses a 64-hex name with a 500), then compared in full
+  const id = await imageExists(docker, hex.slice(0, 12)).catch(() => undefined);
+  if (id?.replace(/^sha256:/, "") !== hex) return undefined;
+  await tagAs(docker, id, tag);
+  return { tag, imageId: id, sourceKind: "image", sourceRef: "archive" };
+}
+
+/**
  * The same image under `tag` instead of its present tag (an image loaded ahead of the release that takes it:
  * a backup's restore loads it while the data is restored).
  */
