@@ -52,10 +52,12 @@ export interface AddonPlugin {
     args: string[],
   ): { cmd: string[]; env: Record<string, string> };
   /**
-   * restore: the client reads the dump from a file named as its last argument (pg_restore), so a backup's
-   * restore mounts the file into a client container instead of streaming it through `podman exec` (stdin).
+   * The client arguments that make a dump write to, and a restore read from, a file instead of stdout/stdin
+   * (pg_dump --file, pg_restore FILE): a backup then runs the client in a container of its own with the
+   * backup's directory mounted, rather than streaming the bytes through `podman exec`, the Podman API and the
+   * server. Types without them (their clients only stream) are dumped and restored through `podman exec`.
    */
-  readonly restoreReadsFile?: boolean;
+  readonly fileArgs?: { dump(path: string): string[]; restore(path: string): string[] };
   /** Names of Postgres-style extensions this type can enable (`extensions = [...]` in hop3.toml). */
   readonly extensions?: readonly string[];
   /** SQL-like command (run like `client`) that enables the given, already validated, extensions. */

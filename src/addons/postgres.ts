@@ -40,7 +40,7 @@ export const postgresPlugin: AddonPlugin = {
   memoryBytes: 512 * 1024 * 1024,
   variableNames: ["DATABASE_URL", "PGDATABASE", "PGUSER", "PGPASSWORD", "PGHOST", "PGPORT"],
   extensions: POSTGRES_EXTENSIONS,
-  restoreReadsFile: true,
+  fileArgs: { dump: (path) => ["--file", path], restore: (path) => [path] },
 
   generateCredentials: (name) => ({
     user: identifierFrom(name),

@@ -8,6 +8,7 @@
  */
 import { randomBytes } from "node:crypto";
 import {
+  chmodSync,
   copyFileSync,
   createReadStream,
   createWriteStream,
@@ -22,7 +23,7 @@ import {
   symlinkSync,
   writeFileSync,
 } from "node:fs";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { addonVolumeName, inspectAddonContainer } from "../addons/containers.js";
@@ -170,16 +171,20 @@ function helperRunArgs(o: {
 }
 
 /**
- * Where a restore's helper container finds the backup file it reads: mounted read-only rather than streamed
- * through the server and the Podman service's attach (for 1 GiB, that relay cost more CPU than the tools).
+ * The helper containers of a backup write their file into the backup's directory, and those of a restore read
+ * theirs where it lies, mounted, rather than having the bytes streamed through `podman exec`, the Podman
+ * service's attach and the server (for a GiB, that relay cost more CPU than the tools themselves).
  */
+const BACKUP_DIR = "/hop3-backup-out";
 const RESTORE_FILE = "/hop3-restore/file";
 
-function readOnlyFile(file: string): string[] {
+function bindMount(source: string, target: string, readOnly: boolean): string[] {
   // -v splits at ':' (options) and the paths come from the settings' root, validated names and ids
-  if (file.includes(":")) throw new Hop3Error(`cannot mount ${file}: its path has a ':'`);
-  return ["-v", `${file}:${RESTORE_FILE}:ro`];
+  if (source.includes(":")) throw new Hop3Error(`cannot mount ${source}: its path has a ':'`);
+  return ["-v", `${source}:${target}${readOnly ? ":ro" : ""}`];
 }
+
+const readOnlyFile = (file: string) => bindMount(file, RESTORE_FILE, true);
 
 export class BackupService {
   /** Every podman command of a backup or restore goes through the Podman service (runtime/podman-remote.ts). */
@@ -495,27 +500,30 @@ export class BackupService {
     return { volumes, binds };
   }
 
-  /** A helper container of the base image with the volumes read-only, archiving them to stdout. */
-  private archiveData(app: string, spec: ReleaseSpec, path: string): Promise<FileDigest> {
+  /**
+   * A helper container of the base image with the volumes read-only and the backup's directory writable,
+   * archiving them into it; the archive is hashed once written.
+   */
+  private async archiveData(app: string, spec: ReleaseSpec, path: string): Promise<FileDigest> {
     const { volumes, binds } = this.dataPlan(app, spec);
     const mounts = [
       ...volumes.map((v) => ["-v", `${v.volume}:${VOLUMES_ROOT}/${v.dir}:ro`]),
       ...(binds ? [["-v", `${appDataDir(this.p.settings.root, app)}:${VOLUMES_ROOT}/binds:ro`]] : []),
+      bindMount(dirname(path), BACKUP_DIR, false),
     ].flat();
-    return commandToFile(
-      {
-        cmd: "podman",
-        podmanSocket: this.podmanSocket(),
-        args: helperRunArgs({
-          mounts,
-          entrypoint: "tar",
-          image: this.p.settings.baseImage,
-          args: ["--numeric-owner", "-C", VOLUMES_ROOT, "-czf", "-", "."],
-        }),
-        what: "the volume archive",
-      },
-      path,
-    );
+    await runCommand({
+      cmd: "podman",
+      podmanSocket: this.podmanSocket(),
+      args: helperRunArgs({
+        mounts,
+        entrypoint: "tar",
+        image: this.p.settings.baseImage,
+        args: ["--numeric-owner", "-C", VOLUMES_ROOT, "-czf", `${BACKUP_DIR}/${basename(path)}`, "."],
+      }),
+      what: "the volume archive",
+    });
+    chmodSync(path, 0o600);
+    return fileDigest(path);
   }
 
   private async dumpAddon(
@@ -527,6 +535,30 @@ export class BackupService {
     const plugin = pluginFor(type);
     const info = await inspectAddonContainer(this.p.docker, name);
     if (!info?.State.Running) throw new Hop3Error(`addon ${name} is not running: it cannot be dumped`);
+    if (plugin.fileArgs) {
+      // a client container of the addon's image in the addon's network namespace, writing into the backup
+      const { cmd, env } = plugin.client(
+        "dump",
+        creds,
+        plugin.fileArgs.dump(`${BACKUP_DIR}/${basename(path)}`),
+      );
+      await runCommand({
+        cmd: "podman",
+        podmanSocket: this.podmanSocket(),
+        args: helperRunArgs({
+          network: `container:${info.Id}`,
+          envNames: Object.keys(env),
+          mounts: bindMount(dirname(path), BACKUP_DIR, false),
+          entrypoint: cmd[0]!,
+          image: this.p.store.addons.require(name).image,
+          args: cmd.slice(1),
+        }),
+        env,
+        what: `the dump of ${name}`,
+      });
+      chmodSync(path, 0o600);
+      return fileDigest(path);
+    }
     const { cmd, env } = plugin.client("dump", creds, []);
     return commandToFile(
       {
@@ -845,9 +877,9 @@ export class BackupService {
     }
     const info = await inspectAddonContainer(this.p.docker, name);
     if (!info?.State.Running) throw new Hop3Error(`addon ${name} is not running`);
-    if (plugin.restoreReadsFile) {
+    if (plugin.fileArgs) {
       // a client container of the addon's image in the addon's network namespace, reading the mounted dump
-      const { cmd, env } = plugin.client("restore", row.credentials, [RESTORE_FILE]);
+      const { cmd, env } = plugin.client("restore", row.credentials, plugin.fileArgs.restore(RESTORE_FILE));
       await runCommand({
         cmd: "podman",
         podmanSocket: this.podmanSocket(),

@@ -37,6 +37,23 @@ describe("addon registry", () => {
     expect(pluginFor("postgres").officialImage("15")).toBe("docker.io/library/postgres:15");
   });
 
+  it("Postgres dumps to and restores from a named file (a backup mounts it); the others stream", () => {
+    const pg = pluginFor("postgres");
+    const c = pg.generateCredentials("shop-db");
+    const dump = pg.client("dump", c, pg.fileArgs!.dump("/hop3-backup-out/x.pgdump")).cmd;
+    expect(dump.slice(0, 2)).toEqual(["pg_dump", "--format=custom"]);
+    expect(dump.slice(-2)).toEqual(["--file", "/hop3-backup-out/x.pgdump"]);
+    const restore = pg.client("restore", c, pg.fileArgs!.restore("/hop3-restore/file")).cmd;
+    expect(restore[0]).toBe("pg_restore");
+    expect(restore.at(-1)).toBe("/hop3-restore/file");
+    // without a file (pg:restore < dump) it reads stdin: no positional argument
+    expect(pg.client("restore", c, []).cmd.at(-1)).toBe(c.database);
+    // secrets travel in the environment, never in argv
+    expect([...dump, ...restore].join(" ")).not.toContain(c.password);
+    expect(pluginFor("mariadb").fileArgs).toBeUndefined();
+    expect(pluginFor("redis").fileArgs).toBeUndefined();
+  });
+
   it("generates distinct, strong, quoting-free credentials", () => {
     for (const p of PLUGINS) {
       const a = p.generateCredentials("shop-db");
