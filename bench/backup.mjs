@@ -28,13 +28,49 @@ import {
   parseArgs,
   podman,
   printMachine,
+  processes,
   repoRoot,
   rssOf,
   run,
   runBenchmark,
   secs,
+  sleep,
   table,
 } from "./lib.mjs";
+
+/** RSS and PSS (KiB) of every process of a container (its init and all descendants), read from /proc. */
+async function containerMemory(name) {
+  const pid = Number((await podman(["inspect", "-f", "{{.State.Pid}}", name])).trim());
+  const all = processes();
+  const tree = new Set([pid]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const p of all)
+      if (tree.has(p.ppid) && !tree.has(p.pid)) {
+        tree.add(p.pid);
+        grew = true;
+      }
+  }
+  let rss = 0;
+  let pss = 0;
+  for (const p of tree) {
+    const m = rssOf(p);
+    if (!m) continue;
+    rss += m.rss;
+    pss += Number.isNaN(m.pss) ? m.rss : m.pss;
+  }
+  return { rss, pss, processes: tree.size };
+}
+
+/** One row per addon of `app`: its memory now (the issue asks for an idle Postgres and Redis addon). */
+async function addonMemoryRows(app, when) {
+  const rows = [];
+  for (const t of ["postgres", "mariadb", "redis"]) {
+    const m = await containerMemory(`hop3-addon-${app}-${t}`).catch(() => null);
+    if (m) rows.push([`${t} (${when})`, String(m.processes), mib(m.rss), mib(m.pss)]);
+  }
+  return rows;
+}
 
 const USAGE = `Usage: node bench/backup.mjs [--size MIB] [--pg-size MIB] [--hop PATH] [--keep]
 
@@ -137,6 +173,8 @@ async function main() {
   const root = hostSetup().root;
   const rssAtStart = rssOf(serverPid)?.rss;
   await hop(cli, ["deploy", join(repoRoot, "test/fixtures/apps/backup-app"), "--app", app]);
+  await sleep(10_000); // idle: the first deploy's work is over
+  const memoryRows = await addonMemoryRows(app, "new, idle 10 s");
   // rows of random-looking text (pg_dump compresses them about 2x) until the table is PG_SIZE MiB
   const rows = Math.round((pgSizeMiB * 1024 * 1024) / 150);
   await hopIn(
@@ -151,6 +189,10 @@ async function main() {
     "SELECT pg_size_pretty(pg_database_size(current_database()));\n",
   );
   console.log(`database size: ${pgSize.trim().split("\n").at(-2)?.trim()}`);
+  await sleep(10_000);
+  memoryRows.push(...(await addonMemoryRows(app, "with the data, idle 10 s")));
+  console.log("\naddon memory (every process of the container; PSS shares pages between them fairly):");
+  console.log(table([["addon", "processes", "RSS (MiB)", "PSS (MiB)"], ...memoryRows]));
 
   const pgId = (await podman(["ps", "-q", "--filter", `name=hop3-addon-${app}-postgres$`])).trim();
   const vol = `hop3-${app}-data`;
