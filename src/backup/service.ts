@@ -536,26 +536,13 @@ export class BackupService {
     const info = await inspectAddonContainer(this.p.docker, name);
     if (!info?.State.Running) throw new Hop3Error(`addon ${name} is not running: it cannot be dumped`);
     if (plugin.fileArgs) {
-      // a client container of the addon's image in the addon's network namespace, writing into the backup
-      const { cmd, env } = plugin.client(
-        "dump",
-        creds,
-        plugin.fileArgs.dump(`${BACKUP_DIR}/${basename(path)}`),
+      await this.runClient(
+        info.Id,
+        this.p.store.addons.require(name).image,
+        plugin.client("dump", creds, plugin.fileArgs.dump(`${BACKUP_DIR}/${basename(path)}`)),
+        bindMount(dirname(path), BACKUP_DIR, false),
+        `the dump of ${name}`,
       );
-      await runCommand({
-        cmd: "podman",
-        podmanSocket: this.podmanSocket(),
-        args: helperRunArgs({
-          network: `container:${info.Id}`,
-          envNames: Object.keys(env),
-          mounts: bindMount(dirname(path), BACKUP_DIR, false),
-          entrypoint: cmd[0]!,
-          image: this.p.store.addons.require(name).image,
-          args: cmd.slice(1),
-        }),
-        env,
-        what: `the dump of ${name}`,
-      });
       chmodSync(path, 0o600);
       return fileDigest(path);
     }
@@ -570,6 +557,35 @@ export class BackupService {
       },
       path,
     );
+  }
+
+  /**
+   * A client of an addon (pg_dump, pg_restore) in a container of its own: the addon's image, in the addon's
+   * network namespace (its server on 127.0.0.1), with the backup's file or directory mounted; the secrets in
+   * the environment of the podman process, passed by name.
+   */
+  private runClient(
+    addonId: string,
+    image: string,
+    client: { cmd: string[]; env: Record<string, string> },
+    mounts: string[],
+    what: string,
+  ): Promise<void> {
+    const { cmd, env } = client;
+    return runCommand({
+      cmd: "podman",
+      podmanSocket: this.podmanSocket(),
+      args: helperRunArgs({
+        network: `container:${addonId}`,
+        envNames: Object.keys(env),
+        mounts,
+        entrypoint: cmd[0]!,
+        image,
+        args: cmd.slice(1),
+      }),
+      env,
+      what,
+    });
   }
 
   // ---- restore ----
@@ -878,22 +894,13 @@ export class BackupService {
     const info = await inspectAddonContainer(this.p.docker, name);
     if (!info?.State.Running) throw new Hop3Error(`addon ${name} is not running`);
     if (plugin.fileArgs) {
-      // a client container of the addon's image in the addon's network namespace, reading the mounted dump
-      const { cmd, env } = plugin.client("restore", row.credentials, plugin.fileArgs.restore(RESTORE_FILE));
-      await runCommand({
-        cmd: "podman",
-        podmanSocket: this.podmanSocket(),
-        args: helperRunArgs({
-          network: `container:${info.Id}`,
-          envNames: Object.keys(env),
-          mounts: readOnlyFile(file),
-          entrypoint: cmd[0]!,
-          image: row.image,
-          args: cmd.slice(1),
-        }),
-        env,
-        what: `the restore of ${name}`,
-      });
+      await this.runClient(
+        info.Id,
+        row.image,
+        plugin.client("restore", row.credentials, plugin.fileArgs.restore(RESTORE_FILE)),
+        readOnlyFile(file),
+        `the restore of ${name}`,
+      );
       return;
     }
     const { cmd, env } = plugin.client("restore", row.credentials, []);
