@@ -144,7 +144,6 @@ const SBOM_WAIT_MS = 120_000;
  * local), as the container's root (the rootless hop3 user) so it can read and restore any file of the volume.
  */
 function helperRunArgs(o: {
-  stdin?: boolean;
   /** `container:ID` to share an addon's network namespace (its server on 127.0.0.1); none otherwise. */
   network?: string;
   /** Names of variables passed from the podman process's environment (values never in argv). */
@@ -157,7 +156,6 @@ function helperRunArgs(o: {
   return [
     "run",
     "--rm",
-    ...(o.stdin ? ["-i"] : []),
     `--network=${o.network ?? "none"}`,
     "--pull=never",
     "--user=0:0",
@@ -185,6 +183,18 @@ function bindMount(source: string, target: string, readOnly: boolean): string[] 
 }
 
 const readOnlyFile = (file: string) => bindMount(file, RESTORE_FILE, true);
+
+/** A file of the backup as a helper container writes it: the mount of its directory, and its path in there. */
+const writtenInPlace = (path: string) => ({
+  mount: bindMount(dirname(path), BACKUP_DIR, false),
+  target: `${BACKUP_DIR}/${basename(path)}`,
+});
+
+/** A file a helper container wrote into the backup: made private to the hop3 user, then hashed. */
+function sealWritten(path: string): Promise<FileDigest> {
+  chmodSync(path, 0o600);
+  return fileDigest(path);
+}
 
 export class BackupService {
   /** Every podman command of a backup or restore goes through the Podman service (runtime/podman-remote.ts). */
@@ -506,10 +516,11 @@ export class BackupService {
    */
   private async archiveData(app: string, spec: ReleaseSpec, path: string): Promise<FileDigest> {
     const { volumes, binds } = this.dataPlan(app, spec);
+    const out = writtenInPlace(path);
     const mounts = [
       ...volumes.map((v) => ["-v", `${v.volume}:${VOLUMES_ROOT}/${v.dir}:ro`]),
       ...(binds ? [["-v", `${appDataDir(this.p.settings.root, app)}:${VOLUMES_ROOT}/binds:ro`]] : []),
-      bindMount(dirname(path), BACKUP_DIR, false),
+      out.mount,
     ].flat();
     await runCommand({
       cmd: "podman",
@@ -518,12 +529,11 @@ export class BackupService {
         mounts,
         entrypoint: "tar",
         image: this.p.settings.baseImage,
-        args: ["--numeric-owner", "-C", VOLUMES_ROOT, "-czf", `${BACKUP_DIR}/${basename(path)}`, "."],
+        args: ["--numeric-owner", "-C", VOLUMES_ROOT, "-czf", out.target, "."],
       }),
       what: "the volume archive",
     });
-    chmodSync(path, 0o600);
-    return fileDigest(path);
+    return sealWritten(path);
   }
 
   private async dumpAddon(
@@ -536,15 +546,15 @@ export class BackupService {
     const info = await inspectAddonContainer(this.p.docker, name);
     if (!info?.State.Running) throw new Hop3Error(`addon ${name} is not running: it cannot be dumped`);
     if (plugin.fileArgs) {
+      const out = writtenInPlace(path);
       await this.runClient(
         info.Id,
         this.p.store.addons.require(name).image,
-        plugin.client("dump", creds, plugin.fileArgs.dump(`${BACKUP_DIR}/${basename(path)}`)),
-        bindMount(dirname(path), BACKUP_DIR, false),
+        plugin.client("dump", creds, plugin.fileArgs.dump(out.target)),
+        out.mount,
         `the dump of ${name}`,
       );
-      chmodSync(path, 0o600);
-      return fileDigest(path);
+      return sealWritten(path);
     }
     const { cmd, env } = plugin.client("dump", creds, []);
     return commandToFile(

@@ -163,23 +163,19 @@ export class AppGateway {
    * image did not change. `networks`: the app networks it is created on (`recreate`).
    */
   spec(name: string, networks: string[] = []): RouterContainerSpec {
-    const { shared, config } = this.sharedSpec();
+    const parts = this.sharedSpec();
     return {
-      ...shared,
+      ...parts.shared,
       name,
-      binds: [config, { host: this.dirOf(name), container: GATEWAY_SOCKET_DIR }],
+      binds: [parts.config, { host: this.dirOf(name), container: GATEWAY_SOCKET_DIR }],
       ...(networks.length > 0 ? { networks } : {}),
-      labels: { [SPEC_LABEL]: this.specDigest },
+      labels: { [SPEC_LABEL]: specDigestOf(parts) },
     };
   }
 
   /** The io.hop3.spec label of a gateway started now. */
   private get specDigest(): string {
-    const { shared, config } = this.sharedSpec();
-    return createHash("sha256")
-      .update(JSON.stringify({ ...shared, config, sockets: "per-container" }))
-      .digest("hex")
-      .slice(0, 12);
+    return specDigestOf(this.sharedSpec());
   }
 
   private sharedSpec() {
@@ -535,6 +531,14 @@ export interface GatewayState {
   spec: string | undefined;
   /** Every network it is on, its own included. */
   networks: string[];
+}
+
+/** The digest of what every gateway container shares (its name and socket directory aside): its spec label. */
+function specDigestOf(parts: { shared: object; config: object }): string {
+  return createHash("sha256")
+    .update(JSON.stringify({ ...parts.shared, config: parts.config, sockets: "per-container" }))
+    .digest("hex")
+    .slice(0, 12);
 }
 
 /**
